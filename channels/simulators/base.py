@@ -1,0 +1,222 @@
+"""What every platform simulator shares: fault knobs, the publish ledger, the operator log.
+
+A simulator is a Flask app speaking one platform's API. `Simulator.inject()` is called at the
+top of each platform endpoint: it applies latency, hangs (timeout) or cuts the connection
+(reset) by itself, and returns the remaining fault kinds for the simulator to answer in the
+platform's own error format. `Ledger` counts how many times each article was really published:
+the ground truth for duplicate checks in tests and benchmarks.
+
+Admin endpoints under each simulator's prefix:
+    GET  /_sim/faults   current knobs            PUT /_sim/faults   change some knobs (JSON)
+    GET  /_sim/ledger   publish counts, dups     POST /_sim/reset   forget everything
+    GET  /_sim/received the last requests (operator view)
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import socket
+import struct
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from flask import Blueprint, Flask, jsonify, request
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class FaultKind(enum.StrEnum):
+    SERVER_ERROR = "5xx"
+    TIMEOUT = "timeout"  # hang for `hang_s` before answering
+    RESET = "reset"  # cut the connection without answering
+    RATE_LIMIT = "rate_limit"  # platform's rate-limit answer with retry-after
+    TOKEN_EXPIRED = "token_expired"
+    CONTENT_REJECTED = "content_rejected"
+
+
+class FaultConfig(BaseModel):
+    """Fault knobs; each rate is the chance (0..1) that one request gets that fault."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    rates: dict[FaultKind, float] = Field(default_factory=dict)
+    latency_ms: float = Field(default=0.0, ge=0)
+    hang_s: float = Field(default=30.0, ge=0)
+    retry_after_s: int = Field(default=2, ge=0)
+    confirm_delay_s: float = Field(default=0.0, ge=0)  # async result (callback / adoption) delay
+    drop_reply_rate: float = Field(default=0.0, ge=0, le=1)  # act on the request, then cut
+    seed: int | None = None
+
+
+class Faults:
+    """Thread-safe fault decisions for one simulator."""
+
+    def __init__(self, config: FaultConfig | None = None) -> None:
+        self._lock = threading.Lock()
+        self._config = config or FaultConfig()
+        self._rng = random.Random(self._config.seed)
+
+    @property
+    def config(self) -> FaultConfig:
+        return self._config
+
+    def update(self, changes: dict[str, Any]) -> FaultConfig:
+        """Apply a partial change; raises pydantic.ValidationError on a bad value."""
+        with self._lock:
+            merged = self._config.model_dump() | changes
+            self._config = FaultConfig.model_validate(merged)
+            if "seed" in changes:
+                self._rng = random.Random(self._config.seed)
+            return self._config
+
+    def draw(self) -> FaultKind | None:
+        with self._lock:
+            roll = self._rng.random()
+            for kind, rate in self._config.rates.items():
+                if roll < rate:
+                    return kind
+                roll -= rate
+            return None
+
+    def drop_reply(self) -> bool:
+        with self._lock:
+            rate = self._config.drop_reply_rate
+            return rate > 0 and self._rng.random() < rate
+
+
+class Ledger:
+    """How many times each article key was actually published on this platform."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+
+    def published(self, key: str) -> int:
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+            return self._counts[key]
+
+    def count(self, key: str) -> int:
+        with self._lock:
+            return self._counts.get(key, 0)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def duplicates(self) -> dict[str, int]:
+        return {k: n for k, n in self.snapshot().items() if n > 1}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+def cut_connection() -> None:
+    """Close the client's socket with a reset; the client sees the connection die."""
+    sock = request.environ.get("werkzeug.socket")
+    if sock is None:  # not under werkzeug's server (e.g. Flask test client)
+        raise ConnectionAbortedError("connection cut by simulator")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+class Simulator(ABC):
+    """One platform on loopback. Subclasses register the platform's routes in `routes`."""
+
+    name: ClassVar[str]  # same as the channel adapter's name
+    display_name: ClassVar[str]
+
+    def __init__(self, faults: FaultConfig | None = None) -> None:
+        self.faults = Faults(faults)
+        self.ledger = Ledger()
+        self.received: deque[dict[str, Any]] = deque(maxlen=500)
+        self._lock = threading.RLock()
+
+    def note(self, operation: str, **details: Any) -> None:
+        """Record what the platform received, for the operator view."""
+        self.received.append(
+            {"at": datetime.now(UTC).isoformat(), "operation": operation, **details}
+        )
+
+    def inject(self) -> FaultKind | None:
+        """Apply latency, timeout and reset faults; return the others for the platform to answer."""
+        config = self.faults.config
+        if config.latency_ms:
+            time.sleep(config.latency_ms / 1000)
+        kind = self.faults.draw()
+        if kind is FaultKind.TIMEOUT:
+            time.sleep(config.hang_s)
+            return None
+        if kind is FaultKind.RESET:
+            cut_connection()
+            return FaultKind.RESET
+        return kind
+
+    def reset(self) -> None:
+        """Forget everything the platform holds (articles, tokens, counters)."""
+        self.ledger.reset()
+        self.received.clear()
+
+    @abstractmethod
+    def routes(self, app: Flask) -> None:
+        """Register the platform's endpoints."""
+
+    @abstractmethod
+    def client_settings(self, base_url: str) -> dict[str, Any]:
+        """Settings values that point the channel adapter at this simulator (with its creds)."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """The operator view of this platform."""
+        return {
+            "name": self.name,
+            "display_name": self.display_name,
+            "faults": self.faults.config.model_dump(mode="json"),
+            "ledger": self.ledger.snapshot(),
+            "duplicates": self.ledger.duplicates(),
+            "received": list(self.received)[-50:],
+        }
+
+    def create_app(self) -> Flask:
+        app = Flask(f"sanshen-sim-{self.name}")
+        app.json.ensure_ascii = False  # type: ignore[attr-defined]
+        app.register_blueprint(self._admin())
+        self.routes(app)
+        return app
+
+    def _admin(self) -> Blueprint:
+        admin = Blueprint("sim_admin", __name__, url_prefix="/_sim")
+
+        @admin.get("/faults")
+        def get_faults() -> ResponseReturnValue:
+            return jsonify(self.faults.config.model_dump(mode="json"))
+
+        @admin.put("/faults")
+        def put_faults() -> ResponseReturnValue:
+            try:
+                config = self.faults.update(request.get_json(force=True) or {})
+            except (ValidationError, TypeError) as exc:
+                return jsonify({"error": "bad_fault_config", "message": str(exc)}), 400
+            return jsonify(config.model_dump(mode="json"))
+
+        @admin.get("/ledger")
+        def get_ledger() -> ResponseReturnValue:
+            return jsonify(
+                {"counts": self.ledger.snapshot(), "duplicates": self.ledger.duplicates()}
+            )
+
+        @admin.get("/received")
+        def get_received() -> ResponseReturnValue:
+            return jsonify(list(self.received))
+
+        @admin.post("/reset")
+        def post_reset() -> ResponseReturnValue:
+            self.reset()
+            return jsonify({"ok": True})
+
+        return admin
