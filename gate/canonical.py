@@ -36,6 +36,9 @@ def content_document(content: Content) -> dict[str, Any]:
         "title": content.title,
         "body_html": content.body_html,
         "image_hashes": list(content.image_hashes),
+        "cover_hash": content.cover_hash,
+        "digest": content.digest,
+        "byline": content.byline,
         "major_event": content.major_event,
         "special_content": content.special_content,
         "channels": [

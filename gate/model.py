@@ -110,6 +110,9 @@ class Content:
     title: str
     body_html: str
     image_hashes: tuple[str, ...] = ()  # SHA-256 hex of each image's bytes, in body order
+    cover_hash: str | None = None  # SHA-256 hex of the cover image (WeChat needs one)
+    digest: str = ""  # 摘要, published with the article on some channels
+    byline: str = ""  # the author line as published
     major_event: bool = False  # 重大事件
     special_content: bool = False  # 特殊内容
     channels: tuple[ChannelRequest, ...] = ()
