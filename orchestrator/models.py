@@ -1,0 +1,225 @@
+"""The database (SQLAlchemy 2.0 typed ORM). Versions and review actions are never updated."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from orchestrator.db import UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Department(Base):
+    """科室/窗口."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The Ed25519 private key, sealed under a key derived from the person's own password.
+    sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    kdf_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    kdf_opslimit: Mapped[int] = mapped_column(Integer)
+    kdf_memlimit: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    department: Mapped[Department | None] = relationship()
+    assignments: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="person", order_by="RoleAssignment.valid_from"
+    )
+
+
+class RoleAssignment(Base):
+    """A role held from valid_from (inclusive) to valid_until (exclusive; open when null)."""
+
+    __tablename__ = "role_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship(back_populates="assignments")
+
+
+class Blob(Base):
+    """An image or attachment, stored on disk by its SHA-256."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int]
+    mime: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Submission(Base):
+    """稿件. `uid` is what signatures bind, so it survives a move to another database."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    department: Mapped[Department] = relationship()
+    author: Mapped[Person] = relationship()
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="submission", order_by="Version.number"
+    )
+    actions: Mapped[list[ReviewAction]] = relationship(
+        back_populates="submission", order_by="ReviewAction.id"
+    )
+
+    @property
+    def current(self) -> Version:
+        return self.versions[-1]
+
+
+class Version(Base):
+    """An immutable version: everything that will be published, and its fingerprint."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("submission_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(500))
+    body_html: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(500), default="")
+    byline: Mapped[str] = mapped_column(String(100), default="")
+    cover_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    major_event: Mapped[bool] = mapped_column(Boolean, default=False)
+    special_content: Mapped[bool] = mapped_column(Boolean, default=False)
+    repost_platform: Mapped[str | None] = mapped_column(String(100))
+    repost_url: Mapped[str | None] = mapped_column(String(1000))
+    repost_published_at: Mapped[datetime | None]
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="versions")
+    images: Mapped[list[VersionImage]] = relationship(order_by="VersionImage.position")
+    channels: Mapped[list[ChannelRequestRow]] = relationship(
+        order_by="ChannelRequestRow.position"
+    )
+
+
+class VersionImage(Base):
+    __tablename__ = "version_images"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    filename: Mapped[str] = mapped_column(String(255))
+
+
+class ChannelRequestRow(Base):
+    """A row of the 审批表: the channel (发布形式), its publish date and remark."""
+
+    __tablename__ = "channel_requests"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    publish_date: Mapped[date] = mapped_column(Date)
+    remark: Mapped[str] = mapped_column(String(500), default="")
+
+
+class ReviewAction(Base):
+    """A signed review decision on one version (by fingerprint)."""
+
+    __tablename__ = "review_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    acted_at: Mapped[datetime]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+
+    submission: Mapped[Submission] = relationship(back_populates="actions")
+    actor: Mapped[Person] = relationship()
+
+
+class AuditEvent(Base):
+    """Append-only; each row carries the hash of the one before (see orchestrator.audit)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """One row: the chain's head, locked by every append so appends serialise."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+Index("ix_review_actions_version", ReviewAction.version_id)
+
+IMMUTABLE = (Version, VersionImage, ChannelRequestRow, ReviewAction, AuditEvent, Blob)
+
+
+@event.listens_for(Base, "before_update", propagate=True)
+def _refuse_update(_mapper: Any, _connection: Any, target: Any) -> None:
+    if isinstance(target, IMMUTABLE):
+        raise TypeError(f"{type(target).__name__} rows are immutable")
+
+
+@event.listens_for(Base, "before_delete", propagate=True)
+def _refuse_delete(_mapper: Any, _connection: Any, target: Any) -> None:
+    if isinstance(target, IMMUTABLE):
+        raise TypeError(f"{type(target).__name__} rows are never deleted")
