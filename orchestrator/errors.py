@@ -1,12 +1,12 @@
 """Refusals the services raise: a stable English code for programs, a Chinese message for people.
 
-    SanshenError          base
-    ├── NotFound          the thing named does not exist
-    ├── InvalidInput      malformed or contradictory input
-    ├── Forbidden         the person lacks the role for this action
-    ├── Conflict          the action does not fit the current state (order, duplicates)
-    ├── WrongPassword     the password did not unlock the signing key
-    └── GateRefused       the review gate found violations (they travel with the error)
+SanshenError          base
+├── NotFound          the thing named does not exist
+├── InvalidInput      malformed or contradictory input
+├── Forbidden         the person lacks the role for this action
+├── Conflict          the action does not fit the current state (order, duplicates)
+├── WrongPassword     the password did not unlock the signing key
+└── GateRefused       the review gate found violations (they travel with the error)
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}  # noqa: RUF012
 
 
 class Department(Base):
@@ -137,9 +137,7 @@ class Version(Base):
 
     submission: Mapped[Submission] = relationship(back_populates="versions")
     images: Mapped[list[VersionImage]] = relationship(order_by="VersionImage.position")
-    channels: Mapped[list[ChannelRequestRow]] = relationship(
-        order_by="ChannelRequestRow.position"
-    )
+    channels: Mapped[list[ChannelRequestRow]] = relationship(order_by="ChannelRequestRow.position")
 
 
 class VersionImage(Base):
