@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,21 +23,13 @@ class Settings(BaseSettings):
         default="interactive",
         description="签名私钥口令派生（argon2id）强度；min 仅供测试",
     )
-    qualified_sources: tuple[str, ...] = Field(
-        default=("学习强国", "绿色青浦", "政务公共信息平台"),
-        description="转载来源资质清单（平台名）",
+    policy_file: Path | None = Field(
+        default=None, description="审核策略 YAML 文件（缺省为《三审制度》的规则）"
     )
     sensitive_words_file: Path | None = Field(
         default=None, description="敏感词表文件（每行一个词），追加到内置词表"
     )
     timezone: str = Field(default="Asia/Shanghai", description="界面显示时区")
-
-    @field_validator("qualified_sources", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -1,0 +1,61 @@
+"""Images and attachments on disk, addressed by SHA-256 (data_dir/blobs/ab/abcd…)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from orchestrator.models import Blob
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def sniff_mime(data: bytes) -> str:
+    """The image type by its magic bytes; application/octet-stream when not an image we know."""
+    for magic, mime in _MAGIC:
+        if data.startswith(magic):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
+
+    def put(self, session: Session, data: bytes) -> Blob:
+        """Store bytes once; the same content is never written twice."""
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.path(sha)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+        blob = session.get(Blob, sha)
+        if blob is None:
+            blob = Blob(sha256=sha, size=len(data), mime=sniff_mime(data))
+            session.add(blob)
+        return blob
+
+    def get(self, sha256: str) -> bytes | None:
+        """The bytes, or None when the file is missing or no longer matches its hash."""
+        try:
+            data = self.path(sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+        return data if hashlib.sha256(data).hexdigest() == sha256 else None

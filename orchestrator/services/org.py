@@ -1,0 +1,211 @@
+"""The organisation: departments, people, their keys and their dated roles."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gate.model import Role
+from orchestrator import audit, keys
+from orchestrator.errors import Conflict, InvalidInput, NotFound
+from orchestrator.models import Department, Person, RoleAssignment
+
+ROLE_BY_NAME: dict[str, Role] = {r.value: r for r in Role} | {r.label: r for r in Role}
+
+
+def parse_role(text: str) -> Role:
+    role = ROLE_BY_NAME.get(text.strip())
+    if role is None:
+        known = "、".join(f"{r.value}（{r.label}）" for r in Role)
+        raise InvalidInput(f"未知角色“{text}”。可用角色：{known}", code="unknown_role")
+    return role
+
+
+class DepartmentSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class PersonSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=100)
+    department: str | None = None
+    roles: list[str] = Field(default_factory=list)
+    password: str | None = None
+
+
+class OrganisationSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    organisation: str = "青浦区政务服务办公室"
+    departments: list[DepartmentSpec] = Field(default_factory=list)
+    people: list[PersonSpec] = Field(default_factory=list)
+
+
+def parse_organisation(text: str) -> OrganisationSpec:
+    """Parse the organisation YAML; every problem is named, in Chinese."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
+        raise InvalidInput(f"组织文件不是有效的 YAML {where}：{exc}", code="bad_yaml") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("组织文件应是一个映射（含 departments、people）", code="bad_yaml")
+    try:
+        return OrganisationSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "；".join(
+            f"{'.'.join(str(p) for p in err['loc'])}：{err['msg']}" for err in exc.errors()
+        )
+        raise InvalidInput(f"组织文件内容有误：{problems}", code="bad_organisation") from None
+
+
+@dataclass
+class NewPerson:
+    person: Person
+    password: str
+    generated: bool
+
+
+def department_by_code(session: Session, code: str) -> Department:
+    department = session.scalar(select(Department).where(Department.code == code))
+    if department is None:
+        raise NotFound(f"科室/窗口“{code}”不存在", code="unknown_department")
+    return department
+
+
+def person_by_username(session: Session, username: str) -> Person:
+    person = session.scalar(select(Person).where(Person.username == username))
+    if person is None:
+        raise NotFound(f"人员“{username}”不存在", code="unknown_person")
+    return person
+
+
+def add_department(session: Session, code: str, name: str, *, actor: str = "") -> Department:
+    if session.scalar(select(Department).where(Department.code == code)) is not None:
+        raise Conflict(f"科室/窗口“{code}”已存在", code="department_exists")
+    department = Department(code=code, name=name)
+    session.add(department)
+    session.flush()
+    audit.record(
+        session, "department.add", actor=actor, subject=f"department:{code}", payload={"name": name}
+    )
+    return department
+
+
+def add_person(
+    session: Session,
+    spec: PersonSpec,
+    *,
+    kdf_profile: str,
+    actor: str = "",
+    now: datetime | None = None,
+) -> NewPerson:
+    if session.scalar(select(Person).where(Person.username == spec.username)) is not None:
+        raise Conflict(f"人员“{spec.username}”已存在", code="person_exists")
+    roles = [parse_role(r) for r in spec.roles]
+    department = department_by_code(session, spec.department) if spec.department else None
+    generated = spec.password is None
+    password = spec.password or secrets.token_urlsafe(12)
+    sealed = keys.new_key(password, kdf_profile)
+    person = Person(
+        username=spec.username,
+        name=spec.name,
+        department=department,
+        public_key=sealed.public_key,
+        sealed_private_key=sealed.sealed_private_key,
+        kdf_salt=sealed.salt,
+        kdf_opslimit=sealed.opslimit,
+        kdf_memlimit=sealed.memlimit,
+    )
+    session.add(person)
+    session.flush()
+    audit.record(
+        session,
+        "person.add",
+        actor=actor,
+        subject=f"person:{spec.username}",
+        payload={
+            "name": spec.name,
+            "department": spec.department,
+            "public_key": sealed.public_key.hex(),
+        },
+    )
+    for role in roles:
+        grant_role(session, person, role, actor=actor, now=now)
+    return NewPerson(person, password, generated)
+
+
+def grant_role(
+    session: Session, person: Person, role: Role, *, actor: str = "", now: datetime | None = None
+) -> RoleAssignment:
+    now = now or datetime.now(UTC)
+    if any(a.role == role.value and a.valid_until is None for a in person.assignments):
+        raise Conflict(f"{person.name} 已担任 {role.label}", code="role_already_held")
+    assignment = RoleAssignment(person=person, role=role.value, valid_from=now)
+    session.add(assignment)
+    session.flush()
+    audit.record(
+        session,
+        "role.grant",
+        actor=actor,
+        subject=f"person:{person.username}",
+        payload={"role": role.value, "valid_from": now.isoformat()},
+        at=now,
+    )
+    return assignment
+
+
+def revoke_role(
+    session: Session, person: Person, role: Role, *, actor: str = "", now: datetime | None = None
+) -> RoleAssignment:
+    now = now or datetime.now(UTC)
+    for assignment in person.assignments:
+        if assignment.role == role.value and assignment.valid_until is None:
+            assignment.valid_until = now
+            audit.record(
+                session,
+                "role.revoke",
+                actor=actor,
+                subject=f"person:{person.username}",
+                payload={"role": role.value, "valid_until": now.isoformat()},
+                at=now,
+            )
+            return assignment
+    raise Conflict(f"{person.name} 当前并未担任 {role.label}", code="role_not_held")
+
+
+def initialise(
+    session: Session, spec: OrganisationSpec, *, kdf_profile: str, actor: str = "init"
+) -> list[NewPerson]:
+    """Create every department and person of the spec in one transaction (all or nothing)."""
+    for dept in spec.departments:
+        add_department(session, dept.code, dept.name, actor=actor)
+    created = [add_person(session, p, kdf_profile=kdf_profile, actor=actor) for p in spec.people]
+    audit.record(
+        session,
+        "organisation.init",
+        actor=actor,
+        subject="organisation",
+        payload={"name": spec.organisation, "people": len(created)},
+    )
+    return created
+
+
+def describe_person(person: Person) -> dict[str, Any]:
+    return {
+        "username": person.username,
+        "name": person.name,
+        "department": person.department.code if person.department else None,
+        "roles": [a.role for a in person.assignments if a.valid_until is None],
+        "public_key": person.public_key.hex(),
+    }

@@ -1,0 +1,253 @@
+"""稿件 and their immutable versions. Any edit is a new version with a new fingerprint."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from gate.canonical import fingerprint
+from gate.model import ChannelRequest, Content, RepostSource
+from orchestrator import audit
+from orchestrator.blobs import BlobStore
+from orchestrator.errors import InvalidInput, NotFound
+from orchestrator.models import ChannelRequestRow, Person, Submission, Version, VersionImage
+from orchestrator.services.org import department_by_code, person_by_username
+
+IMAGE_SRC_PREFIX = "sanshen-image:"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    filename: str
+    data: bytes
+
+
+@dataclass
+class Draft:
+    """What a person hands in: the content of one version."""
+
+    title: str
+    body_html: str
+    channels: list[ChannelRequest]
+    images: list[ImageFile] = field(default_factory=list)
+    cover: ImageFile | None = None
+    digest: str = ""
+    byline: str = ""
+    major_event: bool = False
+    special_content: bool = False
+    repost: RepostSource | None = None
+
+
+def channel_catalogue() -> dict[str, str]:
+    """Registered channel names with their display names (发布形式)."""
+    from channels.registry import load_channels
+
+    return {name: cls.display_name for name, cls in load_channels().items()}
+
+
+def resolve_channel(text: str, catalogue: dict[str, str]) -> str:
+    """Accept a channel by name (wechat) or by what people call it (微信公众号)."""
+    if text in catalogue:
+        return text
+    for name, display in catalogue.items():
+        if display == text:
+            return name
+    known = "、".join(f"{d}（{n}）" for n, d in catalogue.items())
+    raise InvalidInput(f"未知发布渠道“{text}”。可用渠道：{known}", code="unknown_channel")
+
+
+def _check(draft: Draft, catalogue: dict[str, str], today: date) -> None:
+    problems: list[str] = []
+    if not draft.title.strip():
+        problems.append("标题为空")
+    if not draft.body_html.strip():
+        problems.append("正文为空")
+    if not draft.channels:
+        problems.append("未申请任何发布渠道（审批表至少一行）")
+    seen: set[str] = set()
+    for row in draft.channels:
+        if row.channel not in catalogue:
+            problems.append(f"未知发布渠道“{row.channel}”")
+        if row.channel in seen:
+            problems.append(f"渠道“{catalogue.get(row.channel, row.channel)}”重复申请")
+        seen.add(row.channel)
+        if row.publish_date < today:
+            problems.append(
+                f"{catalogue.get(row.channel, row.channel)} 的发布日期 "
+                f"{row.publish_date.isoformat()} 已过"
+            )
+    if draft.repost is not None:
+        if not re.match(r"^https?://\S+$", draft.repost.url):
+            problems.append(f"转载来源网址无效：{draft.repost.url}")
+        if not draft.repost.platform.strip():
+            problems.append("转载来源平台为空")
+    if problems:
+        raise InvalidInput(
+            "稿件有误：" + "；".join(problems), code="invalid_draft", details=problems
+        )
+
+
+def _link_images(session: Session, store: BlobStore, version: Version, draft: Draft) -> str:
+    """Store the images; rewrite body srcs naming a file to its content hash."""
+    body = draft.body_html
+    for position, image in enumerate(draft.images):
+        blob = store.put(session, image.data)
+        session.add(
+            VersionImage(
+                version=version, position=position, sha256=blob.sha256, filename=image.filename
+            )
+        )
+        body = re.sub(
+            r'(src\s*=\s*["\'])' + re.escape(image.filename) + r'(["\'])',
+            lambda m, sha=blob.sha256: f"{m.group(1)}{IMAGE_SRC_PREFIX}{sha}{m.group(2)}",
+            body,
+        )
+    return body
+
+
+def _image_hashes(version: Version) -> tuple[str, ...]:
+    return tuple(image.sha256 for image in version.images)
+
+
+def content_of(version: Version) -> Content:
+    """The gate's view of a version: exactly what will be published."""
+    repost = None
+    if version.repost_platform:
+        assert version.repost_url is not None and version.repost_published_at is not None
+        repost = RepostSource(
+            version.repost_platform, version.repost_url, version.repost_published_at
+        )
+    return Content(
+        title=version.title,
+        body_html=version.body_html,
+        image_hashes=_image_hashes(version),
+        cover_hash=version.cover_sha256,
+        digest=version.digest,
+        byline=version.byline,
+        major_event=version.major_event,
+        special_content=version.special_content,
+        channels=tuple(
+            ChannelRequest(c.channel, c.publish_date, c.remark) for c in version.channels
+        ),
+        repost_source=repost,
+    )
+
+
+def _add_version(
+    session: Session,
+    store: BlobStore,
+    submission: Submission,
+    author: Person,
+    draft: Draft,
+    now: datetime,
+) -> Version:
+    catalogue = channel_catalogue()
+    _check(draft, catalogue, now.astimezone(SHANGHAI).date())
+    cover = store.put(session, draft.cover.data) if draft.cover else None
+    version = Version(
+        submission=submission,
+        number=len(submission.versions) + 1,
+        title=draft.title.strip(),
+        body_html="",
+        digest=draft.digest,
+        byline=draft.byline,
+        cover_sha256=cover.sha256 if cover else None,
+        major_event=draft.major_event,
+        special_content=draft.special_content,
+        repost_platform=draft.repost.platform if draft.repost else None,
+        repost_url=draft.repost.url if draft.repost else None,
+        repost_published_at=draft.repost.published_at if draft.repost else None,
+        fingerprint="",
+        created_by_id=author.id,
+        created_at=now,
+    )
+    session.add(version)
+    version.body_html = _link_images(session, store, version, draft)
+    for position, row in enumerate(draft.channels):
+        session.add(
+            ChannelRequestRow(
+                version=version,
+                position=position,
+                channel=row.channel,
+                publish_date=row.publish_date,
+                remark=row.remark,
+            )
+        )
+    session.flush()
+    session.refresh(version, ["images", "channels"])
+    version.fingerprint = fingerprint(content_of(version))
+    session.flush()
+    return version
+
+
+def create(
+    session: Session,
+    store: BlobStore,
+    *,
+    author: str,
+    department: str,
+    draft: Draft,
+    now: datetime | None = None,
+) -> Submission:
+    now = now or datetime.now(UTC)
+    person = person_by_username(session, author)
+    submission = Submission(
+        uid=str(uuid.uuid4()),
+        department=department_by_code(session, department),
+        author=person,
+        created_at=now,
+    )
+    session.add(submission)
+    version = _add_version(session, store, submission, person, draft, now)
+    audit.record(
+        session,
+        "submission.create",
+        actor=author,
+        subject=f"submission:{submission.id}",
+        payload={
+            "uid": submission.uid,
+            "version": 1,
+            "fingerprint": version.fingerprint,
+            "title": version.title,
+        },
+        at=now,
+    )
+    return submission
+
+
+def revise(
+    session: Session,
+    store: BlobStore,
+    submission_id: int,
+    *,
+    editor: str,
+    draft: Draft,
+    now: datetime | None = None,
+) -> Version:
+    """A new version; approvals of earlier versions do not carry over (the gate sees to it)."""
+    now = now or datetime.now(UTC)
+    submission = get(session, submission_id)
+    person = person_by_username(session, editor)
+    version = _add_version(session, store, submission, person, draft, now)
+    audit.record(
+        session,
+        "submission.revise",
+        actor=editor,
+        subject=f"submission:{submission.id}",
+        payload={"version": version.number, "fingerprint": version.fingerprint},
+        at=now,
+    )
+    return version
+
+
+def get(session: Session, submission_id: int) -> Submission:
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound(f"稿件 {submission_id} 不存在", code="unknown_submission")
+    return submission
