@@ -1,0 +1,359 @@
+"""The review rules, each a small function, in the order they are read and reported.
+
+Which actions count: an action counts when it was made for this submission and for this exact
+version (its fingerprint equals `fingerprint(record.content)`) and passes every check in
+`ACTION_CHECKS`. Among counting actions, in the order they were made, a 退回 voids every
+approval made before it (the review restarts from 初审) and a 驳回 ends this version for good.
+The approvals left are the *effective approvals*; `RULES` judge them.
+
+Because the fingerprint covers the content's channel rows, one 签发 covers every channel the
+content requests, with exactly the publish dates and remarks it requests; changing any row is a
+new version that needs a new review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from functools import cached_property
+from urllib.parse import urlsplit
+
+from gate.canonical import fingerprint
+from gate.model import (
+    STAGE_ORDER,
+    Decision,
+    Person,
+    ReviewAction,
+    ReviewRecord,
+    ReviewStage,
+    RoleAssignment,
+)
+from gate.policy import Policy
+from gate.signature import signature_valid
+from gate.verdict import Violation, violation
+
+
+class ReviewContext:
+    """One record under one policy at one moment; everything rules share is computed once."""
+
+    def __init__(self, record: ReviewRecord, policy: Policy, now: datetime) -> None:
+        if now.utcoffset() is None:
+            raise ValueError("`now` must be timezone-aware")
+        self.record = record
+        self.policy = policy
+        self.now = now
+
+    @cached_property
+    def fingerprint(self) -> str | None:
+        """The version's fingerprint; None when the content cannot be made canonical."""
+        try:
+            return fingerprint(self.record.content)
+        except ValueError:
+            return None
+
+    @cached_property
+    def this_version(self) -> tuple[ReviewAction, ...]:
+        """Actions made for this submission and version, in the order they were made."""
+        sid, fp = self.record.submission_id, self.fingerprint
+        mine = [a for a in self.record.actions if a.submission_id == sid and a.fingerprint == fp]
+        timed = sorted((a for a in mine if _aware(a.acted_at)), key=lambda a: a.acted_at)
+        return (*timed, *(a for a in mine if not _aware(a.acted_at)))
+
+    @cached_property
+    def action_violations(self) -> tuple[tuple[Violation, ...], ...]:
+        """For each action of `this_version`, what `ACTION_CHECKS` found wrong with it."""
+        return tuple(
+            tuple(v for check in ACTION_CHECKS if (v := check(self, a)) is not None)
+            for a in self.this_version
+        )
+
+    @cached_property
+    def counting(self) -> tuple[ReviewAction, ...]:
+        pairs = zip(self.this_version, self.action_violations, strict=True)
+        return tuple(a for a, found in pairs if not found)
+
+    @cached_property
+    def rejection(self) -> ReviewAction | None:
+        return next((a for a in self.counting if a.decision is Decision.REJECT), None)
+
+    @cached_property
+    def _rounds(self) -> tuple[tuple[ReviewAction, ...], tuple[ReviewAction, ...]]:
+        voided: list[ReviewAction] = []
+        current: list[ReviewAction] = []
+        for action in self.counting:
+            if action.decision is Decision.APPROVE:
+                current.append(action)
+            elif action.decision is Decision.RETURN:
+                voided += current
+                current = []
+        return tuple(current), tuple(voided)
+
+    @property
+    def effective_approvals(self) -> tuple[ReviewAction, ...]:
+        """Counting approvals after the last 退回, in the order they were made."""
+        return self._rounds[0]
+
+    @property
+    def voided_approvals(self) -> tuple[ReviewAction, ...]:
+        return self._rounds[1]
+
+    @cached_property
+    def approval_of(self) -> dict[ReviewStage, ReviewAction]:
+        """The first effective approval of each stage: the one that counts."""
+        first: dict[ReviewStage, ReviewAction] = {}
+        for action in self.effective_approvals:
+            first.setdefault(action.stage, action)
+        return first
+
+    @cached_property
+    def required_stages(self) -> tuple[ReviewStage, ...]:
+        content, policy = self.record.content, self.policy
+        skipped = set()
+        if policy.skips_second_review(self.record.department):
+            skipped.add(ReviewStage.SECOND)
+        if not policy.needs_principal_review(content.major_event, content.special_content):
+            skipped.add(ReviewStage.PRINCIPAL)
+        return tuple(s for s in STAGE_ORDER if s not in skipped)
+
+    @property
+    def missing_stages(self) -> tuple[ReviewStage, ...]:
+        return tuple(s for s in self.required_stages if s not in self.approval_of)
+
+    def next_stage(self) -> ReviewStage | None:
+        if self.rejection is not None:
+            return None
+        return next(iter(self.missing_stages), None)
+
+    def person(self, action: ReviewAction) -> Person | None:
+        return self.record.people.get(action.actor_id)
+
+    def name(self, actor_id: str) -> str:
+        person = self.record.people.get(actor_id)
+        return actor_id if person is None else f"{person.name}（{actor_id}）"
+
+
+def _aware(moment: datetime) -> bool:
+    return moment.utcoffset() is not None
+
+
+def _holds_at(held: RoleAssignment, at: datetime) -> bool:
+    return held.valid_from <= at and (held.valid_until is None or at < held.valid_until)
+
+
+def _has_space(text: str) -> bool:
+    return any(ch.isspace() for ch in text.strip())
+
+
+def _action_violation(code: str, action: ReviewAction, **fields: object) -> Violation:
+    return violation(code, stage=action.stage, action_id=action.id, **fields)
+
+
+def _about(context: ReviewContext, action: ReviewAction) -> dict[str, object]:
+    return {"decision": action.decision.label, "actor": context.name(action.actor_id)}
+
+
+# --- checks on one action of this version: any finding means the action does not count ---
+
+ActionCheck = Callable[[ReviewContext, ReviewAction], Violation | None]
+
+
+def check_time_aware(context: ReviewContext, action: ReviewAction) -> Violation | None:
+    if _aware(action.acted_at):
+        return None
+    return _action_violation("action_time_invalid", action, **_about(context, action))
+
+
+def check_not_in_future(context: ReviewContext, action: ReviewAction) -> Violation | None:
+    if not _aware(action.acted_at) or action.acted_at <= context.now + context.policy.clock_skew:
+        return None
+    return _action_violation(
+        "action_in_future", action, acted_at=action.acted_at.isoformat(), **_about(context, action)
+    )
+
+
+def check_actor_known(context: ReviewContext, action: ReviewAction) -> Violation | None:
+    if context.person(action) is not None:
+        return None
+    return _action_violation("unknown_actor", action, **_about(context, action))
+
+
+def check_role_held(context: ReviewContext, action: ReviewAction) -> Violation | None:
+    person = context.person(action)
+    if person is None or not _aware(action.acted_at):
+        return None
+    roles = context.policy.roles_for(action.stage)
+    at = action.acted_at
+    if any(held.role in roles and _holds_at(held, at) for held in person.assignments):
+        return None
+    labels = "、".join(sorted(r.label for r in roles))
+    return _action_violation(
+        "role_not_held", action, acted_at=at.isoformat(), roles=labels, **_about(context, action)
+    )
+
+
+def check_signature(context: ReviewContext, action: ReviewAction) -> Violation | None:
+    person = context.person(action)
+    if person is None or not _aware(action.acted_at):
+        return None
+    if signature_valid(action, person.public_key):
+        return None
+    return _action_violation("signature_invalid", action, **_about(context, action))
+
+
+ACTION_CHECKS: tuple[ActionCheck, ...] = (
+    check_time_aware,
+    check_not_in_future,
+    check_actor_known,
+    check_role_held,
+    check_signature,
+)
+
+
+# --- rules over the whole record ---
+
+Rule = Callable[[ReviewContext], Iterable[Violation]]
+
+
+def rule_channels_requested(context: ReviewContext) -> Iterator[Violation]:
+    if not context.record.content.channels:
+        yield violation("no_channels")
+
+
+def rule_repost_source_complete(context: ReviewContext) -> Iterator[Violation]:
+    source = context.record.content.repost_source
+    if source is None:
+        return
+    fields = (("来源平台", source.platform), ("原文链接", source.url))
+    missing = [name for name, value in fields if not value.strip()]
+    if missing:
+        yield violation("repost_source_missing_fields", fields="、".join(missing))
+    if not _aware(source.published_at):
+        yield violation("repost_source_time_invalid")
+
+
+def rule_repost_source_qualified(context: ReviewContext) -> Iterator[Violation]:
+    source = context.record.content.repost_source
+    if source is None or not source.platform.strip():
+        return
+    if source.platform.strip() not in context.policy.qualified_sources:
+        yield violation("source_not_qualified", platform=source.platform)
+
+
+def rule_repost_source_url(context: ReviewContext) -> Iterator[Violation]:
+    source = context.record.content.repost_source
+    if source is None or not source.url.strip():
+        return
+    parts = urlsplit(source.url.strip())
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or _has_space(source.url)
+    ):
+        yield violation("repost_source_invalid", url=source.url)
+
+
+def rule_actions_valid(context: ReviewContext) -> Iterator[Violation]:
+    for found in context.action_violations:
+        yield from found
+
+
+def rule_not_rejected(context: ReviewContext) -> Iterator[Violation]:
+    rejection = context.rejection
+    if rejection is not None:
+        yield _action_violation(
+            "version_rejected", rejection, actor=context.name(rejection.actor_id)
+        )
+
+
+def rule_required_stages_present(context: ReviewContext) -> Iterator[Violation]:
+    if context.rejection is not None:
+        return  # nothing can complete a rejected version; `version_rejected` says so
+    for stage in context.missing_stages:
+        yield violation(_why_missing(context, stage), stage=stage)
+
+
+def _why_missing(context: ReviewContext, stage: ReviewStage) -> str:
+    def approves(a: ReviewAction) -> bool:
+        return a.stage is stage and a.decision is Decision.APPROVE
+
+    sid = context.record.submission_id
+    if any(approves(a) for a in context.voided_approvals):
+        return "approval_voided_by_return"
+    if any(approves(a) and a.submission_id == sid for a in context.record.actions):
+        return "approval_for_other_version"
+    if any(approves(a) for a in context.record.actions):
+        return "approval_for_other_submission"
+    return "principal_review_missing" if stage is ReviewStage.PRINCIPAL else "stage_missing"
+
+
+def rule_each_stage_once(context: ReviewContext) -> Iterator[Violation]:
+    for action in context.effective_approvals:
+        if context.approval_of[action.stage] is not action:
+            yield _action_violation(
+                "duplicate_approval", action, actor=context.name(action.actor_id)
+            )
+
+
+def rule_stages_in_order(context: ReviewContext) -> Iterator[Violation]:
+    """Each stage's approval is made after the approvals of every earlier stage (签发 aside)."""
+    done = [a for s, a in sorted(context.approval_of.items(), key=lambda p: p[0].rank)]
+    done = [a for a in done if a.stage is not ReviewStage.SIGN_OFF]
+    for i, action in enumerate(done):
+        later = next((e for e in done[:i] if e.acted_at >= action.acted_at), None)
+        if later is not None:
+            yield _action_violation("stage_out_of_order", action, other=later.stage.label)
+
+
+def rule_sign_off_last(context: ReviewContext) -> Iterator[Violation]:
+    sign_off = context.approval_of.get(ReviewStage.SIGN_OFF)
+    if sign_off is None:
+        return
+    for action in context.approval_of.values():
+        if action is not sign_off and action.acted_at >= sign_off.acted_at:
+            yield _action_violation("signoff_not_last", action)
+
+
+def rule_one_stage_per_person(context: ReviewContext) -> Iterator[Violation]:
+    first_stage_of: dict[str, ReviewStage] = {}
+    for stage in STAGE_ORDER:
+        action = context.approval_of.get(stage)
+        if action is None:
+            continue
+        earlier = first_stage_of.setdefault(action.actor_id, stage)
+        if earlier is not stage:
+            yield _action_violation(
+                "same_person_multiple_stages",
+                action,
+                actor=context.name(action.actor_id),
+                other=earlier.label,
+            )
+
+
+def rule_author_only_first_review(context: ReviewContext) -> Iterator[Violation]:
+    author = context.record.author_id
+    for stage, action in context.approval_of.items():
+        if stage is not ReviewStage.FIRST and action.actor_id == author:
+            yield _action_violation(
+                "author_reviewed_later_stage", action, actor=context.name(author)
+            )
+
+
+RULES: tuple[Rule, ...] = (
+    rule_channels_requested,
+    rule_repost_source_complete,
+    rule_repost_source_qualified,
+    rule_repost_source_url,
+    rule_actions_valid,
+    rule_not_rejected,
+    rule_required_stages_present,
+    rule_each_stage_once,
+    rule_stages_in_order,
+    rule_sign_off_last,
+    rule_one_stage_per_person,
+    rule_author_only_first_review,
+)
+
+
+def violations(context: ReviewContext, rules: Iterable[Rule] = RULES) -> Iterator[Violation]:
+    for rule in rules:
+        yield from rule(context)
