@@ -201,6 +201,10 @@ def initialise(
     return created
 
 
+def all_people(session: Session) -> list[Person]:
+    return list(session.scalars(select(Person).order_by(Person.username)))
+
+
 def describe_person(person: Person) -> dict[str, Any]:
     return {
         "username": person.username,
