@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from orchestrator import audit
+from orchestrator.app import App
+
+
+def _fill(app: App, n: int = 5) -> str:
+    with app.db.session() as session:
+        for i in range(n):
+            audit.record(
+                session,
+                "test.event",
+                actor="tester",
+                subject=f"thing:{i}",
+                payload={"n": i, "说明": "测试"},
+            )
+    with app.db.session() as session:
+        return audit.checkpoint(session)
+
+
+def _verify(app: App, checkpoint: str | None = None) -> audit.ChainReport:
+    with app.db.session() as session:
+        return audit.verify(session, checkpoint)
+
+
+def test_intact_chain_verifies(app: App) -> None:
+    checkpoint = _fill(app)
+    report = _verify(app, checkpoint)
+    assert report.ok and report.rows == 5 and checkpoint.startswith("5:")
+
+
+def test_changed_row_is_named(app: App) -> None:
+    _fill(app)
+    with app.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET subject='thing:x' WHERE id=3"))
+    report = _verify(app)
+    assert not report.ok and report.first_bad_id == 3 and "改动" in report.problem
+
+
+def test_deleted_row_is_named(app: App) -> None:
+    _fill(app)
+    with app.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE id=2"))
+    report = _verify(app)
+    assert not report.ok and report.first_bad_id == 2
+
+
+def test_inserted_row_is_named(app: App) -> None:
+    _fill(app)
+    with app.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET id=-(id+1) WHERE id>=3"))
+        conn.execute(text("UPDATE audit_events SET id=-id WHERE id<0"))
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (id, at, actor, action, subject, payload, prev_hash, hash)"
+                " SELECT 3, at, 'intruder', 'test.event', 'forged', '{}', hash, "
+                "'f' || substr(hash, 2) FROM audit_events WHERE id=2"
+            )
+        )
+    report = _verify(app)
+    assert not report.ok and report.first_bad_id == 3
+
+
+def test_truncated_tail_is_caught_by_the_head(app: App) -> None:
+    _fill(app)
+    with app.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE id=5"))
+    report = _verify(app)
+    assert not report.ok and report.first_bad_id == 5
+
+
+def test_chain_rewritten_whole_is_caught_by_a_kept_checkpoint(app: App) -> None:
+    kept = _fill(app)
+    with app.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events"))
+        conn.execute(text("DELETE FROM audit_head"))
+    _fill(app, 5)  # a forger re-creates a consistent chain of the same length
+    assert _verify(app).ok
+    report = _verify(app, kept)
+    assert not report.ok and "重写" in report.problem
