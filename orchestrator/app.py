@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import yaml
-from gate.aids import DEFAULT_SENSITIVE_WORDS
 
 from gate import DEFAULT_POLICY, InvalidPolicy, Policy
+from gate.aids import DEFAULT_SENSITIVE_WORDS
 from orchestrator.blobs import BlobStore
 from orchestrator.db import Database
 from orchestrator.errors import InvalidInput

@@ -10,11 +10,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from gate.aids import review_aids
 from sqlalchemy.orm import Session
 
 import gate.model as g
 from gate import Policy, Verdict, evaluate, next_stage
+from gate.aids import review_aids
 from gate.canonical import fingerprint, signing_payload
 from orchestrator import audit, keys
 from orchestrator.blobs import BlobStore, sniff_mime

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from channels.registry import RegistryError, load_channels
 from gate.canonical import fingerprint
 from gate.model import ChannelRequest, Content, RepostSource
 from orchestrator import audit
 from orchestrator.blobs import BlobStore
-from orchestrator.errors import InvalidInput, NotFound
+from orchestrator.errors import InvalidInput, NotFound, SanshenError
 from orchestrator.models import ChannelRequestRow, Person, Submission, Version, VersionImage
 from orchestrator.services.org import department_by_code, person_by_username
 
@@ -46,9 +47,10 @@ class Draft:
 
 def channel_catalogue() -> dict[str, str]:
     """Registered channel names with their display names (发布形式)."""
-    from channels.registry import load_channels
-
-    return {name: cls.display_name for name, cls in load_channels().items()}
+    try:
+        return {name: cls.display_name for name, cls in load_channels().items()}
+    except RegistryError as exc:
+        raise SanshenError(f"发布渠道插件配置有误：{exc}", code="channel_registry") from None
 
 
 def resolve_channel(text: str, catalogue: dict[str, str]) -> str:

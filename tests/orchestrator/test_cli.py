@@ -1,0 +1,101 @@
+"""The `sanshen` command as a person or a script runs it: a real process per call."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
+
+SANSHEN = shutil.which("sanshen") or "sanshen"
+TOMORROW = (datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1))
+
+
+def sanshen(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"SANSHEN_DATA_DIR": str(data), "SANSHEN_KDF_PROFILE": "min"}
+    return subprocess.run([SANSHEN, *args], input=stdin, capture_output=True, text=True,
+                          env=env, timeout=120, check=False)
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    (tmp_path / "org.yaml").write_text(ORG_YAML, encoding="utf-8")
+    (tmp_path / "body.html").write_text('<p>正文</p><img src="p.png">', encoding="utf-8")
+    from orchestrator.demo import tiny_png
+
+    (tmp_path / "p.png").write_bytes(tiny_png())
+    return tmp_path
+
+
+def test_malformed_yaml_is_refused_and_nothing_written(data: Path) -> None:
+    (data / "bad.yaml").write_text("departments: [\n  - code: x\n people", encoding="utf-8")
+    result = sanshen(data / "d", "init", str(data / "bad.yaml"))
+    assert result.returncode == 2
+    assert "YAML" in result.stderr and "行" in result.stderr
+    listed = sanshen(data / "d", "person", "list", "--json")
+    assert listed.returncode == 0 and as_json(listed) == []
+
+
+def test_unknown_key_in_organisation_is_named(data: Path) -> None:
+    (data / "bad.yaml").write_text("people:\n  - {username: a, name: 甲, rolez: []}\n",
+                                   encoding="utf-8")
+    result = sanshen(data / "d", "init", str(data / "bad.yaml"), "--json")
+    assert result.returncode == 2
+    assert as_json(result)["error"] == "bad_organisation" and "rolez" in result.stdout
+
+
+def test_walk_from_the_command_line(data: Path) -> None:
+    d = data / "d"
+    assert sanshen(d, "init", str(data / "org.yaml")).returncode == 0
+    created = sanshen(d, "submission", "create", "--author", "author", "--department", "sjgl",
+                      "--title", "测试稿件", "--body", str(data / "body.html"),
+                      "--image", str(data / "p.png"), "--channel", f"政府网站:{TOMORROW}", "--json")
+    assert created.returncode == 0, created.stderr
+    sub = str(as_json(created)["id"])
+    check = sanshen(d, "gate", "check", sub, "--json")
+    assert check.returncode == 6 and as_json(check)["waiting"] == "first"
+    steps = [("初审", "author"), ("复审", "head"), ("终审", "leader")]
+    for stage, who in steps:
+        r = sanshen(d, "review", sub, "--stage", stage, "--approve", "--as", who,
+                    "--password-stdin", "--json", stdin=PASSWORDS[who] + "\n")
+        assert r.returncode == 0, r.stdout + r.stderr
+    wrong = sanshen(d, "signoff", sub, "--as", "publicity", "--password-stdin", "--json",
+                    stdin="not-my-password\n")
+    assert wrong.returncode == 4 and as_json(wrong)["error"] == "wrong_password"
+    signed = sanshen(d, "signoff", sub, "--as", "publicity", "--password-stdin",
+                     stdin=PASSWORDS["publicity"] + "\n")
+    assert signed.returncode == 0 and "通过" in signed.stdout
+    check = sanshen(d, "gate", "check", sub)
+    assert check.returncode == 0 and "审核闸门通过" in check.stdout
+    kept = sanshen(d, "audit", "checkpoint").stdout.strip()
+    verified = sanshen(d, "audit", "verify", "--checkpoint", kept, "--json")
+    assert verified.returncode == 0 and as_json(verified)["ok"]
+
+
+def test_out_of_turn_review_is_refused_in_chinese(data: Path) -> None:
+    d = data / "d"
+    sanshen(d, "init", str(data / "org.yaml"))
+    sanshen(d, "submission", "create", "--author", "author", "--department", "sjgl", "--title",
+            "稿", "--body", str(data / "body.html"), "--channel", f"gov_website:{TOMORROW}")
+    r = sanshen(d, "review", "1", "--stage", "终审", "--approve", "--as", "leader",
+                "--password-stdin", stdin=PASSWORDS["leader"] + "\n")
+    assert r.returncode == 5 and "当前等待初审" in r.stderr
+
+
+def test_demo_walks_every_stage_in_a_fresh_folder(tmp_path: Path) -> None:
+    result = sanshen(tmp_path / "fresh", "demo")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for word in ("初审", "复审", "终审", "主要领导审定", "签发", "审核闸门：通过"):
+        assert word in result.stdout
