@@ -13,7 +13,7 @@ new version that needs a new review.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -36,12 +36,19 @@ from gate.verdict import Violation, violation
 class ReviewContext:
     """One record under one policy at one moment; everything rules share is computed once."""
 
-    def __init__(self, record: ReviewRecord, policy: Policy, now: datetime) -> None:
+    def __init__(
+        self,
+        record: ReviewRecord,
+        policy: Policy,
+        now: datetime,
+        checks: Sequence[ActionCheck] | None = None,
+    ) -> None:
         if now.utcoffset() is None:
             raise ValueError("`now` must be timezone-aware")
         self.record = record
         self.policy = policy
         self.now = now
+        self.checks = ACTION_CHECKS if checks is None else checks
 
     @cached_property
     def fingerprint(self) -> str | None:
@@ -63,7 +70,7 @@ class ReviewContext:
     def action_violations(self) -> tuple[tuple[Violation, ...], ...]:
         """For each action of `this_version`, what `ACTION_CHECKS` found wrong with it."""
         return tuple(
-            tuple(v for check in ACTION_CHECKS if (v := check(self, a)) is not None)
+            tuple(v for check in self.checks if (v := check(self, a)) is not None)
             for a in self.this_version
         )
 
@@ -273,15 +280,15 @@ def rule_required_stages_present(context: ReviewContext) -> Iterator[Violation]:
 
 
 def _why_missing(context: ReviewContext, stage: ReviewStage) -> str:
-    def approves(a: ReviewAction) -> bool:
-        return a.stage is stage and a.decision is Decision.APPROVE
-
-    sid = context.record.submission_id
-    if any(approves(a) for a in context.voided_approvals):
+    sid, fp = context.record.submission_id, context.fingerprint
+    approvals = [
+        a for a in context.record.actions if a.stage is stage and a.decision is Decision.APPROVE
+    ]
+    if any(a.stage is stage for a in context.voided_approvals):
         return "approval_voided_by_return"
-    if any(approves(a) and a.submission_id == sid for a in context.record.actions):
+    if any(a.submission_id == sid and a.fingerprint != fp for a in approvals):
         return "approval_for_other_version"
-    if any(approves(a) for a in context.record.actions):
+    if any(a.submission_id != sid for a in approvals):
         return "approval_for_other_submission"
     return "principal_review_missing" if stage is ReviewStage.PRINCIPAL else "stage_missing"
 
