@@ -1,0 +1,263 @@
+"""Every registered platform's simulator on one loopback HTTP server, plus an operator view.
+
+    /                      operator page (Chinese, refreshes itself)
+    /api/state             the same as JSON
+    /<channel name>/...    that platform's API and its `/_sim/...` admin endpoints
+
+`sanshen simulate` calls `main`; tests use `SimulatorServer` as a context manager.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, jsonify, render_template_string
+from flask.typing import ResponseReturnValue
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wsgi import ClosingIterator
+
+from channels.registry import RegistryError, load_channels, load_simulator
+from channels.simulators.base import FaultConfig, Simulator
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+
+def all_simulators(faults: Mapping[str, FaultConfig] | None = None) -> list[Simulator]:
+    """One simulator per registered channel; a channel without a loadable simulator raises."""
+    faults = dict(faults or {})
+    channels = load_channels()
+    unknown = sorted(set(faults) - set(channels))
+    if unknown:
+        raise RegistryError(f"未知平台：{'、'.join(unknown)}；已注册：{'、'.join(channels)}")
+    return [load_simulator(cls)(faults=faults.get(name)) for name, cls in channels.items()]
+
+
+class _ShutdownOnClose:
+    """`cut_connection` closes werkzeug's socket, but the handler's file objects keep the
+    descriptor open and the reply would still go out; shutting the socket down really cuts it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class _InFlight:
+    """Counts requests being served, so tests can wait for hung handlers to finish."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self._app = app
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if "werkzeug.socket" in environ:
+            environ["werkzeug.socket"] = _ShutdownOnClose(environ["werkzeug.socket"])
+        with self._idle:
+            self._count += 1
+        try:
+            body = self._app(environ, start_response)
+        except BaseException:
+            self._leave()
+            raise
+        return ClosingIterator(body, self._leave)
+
+    def _leave(self) -> None:
+        with self._idle:
+            self._count -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class SimulatorServer:
+    """One threaded werkzeug server in a background thread, each simulator under `/<name>`."""
+
+    def __init__(
+        self,
+        simulators: list[Simulator] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        log_requests: bool = False,
+    ) -> None:
+        sims = all_simulators() if simulators is None else simulators
+        self._simulators: dict[str, Simulator] = {}
+        for sim in sims:
+            if sim.name in self._simulators:
+                raise RegistryError(f"模拟平台 {sim.name} 重复")
+            self._simulators[sim.name] = sim
+        self._initial = {name: sim.faults.config for name, sim in self._simulators.items()}
+        mounts: dict[str, WSGIApplication] = {
+            f"/{name}": sim.create_app() for name, sim in self._simulators.items()
+        }
+        self._app = _InFlight(DispatcherMiddleware(self._operator_app(), mounts))
+        handler = WSGIRequestHandler if log_requests else _QuietHandler
+        self._server: BaseWSGIServer = make_server(
+            host, port, self._app, threaded=True, request_handler=handler
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._server.host}:{self._server.port}"
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._simulators)
+
+    def base_url(self, name: str) -> str:
+        self.simulator(name)
+        return f"{self.url}/{name}"
+
+    def simulator(self, name: str) -> Simulator:
+        try:
+            return self._simulators[name]
+        except KeyError:
+            raise KeyError(f"没有模拟平台 {name}") from None
+
+    def client_settings(self, name: str, **overrides: Any) -> dict[str, Any]:
+        """Settings values pointing `name`'s adapter at its simulator."""
+        return self.simulator(name).client_settings(self.base_url(name)) | overrides
+
+    def start(self) -> SimulatorServer:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name="sanshen-simulators", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """True once no request is being served (hung handlers included)."""
+        return self._app.wait_idle(timeout)
+
+    def reset(self) -> None:
+        """Every platform back to its start: nothing held, the fault knobs it started with."""
+        for name, sim in self._simulators.items():
+            sim.reset()
+            sim.faults.update(self._initial[name].model_dump())
+
+    def state(self) -> dict[str, Any]:
+        return {"platforms": [sim.snapshot() for sim in self._simulators.values()]}
+
+    def _operator_app(self) -> Flask:
+        app = Flask("sanshen-simulators")
+        app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+        @app.get("/")
+        def operator_page() -> ResponseReturnValue:
+            return render_template_string(_PAGE, platforms=self.state()["platforms"])
+
+        @app.get("/api/state")
+        def api_state() -> ResponseReturnValue:
+            return jsonify(self.state())
+
+        return app
+
+
+def main(
+    host: str = "127.0.0.1",
+    port: int = 8900,
+    faults: Mapping[str, FaultConfig] | None = None,
+) -> None:
+    """Serve every platform until Ctrl-C (`sanshen simulate`)."""
+    server = SimulatorServer(all_simulators(faults), host, port, log_requests=True)
+    print(f"模拟平台已启动，运营视图：{server.url}/")
+    for name in server.names:
+        sim = server.simulator(name)
+        print(f"  {sim.display_name}（{name}）：{server.base_url(name)}")
+    print("按 Ctrl-C 停止。")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+_PAGE = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="3">
+<title>模拟平台运行情况</title>
+<style>
+body { font-family: sans-serif; margin: 1.5em; }
+section { border: 1px solid #ccc; padding: 0.5em 1em; margin-bottom: 1em; }
+table { border-collapse: collapse; }
+td, th { border: 1px solid #ddd; padding: 2px 6px; text-align: left; font-size: 90%; }
+.dup { color: #b00; font-weight: bold; }
+</style>
+</head>
+<body>
+<h1>模拟平台运行情况</h1>
+<p>每 3 秒自动刷新。数据接口：<a href="api/state">api/state</a></p>
+{% for p in platforms %}
+<section>
+<h2>{{ p.display_name }}（{{ p.name }}）</h2>
+<p>已发布稿件 {{ p.ledger | length }} 篇，发布次数 {{ p.ledger.values() | sum }} 次；
+{% if p.duplicates %}<span class="dup">重复发布 {{ p.duplicates | length }} 篇：
+{% for key, n in p.duplicates.items() %}{{ key }} × {{ n }}{% if not loop.last %}，{% endif %}
+{% endfor %}</span>{% else %}无重复发布{% endif %}</p>
+<p>故障设置：
+{% for kind, rate in p.faults.rates.items() %}{{ kind }} {{ rate }}；{% endfor %}
+延迟 {{ p.faults.latency_ms }} 毫秒；挂起 {{ p.faults.hang_s }} 秒；
+限流等待 {{ p.faults.retry_after_s }} 秒；确认延迟 {{ p.faults.confirm_delay_s }} 秒；
+丢弃答复 {{ p.faults.drop_reply_rate }}</p>
+<table>
+<tr><th>时间</th><th>操作</th><th>内容</th></tr>
+{% for r in p.received | reverse %}
+<tr><td>{{ r.at }}</td><td>{{ r.operation }}</td>
+<td>{% for k, v in r.items() if k not in ("at", "operation") -%}
+{{ k }}={{ v }} {% endfor %}</td></tr>
+{% else %}
+<tr><td colspan="3">尚未收到请求</td></tr>
+{% endfor %}
+</table>
+</section>
+{% endfor %}
+</body>
+</html>
+"""
