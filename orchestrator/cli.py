@@ -488,6 +488,7 @@ def do_review(
                 actor=actor,
                 password=password,
                 policy=ctx().app.policy,
+                default_publish_time=ctx().app.settings.default_publish_time,
                 comment=comment,
             )
             return {

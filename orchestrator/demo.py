@@ -90,6 +90,7 @@ def run(app: App, echo: Callable[[str], None] | None = print) -> dict[str, Any]:
                 actor=username,
                 password=password,
                 policy=app.policy,
+                default_publish_time=app.settings.default_publish_time,
                 comment="同意",
             )
             signature = outcome.action.signature.hex()[:16]

@@ -221,3 +221,56 @@ def _refuse_update(_mapper: Any, _connection: Any, target: Any) -> None:
 def _refuse_delete(_mapper: Any, _connection: Any, target: Any) -> None:
     if isinstance(target, IMMUTABLE):
         raise TypeError(f"{type(target).__name__} rows are never deleted")
+
+
+class Publication(Base):
+    """One (version, channel): the unit that is scheduled, sent, confirmed and retracted."""
+
+    __tablename__ = "publications"
+    __table_args__ = (
+        UniqueConstraint("version_id", "channel"),
+        Index("ix_publications_due", "state", "scheduled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    channel: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[int] = mapped_column(default=0)  # bumped by every state change
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    scheduled_at: Mapped[datetime]
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(default=0)
+    external_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    receipt: Mapped[dict[str, Any] | None]
+    source_platform: Mapped[str | None] = mapped_column(String(100))
+    source_url: Mapped[str | None] = mapped_column(String(1000))
+    last_error_class: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)  # reason of a cancel / retract / operator call
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship()
+    version: Mapped[Version] = relationship()
+    attempt_rows: Mapped[list[Attempt]] = relationship(order_by="Attempt.id")
+
+
+class Attempt(Base):
+    """One call to a platform for a publication, with its outcome."""
+
+    __tablename__ = "attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), index=True)
+    operation: Mapped[str] = mapped_column(String(16))  # publish, status, find, retract
+    started_at: Mapped[datetime]
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    outcome: Mapped[str] = mapped_column(String(24))  # ok, retryable, permanent, unknown, refused
+    error_class: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str] = mapped_column(String(200), default="")

@@ -30,6 +30,26 @@ class Settings(BaseSettings):
         default=None, description="敏感词表文件（每行一个词），追加到内置词表"
     )
     timezone: str = Field(default="Asia/Shanghai", description="界面显示时区")
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis 地址（Celery 队列、限流闸、令牌共享）；缺省在数据目录启动内置 Redis",
+    )
+    default_publish_time: str = Field(
+        default="09:00", pattern=r"^\d{2}:\d{2}$", description="审批表只写日期时的默认发布时刻"
+    )
+    scheduler_interval: float = Field(default=1.0, gt=0, description="到期扫描间隔（秒）")
+    retry_max_attempts: int = Field(default=6, ge=1, description="每个渠道最多发送尝试次数")
+    retry_window: float = Field(default=3600, gt=0, description="自首次尝试起重试的最长时间（秒）")
+    retry_base_delay: float = Field(default=5, gt=0, description="指数退避的起始间隔（秒）")
+    retry_max_delay: float = Field(default=300, gt=0, description="单次退避上限（秒）")
+    task_time_limit: int = Field(default=120, ge=10, description="单次发送任务的硬时限（秒）")
+    settle_after: float = Field(
+        default=150, gt=0, description="“发送中”超过此时间即向平台核对（秒，须大于任务时限）"
+    )
+    queued_stale_after: float = Field(default=120, gt=0, description="排队超过此时间重新投递（秒）")
+    unconfirmed_after: float = Field(
+        default=7200, gt=0, description="已提交但迟迟未确认，超过此时间转为“结果未确认”（秒）"
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

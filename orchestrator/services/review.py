@@ -20,6 +20,7 @@ from orchestrator import audit, keys
 from orchestrator.blobs import BlobStore, sniff_mime
 from orchestrator.errors import Conflict, Forbidden, GateRefused
 from orchestrator.models import Person, ReviewAction, Submission, Version
+from orchestrator.services import dispatch
 from orchestrator.services.org import person_by_username
 from orchestrator.services.submissions import content_of, get
 
@@ -113,6 +114,7 @@ def review(
     policy: Policy,
     comment: str = "",
     now: datetime | None = None,
+    default_publish_time: str = "09:00",
 ) -> Outcome:
     """Record one signed decision, or refuse it whole (nothing written) with the reason."""
     now = now or datetime.now(UTC)
@@ -176,6 +178,10 @@ def review(
         at=now,
     )
     session.refresh(submission, ["actions"])
+    if stage is g.ReviewStage.SIGN_OFF and after.passed:
+        dispatch.create_publications(
+            session, version, default_time=default_publish_time, now=now, actor=actor
+        )
     waiting = next_stage(review_record(submission), policy, now=now)
     return Outcome(row, after, waiting)
 

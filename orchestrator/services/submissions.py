@@ -17,6 +17,7 @@ from orchestrator import audit
 from orchestrator.blobs import BlobStore
 from orchestrator.errors import InvalidInput, NotFound, SanshenError
 from orchestrator.models import ChannelRequestRow, Person, Submission, Version, VersionImage
+from orchestrator.services import dispatch
 from orchestrator.services.org import department_by_code, person_by_username
 
 IMAGE_SRC_PREFIX = "sanshen-image:"
@@ -236,6 +237,7 @@ def revise(
     now = now or datetime.now(UTC)
     submission = get(session, submission_id)
     person = person_by_username(session, editor)
+    dispatch.cancel_superseded(session, submission, now=now, actor=editor)
     version = _add_version(session, store, submission, person, draft, now)
     audit.record(
         session,

@@ -1,0 +1,150 @@
+"""From sign-off to scheduled rows, and from due rows to the queue. Every move is a CAS."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from orchestrator import audit
+from orchestrator.models import Publication, Submission, Version
+from orchestrator.states import State, allowed
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+# --- creating publications ------------------------------------------------------------------
+
+
+def scheduled_time(publish_date: date, default_time: str, now: datetime) -> datetime:
+    hour, minute = (int(x) for x in default_time.split(":"))
+    local = datetime(
+        publish_date.year, publish_date.month, publish_date.day, hour, minute, tzinfo=SHANGHAI
+    )
+    return max(local.astimezone(UTC), now)
+
+
+def create_publications(
+    session: Session, version: Version, *, default_time: str, now: datetime, actor: str
+) -> list[Publication]:
+    """One publication per requested channel, scheduled at its date (the 审批表 rows)."""
+    created = []
+    for row in version.channels:
+        pub = Publication(
+            submission_id=version.submission_id,
+            version=version,
+            channel=row.channel,
+            state=State.SCHEDULED.value,
+            idempotency_key=f"ss-{uuid.uuid4().hex}",
+            scheduled_at=scheduled_time(row.publish_date, default_time, now),
+            source_platform=version.repost_platform,
+            source_url=version.repost_url,
+            state_changed_at=now,
+            created_at=now,
+        )
+        session.add(pub)
+        created.append(pub)
+    session.flush()
+    for pub in created:
+        audit.record(
+            session,
+            "publication.create",
+            actor=actor,
+            subject=f"publication:{pub.id}",
+            payload={
+                "channel": pub.channel,
+                "scheduled_at": pub.scheduled_at,
+                "version": version.number,
+                "fingerprint": version.fingerprint,
+            },
+            at=now,
+        )
+    return created
+
+
+def cancel_superseded(
+    session: Session, submission: Submission, *, now: datetime, actor: str
+) -> None:
+    """A new version stops what an older version had waiting: it was not what was approved."""
+    for pub in session.scalars(
+        select(Publication).where(
+            Publication.submission_id == submission.id,
+            Publication.state.in_([State.SCHEDULED.value, State.QUEUED.value]),
+        )
+    ):
+        if move(
+            session,
+            pub.id,
+            (State(pub.state),),
+            State.CANCELLED,
+            now=now,
+            note="稿件已修改，旧版本的发布已取消",
+        ):
+            audit.record(
+                session,
+                "publication.cancel",
+                actor=actor,
+                subject=f"publication:{pub.id}",
+                payload={"reason": "superseded"},
+                at=now,
+            )
+
+
+# --- compare-and-set ------------------------------------------------------------------------
+
+
+def move(
+    session: Session,
+    pub_id: int,
+    sources: Iterable[State],
+    target: State,
+    *,
+    now: datetime,
+    **values: Any,
+) -> bool:
+    """Move one row from any of `sources` to `target`; False when another worker was first."""
+    sources = tuple(sources)
+    for source in sources:
+        if not allowed(source, target):
+            raise ValueError(f"transition {source} -> {target} is not in the table")
+    result = session.execute(
+        update(Publication)
+        .where(Publication.id == pub_id, Publication.state.in_([s.value for s in sources]))
+        .values(
+            state=target.value, revision=Publication.revision + 1, state_changed_at=now, **values
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+# --- the scheduler --------------------------------------------------------------------------
+
+
+def claim_due(
+    session: Session,
+    *,
+    now: datetime,
+    limit: int = 500,
+    late_after: timedelta = timedelta(minutes=1),
+) -> list[int]:
+    """Move due rows scheduled → queued, oldest first; two schedulers never claim one row."""
+    query = (
+        select(Publication.id, Publication.scheduled_at)
+        .where(Publication.state == State.SCHEDULED.value, Publication.scheduled_at <= now)
+        .order_by(Publication.scheduled_at, Publication.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claimed = []
+    for pub_id, due in session.execute(query).all():
+        late = now - due > late_after
+        if move(session, pub_id, (State.SCHEDULED,), State.QUEUED, now=now, late=late):
+            claimed.append(pub_id)
+    return claimed

@@ -1,0 +1,694 @@
+"""Publishing: from a signed-off version to each channel, once, on time, or clearly not.
+
+Every state change is a compare-and-set (`move`); the platform is called only between two
+committed transactions, after the row is `sending`. When a call's outcome is unknown the row
+stays `sending` until the reconciler has asked the platform what it holds for the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from channels import errors as ce
+from channels.base import Channel, Receipt, RemoteState, Status
+from channels.item import Item
+from channels.registry import RegistryError, build_channel, channel_settings, load_channels
+from gate import evaluate
+from orchestrator import audit
+from orchestrator.app import App
+from orchestrator.errors import Conflict, GateRefused, InvalidInput, NotFound, SanshenError
+from orchestrator.models import Attempt, Publication
+from orchestrator.render import render
+from orchestrator.services.dispatch import move
+from orchestrator.services.review import review_record
+from orchestrator.states import State
+
+log = logging.getLogger("sanshen.publishing")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class RateGate(Protocol):
+    """A per-channel pause shared by every worker (a platform asked us to wait)."""
+
+    def wait_left(self, channel: str) -> float: ...
+
+    def pause(self, channel: str, seconds: float) -> None: ...
+
+
+@dataclass
+class MemoryRateGate:
+    until: dict[str, float] = field(default_factory=dict)
+
+    def wait_left(self, channel: str) -> float:
+        return max(0.0, self.until.get(channel, 0.0) - time.monotonic())
+
+    def pause(self, channel: str, seconds: float) -> None:
+        self.until[channel] = max(self.until.get(channel, 0.0), time.monotonic() + seconds)
+
+
+class RedisRateGate:
+    def __init__(self, client: Any, prefix: str = "sanshen:pause:") -> None:
+        self.client, self.prefix = client, prefix
+
+    def wait_left(self, channel: str) -> float:
+        ttl = self.client.pttl(self.prefix + channel)
+        return max(0.0, ttl / 1000) if ttl and ttl > 0 else 0.0
+
+    def pause(self, channel: str, seconds: float) -> None:
+        millis = max(1, int(seconds * 1000))
+        key = self.prefix + channel
+        # keep the longer of two pauses asked for by two workers
+        if (self.client.pttl(key) or 0) < millis:
+            self.client.set(key, "1", px=millis)
+
+
+class ChannelHub:
+    """Adapter instances configured from SANSHEN_CHANNEL_<NAME>_<FIELD>, built once each."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.env = os.environ if env is None else env
+        self.classes = load_channels()
+        self._built: dict[str, Channel] = {}
+
+    def get(self, name: str) -> Channel:
+        if name not in self._built:
+            try:
+                settings = channel_settings(name, self.env, channels=self.classes)
+                self._built[name] = build_channel(name, settings, channels=self.classes)
+            except RegistryError as exc:
+                raise ChannelNotConfigured(str(exc)) from None
+        return self._built[name]
+
+
+class ChannelNotConfigured(SanshenError):
+    code = "channel_not_configured"
+
+
+def _attempt(
+    session: Session,
+    pub_id: int,
+    operation: str,
+    started: datetime,
+    took: float,
+    outcome: str,
+    error: BaseException | None = None,
+) -> None:
+    session.add(
+        Attempt(
+            publication_id=pub_id,
+            operation=operation,
+            started_at=started,
+            duration_ms=int(took * 1000),
+            outcome=outcome,
+            error_class=getattr(error, "code", type(error).__name__) if error else None,
+            message=str(error) if error else None,
+            worker=_worker_name(),
+        )
+    )
+
+
+def _worker_name() -> str:
+    return f"{os.uname().nodename}:{os.getpid()}"
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+@dataclass
+class SendPlan:
+    pub_id: int
+    channel: str
+    key: str
+    item: Item
+    attempt: int
+    first_attempt_at: datetime
+
+
+class Publisher:
+    """The business of sending, confirming and retracting; tasks are thin calls into this."""
+
+    def __init__(self, app: App, hub: ChannelHub, gate: RateGate, clock: Any = None) -> None:
+        self.app, self.hub, self.gate = app, hub, gate
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.settings = app.settings
+
+    # the one entry point a worker calls for a queued row
+    def send(self, pub_id: int) -> str:
+        plan = self._prepare(pub_id)
+        if isinstance(plan, str):
+            return plan
+        channel = self.hub.get(plan.channel)
+        started, t0 = self.clock(), time.monotonic()
+        try:
+            receipt = channel.publish(plan.item, plan.key)
+        except ce.ChannelError as error:
+            return self._failed_call(plan, error, started, time.monotonic() - t0)
+        return self._sent(plan, receipt, started, time.monotonic() - t0)
+
+    def _prepare(self, pub_id: int) -> SendPlan | str:
+        now = self.clock()
+        with self.app.db.session() as session:
+            pub = session.get(Publication, pub_id)
+            if pub is None:
+                return "missing"
+            if pub.state != State.QUEUED.value:
+                return f"skipped:{pub.state}"
+            wait = self.gate.wait_left(pub.channel)
+            if wait > 0:
+                move(
+                    session,
+                    pub_id,
+                    (State.QUEUED,),
+                    State.SCHEDULED,
+                    now=now,
+                    scheduled_at=now + timedelta(seconds=wait),
+                )
+                return "paused"
+            try:
+                item = self._checked_item(pub)
+            except SanshenError as refusal:
+                move(
+                    session,
+                    pub_id,
+                    (State.QUEUED,),
+                    State.FAILED,
+                    now=now,
+                    last_error_class=refusal.code,
+                    last_error=refusal.message,
+                )
+                _attempt(session, pub_id, "publish", now, 0, "refused", refusal)
+                audit.record(
+                    session,
+                    "publication.refused",
+                    subject=f"publication:{pub_id}",
+                    payload={"code": refusal.code, "reason": refusal.message},
+                    at=now,
+                )
+                return "refused"
+            first = pub.sent_at or now
+            if not move(
+                session,
+                pub_id,
+                (State.QUEUED,),
+                State.SENDING,
+                now=now,
+                attempts=Publication.attempts + 1,
+                sent_at=first,
+            ):
+                return "lost-race"
+            return SendPlan(pub_id, pub.channel, pub.idempotency_key, item, pub.attempts + 1, first)
+
+    def _checked_item(self, pub: Publication) -> Item:
+        """The gate again, right before the send, on exactly what is about to go out."""
+        self.hub.get(pub.channel)  # raises ChannelNotConfigured
+        verdict = evaluate(
+            review_record(pub.submission, pub.version), self.app.policy, now=self.clock()
+        )
+        if not verdict.passed:
+            raise GateRefused(
+                "发送前复核未通过：" + "；".join(v.message for v in verdict.violations),
+                details=list(verdict.codes),
+            )
+        return render(pub.version, pub.channel, reference=f"P{pub.id}", store=self.app.blobs)
+
+    def _sent(self, plan: SendPlan, receipt: Receipt, started: datetime, took: float) -> str:
+        now = self.clock()
+        with self.app.db.session() as session:
+            _attempt(session, plan.pub_id, "publish", started, took, "ok")
+            target = _state_of(receipt.state)
+            move(
+                session,
+                plan.pub_id,
+                (State.SENDING,),
+                target,
+                now=now,
+                **_receipt_values(receipt, now),
+            )
+            audit.record(
+                session,
+                "publication.sent",
+                subject=f"publication:{plan.pub_id}",
+                payload={
+                    "state": target.value,
+                    "external_id": receipt.external_id,
+                    "url": receipt.url,
+                },
+                at=now,
+            )
+        return target.value
+
+    def _failed_call(
+        self, plan: SendPlan, error: ce.ChannelError, started: datetime, took: float
+    ) -> str:
+        now = self.clock()
+        with self.app.db.session() as session:
+            if isinstance(error, ce.OutcomeUnknown):
+                # Stay `sending`: the reconciler asks the platform before anything is resent.
+                _attempt(session, plan.pub_id, "publish", started, took, "unknown", error)
+                session.execute(
+                    update(Publication)
+                    .where(Publication.id == plan.pub_id)
+                    .values(last_error_class=error.code, last_error=str(error))
+                )
+                return "unknown"
+            if isinstance(error, ce.Retryable):
+                _attempt(session, plan.pub_id, "publish", started, took, "retryable", error)
+                return self._retry_later(
+                    session,
+                    plan.pub_id,
+                    plan.channel,
+                    plan.attempt,
+                    plan.first_attempt_at,
+                    error,
+                    now,
+                )
+            _attempt(session, plan.pub_id, "publish", started, took, "permanent", error)
+            move(
+                session,
+                plan.pub_id,
+                (State.SENDING,),
+                State.FAILED,
+                now=now,
+                last_error_class=error.code,
+                last_error=str(error),
+            )
+            audit.record(
+                session,
+                "publication.failed",
+                subject=f"publication:{plan.pub_id}",
+                payload={"error": error.code, "message": str(error)},
+                at=now,
+            )
+            return State.FAILED.value
+
+    def _retry_later(
+        self,
+        session: Session,
+        pub_id: int,
+        channel: str,
+        attempt: int,
+        first: datetime,
+        error: ce.ChannelError,
+        now: datetime,
+    ) -> str:
+        s = self.settings
+        if isinstance(error, ce.RateLimited):
+            self.gate.pause(channel, error.retry_after)
+            delay = error.retry_after
+        else:
+            delay = min(s.retry_max_delay, s.retry_base_delay * 2 ** (attempt - 1))
+            delay *= random.uniform(0.5, 1.0)  # full jitter keeps workers from stampeding
+        give_up = attempt >= s.retry_max_attempts or (
+            now + timedelta(seconds=delay) - first > timedelta(seconds=s.retry_window)
+        )
+        if give_up:
+            move(
+                session,
+                pub_id,
+                (State.SENDING,),
+                State.FAILED,
+                now=now,
+                last_error_class=error.code,
+                last_error=f"重试 {attempt} 次仍未成功：{error}",
+            )
+            audit.record(
+                session,
+                "publication.failed",
+                subject=f"publication:{pub_id}",
+                payload={"error": error.code, "attempts": attempt},
+                at=now,
+            )
+            return State.FAILED.value
+        move(
+            session,
+            pub_id,
+            (State.SENDING,),
+            State.SCHEDULED,
+            now=now,
+            scheduled_at=now + timedelta(seconds=delay),
+            last_error_class=error.code,
+            last_error=str(error),
+        )
+        return "retry"
+
+    # --- reconciling ------------------------------------------------------------------------
+
+    def reconcile(self, limit: int = 100) -> dict[str, int]:
+        """Settle rows whose outcome is open: stuck `sending`, waiting `submitted`."""
+        now = self.clock()
+        s = self.settings
+        with self.app.db.session() as session:
+            stuck = session.scalars(
+                select(Publication.id)
+                .where(
+                    Publication.state == State.SENDING.value,
+                    Publication.state_changed_at < now - timedelta(seconds=s.settle_after),
+                )
+                .limit(limit)
+            ).all()
+            waiting = session.scalars(
+                select(Publication.id)
+                .where(Publication.state == State.SUBMITTED.value)
+                .limit(limit)
+            ).all()
+        counts = {"settled": 0, "confirmed": 0}
+        for pub_id in stuck:
+            counts["settled"] += self.settle(pub_id) != "open"
+        for pub_id in waiting:
+            counts["confirmed"] += self.confirm(pub_id) != State.SUBMITTED.value
+        return counts
+
+    def settle(self, pub_id: int) -> str:
+        """Ask the platform what it holds for the key of a row stuck in `sending`."""
+        now = self.clock()
+        with self.app.db.session() as session:
+            pub = session.get(Publication, pub_id)
+            if pub is None or pub.state != State.SENDING.value:
+                return "open" if pub is None else pub.state
+            channel_name, key, attempt, first = (
+                pub.channel,
+                pub.idempotency_key,
+                pub.attempts,
+                pub.sent_at or now,
+            )
+        t0 = time.monotonic()
+        try:
+            found = self.hub.get(channel_name).find(key)
+        except ce.NotSupported as error:
+            return self._unconfirmed(
+                pub_id, now, "find", t0, error, "平台无法按幂等键核对，需人工确认是否已发布"
+            )
+        except (ce.ChannelError, ChannelNotConfigured) as error:
+            with self.app.db.session() as session:
+                _attempt(session, pub_id, "find", now, time.monotonic() - t0, "retryable", error)
+            return "open"  # try again on the next round
+        with self.app.db.session() as session:
+            _attempt(session, pub_id, "find", now, time.monotonic() - t0, "ok")
+            if found is None:
+                # The platform holds nothing for the key after the settle time: safe to retry.
+                error = ce.Unavailable("平台未收到该稿件（已核对），将重新发送")
+                return self._retry_later(session, pub_id, channel_name, attempt, first, error, now)
+            target = _state_of(found.state)
+            move(session, pub_id, (State.SENDING,), target, now=now, **_receipt_values(found, now))
+            audit.record(
+                session,
+                "publication.settled",
+                subject=f"publication:{pub_id}",
+                payload={"state": target.value, "external_id": found.external_id},
+                at=now,
+            )
+            return target.value
+
+    def _unconfirmed(
+        self, pub_id: int, now: datetime, operation: str, t0: float, error: BaseException, note: str
+    ) -> str:
+        with self.app.db.session() as session:
+            _attempt(session, pub_id, operation, now, time.monotonic() - t0, "unknown", error)
+            move(
+                session,
+                pub_id,
+                (State.SENDING, State.SUBMITTED),
+                State.UNCONFIRMED,
+                now=now,
+                note=note,
+            )
+            audit.record(
+                session,
+                "publication.unconfirmed",
+                subject=f"publication:{pub_id}",
+                payload={"reason": note},
+                at=now,
+            )
+        return State.UNCONFIRMED.value
+
+    def confirm(self, pub_id: int) -> str:
+        """Ask the platform where a `submitted` article stands (a sparing poll)."""
+        now = self.clock()
+        with self.app.db.session() as session:
+            pub = session.get(Publication, pub_id)
+            if pub is None or pub.state != State.SUBMITTED.value or not pub.receipt:
+                return State.SUBMITTED.value if pub is None else pub.state
+            receipt, channel_name = Receipt.from_dict(pub.receipt), pub.channel
+            overdue = now - pub.state_changed_at > timedelta(
+                seconds=self.settings.unconfirmed_after
+            )
+        t0 = time.monotonic()
+        try:
+            status = self.hub.get(channel_name).status(receipt)
+        except (ce.ChannelError, ChannelNotConfigured) as error:
+            if overdue:
+                return self._unconfirmed(
+                    pub_id, now, "status", t0, error, "已提交但长时间未得到平台确认"
+                )
+            return State.SUBMITTED.value
+        with self.app.db.session() as session:
+            _attempt(session, pub_id, "status", now, time.monotonic() - t0, "ok")
+            return self._apply_status(session, pub_id, status, now, overdue)
+
+    def apply_status(self, channel: str, external_id: str, status: Status) -> str:
+        """A platform told us (callback) where an article stands."""
+        now = self.clock()
+        with self.app.db.session() as session:
+            pub = session.scalar(
+                select(Publication).where(
+                    Publication.channel == channel, Publication.external_id == external_id
+                )
+            )
+            if pub is None:
+                raise NotFound(
+                    f"{channel} 回调的发布编号 {external_id} 不存在", code="unknown_publish_id"
+                )
+            return self._apply_status(session, pub.id, status, now, overdue=False)
+
+    def _apply_status(
+        self, session: Session, pub_id: int, status: Status, now: datetime, overdue: bool
+    ) -> str:
+        if status.state is RemoteState.PUBLISHED:
+            target, values = State.PUBLISHED, {"published_at": now, "url": status.url or None}
+        elif status.state is RemoteState.REJECTED:
+            target, values = (
+                State.FAILED,
+                {
+                    "last_error_class": "rejected_by_platform",
+                    "last_error": status.reason or "平台未通过",
+                },
+            )
+        elif status.state is RemoteState.RETRACTED:
+            target, values = State.RETRACTED, {"note": status.reason or "平台已删除"}
+        elif overdue:
+            target, values = State.UNCONFIRMED, {"note": "已提交但长时间未得到平台确认"}
+        else:
+            return State.SUBMITTED.value
+        if move(session, pub_id, (State.SUBMITTED,), target, now=now, **values):
+            audit.record(
+                session,
+                f"publication.{target.value}",
+                subject=f"publication:{pub_id}",
+                payload={"url": status.url, "reason": status.reason},
+                at=now,
+            )
+        return target.value
+
+    # --- people's actions -------------------------------------------------------------------
+
+    def retract(self, pub_id: int, *, reason: str, actor: str) -> str:
+        if not reason.strip():
+            raise InvalidInput("撤稿必须填写原因", code="reason_required")
+        now = self.clock()
+        with self.app.db.session() as session:
+            pub = _get(session, pub_id)
+            if (
+                pub.state
+                not in (State.PUBLISHED.value, State.SUBMITTED.value, State.UNCONFIRMED.value)
+                or not pub.receipt
+            ):
+                raise Conflict(
+                    f"发布 {pub_id} 当前为“{State(pub.state).label}”，没有可撤回的稿件",
+                    code="nothing_to_retract",
+                )
+            receipt, channel, state = Receipt.from_dict(pub.receipt), pub.channel, State(pub.state)
+        adapter = self.hub.get(channel)
+        if not adapter.capabilities.retract:
+            raise Conflict(
+                f"{adapter.display_name}不支持撤稿，请在平台上人工处理",
+                code="retract_not_supported",
+            )
+        t0 = time.monotonic()
+        try:
+            adapter.retract(receipt, reason)
+        except ce.ChannelError as error:
+            with self.app.db.session() as session:
+                _attempt(
+                    session,
+                    pub_id,
+                    "retract",
+                    now,
+                    time.monotonic() - t0,
+                    "permanent" if isinstance(error, ce.Permanent) else "retryable",
+                    error,
+                )
+            raise SanshenError(f"撤稿失败：{error}", code=f"retract_{error.code}") from None
+        with self.app.db.session() as session:
+            _attempt(session, pub_id, "retract", now, time.monotonic() - t0, "ok")
+            move(session, pub_id, (state,), State.RETRACTED, now=now, note=reason)
+            audit.record(
+                session,
+                "publication.retract",
+                actor=actor,
+                subject=f"publication:{pub_id}",
+                payload={"reason": reason},
+                at=now,
+            )
+        return State.RETRACTED.value
+
+    def cancel(self, pub_id: int, *, reason: str, actor: str) -> None:
+        now = self.clock()
+        with self.app.db.session() as session:
+            pub = _get(session, pub_id)
+            if not move(
+                session,
+                pub_id,
+                (State.SCHEDULED, State.QUEUED),
+                State.CANCELLED,
+                now=now,
+                note=reason,
+            ):
+                raise Conflict(
+                    f"发布 {pub_id} 当前为“{State(pub.state).label}”，发送已开始，不能取消",
+                    code="too_late_to_cancel",
+                )
+            audit.record(
+                session,
+                "publication.cancel",
+                actor=actor,
+                subject=f"publication:{pub_id}",
+                payload={"reason": reason},
+                at=now,
+            )
+
+    def reschedule(self, pub_id: int, *, when: datetime, actor: str) -> None:
+        now = self.clock()
+        if when.tzinfo is None:
+            raise InvalidInput("发布时间必须带时区", code="naive_time")
+        if when < now - timedelta(minutes=1):
+            raise InvalidInput(
+                f"发布时间 {when.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 已过", code="time_in_past"
+            )
+        with self.app.db.session() as session:
+            pub = _get(session, pub_id)
+            result = session.execute(
+                update(Publication)
+                .where(Publication.id == pub_id, Publication.state == State.SCHEDULED.value)
+                .values(scheduled_at=when, revision=Publication.revision + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise Conflict(
+                    f"发布 {pub_id} 当前为“{State(pub.state).label}”，不能改期",
+                    code="too_late_to_reschedule",
+                )
+            audit.record(
+                session,
+                "publication.reschedule",
+                actor=actor,
+                subject=f"publication:{pub_id}",
+                payload={"scheduled_at": when},
+                at=now,
+            )
+
+    def retry(self, pub_id: int, *, actor: str, checked: bool = False) -> None:
+        """An operator sends a failed row again, or an unconfirmed one after checking it."""
+        now = self.clock()
+        with self.app.db.session() as session:
+            pub = _get(session, pub_id)
+            if pub.state == State.UNCONFIRMED.value and not checked:
+                raise Conflict(
+                    "该稿件可能已在平台发布：请先在平台上核对，确认未发布后再重发",
+                    code="check_platform_first",
+                )
+            if not move(
+                session,
+                pub_id,
+                (State.FAILED, State.UNCONFIRMED),
+                State.QUEUED,
+                now=now,
+                attempts=0,
+                sent_at=None,
+            ):
+                raise Conflict(
+                    f"发布 {pub_id} 当前为“{State(pub.state).label}”，无需重发",
+                    code="not_retryable",
+                )
+            audit.record(
+                session,
+                "publication.retry",
+                actor=actor,
+                subject=f"publication:{pub_id}",
+                payload={"checked": checked},
+                at=now,
+            )
+
+    def mark_published(self, pub_id: int, *, url: str, actor: str) -> None:
+        now = self.clock()
+        with self.app.db.session() as session:
+            pub = _get(session, pub_id)
+            if not move(
+                session,
+                pub_id,
+                (State.UNCONFIRMED,),
+                State.PUBLISHED,
+                now=now,
+                url=url or None,
+                published_at=now,
+                note="人工核对确认已发布",
+            ):
+                raise Conflict(
+                    f"发布 {pub_id} 当前为“{State(pub.state).label}”，不能标记",
+                    code="not_unconfirmed",
+                )
+            audit.record(
+                session,
+                "publication.mark_published",
+                actor=actor,
+                subject=f"publication:{pub_id}",
+                payload={"url": url},
+                at=now,
+            )
+
+
+def _get(session: Session, pub_id: int) -> Publication:
+    pub = session.get(Publication, pub_id)
+    if pub is None:
+        raise NotFound(f"发布 {pub_id} 不存在", code="unknown_publication")
+    return pub
+
+
+def _state_of(remote: RemoteState) -> State:
+    return {
+        RemoteState.PUBLISHED: State.PUBLISHED,
+        RemoteState.SUBMITTED: State.SUBMITTED,
+        RemoteState.REJECTED: State.FAILED,
+        RemoteState.RETRACTED: State.RETRACTED,
+    }.get(remote, State.SUBMITTED)
+
+
+def _receipt_values(receipt: Receipt, now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "external_id": receipt.external_id,
+        "url": receipt.url or None,
+        "receipt": receipt.as_dict(),
+    }
+    if receipt.state is RemoteState.PUBLISHED:
+        values["published_at"] = now
+    return values
