@@ -132,10 +132,13 @@ def claim_due(
     now: datetime,
     limit: int = 500,
     late_after: timedelta = timedelta(minutes=1),
-) -> list[int]:
-    """Move due rows scheduled → queued, oldest first; two schedulers never claim one row."""
+) -> list[tuple[int, str]]:
+    """Move due rows scheduled → queued, oldest first; two schedulers never claim one row.
+
+    Returns (id, channel) in schedule order. A row claimed well after its time is flagged late.
+    """
     query = (
-        select(Publication.id, Publication.scheduled_at)
+        select(Publication.id, Publication.channel, Publication.scheduled_at)
         .where(Publication.state == State.SCHEDULED.value, Publication.scheduled_at <= now)
         .order_by(Publication.scheduled_at, Publication.id)
         .limit(limit)
@@ -143,8 +146,32 @@ def claim_due(
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed = []
-    for pub_id, due in session.execute(query).all():
-        late = now - due > late_after
-        if move(session, pub_id, (State.SCHEDULED,), State.QUEUED, now=now, late=late):
-            claimed.append(pub_id)
+    for pub_id, channel, due in session.execute(query).all():
+        flags = {"late": True} if now - due > late_after else {}
+        if move(session, pub_id, (State.SCHEDULED,), State.QUEUED, now=now, **flags):
+            claimed.append((pub_id, channel))
     return claimed
+
+
+def stale_queued(
+    session: Session, *, now: datetime, older_than: timedelta, limit: int = 500
+) -> list[tuple[int, str]]:
+    """Queued rows whose task may have been lost (scheduler died before enqueueing, broker
+    lost its data): touched and returned to be enqueued again. A duplicate task is harmless:
+    only one of them can move the row queued → sending."""
+    rows = session.execute(
+        select(Publication.id, Publication.channel)
+        .where(
+            Publication.state == State.QUEUED.value, Publication.state_changed_at < now - older_than
+        )
+        .order_by(Publication.scheduled_at)
+        .limit(limit)
+    ).all()
+    for pub_id, _channel in rows:
+        session.execute(
+            update(Publication)
+            .where(Publication.id == pub_id, Publication.state == State.QUEUED.value)
+            .values(state_changed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return [(pub_id, channel) for pub_id, channel in rows]

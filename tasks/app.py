@@ -1,0 +1,66 @@
+"""Celery configuration: acks late, prefetch 1, a queue per channel, events on, no ETAs.
+
+The visibility timeout is far above the task time limit, and no task is ever scheduled with an
+ETA or countdown: retries and publish times live in the database and the poller enqueues them
+when due, so nothing waits in Redis long enough to be delivered twice.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import Celery
+from kombu import Queue
+
+from channels.registry import channel_entries
+from orchestrator.settings import get_settings
+
+CONTROL_QUEUE = "sanshen"
+
+
+def queue_for(channel: str) -> str:
+    return f"publish.{channel}"
+
+
+def broker_url() -> str:
+    settings = get_settings()
+    if settings.redis_url:
+        return settings.redis_url
+    from orchestrator.redis_embedded import ensure_running
+
+    return ensure_running(settings.data_dir)
+
+
+def make_app() -> Celery:
+    settings = get_settings()
+    celery = Celery("sanshen", include=["tasks.jobs"])
+    celery.conf.update(
+        broker_url=broker_url(),
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=settings.task_time_limit,
+        task_soft_time_limit=settings.task_time_limit - 5,
+        task_ignore_result=True,
+        task_default_queue=CONTROL_QUEUE,
+        task_queues=[Queue(CONTROL_QUEUE)]
+        + [Queue(queue_for(entry.name)) for entry in channel_entries()],
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        worker_hijack_root_logger=False,
+        timezone="Asia/Shanghai",
+        enable_utc=True,
+        beat_schedule={
+            "dispatch-due": {
+                "task": "sanshen.dispatch_due",
+                "schedule": timedelta(seconds=settings.scheduler_interval),
+            },
+            "reconcile": {"task": "sanshen.reconcile", "schedule": timedelta(seconds=15)},
+        },
+    )
+    return celery
+
+
+app = make_app()

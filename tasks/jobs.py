@@ -1,0 +1,63 @@
+"""The tasks. Each loads what it needs, calls one service, and returns a short word."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+from celery import shared_task
+
+from orchestrator.app import App
+from orchestrator.redis_embedded import client
+from orchestrator.services.dispatch import claim_due, stale_queued
+from orchestrator.services.publishing import ChannelHub, Publisher, RedisRateGate
+from orchestrator.settings import get_settings
+from tasks.app import app, queue_for
+
+
+@cache
+def publisher() -> Publisher:
+    """One per worker process, built after the fork (engines and sockets are not shared)."""
+    application = App(get_settings())
+    gate = RedisRateGate(client(app.conf.broker_url))
+    return Publisher(application, ChannelHub(), gate)
+
+
+def enqueue(rows: list[tuple[int, str]]) -> None:
+    for pub_id, channel in rows:
+        publish.apply_async(args=[pub_id], queue=queue_for(channel))
+
+
+@shared_task(name="sanshen.publish")
+def publish(pub_id: int) -> str:
+    return publisher().send(pub_id)
+
+
+@shared_task(name="sanshen.dispatch_due")
+def dispatch_due() -> int:
+    return dispatch_once()
+
+
+@shared_task(name="sanshen.reconcile")
+def reconcile() -> dict[str, int]:
+    return reconcile_once()
+
+
+def dispatch_once() -> int:
+    p = publisher()
+    with p.app.db.session() as session:
+        rows = claim_due(session, now=datetime.now(UTC))
+    enqueue(rows)  # after the commit: a task never sees a row that is not queued yet
+    return len(rows)
+
+
+def reconcile_once() -> dict[str, int]:
+    p = publisher()
+    with p.app.db.session() as session:
+        rows = stale_queued(
+            session,
+            now=datetime.now(UTC),
+            older_than=timedelta(seconds=p.settings.queued_stale_after),
+        )
+    enqueue(rows)
+    return p.reconcile() | {"requeued": len(rows)}
