@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from functools import cached_property
 from urllib.parse import urlsplit
 
 from gate.canonical import fingerprint
@@ -32,95 +31,50 @@ from gate.policy import Policy
 from gate.signature import signature_valid
 from gate.verdict import Violation, violation
 
+SIGN_OFF = ReviewStage.SIGN_OFF
+
 
 class ReviewContext:
-    """One record under one policy at one moment; everything rules share is computed once."""
+    """One record under one policy at one moment; what the rules share, computed once."""
 
     def __init__(
         self,
         record: ReviewRecord,
         policy: Policy,
         now: datetime,
-        checks: Sequence[ActionCheck] | None = None,
+        checks: Sequence[ActionCheck] = (),
     ) -> None:
         if now.utcoffset() is None:
             raise ValueError("`now` must be timezone-aware")
         self.record = record
         self.policy = policy
         self.now = now
-        self.checks = ACTION_CHECKS if checks is None else checks
-
-    @cached_property
-    def fingerprint(self) -> str | None:
-        """The version's fingerprint; None when the content cannot be made canonical."""
-        try:
-            return fingerprint(self.record.content)
-        except ValueError:
-            return None
-
-    @cached_property
-    def this_version(self) -> tuple[ReviewAction, ...]:
-        """Actions made for this submission and version, in the order they were made."""
-        sid, fp = self.record.submission_id, self.fingerprint
-        mine = [a for a in self.record.actions if a.submission_id == sid and a.fingerprint == fp]
-        timed = sorted((a for a in mine if _aware(a.acted_at)), key=lambda a: a.acted_at)
-        return (*timed, *(a for a in mine if not _aware(a.acted_at)))
-
-    @cached_property
-    def action_violations(self) -> tuple[tuple[Violation, ...], ...]:
-        """For each action of `this_version`, what `ACTION_CHECKS` found wrong with it."""
-        return tuple(
-            tuple(v for check in self.checks if (v := check(self, a)) is not None)
-            for a in self.this_version
-        )
-
-    @cached_property
-    def counting(self) -> tuple[ReviewAction, ...]:
-        pairs = zip(self.this_version, self.action_violations, strict=True)
-        return tuple(a for a, found in pairs if not found)
-
-    @cached_property
-    def rejection(self) -> ReviewAction | None:
-        return next((a for a in self.counting if a.decision is Decision.REJECT), None)
-
-    @cached_property
-    def _rounds(self) -> tuple[tuple[ReviewAction, ...], tuple[ReviewAction, ...]]:
-        voided: list[ReviewAction] = []
-        current: list[ReviewAction] = []
-        for action in self.counting:
-            if action.decision is Decision.APPROVE:
-                current.append(action)
-            elif action.decision is Decision.RETURN:
-                voided += current
-                current = []
-        return tuple(current), tuple(voided)
-
-    @property
-    def effective_approvals(self) -> tuple[ReviewAction, ...]:
-        """Counting approvals after the last 退回, in the order they were made."""
-        return self._rounds[0]
-
-    @property
-    def voided_approvals(self) -> tuple[ReviewAction, ...]:
-        return self._rounds[1]
-
-    @cached_property
-    def approval_of(self) -> dict[ReviewStage, ReviewAction]:
-        """The first effective approval of each stage: the one that counts."""
-        first: dict[ReviewStage, ReviewAction] = {}
+        self.checks = checks or ACTION_CHECKS
+        self.fingerprint = _fingerprint(record)
+        # Actions on this submission and version, in the order they were made.
+        self.this_version = _this_version(record, self.fingerprint)
+        # For each of them, what the checks found wrong: anything means it does not count.
+        self.action_violations = tuple(self._screen(a) for a in self.this_version)
+        screened = zip(self.this_version, self.action_violations, strict=True)
+        self.counting = tuple(a for a, found in screened if not found)
+        self.rejection = next((a for a in self.counting if a.decision is Decision.REJECT), None)
+        # Counting approvals after the last 退回, and those it voided, in the order made.
+        self.effective_approvals, self.voided_approvals = _replay(self.counting)
+        # The first effective approval of each stage: the one that counts.
+        self.approval_of: dict[ReviewStage, ReviewAction] = {}
         for action in self.effective_approvals:
-            first.setdefault(action.stage, action)
-        return first
+            self.approval_of.setdefault(action.stage, action)
+        self.required_stages = _required_stages(record, policy)
 
-    @cached_property
-    def required_stages(self) -> tuple[ReviewStage, ...]:
-        content, policy = self.record.content, self.policy
-        skipped = set()
-        if policy.skips_second_review(self.record.department):
-            skipped.add(ReviewStage.SECOND)
-        if not policy.needs_principal_review(content.major_event, content.special_content):
-            skipped.add(ReviewStage.PRINCIPAL)
-        return tuple(s for s in STAGE_ORDER if s not in skipped)
+    def _screen(self, action: ReviewAction) -> tuple[Violation, ...]:
+        found: list[Violation] = []
+        for check in self.checks:
+            problem = check(self, action)
+            if problem is not None:
+                found.append(problem)
+                if check in TRUST_CHECKS:
+                    break
+        return tuple(found)
 
     @property
     def missing_stages(self) -> tuple[ReviewStage, ...]:
@@ -137,6 +91,45 @@ class ReviewContext:
     def name(self, actor_id: str) -> str:
         person = self.record.people.get(actor_id)
         return actor_id if person is None else f"{person.name}（{actor_id}）"
+
+
+def _fingerprint(record: ReviewRecord) -> str | None:
+    """None when the content cannot be made canonical (a naive time): then nothing counts."""
+    try:
+        return fingerprint(record.content)
+    except ValueError:
+        return None
+
+
+def _this_version(record: ReviewRecord, version: str | None) -> tuple[ReviewAction, ...]:
+    sid = record.submission_id
+    mine = [a for a in record.actions if a.submission_id == sid and a.fingerprint == version]
+    timed = sorted((a for a in mine if _aware(a.acted_at)), key=lambda a: a.acted_at)
+    return (*timed, *(a for a in mine if not _aware(a.acted_at)))
+
+
+def _replay(
+    counting: Iterable[ReviewAction],
+) -> tuple[tuple[ReviewAction, ...], tuple[ReviewAction, ...]]:
+    current: list[ReviewAction] = []
+    voided: list[ReviewAction] = []
+    for action in counting:
+        if action.decision is Decision.APPROVE:
+            current.append(action)
+        elif action.decision is Decision.RETURN:
+            voided += current
+            current = []
+    return tuple(current), tuple(voided)
+
+
+def _required_stages(record: ReviewRecord, policy: Policy) -> tuple[ReviewStage, ...]:
+    content = record.content
+    skipped = set()
+    if policy.skips_second_review(record.department):
+        skipped.add(ReviewStage.SECOND)
+    if not policy.needs_principal_review(content.major_event, content.special_content):
+        skipped.add(ReviewStage.PRINCIPAL)
+    return tuple(s for s in STAGE_ORDER if s not in skipped)
 
 
 def _aware(moment: datetime) -> bool:
@@ -170,27 +163,23 @@ def check_time_aware(context: ReviewContext, action: ReviewAction) -> Violation 
     return _action_violation("action_time_invalid", action, **_about(context, action))
 
 
-def check_not_in_future(context: ReviewContext, action: ReviewAction) -> Violation | None:
-    if not _aware(action.acted_at) or action.acted_at <= context.now + context.policy.clock_skew:
-        return None
-    return _action_violation(
-        "action_in_future", action, acted_at=action.acted_at.isoformat(), **_about(context, action)
-    )
-
-
 def check_actor_known(context: ReviewContext, action: ReviewAction) -> Violation | None:
-    if context.person(action) is not None:
+    if action.actor_id in context.record.people:
         return None
     return _action_violation("unknown_actor", action, **_about(context, action))
 
 
-def check_role_held(context: ReviewContext, action: ReviewAction) -> Violation | None:
-    person = context.person(action)
-    if person is None or not _aware(action.acted_at):
+def check_signature(context: ReviewContext, action: ReviewAction) -> Violation | None:
+    if signature_valid(action, context.record.people[action.actor_id].public_key):
         return None
+    return _action_violation("signature_invalid", action, **_about(context, action))
+
+
+def check_role_held(context: ReviewContext, action: ReviewAction) -> Violation | None:
     roles = context.policy.roles_for(action.stage)
     at = action.acted_at
-    if any(held.role in roles and _holds_at(held, at) for held in person.assignments):
+    assignments = context.record.people[action.actor_id].assignments
+    if any(held.role in roles and _holds_at(held, at) for held in assignments):
         return None
     labels = "、".join(sorted(r.label for r in roles))
     return _action_violation(
@@ -198,21 +187,25 @@ def check_role_held(context: ReviewContext, action: ReviewAction) -> Violation |
     )
 
 
-def check_signature(context: ReviewContext, action: ReviewAction) -> Violation | None:
-    person = context.person(action)
-    if person is None or not _aware(action.acted_at):
+def check_not_in_future(context: ReviewContext, action: ReviewAction) -> Violation | None:
+    if action.acted_at <= context.now + context.policy.clock_skew:
         return None
-    if signature_valid(action, person.public_key):
-        return None
-    return _action_violation("signature_invalid", action, **_about(context, action))
+    return _action_violation(
+        "action_in_future", action, acted_at=action.acted_at.isoformat(), **_about(context, action)
+    )
 
 
 ACTION_CHECKS: tuple[ActionCheck, ...] = (
     check_time_aware,
-    check_not_in_future,
     check_actor_known,
-    check_role_held,
     check_signature,
+    check_role_held,
+    check_not_in_future,
+)
+# A failure here ends the checks of that action: without an aware time and a known actor the
+# signature cannot be checked, and the fields of a badly signed action say nothing reliable.
+TRUST_CHECKS: frozenset[ActionCheck] = frozenset(
+    {check_time_aware, check_actor_known, check_signature}
 )
 
 
@@ -303,8 +296,8 @@ def rule_each_stage_once(context: ReviewContext) -> Iterator[Violation]:
 
 def rule_stages_in_order(context: ReviewContext) -> Iterator[Violation]:
     """Each stage's approval is made after the approvals of every earlier stage (签发 aside)."""
-    done = [a for s, a in sorted(context.approval_of.items(), key=lambda p: p[0].rank)]
-    done = [a for a in done if a.stage is not ReviewStage.SIGN_OFF]
+    approval_of = context.approval_of
+    done = [approval_of[s] for s in STAGE_ORDER if s in approval_of and s is not SIGN_OFF]
     for i, action in enumerate(done):
         later = next((e for e in done[:i] if e.acted_at >= action.acted_at), None)
         if later is not None:
@@ -312,7 +305,7 @@ def rule_stages_in_order(context: ReviewContext) -> Iterator[Violation]:
 
 
 def rule_sign_off_last(context: ReviewContext) -> Iterator[Violation]:
-    sign_off = context.approval_of.get(ReviewStage.SIGN_OFF)
+    sign_off = context.approval_of.get(SIGN_OFF)
     if sign_off is None:
         return
     for action in context.approval_of.values():

@@ -29,9 +29,13 @@ def sign_action(action: ReviewAction, key: SigningKey) -> ReviewAction:
 
 
 def signature_valid(action: ReviewAction, public_key: bytes) -> bool:
-    """True when `public_key` signed exactly this action; a malformed key or signature is False."""
+    """True when `public_key` signed exactly this action; a malformed key or signature is False.
+
+    Raises ValueError for a naive `acted_at`, which has no canonical form.
+    """
+    payload = payload_of(action)
     try:
-        VerifyKey(public_key).verify(payload_of(action), action.signature)
-    except (CryptoError, ValueError, TypeError):
+        VerifyKey(public_key).verify(payload, action.signature)
+    except CryptoError:  # PyNaCl's ValueError and TypeError derive from it too
         return False
     return True
