@@ -136,7 +136,9 @@ class Version(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission] = relationship(back_populates="versions")
-    images: Mapped[list[VersionImage]] = relationship(order_by="VersionImage.position")
+    images: Mapped[list[VersionImage]] = relationship(
+        order_by="VersionImage.position", back_populates="version"
+    )
     channels: Mapped[list[ChannelRequestRow]] = relationship(order_by="ChannelRequestRow.position")
 
 
@@ -147,6 +149,8 @@ class VersionImage(Base):
     position: Mapped[int] = mapped_column(primary_key=True)
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
     filename: Mapped[str] = mapped_column(String(255))
+
+    version: Mapped[Version] = relationship(back_populates="images")
 
 
 class ChannelRequestRow(Base):
@@ -159,6 +163,8 @@ class ChannelRequestRow(Base):
     channel: Mapped[str] = mapped_column(String(64))
     publish_date: Mapped[date] = mapped_column(Date)
     remark: Mapped[str] = mapped_column(String(500), default="")
+
+    version: Mapped[Version] = relationship(back_populates="channels")
 
 
 class ReviewAction(Base):

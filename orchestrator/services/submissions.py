@@ -96,19 +96,21 @@ def _check(draft: Draft, catalogue: dict[str, str], today: date) -> None:
         )
 
 
-def _link_images(session: Session, store: BlobStore, version: Version, draft: Draft) -> str:
-    """Store the images; rewrite body srcs naming a file to its content hash."""
-    body = draft.body_html
-    for position, image in enumerate(draft.images):
-        blob = store.put(session, image.data)
-        session.add(
-            VersionImage(
-                version=version, position=position, sha256=blob.sha256, filename=image.filename
-            )
+def _stored_images(session: Session, store: BlobStore, draft: Draft) -> list[VersionImage]:
+    return [
+        VersionImage(
+            position=i, sha256=store.put(session, image.data).sha256, filename=image.filename
         )
+        for i, image in enumerate(draft.images)
+    ]
+
+
+def _linked_body(body: str, images: list[VersionImage]) -> str:
+    """Body srcs naming an image file point at its content hash instead."""
+    for image in images:
         body = re.sub(
             r'(src\s*=\s*["\'])' + re.escape(image.filename) + r'(["\'])',
-            lambda m, sha=blob.sha256: f"{m.group(1)}{IMAGE_SRC_PREFIX}{sha}{m.group(2)}",
+            lambda m, sha=image.sha256: f"{m.group(1)}{IMAGE_SRC_PREFIX}{sha}{m.group(2)}",
             body,
         )
     return body
@@ -153,11 +155,12 @@ def _add_version(
     catalogue = channel_catalogue()
     _check(draft, catalogue, now.astimezone(SHANGHAI).date())
     cover = store.put(session, draft.cover.data) if draft.cover else None
+    images = _stored_images(session, store, draft)
     version = Version(
         submission=submission,
         number=len(submission.versions) + 1,
         title=draft.title.strip(),
-        body_html="",
+        body_html=_linked_body(draft.body_html, images),
         digest=draft.digest,
         byline=draft.byline,
         cover_sha256=cover.sha256 if cover else None,
@@ -166,25 +169,19 @@ def _add_version(
         repost_platform=draft.repost.platform if draft.repost else None,
         repost_url=draft.repost.url if draft.repost else None,
         repost_published_at=draft.repost.published_at if draft.repost else None,
-        fingerprint="",
+        images=images,
+        channels=[
+            ChannelRequestRow(
+                position=i, channel=row.channel, publish_date=row.publish_date, remark=row.remark
+            )
+            for i, row in enumerate(draft.channels)
+        ],
         created_by_id=author.id,
         created_at=now,
     )
-    session.add(version)
-    version.body_html = _link_images(session, store, version, draft)
-    for position, row in enumerate(draft.channels):
-        session.add(
-            ChannelRequestRow(
-                version=version,
-                position=position,
-                channel=row.channel,
-                publish_date=row.publish_date,
-                remark=row.remark,
-            )
-        )
-    session.flush()
-    session.refresh(version, ["images", "channels"])
+    # Computed before the row is written: versions are never updated afterwards.
     version.fingerprint = fingerprint(content_of(version))
+    session.add(version)
     session.flush()
     return version
 
