@@ -215,6 +215,8 @@ Rule = Callable[[ReviewContext], Iterable[Violation]]
 
 
 def rule_channels_requested(context: ReviewContext) -> Iterator[Violation]:
+    """At least one channel row. No per-channel approval is needed: the fingerprint covers
+    every row (channel, publish date, remark), so one 签发 covers exactly these channels."""
     if not context.record.content.channels:
         yield violation("no_channels")
 
@@ -299,9 +301,9 @@ def rule_stages_in_order(context: ReviewContext) -> Iterator[Violation]:
     approval_of = context.approval_of
     done = [approval_of[s] for s in STAGE_ORDER if s in approval_of and s is not SIGN_OFF]
     for i, action in enumerate(done):
-        later = next((e for e in done[:i] if e.acted_at >= action.acted_at), None)
-        if later is not None:
-            yield _action_violation("stage_out_of_order", action, other=later.stage.label)
+        overtaken = next((e for e in done[:i] if e.acted_at >= action.acted_at), None)
+        if overtaken is not None:
+            yield _action_violation("stage_out_of_order", action, other=overtaken.stage.label)
 
 
 def rule_sign_off_last(context: ReviewContext) -> Iterator[Violation]:
