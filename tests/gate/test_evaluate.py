@@ -72,11 +72,11 @@ def _old_version_then_new() -> ReviewRecord:
     return add_actions(record(), *approvals(old, FOUR_STAGES[:2]), rejected)
 
 
-def _role_ended(at_minutes: int) -> dict[str, object]:
+def _role_ended(at_minutes: int) -> ReviewRecord:
     end = T0 + timedelta(minutes=at_minutes)
     wang = person("wang", ())
     held = (RoleAssignment(Role.SECTION_HEAD, SINCE, end),)
-    return {"staff": people(wang=dataclasses.replace(wang, assignments=held))}
+    return record(staff=people(wang=dataclasses.replace(wang, assignments=held)))
 
 
 PASSING = [
@@ -105,7 +105,7 @@ PASSING = [
         "role held from the very moment of the action",
         lambda: record(staff=people(wang=person("wang", since=T0 + timedelta(minutes=20)))),
     ),
-    Case("role ended just after the action", lambda: record(**_role_ended(21))),  # type: ignore[arg-type]
+    Case("role ended just after the action", lambda: _role_ended(21)),
     Case(
         "a return by someone else before the first approval changes nothing",
         lambda: add_actions(record(), act(FIRST, 1, actor="li", decision=Decision.RETURN)),
@@ -137,7 +137,7 @@ FAILING = [
     *(
         Case(
             f"repost source without {field}",
-            lambda field=field: record(content(repost_source=replace(REPOST, **{field: " "}))),  # type: ignore[misc]
+            lambda field=field: record(content(repost_source=replace(REPOST, **{field: " "}))),  # type: ignore[misc, arg-type]
             ("repost_source_missing_fields",),
         )
         for field in ("platform", "url")
@@ -212,9 +212,9 @@ FAILING = [
     ),
     Case(
         "role ended at the moment of the action",
-        lambda: record(**_role_ended(20)),
+        lambda: _role_ended(20),
         ("role_not_held", "stage_missing"),
-    ),  # type: ignore[arg-type]
+    ),
     Case(
         "role held only after the action",
         lambda: record(staff=people(wang=person("wang", since=T0 + timedelta(minutes=21)))),
