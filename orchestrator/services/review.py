@@ -139,12 +139,12 @@ def review(
         comment=comment,
         id=CANDIDATE,
     )
-    _refuse_broken_rules(submission, version, candidate, person, policy, now)
     signature = keys.sign(_sealed(person), password, _payload(candidate))
     signed = replace(candidate, signature=signature)
     after = evaluate(
         review_record(submission, extra=(signed,), extra_people=(person,)), policy, now=now
     )
+    _refuse_personal(after)
     if stage is g.ReviewStage.SIGN_OFF and decision is g.Decision.APPROVE and not after.passed:
         raise GateRefused(
             "审核闸门未通过，不能签发：" + "；".join(v.message for v in after.violations),
@@ -216,22 +216,14 @@ def _sealed(person: Person) -> keys.SealedKey:
     )
 
 
-# Violations about the new action itself that the gate reports whatever its signature.
-_PERSONAL = {"same_person_multiple_stages": Forbidden, "author_reviewed_later_stage": Forbidden}
+# Violations about the new action itself: who may not sign this stage.
+_PERSONAL = {"same_person_multiple_stages", "author_reviewed_later_stage", "role_not_held"}
 
 
-def _refuse_broken_rules(
-    submission: Submission,
-    version: Version,
-    candidate: g.ReviewAction,
-    person: Person,
-    policy: Policy,
-    now: datetime,
-) -> None:
-    verdict = evaluate(review_record(submission, version, (candidate,), (person,)), policy, now=now)
+def _refuse_personal(verdict: Verdict) -> None:
     for v in verdict.violations:
         if v.action_id == CANDIDATE and v.code in _PERSONAL:
-            raise _PERSONAL[v.code](v.message, code=v.code)
+            raise Forbidden(v.message, code=v.code)
 
 
 def check(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import pytest
 
 from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
 
-SANSHEN = shutil.which("sanshen") or "sanshen"
+SANSHEN = str(Path(sys.executable).with_name("sanshen"))
 TOMORROW = (datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1))
 
 
