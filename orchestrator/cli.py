@@ -671,4 +671,53 @@ def simulate_cmd(
             config = yaml.safe_load(faults.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
             fail(InvalidInput(f"故障配置文件无法读取：{exc}", code="bad_faults"), False)
-    server.main(host=host, port=port, faults=config)
+    from channels.simulators.base import FaultConfig
+
+    try:
+        knobs = {name: FaultConfig.model_validate(value) for name, value in config.items()}
+    except (ValueError, TypeError) as exc:
+        fail(InvalidInput(f"故障配置有误：{exc}", code="bad_faults"), False)
+    server.main(host=host, port=port, faults=knobs)
+
+
+@app.command("scheduler", help="调度循环：按时把到期的发布投入队列，并定期核对结果")
+def scheduler_cmd() -> None:
+    import logging
+    import signal
+    import threading
+
+    from tasks import scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    typer.echo("调度循环已启动，Ctrl-C 停止")
+    try:
+        scheduler.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@app.command("worker", help="启动 Celery 发送进程（消费全部渠道队列）")
+def worker_cmd(
+    concurrency: Annotated[int, typer.Option(help="并发进程数")] = 2,
+) -> None:
+    from channels.registry import channel_entries
+    from tasks.app import CONTROL_QUEUE, queue_for
+    from tasks.app import app as celery_app
+
+    queues = ",".join([CONTROL_QUEUE] + [queue_for(e.name) for e in channel_entries()])
+    celery_app.worker_main(
+        [
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "-E",
+            "--loglevel",
+            "INFO",
+        ]
+    )

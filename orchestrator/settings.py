@@ -38,6 +38,7 @@ class Settings(BaseSettings):
         default="09:00", pattern=r"^\d{2}:\d{2}$", description="审批表只写日期时的默认发布时刻"
     )
     scheduler_interval: float = Field(default=1.0, gt=0, description="到期扫描间隔（秒）")
+    reconcile_interval: float = Field(default=15.0, gt=0, description="核对（对账）间隔（秒）")
     retry_max_attempts: int = Field(default=6, ge=1, description="每个渠道最多发送尝试次数")
     retry_window: float = Field(default=3600, gt=0, description="自首次尝试起重试的最长时间（秒）")
     retry_base_delay: float = Field(default=5, gt=0, description="指数退避的起始间隔（秒）")

@@ -57,7 +57,10 @@ def make_app() -> Celery:
                 "task": "sanshen.dispatch_due",
                 "schedule": timedelta(seconds=settings.scheduler_interval),
             },
-            "reconcile": {"task": "sanshen.reconcile", "schedule": timedelta(seconds=15)},
+            "reconcile": {
+                "task": "sanshen.reconcile",
+                "schedule": timedelta(seconds=settings.reconcile_interval),
+            },
         },
     )
     return celery

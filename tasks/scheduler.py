@@ -13,12 +13,12 @@ import time
 from tasks.jobs import dispatch_once, publisher, reconcile_once
 
 log = logging.getLogger("sanshen.scheduler")
-RECONCILE_EVERY = 15.0
 
 
 def run(stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
-    interval = publisher().settings.scheduler_interval
+    settings = publisher().settings
+    interval = settings.scheduler_interval
     next_reconcile = 0.0
     while not stop.is_set():
         started = time.monotonic()
@@ -28,7 +28,7 @@ def run(stop: threading.Event | None = None) -> None:
                 log.info("enqueued %d due publications", sent)
             if started >= next_reconcile:
                 reconcile_once()
-                next_reconcile = started + RECONCILE_EVERY
+                next_reconcile = started + settings.reconcile_interval
         except Exception:  # the loop must outlive a database or broker hiccup
             log.exception("scheduler round failed; retrying next round")
         stop.wait(max(0.0, interval - (time.monotonic() - started)))
