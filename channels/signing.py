@@ -22,7 +22,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 import requests
 from pydantic import SecretStr
@@ -118,11 +119,12 @@ class SignatureVerifier:
         self._order: deque[tuple[float, tuple[str, str]]] = deque()
 
     def verify(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> str:
-        """The verified app key, or raise `SignatureRejected`."""
-        app_key = headers.get(HEADER_APP_KEY, "")
-        timestamp = headers.get(HEADER_TIMESTAMP, "")
-        nonce = headers.get(HEADER_NONCE, "")
-        given = headers.get(HEADER_SIGNATURE, "")
+        """The verified app key, or raise `SignatureRejected`. Header names in any case."""
+        lowered = {name.lower(): value for name, value in headers.items()}
+        app_key, timestamp, nonce, given = (
+            lowered.get(name.lower(), "")
+            for name in (HEADER_APP_KEY, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE)
+        )
         if not (app_key and timestamp.isdigit() and nonce and given):
             raise SignatureRejected(SignatureFailure.MISSING)
         secret = self._credentials.get(app_key)
@@ -137,6 +139,16 @@ class SignatureVerifier:
         self._remember(app_key, nonce, now)
         return app_key
 
+    def verify_wsgi(self, environ: Mapping[str, Any], body: bytes) -> str:
+        """`verify` for a WSGI request (what a simulator receives)."""
+        headers = {
+            name: str(environ.get("HTTP_" + name.upper().replace("-", "_"), ""))
+            for name in (HEADER_APP_KEY, HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE)
+        }
+        return self.verify(
+            str(environ.get("REQUEST_METHOD", "")), _wsgi_target(environ), headers, body
+        )
+
     def _remember(self, app_key: str, nonce: str, now: float) -> None:
         # A nonce older than twice the window cannot come back: its timestamp would be refused.
         with self._lock:
@@ -146,3 +158,13 @@ class SignatureVerifier:
                 raise SignatureRejected(SignatureFailure.NONCE_REUSED)
             self._seen.add((app_key, nonce))
             self._order.append((now, (app_key, nonce)))
+
+
+def _wsgi_target(environ: Mapping[str, Any]) -> str:
+    """The request target as the client sent it, which is what it signed."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        return str(raw)
+    path = quote(str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")))
+    query = str(environ.get("QUERY_STRING", ""))
+    return path + (f"?{query}" if query else "")

@@ -9,6 +9,7 @@ simulator module) is not written yet shows up as a skipped case naming the modul
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request
 
 from channels.base import Channel
 from channels.item import Image, Item, ReviewLine
@@ -59,6 +62,24 @@ def sim_server() -> Iterator[SimulatorServer]:
     simulators = [load_simulator(cls)() for cls in CHANNELS.values()]
     with SimulatorServer(simulators) as server:
         yield server
+
+
+def _garbage_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    Request(environ).get_data()  # read what was sent, as a real server would
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+    return ["<html><body><h1>系统维护通知</h1></body></html>".encode()]
+
+
+@pytest.fixture(scope="session")
+def garbage_url() -> Iterator[str]:
+    """A server answering every request with an HTML page and HTTP 200 (a misrouted proxy)."""
+    server = make_server("127.0.0.1", 0, _garbage_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}/"
+    server.shutdown()
+    thread.join()
+    server.server_close()
 
 
 @pytest.fixture

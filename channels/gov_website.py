@@ -1,0 +1,349 @@
+"""政府网站: the office's sub-channel on the district government website (PC).
+
+Speaks the contract in docs/channels/gov_website.md: signed JSON over HTTP, attachments first,
+then an idempotent draft (`Idempotency-Key`), then the publish step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import requests
+from pydantic import Field, SecretStr
+
+from channels import rendering
+from channels.base import (
+    Capabilities,
+    Channel,
+    ChannelKind,
+    ChannelSettings,
+    Receipt,
+    RemoteState,
+    Status,
+)
+from channels.errors import (
+    ChannelError,
+    ConfigurationInvalid,
+    ContentRejected,
+    CredentialsExpired,
+    OutcomeUnknown,
+    Permanent,
+    Problem,
+    RateLimited,
+    Unavailable,
+)
+from channels.http import call, json_body
+from channels.item import Attachment, Image, Item
+from channels.signing import HmacAuth
+
+log = logging.getLogger(__name__)
+
+# Every code the contract documents, with its meaning; `error_codes` must cover each one.
+DOCUMENTED_ERROR_CODES: Mapping[str, str] = {
+    "INVALID_REQUEST": "请求格式错误或缺少必填项",
+    "APP_KEY_UNKNOWN": "应用标识未登记",
+    "INVALID_SIGNATURE": "签名错误",
+    "SIGNATURE_EXPIRED": "签名时间戳超出允许范围",
+    "NONCE_REUSED": "随机串重复使用",
+    "PERMISSION_DENIED": "无权发布到该栏目或来源地址未登记",
+    "ARTICLE_NOT_FOUND": "文章不存在",
+    "ARTICLE_STATE_CONFLICT": "文章当前状态不允许此操作",
+    "FILE_TOO_LARGE": "文件超过大小上限",
+    "UNSUPPORTED_FILE_TYPE": "文件类型不受支持",
+    "VALIDATION_FAILED": "字段不符合要求",
+    "CONTENT_REJECTED": "内容未通过网站审查",
+    "RATE_LIMITED": "请求过于频繁",
+    "INTERNAL_ERROR": "网站内部错误",
+    "SERVICE_UNAVAILABLE": "网站暂不可用",
+}
+
+TITLE_MAX_CHARS = 80
+SUMMARY_MAX_CHARS = 200
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+FILE_MAX_BYTES = 20 * 1024 * 1024
+FILE_TYPES = {
+    "application/pdf": ".pdf",
+    "application/msword": ".doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.ms-excel": ".xls",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+}
+
+_STATES = {
+    "draft": RemoteState.SUBMITTED,
+    "published": RemoteState.PUBLISHED,
+    "withdrawn": RemoteState.RETRACTED,
+    "rejected": RemoteState.REJECTED,
+}
+
+
+class GovWebsiteSettings(ChannelSettings):
+    app_key: str = Field(min_length=1)
+    app_secret: SecretStr
+    column_id: str = Field(min_length=1)  # the office's sub-channel (栏目) on the website
+
+
+class GovWebsiteChannel(Channel):
+    name: ClassVar[str] = "gov_website"
+    display_name: ClassVar[str] = "政府网站"
+    kind: ClassVar[ChannelKind] = ChannelKind.OWN
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    settings_model: ClassVar[type[ChannelSettings]] = GovWebsiteSettings
+    settings: GovWebsiteSettings
+    error_codes: ClassVar[Mapping[str | int, type[ChannelError]]] = {
+        "INVALID_REQUEST": ConfigurationInvalid,
+        "APP_KEY_UNKNOWN": ConfigurationInvalid,
+        "INVALID_SIGNATURE": ConfigurationInvalid,
+        "SIGNATURE_EXPIRED": CredentialsExpired,
+        "NONCE_REUSED": CredentialsExpired,
+        "PERMISSION_DENIED": ConfigurationInvalid,
+        "ARTICLE_NOT_FOUND": Permanent,
+        "ARTICLE_STATE_CONFLICT": Permanent,
+        "FILE_TOO_LARGE": ContentRejected,
+        "UNSUPPORTED_FILE_TYPE": ContentRejected,
+        "VALIDATION_FAILED": ContentRejected,
+        "CONTENT_REJECTED": ContentRejected,
+        "RATE_LIMITED": RateLimited,
+        "INTERNAL_ERROR": Unavailable,
+        "SERVICE_UNAVAILABLE": Unavailable,
+    }
+    simulator: ClassVar[str | None] = "channels.simulators.gov_website:GovWebsiteSimulator"
+
+    def __init__(self, settings: GovWebsiteSettings) -> None:
+        super().__init__(settings)
+        self._session = requests.Session()
+        self._session.auth = HmacAuth(settings.app_key, settings.app_secret)
+
+    # --- validate (pure) -------------------------------------------------------------------
+
+    def validate(self, item: Item) -> list[Problem]:
+        problems = rendering.title_problems(item.title, max_chars=TITLE_MAX_CHARS)
+        problems += rendering.body_problems(item.body_html)
+        problems += rendering.body_image_problems(item, max_bytes=IMAGE_MAX_BYTES)
+        if item.cover is not None:
+            problems += rendering.image_problems(
+                item.cover, field="cover", max_bytes=IMAGE_MAX_BYTES
+            )
+        if len(item.digest) > SUMMARY_MAX_CHARS:
+            problems.append(
+                Problem("digest_too_long", f"摘要超过 {SUMMARY_MAX_CHARS} 字", "digest")
+            )
+        for index, attachment in enumerate(item.attachments):
+            problems += _attachment_problems(attachment, f"attachments[{index}]")
+        return problems + rendering.source_problems(item.source)
+
+    @staticmethod
+    def render_content(item: Item, image_urls: Mapping[str, str]) -> str:
+        """The article HTML: cleaned, images pointing at the website, a 来源 line for reposts."""
+        body = item.body_html
+        if item.source is not None:
+            body = rendering.with_source_line(body, item.source)
+        return rendering.rewrite_images(body, image_urls)
+
+    # --- operations ------------------------------------------------------------------------
+
+    def publish(self, item: Item, idempotency_key: str) -> Receipt:
+        problems = self.validate(item)
+        if problems:
+            raise ContentRejected(
+                "稿件不符合政府网站的要求", problems=tuple(problems), channel=self.name
+            )
+        image_urls = {image.sha256: self._upload_image(image)["url"] for image in item.images}
+        cover_id = self._upload_image(item.cover)["id"] if item.cover is not None else None
+        attachment_ids = [self._upload_file(a)["id"] for a in item.attachments]
+        article = self._create(item, idempotency_key, image_urls, cover_id, attachment_ids)
+        if article["state"] == "draft":
+            article = self._publish_draft(article["id"])
+        receipt = self._receipt(article)
+        log.info("政府网站已发布稿件 %s：%s", item.reference, receipt.url)
+        return receipt
+
+    def status(self, receipt: Receipt) -> Status:
+        response = self._request("GET", f"/articles/{receipt.external_id}", changes_state=False)
+        return self._article_status(response, changes_state=False)
+
+    def retract(self, receipt: Receipt, reason: str) -> Status:
+        response = self._request(
+            "POST",
+            f"/articles/{receipt.external_id}/withdraw",
+            changes_state=True,
+            json={"reason": reason},
+        )
+        return self._article_status(response, changes_state=True)
+
+    def find(self, idempotency_key: str) -> Receipt | None:
+        response = self._request(
+            "GET", "/articles", changes_state=False, params={"idempotency_key": idempotency_key}
+        )
+        items = self._answer(response, changes_state=False).get("items")
+        if not isinstance(items, list):
+            raise self._garbage(changes_state=False)
+        return self._receipt(items[0]) if items else None
+
+    # --- steps -----------------------------------------------------------------------------
+
+    def _upload_image(self, image: Image) -> dict[str, Any]:
+        return self._upload(image.filename, image.mime, image.data)
+
+    def _upload_file(self, attachment: Attachment) -> dict[str, Any]:
+        return self._upload(attachment.filename, attachment.mime, attachment.data)
+
+    def _upload(self, filename: str, mime: str, data: bytes) -> dict[str, Any]:
+        # Uploads are content-addressed and invisible on the site: repeating one is harmless,
+        # so a lost answer is Unavailable (nothing published), not OutcomeUnknown.
+        response = self._request(
+            "POST", "/attachments", changes_state=False, files={"file": (filename, data, mime)}
+        )
+        return self._answer(response, changes_state=False, required=("id", "url"))
+
+    def _create(
+        self,
+        item: Item,
+        idempotency_key: str,
+        image_urls: Mapping[str, str],
+        cover_id: str | None,
+        attachment_ids: list[str],
+    ) -> dict[str, Any]:
+        payload = {
+            "column_id": self.settings.column_id,
+            "title": item.title,
+            "content": self.render_content(item, image_urls),
+            "summary": item.digest,
+            "author": item.author,
+            "department": item.department,
+            "publish_date": item.publish_date.isoformat() if item.publish_date else None,
+            "cover_attachment_id": cover_id,
+            "attachment_ids": attachment_ids,
+            "source": _source(item),
+        }
+        response = self._request(
+            "POST",
+            "/articles",
+            changes_state=True,
+            json=payload,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return self._answer(response, changes_state=True, required=("id", "state"))
+
+    def _publish_draft(self, article_id: str) -> dict[str, Any]:
+        response = self._request("POST", f"/articles/{article_id}/publish", changes_state=True)
+        return self._answer(response, changes_state=True, required=("id", "state", "url"))
+
+    # --- HTTP and answers ------------------------------------------------------------------
+
+    def _request(
+        self, method: str, path: str, *, changes_state: bool, **kwargs: Any
+    ) -> requests.Response:
+        return call(
+            self._session,
+            method,
+            f"{self.settings.api_root}/api/v1{path}",
+            channel=self.name,
+            changes_state=changes_state,
+            timeout=self.settings.timeout,
+            **kwargs,
+        )
+
+    def _answer(
+        self, response: requests.Response, *, changes_state: bool, required: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        body = json_body(response, channel=self.name, changes_state=changes_state)
+        if not isinstance(body, dict):
+            raise self._garbage(changes_state)
+        if response.status_code >= 400:
+            raise self._error(response, body)
+        if any(not isinstance(body.get(key), str) for key in required):
+            raise self._garbage(changes_state)
+        return body
+
+    def _garbage(self, changes_state: bool) -> ChannelError:
+        cls = OutcomeUnknown if changes_state else Unavailable
+        return cls("政府网站返回了不符合约定的内容", channel=self.name)
+
+    def _error(self, response: requests.Response, body: Mapping[str, Any]) -> ChannelError:
+        code = str(body.get("code", ""))
+        meaning = DOCUMENTED_ERROR_CODES.get(code, f"HTTP {response.status_code}")
+        message = f"政府网站：{meaning}（{body.get('message', '')}）"
+        cls = self.error_codes.get(code) or _class_for_status(response.status_code)
+        if issubclass(cls, RateLimited):
+            wait = _retry_after(response.headers.get("Retry-After"))
+            return RateLimited(message, retry_after=wait, platform_code=code, channel=self.name)
+        if issubclass(cls, ContentRejected):
+            return ContentRejected(
+                message, problems=_problems(body), platform_code=code, channel=self.name
+            )
+        return cls(message, platform_code=code or response.status_code, channel=self.name)
+
+    def _receipt(self, article: Mapping[str, Any]) -> Receipt:
+        return Receipt(
+            channel=self.name,
+            idempotency_key=str(article.get("idempotency_key", "")),
+            external_id=str(article["id"]),
+            state=_STATES.get(str(article.get("state")), RemoteState.SUBMITTED),
+            url=str(article.get("url") or ""),
+        )
+
+    def _article_status(self, response: requests.Response, *, changes_state: bool) -> Status:
+        try:
+            article = self._answer(response, changes_state=changes_state)
+        except Permanent as exc:
+            if exc.platform_code == "ARTICLE_NOT_FOUND":
+                return Status(RemoteState.NOT_FOUND)
+            raise
+        state = _STATES.get(str(article.get("state")))
+        if state is None:
+            raise self._garbage(changes_state)
+        reason = article.get("reject_reason") or article.get("withdraw_reason") or ""
+        return Status(state, url=str(article.get("url") or ""), reason=str(reason))
+
+
+def _class_for_status(status: int) -> type[ChannelError]:
+    if status == 429:
+        return RateLimited
+    if status in (401, 403):
+        return ConfigurationInvalid
+    return Permanent
+
+
+def _retry_after(value: str | None, default: float = 60.0) -> float:
+    try:
+        seconds = float(value) if value is not None else default
+    except ValueError:
+        return default
+    return max(seconds, 1.0)
+
+
+def _problems(body: Mapping[str, Any]) -> tuple[Problem, ...]:
+    found = body.get("problems")
+    if not isinstance(found, list):
+        return ()
+    return tuple(
+        Problem(str(p.get("code", "")), str(p.get("message", "")), str(p.get("field", "")))
+        for p in found
+        if isinstance(p, dict)
+    )
+
+
+def _source(item: Item) -> dict[str, str] | None:
+    if item.source is None:
+        return None
+    return {
+        "name": item.source.platform,
+        "url": item.source.url,
+        "published_at": item.source.published_at.isoformat(),
+    }
+
+
+def _attachment_problems(attachment: Attachment, field: str) -> list[Problem]:
+    problems = []
+    if attachment.mime not in FILE_TYPES:
+        problems.append(
+            Problem("attachment_type", f"附件 {attachment.filename} 的类型不受支持", field)
+        )
+    if len(attachment.data) > FILE_MAX_BYTES:
+        problems.append(
+            Problem("attachment_too_large", f"附件 {attachment.filename} 超过 20 MB", field)
+        )
+    return problems

@@ -1,0 +1,327 @@
+"""随申办旗舰店 on loopback: the contract of docs/channels/suishenban.md, with fault knobs.
+
+Review is simulated lazily: a pushed item stays PENDING_REVIEW until `confirm_delay_s` (as set
+when it was pushed) has passed, then reads as ONLINE, or REJECTED when its title contains
+`REJECT_MARKER`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html import escape
+from typing import Any, ClassVar
+
+from flask import Blueprint, Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
+from pydantic import SecretStr
+
+from channels.signing import SignatureFailure, SignatureRejected, SignatureVerifier
+from channels.simulators.base import FaultConfig, FaultKind, Simulator, cut_connection
+
+BIZ_NO = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+IMG_SRC = re.compile(r"<img\b[^>]*?\bsrc=\"([^\"]*)\"", re.IGNORECASE)
+IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif"}
+COVER_TYPES = {"image/jpeg", "image/png"}
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+COVER_MAX_BYTES = 2 * 1024 * 1024
+REJECT_MARKER = "驳回测试"
+
+SIGNATURE_CODES = {
+    SignatureFailure.MISSING: ("20002", "缺少签名信息"),
+    SignatureFailure.APP_KEY_UNKNOWN: ("20001", "appKey 不存在"),
+    SignatureFailure.INVALID: ("20002", "签名错误"),
+    SignatureFailure.EXPIRED: ("20003", "签名已过期"),
+    SignatureFailure.NONCE_REUSED: ("20004", "nonce 重复"),
+}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def ok(data: dict[str, Any]) -> Response:
+    return jsonify({"code": "0", "msg": "成功", "data": data})
+
+
+def fail(code: str, msg: str, *, status: int = 200, **data: Any) -> Response:
+    response = jsonify({"code": code, "msg": msg, "data": data or None})
+    response.status_code = status
+    return response
+
+
+@dataclass
+class StoredFile:
+    id: str
+    sha256: str
+    mime: str
+    data: bytes = field(repr=False)
+    url: str
+
+
+@dataclass
+class Info:
+    id: str
+    biz_no: str
+    column_code: str
+    title: str
+    content: str
+    url: str
+    push_time: str
+    review_done_at: float  # monotonic time the review ends
+    rejected_by_review: bool
+    offline_reason: str = ""
+
+    def status(self) -> str:
+        if self.offline_reason:
+            return "OFFLINE"
+        if time.monotonic() < self.review_done_at:
+            return "PENDING_REVIEW"
+        return "REJECTED" if self.rejected_by_review else "ONLINE"
+
+    def as_json(self) -> dict[str, Any]:
+        status = self.status()
+        shown = status in ("ONLINE", "OFFLINE")
+        return {
+            "infoId": self.id,
+            "bizNo": self.biz_no,
+            "columnCode": self.column_code,
+            "title": self.title,
+            "status": status,
+            "url": self.url if shown else "",
+            "rejectReason": "标题含驳回测试标记（模拟审核）" if status == "REJECTED" else "",
+            "offlineReason": self.offline_reason,
+            "pushTime": self.push_time,
+            "onlineTime": self.push_time if shown else None,
+        }
+
+
+class SuishenbanSimulator(Simulator):
+    name: ClassVar[str] = "suishenban"
+    display_name: ClassVar[str] = "随申办旗舰店"
+
+    def __init__(
+        self,
+        faults: FaultConfig | None = None,
+        *,
+        app_key: str = "zsb-sim-app",
+        app_secret: str = "zsb-sim-secret",
+        column_code: str = "qp-zwxx",
+    ) -> None:
+        super().__init__(faults)
+        self.app_key = app_key
+        self._app_secret = SecretStr(app_secret)
+        self.column_code = column_code
+        self._verifier = SignatureVerifier({app_key: self._app_secret})
+        self._files: dict[str, StoredFile] = {}
+        self._infos: dict[str, Info] = {}
+        self._by_biz_no: dict[str, str] = {}
+
+    def client_settings(self, base_url: str) -> dict[str, Any]:
+        return {
+            "base_url": base_url,
+            "app_key": self.app_key,
+            "app_secret": self._app_secret.get_secret_value(),
+            "column_code": self.column_code,
+            "read_timeout": 5.0,
+        }
+
+    def reset(self) -> None:
+        with self._lock:
+            super().reset()
+            self._files.clear()
+            self._infos.clear()
+            self._by_biz_no.clear()
+
+    def info_by_biz_no(self, biz_no: str) -> dict[str, Any] | None:
+        with self._lock:
+            info_id = self._by_biz_no.get(biz_no)
+            return self._infos[info_id].as_json() if info_id else None
+
+    # --- routes ----------------------------------------------------------------------------
+
+    def routes(self, app: Flask) -> None:
+        api = Blueprint("zsb_open_api", __name__, url_prefix="/open/api")
+        api.before_request(self._guard)
+        api.post("/file/upload")(self._upload)
+        api.post("/info/push")(self._push)
+        api.get("/info")(self._find)
+        api.get("/info/<info_id>")(self._get)
+        api.post("/info/<info_id>/offline")(self._offline)
+        app.register_blueprint(api)
+        app.get("/files/<name>")(self._file)
+        app.get("/info/<info_id>.html")(self._page)
+
+    def _guard(self) -> ResponseReturnValue | None:
+        fault = self.inject()
+        if fault is FaultKind.RESET:
+            return Response(status=204)  # the client's connection is already gone
+        if fault is not None:
+            return self._fault_answer(fault)
+        try:
+            self._verifier.verify_wsgi(request.environ, request.get_data(cache=True))
+        except SignatureRejected as exc:
+            code, msg = SIGNATURE_CODES[exc.failure]
+            self.note("signature_refused", code=code)
+            return fail(code, msg)
+        return None
+
+    def _fault_answer(self, fault: FaultKind) -> Response:
+        if fault is FaultKind.RATE_LIMIT:
+            response = fail("42900", "请求过于频繁（模拟）", status=429)
+            response.headers["Retry-After"] = str(self.faults.config.retry_after_s)
+            return response
+        if fault is FaultKind.TOKEN_EXPIRED:
+            return fail("20003", "签名已过期（模拟）")
+        if fault is FaultKind.CONTENT_REJECTED:
+            problem = {
+                "field": "content",
+                "code": "sensitive_word",
+                "message": "含有敏感词（模拟）",
+            }
+            return fail("30001", "内容安全审核未通过（模拟）", problems=[problem])
+        return fail("50300", "服务维护中（模拟）", status=503)
+
+    def _upload(self) -> ResponseReturnValue:
+        upload = request.files.get("file")
+        if upload is None:
+            return fail("10001", "缺少文件")
+        data = upload.read()
+        ext = IMAGE_TYPES.get(upload.mimetype)
+        if ext is None:
+            return fail("30002", f"文件类型不支持：{upload.mimetype}")
+        if len(data) > IMAGE_MAX_BYTES:
+            return fail("30003", "文件过大")
+        sha = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            stored = next((f for f in self._files.values() if f.sha256 == sha), None)
+            if stored is None:
+                file_id = f"F{uuid.uuid4().hex[:16]}"
+                url = f"{_public_root()}/files/{file_id}{ext}"
+                stored = StoredFile(file_id, sha, upload.mimetype, data, url)
+                self._files[file_id] = stored
+        self.note("upload", filename=upload.filename, size=len(data), fileId=stored.id)
+        return ok({"fileId": stored.id, "url": stored.url})
+
+    def _push(self) -> ResponseReturnValue:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not BIZ_NO.fullmatch(str(body.get("bizNo", ""))):
+            return fail("10001", "参数错误：须为 JSON 对象且 bizNo 合规")
+        biz_no = str(body["bizNo"])
+        with self._lock:
+            if biz_no in self._by_biz_no:
+                info = self._infos[self._by_biz_no[biz_no]]
+                self.note("push_replayed", bizNo=biz_no, infoId=info.id)
+                return ok(info.as_json() | {"duplicate": True})
+            if body.get("columnCode") != self.column_code:
+                return fail("20005", "无权限：栏目未授权")
+            problems = self._problems(body)
+            if problems:
+                return fail("10002", "字段校验未通过", problems=problems)
+            info = self._accept(biz_no, body)
+            count = self.ledger.published(biz_no)
+            answer = info.as_json() | {"duplicate": False}
+        self.note("push", bizNo=biz_no, infoId=info.id, title=info.title, count=count)
+        if self.faults.drop_reply():
+            self.note("reply_dropped", infoId=info.id)
+            cut_connection()
+            return Response(status=204)
+        return ok(answer)
+
+    def _accept(self, biz_no: str, body: dict[str, Any]) -> Info:
+        info_id = f"I{uuid.uuid4().hex[:16]}"
+        info = Info(
+            id=info_id,
+            biz_no=biz_no,
+            column_code=self.column_code,
+            title=body["title"],
+            content=body["content"],
+            url=f"{_public_root()}/info/{info_id}.html",
+            push_time=_now(),
+            review_done_at=time.monotonic() + self.faults.config.confirm_delay_s,
+            rejected_by_review=REJECT_MARKER in body["title"],
+        )
+        self._infos[info_id] = info
+        self._by_biz_no[biz_no] = info_id
+        return info
+
+    def _problems(self, body: dict[str, Any]) -> list[dict[str, str]]:
+        problems = []
+        title, summary, content = body.get("title"), body.get("summary"), body.get("content")
+        if not isinstance(title, str) or not 1 <= len(title.strip()) <= 40:
+            problems.append(_problem("title", "title_length", "标题须为 1 至 40 字"))
+        if not isinstance(summary, str) or not 1 <= len(summary.strip()) <= 120:
+            problems.append(_problem("summary", "summary_length", "摘要须为 1 至 120 字"))
+        cover = self._files.get(str(body.get("coverFileId", "")))
+        if cover is None or cover.mime not in COVER_TYPES or len(cover.data) > COVER_MAX_BYTES:
+            problems.append(
+                _problem("coverFileId", "cover_invalid", "封面须为已上传的 JPG/PNG（≤2MB）")
+            )
+        if not isinstance(content, str) or not content.strip():
+            problems.append(_problem("content", "content_empty", "正文不能为空"))
+        else:
+            urls = {f.url for f in self._files.values()}
+            problems += [
+                _problem("content", "image_unknown", f"图片未上传：{src}")
+                for src in IMG_SRC.findall(content)
+                if src not in urls
+            ]
+        return problems
+
+    def _get(self, info_id: str) -> ResponseReturnValue:
+        with self._lock:
+            info = self._infos.get(info_id)
+            return ok(info.as_json()) if info else fail("40004", "信息不存在")
+
+    def _find(self) -> ResponseReturnValue:
+        biz_no = request.args.get("bizNo", "")
+        if not biz_no:
+            return fail("10001", "缺少 bizNo")
+        found = self.info_by_biz_no(biz_no)
+        return ok({"total": 1 if found else 0, "list": [found] if found else []})
+
+    def _offline(self, info_id: str) -> ResponseReturnValue:
+        body = request.get_json(silent=True)
+        reason = body.get("reason") if isinstance(body, dict) else None
+        if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= 200:
+            return fail("10001", "下线须说明理由（不超过 200 字）")
+        with self._lock:
+            info = self._infos.get(info_id)
+            if info is None:
+                return fail("40004", "信息不存在")
+            if info.status() == "REJECTED":
+                return fail("40009", "审核未通过的信息无需下线")
+            info.offline_reason = info.offline_reason or reason
+            answer = info.as_json()
+        self.note("offline", infoId=info_id, reason=reason)
+        return ok(answer)
+
+    def _file(self, name: str) -> ResponseReturnValue:
+        with self._lock:
+            stored = self._files.get(name.split(".", 1)[0])
+        if stored is None:
+            return Response("未找到", status=404)
+        return Response(stored.data, mimetype=stored.mime)
+
+    def _page(self, info_id: str) -> ResponseReturnValue:
+        with self._lock:
+            info = self._infos.get(info_id)
+        if info is None or info.status() != "ONLINE":
+            return Response("未找到", status=404)
+        page = (
+            f'<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+            f"<title>{escape(info.title)}</title><h1>{escape(info.title)}</h1>{info.content}</html>"
+        )
+        return Response(page, mimetype="text/html")
+
+
+def _problem(field_name: str, code: str, message: str) -> dict[str, str]:
+    return {"field": field_name, "code": code, "message": message}
+
+
+def _public_root() -> str:
+    return request.host_url.rstrip("/") + request.script_root
