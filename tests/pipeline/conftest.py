@@ -1,0 +1,192 @@
+"""A real stack per test: Redis, a Celery worker process, the scheduler process, the platform
+simulators on loopback and a fresh database. Only the platforms are stand-ins."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from channels.simulators.server import SimulatorServer
+from gate.model import ChannelRequest, Decision, ReviewStage
+from orchestrator import redis_embedded
+from orchestrator.app import App
+from orchestrator.demo import tiny_png
+from orchestrator.migrate import upgrade
+from orchestrator.models import Publication
+from orchestrator.services import org, review, submissions
+from orchestrator.settings import Settings, get_settings
+from orchestrator.states import State
+from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
+
+ALL_CHANNELS = ("gov_website", "suishenban", "wechat", "xuexi", "lvse_qingpu")
+BIN = Path(sys.executable).parent
+COVER = files("orchestrator").joinpath("data/demo-cover.jpg").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    folder = Path(tempfile.mkdtemp(prefix="ssr-", dir="/tmp"))
+    url = redis_embedded.ensure_running(folder)
+    yield url
+    redis_embedded.stop(folder)
+
+
+@pytest.fixture(scope="session")
+def sims() -> Iterator[SimulatorServer]:
+    with SimulatorServer() as server:
+        yield server
+
+
+def channel_env(sims: SimulatorServer, **overrides: dict[str, Any]) -> dict[str, str]:
+    env = {}
+    for name in sims.names:
+        for key, value in (sims.client_settings(name) | overrides.get(name, {})).items():
+            env[f"SANSHEN_CHANNEL_{name}_{key}".upper()] = str(value)
+    return env
+
+
+@dataclass
+class Stack:
+    app: App
+    env: dict[str, str]
+    sims: SimulatorServer
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: Path = Path()
+
+    def start(self, what: str) -> None:
+        commands = {
+            "worker": [str(BIN / "celery"), "-A", "tasks", "worker", "-c", "2",
+                       "-Q", "sanshen," + ",".join(f"publish.{c}" for c in ALL_CHANNELS),
+                       "--without-gossip", "--without-mingle", "--without-heartbeat",
+                       "-l", "WARNING"],
+            "scheduler": [str(BIN / "sanshen"), "scheduler"],
+        }
+        with open(self.logs / f"{what}.log", "ab") as log:  # the child keeps its own copy
+            self.procs[what] = subprocess.Popen(commands[what], env=os.environ | self.env,
+                                                stdout=log, stderr=log, start_new_session=True)
+
+    def kill(self, what: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(what, None)
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop_all(self) -> None:
+        for what in list(self.procs):
+            self.kill(what, signal.SIGTERM)
+
+    def log(self, what: str) -> str:
+        return (self.logs / f"{what}.log").read_text(errors="replace")
+
+    # --- content ------------------------------------------------------------------------
+
+    def signed_off(self, channels: tuple[str, ...] = ALL_CHANNELS, **draft: Any) -> int:
+        today = datetime.now(UTC).date()
+        fields: dict[str, Any] = {
+            "title": "区政务服务中心推出周末延时服务",
+            "body_html": '<p>自下月起周六上午提供延时服务。</p><p><img src="a.png"></p>',
+            "images": [submissions.ImageFile("a.png", tiny_png())],
+            "cover": submissions.ImageFile("cover.jpg", COVER),
+            "digest": "周六上午延时服务",
+            "byline": "数据管理发展科",
+            "channels": [ChannelRequest(c, today) for c in channels],
+        }
+        with self.app.db.session() as session:
+            sub = submissions.create(session, self.app.blobs, author="author",
+                                     department="sjgl", draft=submissions.Draft(**(fields | draft)))
+            sub_id = sub.id
+        for stage, who in ((ReviewStage.FIRST, "author"), (ReviewStage.SECOND, "head"),
+                           (ReviewStage.FINAL, "leader"), (ReviewStage.SIGN_OFF, "publicity")):
+            with self.app.db.session() as session:
+                review.review(session, sub_id, stage=stage, decision=Decision.APPROVE,
+                              actor=who, password=PASSWORDS[who], policy=self.app.policy,
+                              default_publish_time="00:00")
+        return sub_id
+
+    def publications(self, sub_id: int | None = None) -> list[Publication]:
+        with self.app.db.session() as session:
+            query = select(Publication).order_by(Publication.id)
+            if sub_id is not None:
+                query = query.where(Publication.submission_id == sub_id)
+            return list(session.scalars(query))
+
+    def states(self, sub_id: int | None = None) -> dict[str, str]:
+        return {p.channel: p.state for p in self.publications(sub_id)}
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0,
+                 what: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what or predicate}; states: "
+                             f"{self.states()}\n--- worker log ---\n{self.log('worker')[-3000:]}")
+
+    def settled(self, sub_id: int, final: frozenset[str] = frozenset(
+            {State.PUBLISHED, State.FAILED, State.UNCONFIRMED, State.CANCELLED,
+             State.RETRACTED})) -> bool:
+        pubs = self.publications(sub_id)
+        return bool(pubs) and all(p.state in final for p in pubs)
+
+    def ledger(self, channel: str) -> dict[str, int]:
+        return self.sims.simulator(channel).ledger.snapshot()
+
+
+@pytest.fixture
+def stack(tmp_path: Path, redis_url: str, sims: SimulatorServer,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    redis_embedded.client(redis_url).flushdb()
+    sims.reset()
+    env = {
+        "SANSHEN_DATA_DIR": str(tmp_path / "data"),
+        "SANSHEN_REDIS_URL": redis_url,
+        "SANSHEN_KDF_PROFILE": "min",
+        "SANSHEN_DEFAULT_PUBLISH_TIME": "00:00",
+        "SANSHEN_SCHEDULER_INTERVAL": "0.2",
+        "SANSHEN_RECONCILE_INTERVAL": "1",
+        "SANSHEN_TASK_TIME_LIMIT": "10",
+        "SANSHEN_SETTLE_AFTER": "12",
+        "SANSHEN_QUEUED_STALE_AFTER": "5",
+        "SANSHEN_RETRY_BASE_DELAY": "0.2",
+        "SANSHEN_RETRY_MAX_DELAY": "1",
+        "SANSHEN_UNCONFIRMED_AFTER": "60",
+    } | channel_env(sims)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    app = App(Settings())
+    upgrade(app.db)
+    with app.db.session() as session:
+        org.initialise(session, org.parse_organisation(ORG_YAML), kdf_profile="min")
+        for person in org.all_people(session):
+            for assignment in person.assignments:
+                assignment.valid_from = datetime(2020, 1, 1, tzinfo=UTC)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    s = Stack(app, env, sims, logs=logs)
+    yield s
+    s.stop_all()
+    app.db.dispose()
+    get_settings.cache_clear()
