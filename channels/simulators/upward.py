@@ -35,7 +35,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import SecretStr
 
 from channels.signing import SignatureFailure, SignatureRejected, SignatureVerifier
-from channels.simulators.base import FaultKind, Simulator, cut_connection
+from channels.simulators.base import FaultConfig, FaultKind, Simulator, cut_connection
 from channels.upward import (
     KEY_HEADER,
     PackageInvalid,
@@ -116,9 +116,8 @@ class UpwardSimulator(Simulator):
     app_secret: ClassVar[str]
     editorial_address: ClassVar[str]
     mail_from: ClassVar[str] = "zhk@qingpu-zwfw.test"  # the office's sender in client settings
-    title_field: ClassVar[str] = "title"
 
-    def __init__(self, faults: Any = None) -> None:
+    def __init__(self, faults: FaultConfig | None = None) -> None:
         super().__init__(faults)
         self._desk = _Desk()
         self._verifier = SignatureVerifier({self.app_key: SecretStr(self.app_secret)})
