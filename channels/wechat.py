@@ -59,6 +59,7 @@ from channels.errors import (
     Permanent,
     Problem,
     RateLimited,
+    Retryable,
     Unavailable,
 )
 from channels.http import call
@@ -217,7 +218,7 @@ class _TokenCache:
         key: str,
         *,
         margin: int,
-        fetch: Callable[[], Mapping[str, Any]],
+        fetch: Callable[[], Any],
         lock: Callable[[], AbstractContextManager[object]],
     ) -> None:
         self._storage = storage
@@ -247,14 +248,37 @@ class _TokenCache:
                 return token
             return self._store(self._fetch())
 
-    def _store(self, answer: Mapping[str, Any]) -> str:
-        token = answer.get("access_token")
+    def _store(self, answer: Any) -> str:
+        token = answer.get("access_token") if isinstance(answer, Mapping) else None
         if not isinstance(token, str) or not token:
             raise _garbage(changes_state=False)
         expires_in = int(answer.get("expires_in", 7200))
         record = {"token": token, "expires_at": time.time() + expires_in}
         self._storage.set(self._key, record, expires_in)
         return token
+
+
+class _SendLog:
+    """How far each idempotency key got, kept beside the token (Redis when shared)."""
+
+    TTL_S = 30 * 86400
+
+    def __init__(self, storage: Any, prefix: str) -> None:
+        self._storage = storage
+        self._prefix = prefix
+
+    def get(self, key: str) -> dict[str, Any]:
+        try:
+            record = self._storage.get(f"{self._prefix}:{key}")
+        except redis.RedisError as exc:
+            raise Unavailable("发送记录（Redis）不可用", channel=NAME) from exc
+        return dict(record) if isinstance(record, dict) else {}
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        try:
+            self._storage.set(f"{self._prefix}:{key}", record, self.TTL_S)
+        except redis.RedisError as exc:
+            raise Unavailable("发送记录（Redis）不可用", channel=NAME) from exc
 
 
 class DailyQuota:
@@ -511,6 +535,7 @@ class WeChatChannel(Channel):
             fetch=self.client.fetch_access_token,
             lock=self._token_lock(f"sanshen:wechat:{scope}:token_lock"),
         )
+        self._sent = _SendLog(storage, f"{scope}:sent")
         self.status_quota = DailyQuota(
             f"sanshen:wechat:{scope}:quota:freepublish_get",
             settings.status_checks_per_day,
@@ -593,6 +618,26 @@ class WeChatChannel(Channel):
     # --- publish --------------------------------------------------------------------------
 
     def publish(self, item: Item, idempotency_key: str) -> Receipt:
+        """Upload, draft, submit; a key already sent gets its first receipt back instead.
+
+        The send log says how far an earlier publish of this key got: submitted (its
+        receipt), refused at submit (its draft is submitted now), or unknown (the platform is
+        searched, and OutcomeUnknown raised again if it holds nothing yet).
+        """
+        self._refuse_invalid(item)
+        record = self._sent.get(idempotency_key)
+        if "receipt" in record:
+            return Receipt.from_dict(record["receipt"])
+        if record.get("submit") == "sending":
+            found = self._search(idempotency_key, drafts=True)
+            if found is None:
+                raise OutcomeUnknown("上次发表的结果仍无法确认，请稍后核对", channel=NAME)
+            return found
+        if record.get("submit") != "refused":
+            record = self._draft(item, idempotency_key)
+        return self._submit(idempotency_key, record)
+
+    def _refuse_invalid(self, item: Item) -> None:
         blocking = tuple(p for p in self.validate(item) if p.code not in WARNING_CODES)
         if blocking:
             raise ContentRejected(
@@ -600,6 +645,8 @@ class WeChatChannel(Channel):
                 problems=blocking,
                 channel=NAME,
             )
+
+    def _draft(self, item: Item, key: str) -> dict[str, Any]:
         assert item.cover is not None  # validate reported it otherwise
         thumb = self._upload("material/add_material", item.cover, params={"type": "thumb"})
         thumb_media_id = self._field(thumb, "media_id", changes_state=False)
@@ -613,28 +660,44 @@ class WeChatChannel(Channel):
             "title": item.title,
             "author": item.author,
             "digest": item.digest,
-            "content": self._content(item, idempotency_key, urls),
+            "content": self._content(item, key, urls),
             "content_source_url": item.source.url if item.source else "",
             "thumb_media_id": thumb_media_id,
             "need_open_comment": 0,
             "only_fans_can_comment": 0,
         }
+        # A lost draft/add reply publishes nothing, but may leave a draft: OutcomeUnknown, and
+        # a later publish of the key simply drafts again.
         draft = self._api("draft/add", data={"articles": [article]}, changes_state=True)
         media_id = self._field(draft, "media_id", changes_state=True)
-        job = self._api("freepublish/submit", data={"media_id": media_id}, changes_state=True)
+        return {"media_id": media_id, "thumb_media_id": thumb_media_id}
+
+    def _submit(self, key: str, draft: Mapping[str, Any]) -> Receipt:
+        self._sent.put(key, dict(draft) | {"submit": "sending"})
+        try:
+            job = self._api(
+                "freepublish/submit", data={"media_id": draft["media_id"]}, changes_state=True
+            )
+        except (Retryable, Permanent):
+            with suppress(Unavailable):  # the refusal is the news, not the log
+                self._sent.put(key, dict(draft) | {"submit": "refused"})
+            raise
         publish_id = self._field(job, "publish_id", changes_state=True)
-        return Receipt(
+        receipt = Receipt(
             channel=NAME,
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
             external_id=publish_id,
             state=RemoteState.SUBMITTED,
             extra={
                 "publish_id": publish_id,
                 "msg_data_id": str(job.get("msg_data_id", "")),
-                "media_id": media_id,
-                "thumb_media_id": thumb_media_id,
+                "media_id": str(draft["media_id"]),
+                "thumb_media_id": str(draft["thumb_media_id"]),
             },
         )
+        with suppress(Unavailable):  # submitted all the same: a lost log entry costs a search
+            self._sent.put(key, {"receipt": receipt.as_dict()})
+        return receipt
 
     def _upload(self, path: str, image: Image, **kw: Any) -> dict[str, Any]:
         # An upload publishes nothing: repeating it after a lost reply only leaves a spare copy.
@@ -768,7 +831,7 @@ class WeChatChannel(Channel):
         else:
             job = self.publish_job(str(extra.get("publish_id") or receipt.external_id))
         if job.state is RemoteState.SUBMITTED:
-            raise Unavailable("文章仍在发表中，发表完成后才能删除", channel=NAME)
+            raise NotSupported("微信无法撤回进行中的发表，须待发表完成后再删除", channel=NAME)
         if job.state is not RemoteState.PUBLISHED:
             return "", job.status
         return job.article_id, None
@@ -776,38 +839,52 @@ class WeChatChannel(Channel):
     # --- find -----------------------------------------------------------------------------
 
     def find(self, idempotency_key: str) -> Receipt | None:
-        """The published article carrying the key's marker; failing that, its draft.
+        """The receipt this key got, else the published article carrying its marker, else its
+        draft (unless the send log knows the draft was never submitted).
 
-        A draft alone means "not published (yet)": the submit may be running, may have
-        failed, or may never have been sent. It is returned as SUBMITTED with `draft_only`,
-        so nothing is resent blindly; `status` of that receipt searches again.
+        A draft alone means "not published (yet)": the submit may be running, may have failed
+        or may never have arrived. It is returned as SUBMITTED with `draft_only`, so nothing
+        is resent blindly; `status` of that receipt searches again.
         """
-        marker = _marker_pattern(idempotency_key)
-        for entry in self._pages("freepublish/batchget"):
-            for news in (entry.get("content") or {}).get("news_item") or []:
-                if marker.search(str(news.get("content", ""))):
-                    deleted = bool(news.get("is_deleted"))
-                    article_id = str(entry.get("article_id", ""))
-                    return Receipt(
-                        channel=NAME,
-                        idempotency_key=idempotency_key,
-                        external_id=article_id,
-                        state=RemoteState.RETRACTED if deleted else RemoteState.PUBLISHED,
-                        url=str(news.get("url", "")),
-                        extra={"article_id": article_id},
-                    )
-        for entry in self._pages("draft/batchget"):
-            for news in (entry.get("content") or {}).get("news_item") or []:
-                if marker.search(str(news.get("content", ""))):
-                    media_id = str(entry.get("media_id", ""))
-                    return Receipt(
-                        channel=NAME,
-                        idempotency_key=idempotency_key,
-                        external_id=media_id,
-                        state=RemoteState.SUBMITTED,
-                        extra={"media_id": media_id, "draft_only": True},
-                    )
+        record = self._sent.get(idempotency_key)
+        if "receipt" in record:
+            return Receipt.from_dict(record["receipt"])
+        return self._search(idempotency_key, drafts=record.get("submit") != "refused")
+
+    def _search(self, key: str, *, drafts: bool) -> Receipt | None:
+        marker = _marker_pattern(key)
+        for entry, news in self._news("freepublish/batchget"):
+            if marker.search(str(news.get("content", ""))):
+                article_id = str(entry.get("article_id", ""))
+                receipt = Receipt(
+                    channel=NAME,
+                    idempotency_key=key,
+                    external_id=article_id,
+                    state=RemoteState.RETRACTED
+                    if news.get("is_deleted")
+                    else RemoteState.PUBLISHED,
+                    url=str(news.get("url", "")),
+                    extra={"article_id": article_id},
+                )
+                with suppress(Unavailable):
+                    self._sent.put(key, {"receipt": receipt.as_dict()})
+                return receipt
+        for entry, news in self._news("draft/batchget") if drafts else ():
+            if marker.search(str(news.get("content", ""))):
+                media_id = str(entry.get("media_id", ""))
+                return Receipt(
+                    channel=NAME,
+                    idempotency_key=key,
+                    external_id=media_id,
+                    state=RemoteState.SUBMITTED,
+                    extra={"media_id": media_id, "draft_only": True},
+                )
         return None
+
+    def _news(self, path: str) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+        for entry in self._pages(path):
+            for news in (entry.get("content") or {}).get("news_item") or []:
+                yield entry, news
 
     def _pages(self, path: str) -> Iterator[Mapping[str, Any]]:
         for page in range(self.settings.find_pages):

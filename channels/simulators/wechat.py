@@ -17,6 +17,7 @@ Admin, besides the shared /_sim endpoints:
     GET/PUT /_sim/config     token lifetime, quotas, job outcome, ... (`WeChatSimConfig`)
     PUT     /_sim/callback   {"url": "..."}: where PUBLISHJOBFINISH events go ("" = nowhere)
     POST    /_sim/expire_tokens               every token issued so far expires now
+    POST    /_sim/finish_jobs                 every running job finishes now (callback too)
     GET     /_sim/state      calls per API, drafts, jobs, articles
 """
 
@@ -141,6 +142,7 @@ class WeChatSimulator(Simulator):
                 timer.cancel()
             self._clear()
             self.config = WeChatSimConfig()
+            self.callback_url = ""
         super().reset()
 
     def client_settings(self, base_url: str) -> dict[str, Any]:
@@ -206,6 +208,10 @@ class WeChatSimulator(Simulator):
             self.expire_tokens()
             return jsonify({"ok": True})
 
+        @app.post("/_sim/finish_jobs")
+        def finish_jobs() -> ResponseReturnValue:
+            return jsonify({"finished": self.finish_jobs()})
+
         @app.get("/_sim/state")
         def get_state() -> ResponseReturnValue:
             return jsonify(self.state())
@@ -214,6 +220,16 @@ class WeChatSimulator(Simulator):
         with self._lock:
             now = time.time()
             self._tokens = {token: min(at, now) for token, at in self._tokens.items()}
+
+    def finish_jobs(self) -> int:
+        """Make every running job due now and finish it; how many there were."""
+        with self._lock:
+            running = [job for job in self.jobs.values() if job.status == 1]
+            for job in running:
+                job.due_at = time.time()
+        for job in running:
+            self._finish(job)
+        return len(running)
 
     def state(self) -> dict[str, Any]:
         with self._lock:
@@ -479,6 +495,7 @@ class WeChatSimulator(Simulator):
                 due_at=time.time() + self.faults.config.confirm_delay_s,
             )
             self.jobs[job.publish_id] = job
+            self._advance(job)  # with no delay, published before the answer goes out
             self._timers = [t for t in self._timers if t.is_alive()]
             timer = threading.Timer(self.faults.config.confirm_delay_s, self._finish, [job])
             timer.daemon = True
@@ -614,9 +631,7 @@ class WeChatSimulator(Simulator):
                     "content": {"news_item": [dict(n) for n in article.news_item]},
                     "update_time": article.update_time,
                 }
-                for article in sorted(
-                    self.articles.values(), key=lambda a: a.update_time, reverse=True
-                )
+                for article in reversed(self.articles.values())  # newest first
             ]
         return self._page(entries)
 
