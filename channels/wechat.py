@@ -24,7 +24,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -193,7 +193,7 @@ class WeChatSettings(ChannelSettings):
     encoding_aes_key: SecretStr | None = None  # set = 安全模式: callbacks are encrypted
     use_stable_token: bool = True  # POST cgi-bin/stable_token; False = GET cgi-bin/token
     token_refresh_margin_s: int = Field(default=300, ge=0, le=3600)
-    redis_url: SecretStr | None = None  # shares the token and the quota guard between workers
+    redis_url: SecretStr | None = None  # shares token, send log, status quota between workers
     status_checks_per_day: int = Field(default=80, ge=0, le=100)  # of freepublish/get's 100
     find_pages: int = Field(default=3, ge=1, le=50)  # of 20 articles, per list searched
     callback_max_age_s: int = Field(default=600, ge=0)  # 0: do not check the timestamp
@@ -207,6 +207,15 @@ class WeChatSettings(ChannelSettings):
 
 
 # --- token and quota, shared through Redis when configured -----------------------------------
+
+
+@contextmanager
+def _shared_store() -> Iterator[None]:
+    """Redis failing is our side unavailable: nothing was sent to WeChat."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise Unavailable("共享存储（Redis）不可用", channel=NAME) from exc
 
 
 class _TokenCache:
@@ -268,17 +277,13 @@ class _SendLog:
         self._prefix = prefix
 
     def get(self, key: str) -> dict[str, Any]:
-        try:
+        with _shared_store():
             record = self._storage.get(f"{self._prefix}:{key}")
-        except redis.RedisError as exc:
-            raise Unavailable("发送记录（Redis）不可用", channel=NAME) from exc
         return dict(record) if isinstance(record, dict) else {}
 
     def put(self, key: str, record: dict[str, Any]) -> None:
-        try:
+        with _shared_store():
             self._storage.set(f"{self._prefix}:{key}", record, self.TTL_S)
-        except redis.RedisError as exc:
-            raise Unavailable("发送记录（Redis）不可用", channel=NAME) from exc
 
 
 class DailyQuota:
@@ -299,7 +304,8 @@ class DailyQuota:
         if self._redis is None:
             with self._lock:
                 return self._counts.get(key, 0)
-        return int(self._redis.get(key) or 0)
+        with _shared_store():
+            return int(self._redis.get(key) or 0)
 
     def remaining(self) -> int:
         return max(0, self.limit - self.used())
@@ -311,9 +317,10 @@ class DailyQuota:
             with self._lock:
                 count = self._counts[key] = self._counts.get(key, 0) + 1
         else:
-            count = int(self._redis.incr(key))
-            if count == 1:
-                self._redis.expire(key, 2 * 86400)
+            with _shared_store():
+                count = int(self._redis.incr(key))
+                if count == 1:
+                    self._redis.expire(key, 2 * 86400)
         if count > self.limit:
             raise RateLimited(
                 f"今日发布状态查询额度（{self.limit} 次）已用完，请等待回调或次日再查",
@@ -328,7 +335,8 @@ class DailyQuota:
             with self._lock:
                 self._counts[key] = max(self._counts.get(key, 0), self.limit)
         else:
-            self._redis.set(key, self.limit, ex=2 * 86400)
+            with _shared_store():
+                self._redis.set(key, self.limit, ex=2 * 86400)
 
 
 # --- the wechatpy client --------------------------------------------------------------------
@@ -525,7 +533,15 @@ class WeChatChannel(Channel):
         assert isinstance(settings, WeChatSettings)
         self.client = _WeChatClient(settings)
         url = settings.redis_url.get_secret_value() if settings.redis_url else None
-        self._redis = redis.Redis.from_url(url) if url else None
+        self._redis = (
+            redis.Redis.from_url(
+                url,
+                socket_connect_timeout=settings.connect_timeout,
+                socket_timeout=settings.read_timeout,
+            )
+            if url
+            else None
+        )
         storage = RedisStorage(self._redis, "sanshen:wechat") if self._redis else MemoryStorage()
         scope = f"{settings.api_root}|{settings.app_id}"
         self._tokens = _TokenCache(
@@ -563,18 +579,18 @@ class WeChatChannel(Channel):
     def _api(self, path: str, *, changes_state: bool, **kw: Any) -> dict[str, Any]:
         """One API call; a token error refreshes the token once and retries once, no more."""
         try:
-            token = self._tokens.current()
+            with _shared_store():
+                token = self._tokens.current()
             try:
                 return dict(self._send(path, token, changes_state, **kw))
             except WeChatClientException as exc:
                 if exc.errcode not in REFRESH_CODES:
                     raise
-                token = self._tokens.refresh(rejected=token)
+                with _shared_store():
+                    token = self._tokens.refresh(rejected=token)
                 return dict(self._send(path, token, changes_state, **kw))
         except WeChatClientException as exc:
             raise translate(exc, changes_state=changes_state) from exc
-        except redis.RedisError as exc:
-            raise Unavailable("令牌缓存（Redis）不可用", channel=NAME) from exc
 
     @staticmethod
     def _field(answer: Mapping[str, Any], name: str, *, changes_state: bool) -> str:

@@ -498,6 +498,15 @@ def test_two_workers_share_the_status_quota_through_redis(
     assert sim.calls["freepublish/get"] == 1
 
 
+def test_redis_down_is_unavailable_and_sends_nothing(
+    make: Callable[..., WeChatChannel], sim: WeChatSimulator, tmp_path: Path
+) -> None:
+    wechat = make(redis_url=f"unix://{tmp_path}/nobody.sock")
+    with pytest.raises(Unavailable, match="Redis"):
+        published(wechat)
+    assert sum(sim.calls.values()) == 0
+
+
 @pytest.mark.parametrize(
     ("override", "code"), [({"app_id": "wx0000000000000000"}, 40013), ({"app_secret": "x"}, 40125)]
 )
