@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     retry_window: float = Field(default=3600, gt=0, description="自首次尝试起重试的最长时间（秒）")
     retry_base_delay: float = Field(default=5, gt=0, description="指数退避的起始间隔（秒）")
     retry_max_delay: float = Field(default=300, gt=0, description="单次退避上限（秒）")
-    task_time_limit: int = Field(default=120, ge=10, description="单次发送任务的硬时限（秒）")
+    task_time_limit: int = Field(default=120, ge=5, description="单次发送任务的硬时限（秒）")
     settle_after: float = Field(
         default=150, gt=0, description="“发送中”超过此时间即向平台核对（秒，须大于任务时限）"
     )
@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     unconfirmed_after: float = Field(
         default=7200, gt=0, description="已提交但迟迟未确认，超过此时间转为“结果未确认”（秒）"
     )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.settle_after <= self.task_time_limit:
+            raise ValueError(
+                f"SANSHEN_SETTLE_AFTER（{self.settle_after}）必须大于 SANSHEN_TASK_TIME_LIMIT"
+                f"（{self.task_time_limit}）：否则仍在发送的任务会被当作卡住而去核对"
+            )
+        return self
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -42,7 +42,7 @@ def make_app() -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_time_limit=settings.task_time_limit,
-        task_soft_time_limit=settings.task_time_limit - 5,
+        task_soft_time_limit=max(1, int(settings.task_time_limit * 0.8)),
         task_ignore_result=True,
         task_default_queue=CONTROL_QUEUE,
         task_queues=[Queue(CONTROL_QUEUE)]

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import tenacity
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -151,7 +152,7 @@ class Publisher:
         channel = self.hub.get(plan.channel)
         started, t0 = self.clock(), time.monotonic()
         try:
-            receipt = channel.publish(plan.item, plan.key)
+            receipt = _quick_retry(channel.publish, plan.item, plan.key)
         except ce.ChannelError as error:
             return self._failed_call(plan, error, started, time.monotonic() - t0)
         return self._sent(plan, receipt, started, time.monotonic() - t0)
@@ -665,6 +666,18 @@ class Publisher:
                 payload={"url": url},
                 at=now,
             )
+
+
+def _quick_retry(call: Any, *args: Any) -> Any:
+    """A short in-call retry for a blip (`Unavailable`: nothing reached the platform).
+    Longer waits go back to the database as a scheduled retry, never into the broker."""
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(ce.Unavailable),
+        stop=tenacity.stop_after_attempt(2),
+        wait=tenacity.wait_random(0.2, 0.6),
+        reraise=True,
+    )
+    return retrying(call, *args)
 
 
 def _get(session: Session, pub_id: int) -> Publication:

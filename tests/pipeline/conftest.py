@@ -11,7 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,8 @@ class Stack:
             "scheduler": [str(BIN / "sanshen"), "scheduler"],
         }
         with open(self.logs / f"{what}.log", "ab") as log:  # the child keeps its own copy
-            self.procs[what] = subprocess.Popen(commands[what], env=os.environ | self.env,
+            base = {k: v for k, v in os.environ.items() if not k.startswith("SANSHEN_")}
+            self.procs[what] = subprocess.Popen(commands[what], env=base | self.env,
                                                 stdout=log, stderr=log, start_new_session=True)
 
     def kill(self, what: str, sig: int = signal.SIGKILL) -> None:
@@ -101,8 +102,9 @@ class Stack:
 
     # --- content ------------------------------------------------------------------------
 
-    def signed_off(self, channels: tuple[str, ...] = ALL_CHANNELS, **draft: Any) -> int:
-        today = datetime.now(UTC).date()
+    def signed_off(self, channels: tuple[str, ...] = ALL_CHANNELS, *,
+                   publish_date: date | None = None, **draft: Any) -> int:
+        today = publish_date or datetime.now(UTC).date()
         fields: dict[str, Any] = {
             "title": "区政务服务中心推出周末延时服务",
             "body_html": '<p>自下月起周六上午提供延时服务。</p><p><img src="a.png"></p>',
@@ -166,8 +168,8 @@ def stack(tmp_path: Path, redis_url: str, sims: SimulatorServer,
         "SANSHEN_DEFAULT_PUBLISH_TIME": "00:00",
         "SANSHEN_SCHEDULER_INTERVAL": "0.2",
         "SANSHEN_RECONCILE_INTERVAL": "1",
-        "SANSHEN_TASK_TIME_LIMIT": "10",
-        "SANSHEN_SETTLE_AFTER": "12",
+        "SANSHEN_TASK_TIME_LIMIT": "6",
+        "SANSHEN_SETTLE_AFTER": "7",
         "SANSHEN_QUEUED_STALE_AFTER": "5",
         "SANSHEN_RETRY_BASE_DELAY": "0.2",
         "SANSHEN_RETRY_MAX_DELAY": "1",

@@ -1,0 +1,172 @@
+"""Faults on the platforms, in the worker and in Redis: never lost, never doubled."""
+
+from __future__ import annotations
+
+import signal
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from orchestrator.models import Attempt
+from orchestrator.services.publishing import ChannelHub, MemoryRateGate, Publisher
+from tests.pipeline.conftest import Stack
+
+
+def faults(stack: Stack, channel: str, **knobs: object) -> None:
+    stack.sims.simulator(channel).faults.update(knobs)
+
+
+def attempts(stack: Stack, pub_id: int) -> list[Attempt]:
+    with stack.app.db.session() as session:
+        return list(session.query(Attempt).filter_by(publication_id=pub_id).order_by(Attempt.id))
+
+
+def one(stack: Stack, sub: int) -> object:
+    (pub,) = stack.publications(sub)
+    return pub
+
+
+def test_server_errors_are_retried_until_published(stack: Stack) -> None:
+    faults(stack, "gov_website", rates={"5xx": 1.0})
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("gov_website",))
+    stack.wait_for(lambda: one(stack, sub).attempts >= 2, timeout=30, what="two failed attempts")
+    faults(stack, "gov_website", rates={"5xx": 0.2}, seed=3)
+    stack.wait_for(lambda: stack.settled(sub), timeout=60)
+    pub = one(stack, sub)
+    assert pub.state == "published", pub.last_error
+    assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
+    outcomes = [a.outcome for a in attempts(stack, pub.id)]
+    assert outcomes[0] == "retryable" and outcomes[-1] == "ok" and len(outcomes) >= 2
+
+
+def test_retries_are_bounded_then_failed(stack: Stack) -> None:
+    faults(stack, "gov_website", rates={"5xx": 1.0})
+    stack.env["SANSHEN_RETRY_MAX_ATTEMPTS"] = "3"
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("gov_website",))
+    stack.wait_for(lambda: stack.settled(sub), timeout=30)
+    pub = one(stack, sub)
+    assert pub.state == "failed" and pub.attempts == 3 and "重试 3 次" in pub.last_error
+
+
+def test_content_rejected_fails_with_the_platforms_reason(stack: Stack) -> None:
+    faults(stack, "suishenban", rates={"content_rejected": 1.0})
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("suishenban",))
+    stack.wait_for(lambda: stack.settled(sub), timeout=30)
+    pub = one(stack, sub)
+    assert pub.state == "failed" and pub.attempts == 1
+    assert pub.last_error_class == "content_rejected" and pub.last_error
+    assert stack.ledger("suishenban") == {}
+
+
+def test_reply_lost_after_publishing_is_settled_not_resent(stack: Stack) -> None:
+    faults(stack, "gov_website", drop_reply_rate=1.0)
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("gov_website",))
+    stack.wait_for(lambda: one(stack, sub).state == "sending" and one(stack, sub).last_error_class
+                   == "outcome_unknown", timeout=30, what="outcome unknown")
+    faults(stack, "gov_website", drop_reply_rate=0.0)
+    stack.wait_for(lambda: stack.settled(sub), timeout=30, what="settled by the reconciler")
+    pub = one(stack, sub)
+    assert pub.state == "published" and pub.url
+    assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
+    assert [a.operation for a in attempts(stack, pub.id)] == ["publish", "find"]
+
+
+def test_worker_killed_mid_call_is_settled_without_a_second_send(stack: Stack) -> None:
+    faults(stack, "gov_website", latency_ms=2500)
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("gov_website",))
+    stack.wait_for(lambda: one(stack, sub).state == "sending", timeout=30, what="sending")
+    stack.kill("worker", signal.SIGKILL)
+    faults(stack, "gov_website", latency_ms=0)
+    stack.start("worker")
+    stack.wait_for(lambda: stack.settled(sub), timeout=40, what="settled after the kill")
+    pub = one(stack, sub)
+    assert pub.state == "published"
+    assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
+
+
+def test_rate_limit_pauses_the_channel_then_sends(stack: Stack) -> None:
+    faults(stack, "gov_website", rates={"rate_limit": 1.0}, retry_after_s=2)
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("gov_website",))
+    stack.wait_for(lambda: any(a.outcome == "retryable" for p in stack.publications(sub)
+                               for a in attempts(stack, p.id)), timeout=30, what="rate limited")
+    faults(stack, "gov_website", rates={})
+    stack.wait_for(lambda: stack.settled(sub), timeout=30)
+    pub = one(stack, sub)
+    assert pub.state == "published"
+    tries = attempts(stack, pub.id)
+    limited = next(a for a in tries if a.error_class == "rate_limited")
+    assert tries[-1].started_at - limited.started_at >= timedelta(seconds=1.9)
+
+
+def test_gate_runs_again_right_before_the_send(stack: Stack) -> None:
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    sub = stack.signed_off(("gov_website",), publish_date=tomorrow)
+    with stack.app.db.engine.begin() as conn:  # someone edits the approved text in the database
+        conn.execute(text("UPDATE versions SET body_html = body_html || '<p>加一句</p>'"))
+        conn.execute(text("UPDATE publications SET scheduled_at = :now"),
+                     {"now": datetime.now(UTC).replace(tzinfo=None)})
+    stack.start("worker")
+    stack.start("scheduler")
+    stack.wait_for(lambda: stack.settled(sub), timeout=30)
+    pub = one(stack, sub)
+    assert pub.state == "failed" and pub.last_error_class == "gate_refused"
+    assert "旧版本" in pub.last_error
+    assert stack.ledger("gov_website") == {}
+
+
+def test_channel_without_configuration_fails_clearly(stack: Stack) -> None:
+    for key in [k for k in stack.env if k.startswith("SANSHEN_CHANNEL_SUISHENBAN_")]:
+        del stack.env[key]
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("suishenban",))
+    stack.wait_for(lambda: stack.settled(sub), timeout=30)
+    pub = one(stack, sub)
+    assert pub.state == "failed" and pub.last_error_class == "channel_not_configured"
+    assert "SANSHEN_CHANNEL_SUISHENBAN_" in pub.last_error
+
+
+def test_redis_going_away_and_back_loses_nothing(stack: Stack, redis_url: str) -> None:
+    from orchestrator import redis_embedded
+
+    stack.start("worker")
+    stack.start("scheduler")
+    folder = redis_embedded.client(redis_url).config_get("dir")["dir"]
+    redis_embedded.client(redis_url).shutdown(save=True, nosave=False)
+    sub = stack.signed_off(("gov_website", "xuexi"))
+    import time
+
+    time.sleep(2)
+    from pathlib import Path
+
+    redis_embedded.ensure_running(Path(folder).parent)
+    stack.wait_for(lambda: stack.settled(sub), timeout=60, what="published after Redis returns")
+    assert set(stack.states(sub).values()) == {"published"}
+    for pub in stack.publications(sub):
+        assert stack.ledger(pub.channel) == {pub.idempotency_key: 1}
+
+
+def test_two_publishers_never_send_one_row_twice(stack: Stack) -> None:
+    """Two workers racing for the same queued row: only one compare-and-set wins."""
+    sub = stack.signed_off(("gov_website",))
+    from orchestrator.services.dispatch import claim_due
+
+    with stack.app.db.session() as session:
+        ((pub_id, _),) = claim_due(session, now=datetime.now(UTC))
+    first = Publisher(stack.app, ChannelHub(stack.env), MemoryRateGate())
+    second = Publisher(stack.app, ChannelHub(stack.env), MemoryRateGate())
+    results = sorted([first.send(pub_id), second.send(pub_id)])
+    assert results == ["published", "skipped:published"]
+    assert stack.ledger("gov_website") == {one(stack, sub).idempotency_key: 1}
