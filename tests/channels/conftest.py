@@ -48,13 +48,17 @@ CHANNELS, MISSING = _discover()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "adapter_name" in metafunc.fixturenames:
-        params = [pytest.param(name, id=name) for name in CHANNELS]
-        params += [
-            pytest.param(name, id=name, marks=pytest.mark.skip(reason=reason))
-            for name, reason in MISSING.items()
-        ]
-        metafunc.parametrize("adapter_name", params)
+    """Every registered channel, or only the module's `CHANNEL` in a platform's own tests."""
+    if "adapter_name" not in metafunc.fixturenames:
+        return
+    only = getattr(metafunc.module, "CHANNEL", None)
+    params = [pytest.param(name, id=name) for name in CHANNELS if only in (None, name)]
+    params += [
+        pytest.param(name, id=name, marks=pytest.mark.skip(reason=reason))
+        for name, reason in MISSING.items()
+        if only in (None, name)
+    ]
+    metafunc.parametrize("adapter_name", params)
 
 
 @pytest.fixture(scope="session")
