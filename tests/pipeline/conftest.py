@@ -3,15 +3,12 @@ simulators on loopback and a fresh database. Only the platforms are stand-ins.""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -25,6 +22,7 @@ from gate.model import ChannelRequest, Decision, ReviewStage
 from orchestrator import redis_embedded
 from orchestrator.app import App
 from orchestrator.demo import tiny_png
+from orchestrator.devstack import Processes, scheduler_argv, simulator_env, worker_argv
 from orchestrator.migrate import upgrade
 from orchestrator.models import Publication
 from orchestrator.services import org, review, submissions
@@ -51,53 +49,23 @@ def sims() -> Iterator[SimulatorServer]:
         yield server
 
 
-def channel_env(sims: SimulatorServer, **overrides: dict[str, Any]) -> dict[str, str]:
-    env = {}
-    for name in sims.names:
-        for key, value in (sims.client_settings(name) | overrides.get(name, {})).items():
-            env[f"SANSHEN_CHANNEL_{name}_{key}".upper()] = str(value)
-    return env
-
-
 @dataclass
 class Stack:
     app: App
     env: dict[str, str]
     sims: SimulatorServer
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    logs: Path = Path()
+    procs: Processes
 
     def start(self, what: str) -> None:
-        commands = {
-            "worker": [str(BIN / "celery"), "-A", "tasks", "worker", "-c", "2",
-                       "-Q", "sanshen," + ",".join(f"publish.{c}" for c in ALL_CHANNELS),
-                       "--without-gossip", "--without-mingle", "--without-heartbeat",
-                       "-l", "WARNING"],
-            "scheduler": [str(BIN / "sanshen"), "scheduler"],
-        }
-        with open(self.logs / f"{what}.log", "ab") as log:  # the child keeps its own copy
-            base = {k: v for k, v in os.environ.items() if not k.startswith("SANSHEN_")}
-            self.procs[what] = subprocess.Popen(commands[what], env=base | self.env,
-                                                stdout=log, stderr=log, start_new_session=True)
+        self.procs.env = self.env
+        argv = {"worker": worker_argv(2, ALL_CHANNELS), "scheduler": scheduler_argv()}[what]
+        self.procs.start(what, argv)
 
     def kill(self, what: str, sig: int = signal.SIGKILL) -> None:
-        proc = self.procs.pop(what, None)
-        if proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-    def stop_all(self) -> None:
-        for what in list(self.procs):
-            self.kill(what, signal.SIGTERM)
+        self.procs.kill(what, sig)
 
     def log(self, what: str) -> str:
-        return (self.logs / f"{what}.log").read_text(errors="replace")
+        return self.procs.log(what)
 
     # --- content ------------------------------------------------------------------------
 
@@ -173,7 +141,7 @@ def stack(tmp_path: Path, redis_url: str, sims: SimulatorServer,
         "SANSHEN_RETRY_BASE_DELAY": "0.2",
         "SANSHEN_RETRY_MAX_DELAY": "1",
         "SANSHEN_UNCONFIRMED_AFTER": "60",
-    } | channel_env(sims)
+    } | simulator_env({name: sims.client_settings(name) for name in sims.names})
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
@@ -184,10 +152,8 @@ def stack(tmp_path: Path, redis_url: str, sims: SimulatorServer,
         for person in org.all_people(session):
             for assignment in person.assignments:
                 assignment.valid_from = datetime(2020, 1, 1, tzinfo=UTC)
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    s = Stack(app, env, sims, logs=logs)
+    s = Stack(app, env, sims, Processes(tmp_path / "logs", env))
     yield s
-    s.stop_all()
+    s.procs.stop_all()
     app.db.dispose()
     get_settings.cache_clear()

@@ -1,0 +1,99 @@
+"""Running the parts as separate processes: used by `sanshen up`, the tests and the benches.
+
+`Processes` starts and stops the worker and scheduler as real OS processes (each in its own
+process group, so a kill reaches a worker's children too); `stack_env` points every part at
+one data folder, one Redis and the platform simulators.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from channels.registry import channel_entries
+
+BIN = Path(sys.executable).parent
+
+
+def worker_argv(concurrency: int = 2, channels: Iterable[str] | None = None) -> list[str]:
+    names = list(channels) if channels is not None else [e.name for e in channel_entries()]
+    queues = ",".join(["sanshen", *(f"publish.{name}" for name in names)])
+    return [
+        str(BIN / "celery"),
+        "-A",
+        "tasks",
+        "worker",
+        "-c",
+        str(concurrency),
+        "-Q",
+        queues,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-E",
+        "-l",
+        "WARNING",
+    ]
+
+
+def scheduler_argv() -> list[str]:
+    return [str(BIN / "sanshen"), "scheduler"]
+
+
+def simulator_env(settings_by_channel: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """SANSHEN_CHANNEL_<NAME>_<FIELD> variables pointing each adapter at its simulator."""
+    return {
+        f"SANSHEN_CHANNEL_{name}_{key}".upper(): str(value)
+        for name, values in settings_by_channel.items()
+        for key, value in values.items()
+    }
+
+
+class Processes:
+    """Named child processes with their output in `logs/<name>.log`."""
+
+    def __init__(self, logs: Path, env: Mapping[str, str]) -> None:
+        self.logs = logs
+        self.env = dict(env)
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        logs.mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("SANSHEN_")}
+        with open(self.logs / f"{name}.log", "ab") as log:  # the child keeps its own copy
+            proc = subprocess.Popen(
+                argv, env=inherited | self.env, stdout=log, stderr=log, start_new_session=True
+            )
+        self.procs[name] = proc
+        return proc
+
+    def alive(self, name: str) -> bool:
+        proc = self.procs.get(name)
+        return proc is not None and proc.poll() is None
+
+    def kill(self, name: str, sig: int = signal.SIGKILL, timeout: float = 20) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.kill(name, signal.SIGTERM)
+
+    def log(self, name: str) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
