@@ -60,3 +60,7 @@ class WrongPassword(SanshenError):
 class GateRefused(SanshenError):
     code = "gate_refused"
     exit_code = 6
+
+
+class ContentMissingError(SanshenError):
+    code = "content_missing"

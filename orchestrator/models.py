@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -28,6 +29,16 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
+    # Named constraints, so migrations can alter them on every database (SQLite batch mode too).
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}  # noqa: RUF012
 
 
@@ -96,6 +107,10 @@ class Submission(Base):
     uid: Mapped[str] = mapped_column(String(36), unique=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    # For a repost (转载): the upward publication whose adoption it reposts.
+    repost_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("publications.id", use_alter=True), unique=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     department: Mapped[Department] = relationship()
@@ -256,6 +271,7 @@ class Publication(Base):
     last_error_class: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_check_at: Mapped[datetime | None]  # when to ask the platform again (submitted rows)
     sent_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)  # reason of a cancel / retract / operator call

@@ -7,18 +7,14 @@ import hashlib
 from channels.item import Image, Item, ReviewLine, Source
 from gate.model import Decision, ReviewStage
 from orchestrator.blobs import BlobStore, sniff_mime
-from orchestrator.errors import SanshenError
+from orchestrator.errors import ContentMissingError
 from orchestrator.models import ReviewAction, Version
-
-
-class ContentMissing(SanshenError):
-    code = "content_missing"
 
 
 def _image(store: BlobStore, sha: str, filename: str) -> Image:
     data = store.get(sha)
     if data is None:
-        raise ContentMissing(f"图片“{filename}”（{sha[:12]}）在存储中缺失或已损坏，无法发布")
+        raise ContentMissingError(f"图片“{filename}”（{sha[:12]}）在存储中缺失或已损坏，无法发布")
     return Image(sha256=sha, filename=filename, mime=sniff_mime(data), data=data)
 
 

@@ -49,7 +49,21 @@ class Settings(BaseSettings):
     )
     queued_stale_after: float = Field(default=120, gt=0, description="排队超过此时间重新投递（秒）")
     unconfirmed_after: float = Field(
-        default=7200, gt=0, description="已提交但迟迟未确认，超过此时间转为“结果未确认”（秒）"
+        default=7200,
+        gt=0,
+        description="本单位平台已提交但迟迟未确认，超过此时间转为“结果未确认”（秒）",
+    )
+    upward_unconfirmed_after: float = Field(
+        default=14 * 86400,
+        gt=0,
+        description="对上报送等待采用的最长时间（秒），超过转为“结果未确认”",
+    )
+    confirm_first_check: float = Field(
+        default=30, gt=0, description="提交后首次向平台查询结果（秒）"
+    )
+    confirm_max_interval: float = Field(default=3600, gt=0, description="查询结果的最长间隔（秒）")
+    auto_repost: bool = Field(
+        default=True, description="对上报送被采用后自动生成转载稿（仍须三审）"
     )
 
     @model_validator(mode="after")

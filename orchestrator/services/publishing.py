@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from channels import errors as ce
-from channels.base import Channel, Receipt, RemoteState, Status
+from channels.base import Channel, ChannelKind, Receipt, RemoteState, Status
 from channels.item import Item
 from channels.registry import RegistryError, build_channel, channel_settings, load_channels
 from gate import evaluate
@@ -30,6 +31,7 @@ from orchestrator import audit
 from orchestrator.app import App
 from orchestrator.errors import Conflict, GateRefused, InvalidInput, NotFound, SanshenError
 from orchestrator.models import Attempt, Publication
+from orchestrator.permissions import require
 from orchestrator.render import render
 from orchestrator.services.dispatch import move
 from orchestrator.services.review import review_record
@@ -234,7 +236,7 @@ class Publisher:
                 (State.SENDING,),
                 target,
                 now=now,
-                **_receipt_values(receipt, now),
+                **_receipt_values(receipt, now, self.settings.confirm_first_check),
             )
             audit.record(
                 session,
@@ -247,6 +249,8 @@ class Publisher:
                 },
                 at=now,
             )
+            if target is State.PUBLISHED:
+                self.on_published(session, plan.pub_id, now)
         return target.value
 
     def _failed_call(
@@ -360,7 +364,11 @@ class Publisher:
             ).all()
             waiting = session.scalars(
                 select(Publication.id)
-                .where(Publication.state == State.SUBMITTED.value)
+                .where(
+                    Publication.state == State.SUBMITTED.value,
+                    (Publication.next_check_at.is_(None)) | (Publication.next_check_at <= now),
+                )
+                .order_by(Publication.next_check_at)
                 .limit(limit)
             ).all()
         counts = {"settled": 0, "confirmed": 0}
@@ -401,7 +409,14 @@ class Publisher:
                 error = ce.Unavailable("平台未收到该稿件（已核对），将重新发送")
                 return self._retry_later(session, pub_id, channel_name, attempt, first, error, now)
             target = _state_of(found.state)
-            move(session, pub_id, (State.SENDING,), target, now=now, **_receipt_values(found, now))
+            move(
+                session,
+                pub_id,
+                (State.SENDING,),
+                target,
+                now=now,
+                **_receipt_values(found, now, self.settings.confirm_first_check),
+            )
             audit.record(
                 session,
                 "publication.settled",
@@ -409,6 +424,8 @@ class Publisher:
                 payload={"state": target.value, "external_id": found.external_id},
                 at=now,
             )
+            if target is State.PUBLISHED:
+                self.on_published(session, pub_id, now)
             return target.value
 
     def _unconfirmed(
@@ -434,28 +451,59 @@ class Publisher:
         return State.UNCONFIRMED.value
 
     def confirm(self, pub_id: int) -> str:
-        """Ask the platform where a `submitted` article stands (a sparing poll)."""
+        """Ask the platform where a `submitted` article stands: a sparing poll whose interval
+        doubles with the time already waited (the callback is the main path where there is one)."""
         now = self.clock()
         with self.app.db.session() as session:
             pub = session.get(Publication, pub_id)
             if pub is None or pub.state != State.SUBMITTED.value or not pub.receipt:
                 return State.SUBMITTED.value if pub is None else pub.state
             receipt, channel_name = Receipt.from_dict(pub.receipt), pub.channel
-            overdue = now - pub.state_changed_at > timedelta(
-                seconds=self.settings.unconfirmed_after
-            )
+            waited = now - pub.state_changed_at
+        adapter = self.hub.get(channel_name)
+        overdue = waited > timedelta(seconds=self._patience(adapter))
         t0 = time.monotonic()
         try:
-            status = self.hub.get(channel_name).status(receipt)
-        except (ce.ChannelError, ChannelNotConfigured) as error:
+            status = adapter.status(receipt)
+        except ce.ChannelError as error:
             if overdue:
                 return self._unconfirmed(
                     pub_id, now, "status", t0, error, "已提交但长时间未得到平台确认"
                 )
+            with self.app.db.session() as session:
+                _attempt(session, pub_id, "status", now, time.monotonic() - t0, "retryable", error)
+                self._next_check(session, pub_id, now, waited, error)
             return State.SUBMITTED.value
         with self.app.db.session() as session:
             _attempt(session, pub_id, "status", now, time.monotonic() - t0, "ok")
-            return self._apply_status(session, pub_id, status, now, overdue)
+            result = self._apply_status(session, pub_id, status, now, overdue)
+            if result == State.SUBMITTED.value:
+                self._next_check(session, pub_id, now, waited, None)
+            return result
+
+    def _patience(self, adapter: Channel) -> float:
+        if adapter.kind is ChannelKind.UPWARD:
+            return self.settings.upward_unconfirmed_after
+        return self.settings.unconfirmed_after
+
+    def _next_check(
+        self,
+        session: Session,
+        pub_id: int,
+        now: datetime,
+        waited: timedelta,
+        error: ce.ChannelError | None,
+    ) -> None:
+        s = self.settings
+        delay = min(s.confirm_max_interval, max(s.confirm_first_check, waited.total_seconds()))
+        if isinstance(error, ce.RateLimited):  # e.g. WeChat's daily freepublish/get quota
+            delay = max(delay, error.retry_after)
+        session.execute(
+            update(Publication)
+            .where(Publication.id == pub_id, Publication.state == State.SUBMITTED.value)
+            .values(next_check_at=now + timedelta(seconds=delay))
+            .execution_options(synchronize_session=False)
+        )
 
     def apply_status(self, channel: str, external_id: str, status: Status) -> str:
         """A platform told us (callback) where an article stands."""
@@ -475,14 +523,15 @@ class Publisher:
     def _apply_status(
         self, session: Session, pub_id: int, status: Status, now: datetime, overdue: bool
     ) -> str:
+        values: dict[str, Any]
         if status.state is RemoteState.PUBLISHED:
             target, values = State.PUBLISHED, {"published_at": now, "url": status.url or None}
-        elif status.state is RemoteState.REJECTED:
+        elif status.state in (RemoteState.REJECTED, RemoteState.NOT_FOUND):
             target, values = (
                 State.FAILED,
                 {
                     "last_error_class": "rejected_by_platform",
-                    "last_error": status.reason or "平台未通过",
+                    "last_error": status.reason or "平台未通过（对上报送：未采用）",
                 },
             )
         elif status.state is RemoteState.RETRACTED:
@@ -491,7 +540,7 @@ class Publisher:
             target, values = State.UNCONFIRMED, {"note": "已提交但长时间未得到平台确认"}
         else:
             return State.SUBMITTED.value
-        if move(session, pub_id, (State.SUBMITTED,), target, now=now, **values):
+        if move(session, pub_id, (State.SUBMITTED,), target, now=now, next_check_at=None, **values):
             audit.record(
                 session,
                 f"publication.{target.value}",
@@ -499,27 +548,41 @@ class Publisher:
                 payload={"url": status.url, "reason": status.reason},
                 at=now,
             )
+            if target is State.PUBLISHED:
+                self.on_published(session, pub_id, now)
         return target.value
 
-    # --- people's actions -------------------------------------------------------------------
+    def on_published(self, session: Session, pub_id: int, now: datetime) -> None:
+        """An upward platform adopted our item: draft the repost for the own platforms."""
+        if not self.settings.auto_repost:
+            return
+        pub = _get(session, pub_id)
+        if self.hub.classes[pub.channel].kind is ChannelKind.UPWARD:
+            from orchestrator.services import reposts
+
+            reposts.draft_repost(session, self.app, pub, actor="system", now=now)
+
+    # --- people's actions (each checks the person's role for the channel's kind) ---------
+
+    def _kind(self, pub: Publication) -> ChannelKind:
+        return self.hub.classes[pub.channel].kind
 
     def retract(self, pub_id: int, *, reason: str, actor: str) -> str:
+        """撤稿 on one channel; a channel that cannot retract says so and nothing changes."""
         if not reason.strip():
             raise InvalidInput("撤稿必须填写原因", code="reason_required")
         now = self.clock()
         with self.app.db.session() as session:
             pub = _get(session, pub_id)
-            if (
-                pub.state
-                not in (State.PUBLISHED.value, State.SUBMITTED.value, State.UNCONFIRMED.value)
-                or not pub.receipt
-            ):
+            require(session, actor, "retract", self._kind(pub), now)
+            retractable = (State.PUBLISHED.value, State.SUBMITTED.value, State.UNCONFIRMED.value)
+            if pub.state not in retractable or not pub.receipt:
                 raise Conflict(
                     f"发布 {pub_id} 当前为“{State(pub.state).label}”，没有可撤回的稿件",
                     code="nothing_to_retract",
                 )
-            receipt, channel, state = Receipt.from_dict(pub.receipt), pub.channel, State(pub.state)
-        adapter = self.hub.get(channel)
+            receipt, state = Receipt.from_dict(pub.receipt), State(pub.state)
+        adapter = self.hub.get(pub.channel)
         if not adapter.capabilities.retract:
             raise Conflict(
                 f"{adapter.display_name}不支持撤稿，请在平台上人工处理",
@@ -539,7 +602,9 @@ class Publisher:
                     "permanent" if isinstance(error, ce.Permanent) else "retryable",
                     error,
                 )
-            raise SanshenError(f"撤稿失败：{error}", code=f"retract_{error.code}") from None
+            raise SanshenError(
+                f"{adapter.display_name}撤稿失败：{error}", code=f"retract_{error.code}"
+            ) from None
         with self.app.db.session() as session:
             _attempt(session, pub_id, "retract", now, time.monotonic() - t0, "ok")
             move(session, pub_id, (state,), State.RETRACTED, now=now, note=reason)
@@ -553,10 +618,35 @@ class Publisher:
             )
         return State.RETRACTED.value
 
+    def retract_all(self, submission_id: int, *, reason: str, actor: str) -> dict[str, str]:
+        """撤稿 everywhere the submission went out; each channel answers for itself."""
+        with self.app.db.session() as session:
+            pubs = session.scalars(
+                select(Publication).where(
+                    Publication.submission_id == submission_id,
+                    Publication.state.in_(
+                        [State.PUBLISHED.value, State.SUBMITTED.value, State.UNCONFIRMED.value]
+                    ),
+                )
+            ).all()
+            targets = [(p.id, p.channel) for p in pubs]
+        if not targets:
+            raise Conflict(
+                f"稿件 {submission_id} 没有已发布的渠道可撤回", code="nothing_to_retract"
+            )
+        results = {}
+        for pub_id, channel in targets:
+            try:
+                results[channel] = self.retract(pub_id, reason=reason, actor=actor)
+            except SanshenError as error:
+                results[channel] = f"{error.code}: {error.message}"
+        return results
+
     def cancel(self, pub_id: int, *, reason: str, actor: str) -> None:
         now = self.clock()
         with self.app.db.session() as session:
             pub = _get(session, pub_id)
+            require(session, actor, "schedule", self._kind(pub), now)
             if not move(
                 session,
                 pub_id,
@@ -566,7 +656,7 @@ class Publisher:
                 note=reason,
             ):
                 raise Conflict(
-                    f"发布 {pub_id} 当前为“{State(pub.state).label}”，发送已开始，不能取消",
+                    f"发布 {pub_id} 当前为“{State(pub.state).label}”，发送已开始或已结束，不能取消",
                     code="too_late_to_cancel",
                 )
             audit.record(
@@ -579,19 +669,23 @@ class Publisher:
             )
 
     def reschedule(self, pub_id: int, *, when: datetime, actor: str) -> None:
+        """Set the publish time (also "publish now"): only while the send has not started."""
         now = self.clock()
         if when.tzinfo is None:
             raise InvalidInput("发布时间必须带时区", code="naive_time")
         if when < now - timedelta(minutes=1):
             raise InvalidInput(
-                f"发布时间 {when.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 已过", code="time_in_past"
+                f"发布时间 {when.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 已过，"
+                "如需立即发布请选择“现在”",
+                code="time_in_past",
             )
         with self.app.db.session() as session:
             pub = _get(session, pub_id)
+            require(session, actor, "schedule", self._kind(pub), now)
             result = session.execute(
                 update(Publication)
                 .where(Publication.id == pub_id, Publication.state == State.SCHEDULED.value)
-                .values(scheduled_at=when, revision=Publication.revision + 1)
+                .values(scheduled_at=max(when, now), revision=Publication.revision + 1)
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -609,10 +703,11 @@ class Publisher:
             )
 
     def retry(self, pub_id: int, *, actor: str, checked: bool = False) -> None:
-        """An operator sends a failed row again, or an unconfirmed one after checking it."""
+        """Send a failed row again, or an unconfirmed one after checking the platform."""
         now = self.clock()
         with self.app.db.session() as session:
             pub = _get(session, pub_id)
+            require(session, actor, "retry", self._kind(pub), now)
             if pub.state == State.UNCONFIRMED.value and not checked:
                 raise Conflict(
                     "该稿件可能已在平台发布：请先在平台上核对，确认未发布后再重发",
@@ -640,32 +735,45 @@ class Publisher:
                 at=now,
             )
 
-    def mark_published(self, pub_id: int, *, url: str, actor: str) -> None:
+    def confirm_by_hand(self, pub_id: int, *, url: str, actor: str) -> None:
+        """A person saw it on the platform: an unconfirmed row, or an upward report that the
+        platform adopted (综合科 records the URL), becomes published."""
         now = self.clock()
+        if not re.match(r"^https?://\S+$", url):
+            raise InvalidInput(f"发布链接无效：{url}", code="bad_url")
         with self.app.db.session() as session:
             pub = _get(session, pub_id)
+            kind = self._kind(pub)
+            require(session, actor, "confirm", kind, now)
+            sources = (
+                (State.UNCONFIRMED, State.SUBMITTED)
+                if kind is ChannelKind.UPWARD
+                else (State.UNCONFIRMED,)
+            )
             if not move(
                 session,
                 pub_id,
-                (State.UNCONFIRMED,),
+                sources,
                 State.PUBLISHED,
                 now=now,
-                url=url or None,
+                url=url,
                 published_at=now,
-                note="人工核对确认已发布",
+                next_check_at=None,
+                note=f"{actor} 人工确认已发布",
             ):
                 raise Conflict(
-                    f"发布 {pub_id} 当前为“{State(pub.state).label}”，不能标记",
-                    code="not_unconfirmed",
+                    f"发布 {pub_id} 当前为“{State(pub.state).label}”，不能确认",
+                    code="not_confirmable",
                 )
             audit.record(
                 session,
-                "publication.mark_published",
+                "publication.confirm_by_hand",
                 actor=actor,
                 subject=f"publication:{pub_id}",
                 payload={"url": url},
                 at=now,
             )
+            self.on_published(session, pub_id, now)
 
 
 def _quick_retry(call: Any, *args: Any) -> Any:
@@ -696,7 +804,7 @@ def _state_of(remote: RemoteState) -> State:
     }.get(remote, State.SUBMITTED)
 
 
-def _receipt_values(receipt: Receipt, now: datetime) -> dict[str, Any]:
+def _receipt_values(receipt: Receipt, now: datetime, first_check: float) -> dict[str, Any]:
     values: dict[str, Any] = {
         "external_id": receipt.external_id,
         "url": receipt.url or None,
@@ -704,4 +812,6 @@ def _receipt_values(receipt: Receipt, now: datetime) -> dict[str, Any]:
     }
     if receipt.state is RemoteState.PUBLISHED:
         values["published_at"] = now
+    if receipt.state is RemoteState.SUBMITTED:
+        values["next_check_at"] = now + timedelta(seconds=first_check)
     return values

@@ -20,6 +20,7 @@ from orchestrator import audit, keys
 from orchestrator.blobs import BlobStore, sniff_mime
 from orchestrator.errors import Conflict, Forbidden, GateRefused
 from orchestrator.models import Person, ReviewAction, Submission, Version
+from orchestrator.permissions import holds
 from orchestrator.services import dispatch
 from orchestrator.services.org import person_by_username
 from orchestrator.services.submissions import content_of, get
@@ -122,7 +123,7 @@ def review(
     person = person_by_username(session, actor)
     record = review_record(submission)
     _refuse_out_of_turn(record, policy, stage, now)
-    if not _holds(person, policy.roles_for(stage), now):
+    if not holds(person, policy.roles_for(stage), now):
         roles = "、".join(sorted(r.label for r in policy.roles_for(stage)))
         raise Forbidden(
             f"{person.name}不具有{stage.label}所需的角色（{roles}）", code="role_not_held"
@@ -194,15 +195,6 @@ def _payload(action: g.ReviewAction) -> bytes:
         decision=action.decision,
         acted_at=action.acted_at,
         comment=action.comment,
-    )
-
-
-def _holds(person: Person, roles: frozenset[g.Role], at: datetime) -> bool:
-    return any(
-        g.Role(a.role) in roles
-        and a.valid_from <= at
-        and (a.valid_until is None or at < a.valid_until)
-        for a in person.assignments
     )
 
 

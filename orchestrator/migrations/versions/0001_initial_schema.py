@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:08:47.648633
+Create Date: 2026-11-25 08:23:51.191459
 """
 
 from __future__ import annotations
@@ -30,15 +30,15 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("hash"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+        sa.UniqueConstraint("hash", name=op.f("uq_audit_events_hash")),
     )
     op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
     op.create_table(
         "blobs",
@@ -46,15 +46,15 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("mime", sa.String(length=100), nullable=False),
         sa.Column("created_at", orchestrator.db.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("sha256"),
+        sa.PrimaryKeyConstraint("sha256", name=op.f("pk_blobs")),
     )
     op.create_table(
         "departments",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("code"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_departments")),
+        sa.UniqueConstraint("code", name=op.f("uq_departments_code")),
     )
     op.create_table(
         "people",
@@ -69,11 +69,10 @@ def upgrade() -> None:
         sa.Column("kdf_memlimit", sa.Integer(), nullable=False),
         sa.Column("created_at", orchestrator.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["department_id"],
-            ["departments.id"],
+            ["department_id"], ["departments.id"], name=op.f("fk_people_department_id_departments")
         ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("username"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_people")),
+        sa.UniqueConstraint("username", name=op.f("uq_people_username")),
     )
     op.create_table(
         "role_assignments",
@@ -83,10 +82,9 @@ def upgrade() -> None:
         sa.Column("valid_from", orchestrator.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("valid_until", orchestrator.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["person_id"],
-            ["people.id"],
+            ["person_id"], ["people.id"], name=op.f("fk_role_assignments_person_id_people")
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_role_assignments")),
     )
     with op.batch_alter_table("role_assignments", schema=None) as batch_op:
         batch_op.create_index(
@@ -99,17 +97,25 @@ def upgrade() -> None:
         sa.Column("uid", sa.String(length=36), nullable=False),
         sa.Column("department_id", sa.Integer(), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=False),
+        sa.Column("repost_of_id", sa.Integer(), nullable=True),
         sa.Column("created_at", orchestrator.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["author_id"],
-            ["people.id"],
+            ["author_id"], ["people.id"], name=op.f("fk_submissions_author_id_people")
         ),
         sa.ForeignKeyConstraint(
             ["department_id"],
             ["departments.id"],
+            name=op.f("fk_submissions_department_id_departments"),
         ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("uid"),
+        sa.ForeignKeyConstraint(
+            ["repost_of_id"],
+            ["publications.id"],
+            name=op.f("fk_submissions_repost_of_id_publications"),
+            use_alter=True,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_submissions")),
+        sa.UniqueConstraint("repost_of_id", name=op.f("uq_submissions_repost_of_id")),
+        sa.UniqueConstraint("uid", name=op.f("uq_submissions_uid")),
     )
     op.create_table(
         "versions",
@@ -130,19 +136,18 @@ def upgrade() -> None:
         sa.Column("created_by_id", sa.Integer(), nullable=False),
         sa.Column("created_at", orchestrator.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["cover_sha256"],
-            ["blobs.sha256"],
+            ["cover_sha256"], ["blobs.sha256"], name=op.f("fk_versions_cover_sha256_blobs")
         ),
         sa.ForeignKeyConstraint(
-            ["created_by_id"],
-            ["people.id"],
+            ["created_by_id"], ["people.id"], name=op.f("fk_versions_created_by_id_people")
         ),
         sa.ForeignKeyConstraint(
             ["submission_id"],
             ["submissions.id"],
+            name=op.f("fk_versions_submission_id_submissions"),
         ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("submission_id", "number"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_versions")),
+        sa.UniqueConstraint("submission_id", "number", name=op.f("uq_versions_submission_id")),
     )
     with op.batch_alter_table("versions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_versions_fingerprint"), ["fingerprint"], unique=False)
@@ -155,11 +160,56 @@ def upgrade() -> None:
         sa.Column("publish_date", sa.Date(), nullable=False),
         sa.Column("remark", sa.String(length=500), nullable=False),
         sa.ForeignKeyConstraint(
-            ["version_id"],
-            ["versions.id"],
+            ["version_id"], ["versions.id"], name=op.f("fk_channel_requests_version_id_versions")
         ),
-        sa.PrimaryKeyConstraint("version_id", "position"),
+        sa.PrimaryKeyConstraint("version_id", "position", name=op.f("pk_channel_requests")),
     )
+    op.create_table(
+        "publications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("submission_id", sa.Integer(), nullable=False),
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=80), nullable=False),
+        sa.Column("scheduled_at", orchestrator.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("late", sa.Boolean(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("external_id", sa.String(length=200), nullable=True),
+        sa.Column("url", sa.String(length=1000), nullable=True),
+        sa.Column("receipt", sa.JSON(), nullable=True),
+        sa.Column("source_platform", sa.String(length=100), nullable=True),
+        sa.Column("source_url", sa.String(length=1000), nullable=True),
+        sa.Column("last_error_class", sa.String(length=64), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("state_changed_at", orchestrator.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_check_at", orchestrator.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", orchestrator.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published_at", orchestrator.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("created_at", orchestrator.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["submission_id"],
+            ["submissions.id"],
+            name=op.f("fk_publications_submission_id_submissions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["version_id"], ["versions.id"], name=op.f("fk_publications_version_id_versions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_publications")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_publications_idempotency_key")),
+        sa.UniqueConstraint("version_id", "channel", name=op.f("uq_publications_version_id")),
+    )
+    with op.batch_alter_table("publications", schema=None) as batch_op:
+        batch_op.create_index("ix_publications_due", ["state", "scheduled_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_publications_external_id"), ["external_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_publications_submission_id"), ["submission_id"], unique=False
+        )
+
     op.create_table(
         "review_actions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -173,18 +223,17 @@ def upgrade() -> None:
         sa.Column("comment", sa.Text(), nullable=False),
         sa.Column("signature", sa.LargeBinary(length=64), nullable=False),
         sa.ForeignKeyConstraint(
-            ["actor_id"],
-            ["people.id"],
+            ["actor_id"], ["people.id"], name=op.f("fk_review_actions_actor_id_people")
         ),
         sa.ForeignKeyConstraint(
             ["submission_id"],
             ["submissions.id"],
+            name=op.f("fk_review_actions_submission_id_submissions"),
         ),
         sa.ForeignKeyConstraint(
-            ["version_id"],
-            ["versions.id"],
+            ["version_id"], ["versions.id"], name=op.f("fk_review_actions_version_id_versions")
         ),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_actions")),
     )
     with op.batch_alter_table("review_actions", schema=None) as batch_op:
         batch_op.create_index(
@@ -199,26 +248,57 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("filename", sa.String(length=255), nullable=False),
         sa.ForeignKeyConstraint(
-            ["sha256"],
-            ["blobs.sha256"],
+            ["sha256"], ["blobs.sha256"], name=op.f("fk_version_images_sha256_blobs")
         ),
         sa.ForeignKeyConstraint(
-            ["version_id"],
-            ["versions.id"],
+            ["version_id"], ["versions.id"], name=op.f("fk_version_images_version_id_versions")
         ),
-        sa.PrimaryKeyConstraint("version_id", "position"),
+        sa.PrimaryKeyConstraint("version_id", "position", name=op.f("pk_version_images")),
     )
+    op.create_table(
+        "attempts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("publication_id", sa.Integer(), nullable=False),
+        sa.Column("operation", sa.String(length=16), nullable=False),
+        sa.Column("started_at", orchestrator.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
+        sa.Column("outcome", sa.String(length=24), nullable=False),
+        sa.Column("error_class", sa.String(length=64), nullable=True),
+        sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("worker", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["publication_id"],
+            ["publications.id"],
+            name=op.f("fk_attempts_publication_id_publications"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_attempts")),
+    )
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_attempts_publication_id"), ["publication_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_attempts_publication_id"))
+
+    op.drop_table("attempts")
     op.drop_table("version_images")
     with op.batch_alter_table("review_actions", schema=None) as batch_op:
         batch_op.drop_index("ix_review_actions_version")
         batch_op.drop_index(batch_op.f("ix_review_actions_submission_id"))
 
     op.drop_table("review_actions")
+    with op.batch_alter_table("publications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_publications_submission_id"))
+        batch_op.drop_index(batch_op.f("ix_publications_external_id"))
+        batch_op.drop_index("ix_publications_due")
+
+    op.drop_table("publications")
     op.drop_table("channel_requests")
     with op.batch_alter_table("versions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_versions_fingerprint"))

@@ -1,0 +1,63 @@
+"""Who may do what to a publication (谁发布谁负责): one table, checked by the services."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+
+from sqlalchemy.orm import Session
+
+from channels.base import ChannelKind
+from gate.model import Role
+from orchestrator.errors import Forbidden
+from orchestrator.models import Person
+from orchestrator.services.org import person_by_username
+
+R = Role
+# (action, channel kind) -> roles allowed. 政府网站运行科 runs the own platforms, 综合科 the
+# upward reports; operators may retry or settle what needs a person.
+PERMISSIONS: Mapping[tuple[str, ChannelKind], frozenset[Role]] = MappingProxyType(
+    {
+        ("schedule", ChannelKind.OWN): frozenset({R.WEB_OPERATIONS}),
+        ("schedule", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE}),
+        ("retract", ChannelKind.OWN): frozenset({R.WEB_OPERATIONS}),
+        ("retract", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE}),
+        ("retry", ChannelKind.OWN): frozenset({R.WEB_OPERATIONS, R.OPERATOR}),
+        ("retry", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE, R.OPERATOR}),
+        ("confirm", ChannelKind.OWN): frozenset({R.WEB_OPERATIONS, R.OPERATOR}),
+        ("confirm", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE, R.OPERATOR}),
+        ("repost", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE}),
+    }
+)
+
+ACTION_LABELS = {
+    "schedule": "安排发布",
+    "retract": "撤稿",
+    "retry": "重发",
+    "confirm": "确认结果",
+    "repost": "转载",
+}
+
+
+def holds(person: Person, roles: frozenset[Role], at: datetime) -> bool:
+    return any(
+        Role(a.role) in roles
+        and a.valid_from <= at
+        and (a.valid_until is None or at < a.valid_until)
+        for a in person.assignments
+    )
+
+
+def require(
+    session: Session, username: str, action: str, kind: ChannelKind, at: datetime
+) -> Person:
+    person = person_by_username(session, username)
+    roles = PERMISSIONS.get((action, kind), frozenset())
+    if not holds(person, roles, at):
+        allowed = "、".join(sorted(r.label for r in roles)) or "无人"
+        raise Forbidden(
+            f"{person.name}无权{ACTION_LABELS.get(action, action)}（需要：{allowed}）",
+            code="not_permitted",
+        )
+    return person
