@@ -556,7 +556,7 @@ class Publisher:
         """An upward platform adopted our item: draft the repost for the own platforms."""
         if not self.settings.auto_repost:
             return
-        pub = _get(session, pub_id)
+        pub = get_publication(session, pub_id)
         if self.hub.classes[pub.channel].kind is ChannelKind.UPWARD:
             from orchestrator.services import reposts
 
@@ -573,7 +573,7 @@ class Publisher:
             raise InvalidInput("撤稿必须填写原因", code="reason_required")
         now = self.clock()
         with self.app.db.session() as session:
-            pub = _get(session, pub_id)
+            pub = get_publication(session, pub_id)
             require(session, actor, "retract", self._kind(pub), now)
             retractable = (State.PUBLISHED.value, State.SUBMITTED.value, State.UNCONFIRMED.value)
             if pub.state not in retractable or not pub.receipt:
@@ -645,7 +645,7 @@ class Publisher:
     def cancel(self, pub_id: int, *, reason: str, actor: str) -> None:
         now = self.clock()
         with self.app.db.session() as session:
-            pub = _get(session, pub_id)
+            pub = get_publication(session, pub_id)
             require(session, actor, "schedule", self._kind(pub), now)
             if not move(
                 session,
@@ -680,7 +680,7 @@ class Publisher:
                 code="time_in_past",
             )
         with self.app.db.session() as session:
-            pub = _get(session, pub_id)
+            pub = get_publication(session, pub_id)
             require(session, actor, "schedule", self._kind(pub), now)
             result = session.execute(
                 update(Publication)
@@ -706,7 +706,7 @@ class Publisher:
         """Send a failed row again, or an unconfirmed one after checking the platform."""
         now = self.clock()
         with self.app.db.session() as session:
-            pub = _get(session, pub_id)
+            pub = get_publication(session, pub_id)
             require(session, actor, "retry", self._kind(pub), now)
             if pub.state == State.UNCONFIRMED.value and not checked:
                 raise Conflict(
@@ -742,7 +742,7 @@ class Publisher:
         if not re.match(r"^https?://\S+$", url):
             raise InvalidInput(f"发布链接无效：{url}", code="bad_url")
         with self.app.db.session() as session:
-            pub = _get(session, pub_id)
+            pub = get_publication(session, pub_id)
             kind = self._kind(pub)
             require(session, actor, "confirm", kind, now)
             sources = (
@@ -788,7 +788,7 @@ def _quick_retry(call: Any, *args: Any) -> Any:
     return retrying(call, *args)
 
 
-def _get(session: Session, pub_id: int) -> Publication:
+def get_publication(session: Session, pub_id: int) -> Publication:
     pub = session.get(Publication, pub_id)
     if pub is None:
         raise NotFound(f"发布 {pub_id} 不存在", code="unknown_publication")

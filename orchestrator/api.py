@@ -1,0 +1,81 @@
+"""The HTTP side. For now: health and the platforms' callbacks (WeChat's PUBLISHJOBFINISH).
+The operators' REST API and console grow here."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from channels.errors import ChannelError
+from orchestrator.app import App
+from orchestrator.errors import SanshenError
+from orchestrator.redis_embedded import client
+from orchestrator.services.publishing import ChannelHub, Publisher, RedisRateGate
+from orchestrator.settings import get_settings
+
+api = FastAPI(title="三审发布", version="0.1.0")
+
+STATUS_BY_ERROR = {
+    "not_found": 404,
+    "invalid_input": 422,
+    "forbidden": 403,
+    "conflict": 409,
+    "wrong_password": 403,
+    "gate_refused": 409,
+    "channel_not_configured": 503,
+}
+
+
+@api.exception_handler(SanshenError)
+async def _refusal(_request: Request, error: SanshenError) -> JSONResponse:
+    status = next(
+        (
+            code
+            for cls in type(error).__mro__
+            if (code := STATUS_BY_ERROR.get(getattr(cls, "code", ""))) is not None
+        ),
+        400,
+    )
+    return JSONResponse(error.as_dict(), status_code=status)
+
+
+@cache
+def publisher() -> Publisher:
+    settings = get_settings()
+    from tasks.app import broker_url
+
+    return Publisher(App(settings), ChannelHub(), RedisRateGate(client(broker_url())))
+
+
+@api.get("/healthz")
+def health() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+@api.get("/callbacks/wechat", response_class=PlainTextResponse)
+def wechat_verify(request: Request) -> Response:
+    """WeChat checks the server URL once with a signed echostr."""
+    adapter: Any = publisher().hub.get("wechat")
+    try:
+        return PlainTextResponse(adapter.verify_url(dict(request.query_params)))
+    except ChannelError as error:
+        return JSONResponse({"error": error.code, "message": error.message}, status_code=403)
+
+
+@api.post("/callbacks/wechat")
+async def wechat_event(request: Request) -> Response:
+    """A signed event; a publish result settles the publication. Anything unsigned: 403."""
+    body = await request.body()
+    p = publisher()
+    adapter: Any = p.hub.get("wechat")
+    try:
+        job = adapter.parse_callback(dict(request.query_params), body)
+    except ChannelError as error:
+        return JSONResponse({"error": error.code, "message": error.message}, status_code=403)
+    if job is None:
+        return PlainTextResponse("success")
+    p.apply_status("wechat", job.publish_id, job.status)  # unknown publish id: 404
+    return PlainTextResponse("success")
