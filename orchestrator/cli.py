@@ -974,7 +974,11 @@ def upward_repost(
             catalogue = submissions.channel_catalogue()
             names = [submissions.resolve_channel(c, catalogue) for c in channel or []]
             sub = reposts.draft_repost(
-                session, ctx().app, get_publication(session, pub_id), actor=actor, channels=names or None
+                session,
+                ctx().app,
+                get_publication(session, pub_id),
+                actor=actor,
+                channels=names or None,
             )
             return describe_submission(sub)
 
