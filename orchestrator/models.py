@@ -277,7 +277,7 @@ class Publication(Base):
     note: Mapped[str | None] = mapped_column(Text)  # reason of a cancel / retract / operator call
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    submission: Mapped[Submission] = relationship()
+    submission: Mapped[Submission] = relationship(foreign_keys=[submission_id])
     version: Mapped[Version] = relationship()
     attempt_rows: Mapped[list[Attempt]] = relationship(order_by="Attempt.id")
 

@@ -556,8 +556,8 @@ class Publisher:
         """An upward platform adopted our item: draft the repost for the own platforms."""
         if not self.settings.auto_repost:
             return
-        pub = get_publication(session, pub_id)
-        if self.hub.classes[pub.channel].kind is ChannelKind.UPWARD:
+        pub = session.get(Publication, pub_id, populate_existing=True)  # moved by a CAS
+        if pub is not None and self.hub.classes[pub.channel].kind is ChannelKind.UPWARD:
             from orchestrator.services import reposts
 
             reposts.draft_repost(session, self.app, pub, actor="system", now=now)

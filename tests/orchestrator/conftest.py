@@ -25,6 +25,8 @@ people:
   - {username: chief, name: 陈主要, roles: [principal_leader], password: pw-chief-01}
   - {username: publicity, name: 孙宣传, roles: [publicity_leader], password: pw-public-1}
   - {username: web, name: 吴网站, department: zhk, roles: [web_operations], password: pw-web-001}
+  - {username: zhk, name: 周综合, department: zhk, roles: [general_office], password: pw-zhk-0001}
+  - {username: ops, name: 郑值守, roles: [operator], password: pw-ops-0001}
 """
 
 PASSWORDS = {
@@ -35,6 +37,8 @@ PASSWORDS = {
     "chief": "pw-chief-01",
     "publicity": "pw-public-1",
     "web": "pw-web-001",
+    "zhk": "pw-zhk-0001",
+    "ops": "pw-ops-0001",
 }
 
 

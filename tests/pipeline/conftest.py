@@ -56,9 +56,10 @@ class Stack:
     sims: SimulatorServer
     procs: Processes
 
-    def start(self, what: str) -> None:
+    def start(self, what: str, concurrency: int = 2) -> None:
         self.procs.env = self.env
-        argv = {"worker": worker_argv(2, ALL_CHANNELS), "scheduler": scheduler_argv()}[what]
+        argv = {"worker": worker_argv(concurrency, ALL_CHANNELS),
+                "scheduler": scheduler_argv()}[what]
         self.procs.start(what, argv)
 
     def kill(self, what: str, sig: int = signal.SIGKILL) -> None:
@@ -69,8 +70,13 @@ class Stack:
 
     # --- content ------------------------------------------------------------------------
 
-    def signed_off(self, channels: tuple[str, ...] = ALL_CHANNELS, *,
-                   publish_date: date | None = None, **draft: Any) -> int:
+    def signed_off(
+        self,
+        channels: tuple[str, ...] = ALL_CHANNELS,
+        *,
+        publish_date: date | None = None,
+        **draft: Any,
+    ) -> int:
         today = publish_date or datetime.now(UTC).date()
         fields: dict[str, Any] = {
             "title": "区政务服务中心推出周末延时服务",
@@ -82,15 +88,31 @@ class Stack:
             "channels": [ChannelRequest(c, today) for c in channels],
         }
         with self.app.db.session() as session:
-            sub = submissions.create(session, self.app.blobs, author="author",
-                                     department="sjgl", draft=submissions.Draft(**(fields | draft)))
+            sub = submissions.create(
+                session,
+                self.app.blobs,
+                author="author",
+                department="sjgl",
+                draft=submissions.Draft(**(fields | draft)),
+            )
             sub_id = sub.id
-        for stage, who in ((ReviewStage.FIRST, "author"), (ReviewStage.SECOND, "head"),
-                           (ReviewStage.FINAL, "leader"), (ReviewStage.SIGN_OFF, "publicity")):
+        for stage, who in (
+            (ReviewStage.FIRST, "author"),
+            (ReviewStage.SECOND, "head"),
+            (ReviewStage.FINAL, "leader"),
+            (ReviewStage.SIGN_OFF, "publicity"),
+        ):
             with self.app.db.session() as session:
-                review.review(session, sub_id, stage=stage, decision=Decision.APPROVE,
-                              actor=who, password=PASSWORDS[who], policy=self.app.policy,
-                              default_publish_time="00:00")
+                review.review(
+                    session,
+                    sub_id,
+                    stage=stage,
+                    decision=Decision.APPROVE,
+                    actor=who,
+                    password=PASSWORDS[who],
+                    policy=self.app.policy,
+                    default_publish_time="00:00",
+                )
         return sub_id
 
     def publications(self, sub_id: int | None = None) -> list[Publication]:
@@ -103,19 +125,26 @@ class Stack:
     def states(self, sub_id: int | None = None) -> dict[str, str]:
         return {p.channel: p.state for p in self.publications(sub_id)}
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0,
-                 what: str = "") -> None:
+    def wait_for(
+        self, predicate: Callable[[], bool], timeout: float = 30.0, what: str = ""
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
                 return
             time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what or predicate}; states: "
-                             f"{self.states()}\n--- worker log ---\n{self.log('worker')[-3000:]}")
+        raise AssertionError(
+            f"timed out waiting for {what or predicate}; states: "
+            f"{self.states()}\n--- worker log ---\n{self.log('worker')[-3000:]}"
+        )
 
-    def settled(self, sub_id: int, final: frozenset[str] = frozenset(
-            {State.PUBLISHED, State.FAILED, State.UNCONFIRMED, State.CANCELLED,
-             State.RETRACTED})) -> bool:
+    def settled(
+        self,
+        sub_id: int,
+        final: frozenset[str] = frozenset(
+            {State.PUBLISHED, State.FAILED, State.UNCONFIRMED, State.CANCELLED, State.RETRACTED}
+        ),
+    ) -> bool:
         pubs = self.publications(sub_id)
         return bool(pubs) and all(p.state in final for p in pubs)
 
@@ -124,8 +153,9 @@ class Stack:
 
 
 @pytest.fixture
-def stack(tmp_path: Path, redis_url: str, sims: SimulatorServer,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def stack(
+    tmp_path: Path, redis_url: str, sims: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Stack]:
     redis_embedded.client(redis_url).flushdb()
     sims.reset()
     env = {

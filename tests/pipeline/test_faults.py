@@ -69,8 +69,14 @@ def test_reply_lost_after_publishing_is_settled_not_resent(stack: Stack) -> None
     stack.start("worker")
     stack.start("scheduler")
     sub = stack.signed_off(("gov_website",))
-    stack.wait_for(lambda: one(stack, sub).state == "sending" and one(stack, sub).last_error_class
-                   == "outcome_unknown", timeout=30, what="outcome unknown")
+    stack.wait_for(
+        lambda: (
+            one(stack, sub).state == "sending"
+            and one(stack, sub).last_error_class == "outcome_unknown"
+        ),
+        timeout=30,
+        what="outcome unknown",
+    )
     faults(stack, "gov_website", drop_reply_rate=0.0)
     stack.wait_for(lambda: stack.settled(sub), timeout=30, what="settled by the reconciler")
     pub = one(stack, sub)
@@ -99,8 +105,13 @@ def test_rate_limit_pauses_the_channel_then_sends(stack: Stack) -> None:
     stack.start("worker")
     stack.start("scheduler")
     sub = stack.signed_off(("gov_website",))
-    stack.wait_for(lambda: any(a.outcome == "retryable" for p in stack.publications(sub)
-                               for a in attempts(stack, p.id)), timeout=30, what="rate limited")
+    stack.wait_for(
+        lambda: any(
+            a.outcome == "retryable" for p in stack.publications(sub) for a in attempts(stack, p.id)
+        ),
+        timeout=30,
+        what="rate limited",
+    )
     faults(stack, "gov_website", rates={})
     stack.wait_for(lambda: stack.settled(sub), timeout=30)
     pub = one(stack, sub)
@@ -115,8 +126,10 @@ def test_gate_runs_again_right_before_the_send(stack: Stack) -> None:
     sub = stack.signed_off(("gov_website",), publish_date=tomorrow)
     with stack.app.db.engine.begin() as conn:  # someone edits the approved text in the database
         conn.execute(text("UPDATE versions SET body_html = body_html || '<p>加一句</p>'"))
-        conn.execute(text("UPDATE publications SET scheduled_at = :now"),
-                     {"now": datetime.now(UTC).replace(tzinfo=None)})
+        conn.execute(
+            text("UPDATE publications SET scheduled_at = :now"),
+            {"now": datetime.now(UTC).replace(tzinfo=None)},
+        )
     stack.start("worker")
     stack.start("scheduler")
     stack.wait_for(lambda: stack.settled(sub), timeout=30)

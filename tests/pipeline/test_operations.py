@@ -1,0 +1,180 @@
+"""What people do around the pipeline: schedule, cancel, retract, confirm, repost; overdue
+after downtime; the WeChat callback; roles."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from sqlalchemy import select, text
+
+from orchestrator.errors import Conflict, Forbidden, InvalidInput
+from orchestrator.models import Publication, Submission
+from orchestrator.services.publishing import ChannelHub, MemoryRateGate, Publisher
+from tests.pipeline.conftest import Stack
+
+TOMORROW = datetime.now(UTC).date() + timedelta(days=1)
+
+
+def publisher(stack: Stack) -> Publisher:
+    return Publisher(stack.app, ChannelHub(stack.env), MemoryRateGate())
+
+
+def test_scheduled_for_tomorrow_waits_and_can_be_moved_or_cancelled(stack: Stack) -> None:
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("gov_website", "suishenban"), publish_date=TOMORROW)
+    time.sleep(1.5)
+    assert set(stack.states(sub).values()) == {"scheduled"}
+    gov, zsb = stack.publications(sub)
+    p = publisher(stack)
+    with pytest.raises(Forbidden):
+        p.reschedule(gov.id, when=datetime.now(UTC), actor="author")
+    with pytest.raises(InvalidInput):
+        p.reschedule(gov.id, when=datetime.now(UTC) - timedelta(hours=2), actor="web")
+    p.reschedule(gov.id, when=datetime.now(UTC), actor="web")
+    p.cancel(zsb.id, reason="活动延期", actor="web")
+    stack.wait_for(lambda: stack.settled(sub), timeout=30)
+    assert stack.states(sub) == {"gov_website": "published", "suishenban": "cancelled"}
+    assert stack.ledger("suishenban") == {}
+    with pytest.raises(Conflict):
+        p.cancel(gov.id, reason="太晚了", actor="web")
+
+
+def test_overdue_after_downtime_goes_out_in_schedule_order_flagged_late(stack: Stack) -> None:
+    subs = [stack.signed_off(("gov_website",), publish_date=TOMORROW) for _ in range(3)]
+    now = datetime.now(UTC)
+    with stack.app.db.engine.begin() as conn:  # the office was closed for a few hours
+        for i, sub in enumerate(subs):
+            conn.execute(
+                text("UPDATE publications SET scheduled_at = :t WHERE submission_id = :s"),
+                {"t": (now - timedelta(hours=3 - i)).replace(tzinfo=None), "s": sub},
+            )
+    stack.start("worker", concurrency=1)  # one at a time, so arrival order is send order
+    stack.start("scheduler")
+    stack.wait_for(lambda: all(stack.settled(s) for s in subs), timeout=40)
+    pubs = [stack.publications(s)[0] for s in subs]
+    assert all(p.state == "published" and p.late for p in pubs)
+    received = [
+        r["key"]
+        for r in stack.sims.simulator("gov_website").received
+        if r.get("operation") == "create"
+    ]
+    assert received == [p.idempotency_key for p in pubs]
+
+
+def test_retract_one_channel_and_all_channels(stack: Stack) -> None:
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("gov_website", "suishenban"))
+    stack.wait_for(lambda: stack.settled(sub), timeout=40)
+    p = publisher(stack)
+    gov, _ = stack.publications(sub)
+    with pytest.raises(InvalidInput):
+        p.retract(gov.id, reason=" ", actor="web")
+    with pytest.raises(Forbidden):
+        p.retract(gov.id, reason="数据有误", actor="publicity")
+    assert p.retract(gov.id, reason="数据有误", actor="web") == "retracted"
+    assert p.retract_all(sub, reason="整体撤回", actor="web") == {"suishenban": "retracted"}
+    assert set(stack.states(sub).values()) == {"retracted"}
+    with pytest.raises(Conflict):
+        p.retract(gov.id, reason="再撤一次", actor="web")
+
+
+def test_unconfirmed_rows_wait_for_a_person(stack: Stack) -> None:
+    stack.sims.simulator("xuexi").faults.update({"confirm_delay_s": 3600})
+    stack.env["SANSHEN_UPWARD_UNCONFIRMED_AFTER"] = "2"
+    stack.env["SANSHEN_CONFIRM_FIRST_CHECK"] = "1"
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("xuexi",))
+    stack.wait_for(lambda: stack.settled(sub), timeout=40, what="unconfirmed")
+    (pub,) = stack.publications(sub)
+    assert pub.state == "unconfirmed"
+    p = publisher(stack)
+    with pytest.raises(Forbidden):
+        p.retry(pub.id, actor="web", checked=True)  # upward reports are 综合科's
+    with pytest.raises(Conflict) as info:
+        p.retry(pub.id, actor="ops")  # it may be on the platform: look first
+    assert info.value.code == "check_platform_first"
+    p.confirm_by_hand(pub.id, url="https://www.xuexi.cn/lgpage/detail/index.html?id=1", actor="zhk")
+    assert stack.states(sub) == {"xuexi": "published"}
+    assert stack.ledger("xuexi") == {pub.idempotency_key: 1}
+
+
+def test_adoption_upward_drafts_a_repost_that_needs_its_own_review(stack: Stack) -> None:
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("xuexi",))
+    stack.wait_for(lambda: stack.settled(sub), timeout=40, what="adopted")
+    (pub,) = stack.publications(sub)
+    assert pub.state == "published" and pub.url
+    with stack.app.db.session() as session:
+        repost = session.scalar(select(Submission).where(Submission.repost_of_id == pub.id))
+        assert repost is not None
+        version = repost.current
+        assert version.repost_platform == "学习强国" and version.repost_url == pub.url
+        assert {c.channel for c in version.channels} == {"gov_website", "suishenban", "wechat"}
+        repost_id = repost.id
+        assert (
+            session.scalars(select(Publication).where(Publication.submission_id == repost_id)).all()
+            == []
+        )
+
+
+def test_wechat_result_arrives_by_signed_callback(stack: Stack) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    stack.env["SANSHEN_CONFIRM_FIRST_CHECK"] = "3600"  # no polling: only the callback
+    stack.procs.env = stack.env
+    stack.procs.start("api", [str(stack_bin() / "sanshen"), "api", "--port", str(port)])
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/healthz")
+    sim = stack.sims.simulator("wechat")
+    requests.put(
+        f"{stack.sims.base_url('wechat')}/_sim/callback",
+        json={"url": f"{base}/callbacks/wechat"},
+        timeout=5,
+    ).raise_for_status()
+    sim.faults.update({"confirm_delay_s": 1})
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("wechat",))
+    stack.wait_for(lambda: stack.settled(sub), timeout=40, what="callback")
+    (pub,) = stack.publications(sub)
+    assert pub.state == "published" and pub.url
+    assert all(a.operation != "status" for a in attempts_of(stack, pub.id))
+    forged = requests.post(
+        f"{base}/callbacks/wechat?signature=bad&timestamp=1&nonce=2", data=b"<xml></xml>", timeout=5
+    )
+    assert forged.status_code == 403
+
+
+def stack_bin():  # type: ignore[no-untyped-def]
+    import sys
+    from pathlib import Path
+
+    return Path(sys.executable).parent
+
+
+def wait_http(url: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+def attempts_of(stack: Stack, pub_id: int) -> list:  # type: ignore[type-arg]
+    from orchestrator.models import Attempt
+
+    with stack.app.db.session() as session:
+        return list(session.scalars(select(Attempt).where(Attempt.publication_id == pub_id)))
