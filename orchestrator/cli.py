@@ -643,12 +643,19 @@ def audit_checkpoint(as_json: JsonOpt = False) -> None:
 # --- demo and simulators --------------------------------------------------------------------
 
 
-@app.command("demo", help="演示：在新的数据目录中建立演示组织，走完初审到签发并输出闸门结论")
-def demo_cmd(as_json: JsonOpt = False) -> None:
+@app.command(
+    "demo",
+    help="演示：建立演示组织，一篇稿件走完初审到签发，"
+    "再经内置 Redis、发送进程和模拟平台发布到各渠道",
+)
+def demo_cmd(
+    publish: Annotated[bool, typer.Option("--publish/--no-publish", help="签发后是否发布")] = True,
+    as_json: JsonOpt = False,
+) -> None:
     from orchestrator import demo
 
     def work() -> dict[str, Any]:
-        return demo.run(ctx().app, echo=None if as_json else typer.echo)
+        return demo.run(ctx().app, echo=None if as_json else typer.echo, publish=publish)
 
     run(as_json, work, lambda r: None, status=lambda r: 0 if r["passed"] else GateRefused.exit_code)
 

@@ -16,13 +16,20 @@ import pytest
 from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
 
 SANSHEN = str(Path(sys.executable).with_name("sanshen"))
-TOMORROW = (datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1))
+TOMORROW = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
 
 
 def sanshen(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = os.environ | {"SANSHEN_DATA_DIR": str(data), "SANSHEN_KDF_PROFILE": "min"}
-    return subprocess.run([SANSHEN, *args], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    return subprocess.run(
+        [SANSHEN, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 def as_json(result: subprocess.CompletedProcess[str]) -> Any:
@@ -49,8 +56,9 @@ def test_malformed_yaml_is_refused_and_nothing_written(data: Path) -> None:
 
 
 def test_unknown_key_in_organisation_is_named(data: Path) -> None:
-    (data / "bad.yaml").write_text("people:\n  - {username: a, name: 甲, rolez: []}\n",
-                                   encoding="utf-8")
+    (data / "bad.yaml").write_text(
+        "people:\n  - {username: a, name: 甲, rolez: []}\n", encoding="utf-8"
+    )
     result = sanshen(data / "d", "init", str(data / "bad.yaml"), "--json")
     assert result.returncode == 2
     assert as_json(result)["error"] == "bad_organisation" and "rolez" in result.stdout
@@ -59,23 +67,64 @@ def test_unknown_key_in_organisation_is_named(data: Path) -> None:
 def test_walk_from_the_command_line(data: Path) -> None:
     d = data / "d"
     assert sanshen(d, "init", str(data / "org.yaml")).returncode == 0
-    created = sanshen(d, "submission", "create", "--author", "author", "--department", "sjgl",
-                      "--title", "测试稿件", "--body", str(data / "body.html"),
-                      "--image", str(data / "p.png"), "--channel", f"政府网站:{TOMORROW}", "--json")
+    created = sanshen(
+        d,
+        "submission",
+        "create",
+        "--author",
+        "author",
+        "--department",
+        "sjgl",
+        "--title",
+        "测试稿件",
+        "--body",
+        str(data / "body.html"),
+        "--image",
+        str(data / "p.png"),
+        "--channel",
+        f"政府网站:{TOMORROW}",
+        "--json",
+    )
     assert created.returncode == 0, created.stderr
     sub = str(as_json(created)["id"])
     check = sanshen(d, "gate", "check", sub, "--json")
     assert check.returncode == 6 and as_json(check)["waiting"] == "first"
     steps = [("初审", "author"), ("复审", "head"), ("终审", "leader")]
     for stage, who in steps:
-        r = sanshen(d, "review", sub, "--stage", stage, "--approve", "--as", who,
-                    "--password-stdin", "--json", stdin=PASSWORDS[who] + "\n")
+        r = sanshen(
+            d,
+            "review",
+            sub,
+            "--stage",
+            stage,
+            "--approve",
+            "--as",
+            who,
+            "--password-stdin",
+            "--json",
+            stdin=PASSWORDS[who] + "\n",
+        )
         assert r.returncode == 0, r.stdout + r.stderr
-    wrong = sanshen(d, "signoff", sub, "--as", "publicity", "--password-stdin", "--json",
-                    stdin="not-my-password\n")
+    wrong = sanshen(
+        d,
+        "signoff",
+        sub,
+        "--as",
+        "publicity",
+        "--password-stdin",
+        "--json",
+        stdin="not-my-password\n",
+    )
     assert wrong.returncode == 4 and as_json(wrong)["error"] == "wrong_password"
-    signed = sanshen(d, "signoff", sub, "--as", "publicity", "--password-stdin",
-                     stdin=PASSWORDS["publicity"] + "\n")
+    signed = sanshen(
+        d,
+        "signoff",
+        sub,
+        "--as",
+        "publicity",
+        "--password-stdin",
+        stdin=PASSWORDS["publicity"] + "\n",
+    )
     assert signed.returncode == 0 and "通过" in signed.stdout
     check = sanshen(d, "gate", "check", sub)
     assert check.returncode == 0 and "审核闸门通过" in check.stdout
@@ -87,15 +136,42 @@ def test_walk_from_the_command_line(data: Path) -> None:
 def test_out_of_turn_review_is_refused_in_chinese(data: Path) -> None:
     d = data / "d"
     sanshen(d, "init", str(data / "org.yaml"))
-    sanshen(d, "submission", "create", "--author", "author", "--department", "sjgl", "--title",
-            "稿", "--body", str(data / "body.html"), "--channel", f"gov_website:{TOMORROW}")
-    r = sanshen(d, "review", "1", "--stage", "终审", "--approve", "--as", "leader",
-                "--password-stdin", stdin=PASSWORDS["leader"] + "\n")
+    sanshen(
+        d,
+        "submission",
+        "create",
+        "--author",
+        "author",
+        "--department",
+        "sjgl",
+        "--title",
+        "稿",
+        "--body",
+        str(data / "body.html"),
+        "--channel",
+        f"gov_website:{TOMORROW}",
+    )
+    r = sanshen(
+        d,
+        "review",
+        "1",
+        "--stage",
+        "终审",
+        "--approve",
+        "--as",
+        "leader",
+        "--password-stdin",
+        stdin=PASSWORDS["leader"] + "\n",
+    )
     assert r.returncode == 5 and "当前等待初审" in r.stderr
 
 
-def test_demo_walks_every_stage_in_a_fresh_folder(tmp_path: Path) -> None:
+def test_demo_walks_every_stage_and_publishes_everywhere(tmp_path: Path) -> None:
     result = sanshen(tmp_path / "fresh", "demo")
     assert result.returncode == 0, result.stdout + result.stderr
     for word in ("初审", "复审", "终审", "主要领导审定", "签发", "审核闸门：通过"):
         assert word in result.stdout
+    for platform in ("政府网站", "随申办旗舰店", "微信公众号", "学习强国", "绿色青浦"):
+        assert f"{platform}：已发布" in result.stdout
+    assert "转载稿" in result.stdout
+    assert not (tmp_path / "fresh" / "redis" / "redis.sock").exists()  # stopped on the way out

@@ -58,8 +58,9 @@ class Stack:
 
     def start(self, what: str, concurrency: int = 2) -> None:
         self.procs.env = self.env
-        argv = {"worker": worker_argv(concurrency, ALL_CHANNELS),
-                "scheduler": scheduler_argv()}[what]
+        argv = {"worker": worker_argv(concurrency, ALL_CHANNELS), "scheduler": scheduler_argv()}[
+            what
+        ]
         self.procs.start(what, argv)
 
     def kill(self, what: str, sig: int = signal.SIGKILL) -> None:
