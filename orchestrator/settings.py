@@ -29,7 +29,6 @@ class Settings(BaseSettings):
     sensitive_words_file: Path | None = Field(
         default=None, description="敏感词表文件（每行一个词），追加到内置词表"
     )
-    timezone: str = Field(default="Asia/Shanghai", description="界面显示时区")
     redis_url: str | None = Field(
         default=None,
         description="Redis 地址（Celery 队列、限流闸、令牌共享）；缺省在数据目录启动内置 Redis",
