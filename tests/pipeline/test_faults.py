@@ -183,3 +183,27 @@ def test_two_publishers_never_send_one_row_twice(stack: Stack) -> None:
     results = sorted([first.send(pub_id), second.send(pub_id)])
     assert results == ["published", "skipped:published"]
     assert stack.ledger("gov_website") == {one(stack, sub).idempotency_key: 1}
+
+
+def test_database_locked_for_a_moment_is_waited_out(stack: Stack) -> None:
+    import sqlite3
+    import threading
+    import time
+
+    stack.start("worker")
+    stack.start("scheduler")
+    path = stack.app.settings.data_dir / "sanshen.db"
+    locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    locker.execute("BEGIN IMMEDIATE")  # someone holds the write lock for three seconds
+
+    def release() -> None:
+        time.sleep(3)
+        locker.execute("COMMIT")
+
+    threading.Thread(target=release).start()
+    sub = stack.signed_off(("gov_website",))  # waits for the lock, like the worker does
+    stack.wait_for(lambda: stack.settled(sub), timeout=40)
+    locker.close()
+    pub = one(stack, sub)
+    assert pub.state == "published"
+    assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
