@@ -19,7 +19,7 @@ from orchestrator import audit
 from orchestrator.app import App
 from orchestrator.errors import GateRefused, InvalidInput, SanshenError
 from orchestrator.migrate import ensure_schema, upgrade
-from orchestrator.services import org, review, submissions
+from orchestrator.services import org, prechecks, review, submissions
 from orchestrator.settings import Settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -595,6 +595,7 @@ def gate_check(submission_id: int, as_json: JsonOpt = False) -> None:
                     for v in verdict.violations
                 ],
                 "aids": aids,
+                "channel_problems": prechecks.channel_problems(session, a, submission_id),
             }
 
     def show(r: dict[str, Any]) -> None:
@@ -606,6 +607,8 @@ def gate_check(submission_id: int, as_json: JsonOpt = False) -> None:
                 typer.echo(f"  ✗ [{v['code']}] {v['message']}")
         for a in r["aids"]:
             typer.echo(f"  ! 审核提示 [{a['code']}] {a['message']}")
+        for p in r["channel_problems"]:
+            typer.echo(f"  ! 渠道预检 [{p['code']}] {p['message']}")
 
     run(as_json, work, show, status=lambda r: 0 if r["passed"] else GateRefused.exit_code)
 

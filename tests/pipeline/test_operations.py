@@ -178,3 +178,31 @@ def attempts_of(stack: Stack, pub_id: int) -> list:  # type: ignore[type-arg]
 
     with stack.app.db.session() as session:
         return list(session.scalars(select(Attempt).where(Attempt.publication_id == pub_id)))
+
+
+def test_reviewers_see_each_platforms_objections_before_sign_off(stack: Stack) -> None:
+    from gate.model import ChannelRequest
+    from orchestrator.services import prechecks, submissions
+    from tests.pipeline.conftest import COVER
+
+    long_title = "青浦区政务服务办公室关于进一步优化营商环境推进一网通办改革的通知全文"
+    with stack.app.db.session() as session:
+        sub = submissions.create(
+            session,
+            stack.app.blobs,
+            author="author",
+            department="sjgl",
+            draft=submissions.Draft(
+                title=long_title,
+                body_html="<p>正文</p>",
+                cover=submissions.ImageFile("c.jpg", COVER),
+                channels=[
+                    ChannelRequest("wechat", TOMORROW),
+                    ChannelRequest("gov_website", TOMORROW),
+                ],
+            ),
+        )
+        problems = prechecks.channel_problems(session, stack.app, sub.id, ChannelHub(stack.env))
+    wechat = [p for p in problems if p["channel"] == "wechat"]
+    assert any("32" in p["message"] for p in wechat), problems
+    assert all(p["channel"] != "gov_website" for p in problems), problems

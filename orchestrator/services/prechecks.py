@@ -1,0 +1,41 @@
+"""What each requested platform would object to, shown to reviewers before sign-off.
+Adapters' `validate` is pure, so this costs no network call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from orchestrator.app import App
+from orchestrator.errors import ContentMissingError
+from orchestrator.render import render
+from orchestrator.services.publishing import ChannelHub, ChannelNotConfigured
+from orchestrator.services.submissions import get
+
+
+def channel_problems(
+    session: Session, app: App, submission_id: int, hub: ChannelHub | None = None
+) -> list[dict[str, Any]]:
+    version = get(session, submission_id).current
+    hub = hub or ChannelHub()
+    found: list[dict[str, Any]] = []
+    for row in version.channels:
+        try:
+            adapter = hub.get(row.channel)
+            item = render(version, row.channel, reference="precheck", store=app.blobs)
+        except (ChannelNotConfigured, ContentMissingError) as error:
+            found.append(
+                {"channel": row.channel, "code": error.code, "message": error.message, "field": ""}
+            )
+            continue
+        found.extend(
+            {
+                "channel": row.channel,
+                "code": p.code,
+                "message": f"{adapter.display_name}：{p.message}",
+                "field": p.field,
+            }
+            for p in adapter.validate(item)
+        )
+    return found
