@@ -687,7 +687,17 @@ def simulate_cmd(
         knobs = {name: FaultConfig.model_validate(value) for name, value in config.items()}
     except (ValueError, TypeError) as exc:
         fail(InvalidInput(f"故障配置有误：{exc}", code="bad_faults"), False)
-    server.main(host=host, port=port, faults=knobs)
+    from channels.registry import RegistryError
+
+    try:
+        server.main(host=host, port=port, faults=knobs)
+    except RegistryError as exc:
+        fail(InvalidInput(f"故障配置有误：{exc}", code="bad_faults"), False)
+    except OSError as exc:
+        fail(
+            InvalidInput(f"无法在 {host}:{port} 上启动：{exc.strerror}", code="port_unavailable"),
+            False,
+        )
 
 
 @app.command("scheduler", help="调度循环：按时把到期的发布投入队列，并定期核对结果")
