@@ -1,0 +1,153 @@
+"""Throughput of the publish pipeline against a bare Celery task on the same broker and worker.
+
+N signed-off items × 5 channels go through a real worker (prefork, 2 processes, the app's
+settings) and `sanshen scheduler`, against the platform simulators without faults. The clock
+runs from the first row leaving `scheduled` (the scheduler's first claim) until the last row's
+successful publish call has returned (its Attempt row: started_at + duration); the platform
+ledger's last first-publish time is reported beside it. Then 2,000 no-op tasks go through a
+bare app with the same delivery settings and the same worker command line, each counting itself
+with a Redis INCR.
+
+Run: python bench/pipeline.py [--items 200] [--bare-tasks 2000] [--profile DIR]
+The last line of stdout is the JSON result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._stack import (  # noqa: E402
+    AT_PLATFORM,
+    Stack,
+    TreeMemory,
+    bare_tasks_per_s,
+    emit,
+    phase,
+    rounded,
+    say,
+    wait_for,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=200)
+    parser.add_argument("--bare-tasks", type=int, default=2000)
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="py-spy each pool process (wall clock) into DIR"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    with Stack("pipeline", keep=args.keep) as stack:
+        emit(run(stack, args))
+
+
+def run(stack: Stack, args: Any) -> dict[str, Any]:
+    with phase(f"signing off {args.items} items"):
+        setup_s = stack.sign_off(args.items)
+    total = sum(stack.states().values())
+    with phase("starting a warm worker"):
+        stack.start("worker")
+        stack.wait_worker_ready()
+    profiles = start_profiles(stack, args.profile) if args.profile else []
+    with TreeMemory(stack.pid("worker")) as memory:
+        stack.start("scheduler")
+        wait_for(stack.any_left_scheduled, 60, 0.01, "the first claim")
+        first_claim = time.time()
+        say(f"first claim; {total} publications to send")
+        done = wait_for(
+            lambda: _sent(stack) >= total, 60 + total * 0.5, 0.25, "every row at its platform"
+        )
+        polled_end = time.time()
+    for proc in profiles:
+        proc.wait(timeout=60)
+    ends = stack.publish_ends()
+    platform = stack.sims.first_published()
+    ledgers = stack.sims.ledgers()
+    states = stack.states()
+    last_end = max(ends.values()) if ends else polled_end
+    last_platform = max(platform.values()) if platform else polled_end
+    pipeline_s = last_end - first_claim
+    stack.kill("scheduler")
+    stack.kill("worker", 15)
+    with phase(f"{args.bare_tasks} bare no-op tasks"):
+        bare = bare_tasks_per_s(stack, args.bare_tasks)
+    pipeline_per_s = total / pipeline_s
+    return {
+        "bench": "pipeline",
+        "items": args.items,
+        "publications": total,
+        "pipeline_per_s": rounded(pipeline_per_s, 2),
+        "bare_task_per_s": rounded(bare["per_s"], 1),
+        "ratio": rounded(pipeline_per_s / bare["per_s"], 4),
+        "duplicates": sum(n - 1 for per in ledgers.values() for n in per.values() if n > 1),
+        "worker_peak_rss_mb": rounded(memory.peak_rss, 1),
+        "worker_peak_pss_mb": rounded(memory.peak_pss, 1),
+        "worker_processes": memory.peak_processes,
+        "counted": "first row leaving scheduled -> last successful publish call returned "
+        "(Attempt started_at + duration); every row submitted or published",
+        "pipeline_s": rounded(pipeline_s, 2),
+        "platform_per_s": rounded(total / (last_platform - first_claim), 2),
+        "all_at_platform": done,
+        "states": dict(states),
+        "at_platform": sum(states.get(s, 0) for s in AT_PLATFORM),
+        "published_on_platforms": sum(len(per) for per in ledgers.values()),
+        "bare_seconds": rounded(bare["seconds"], 2),
+        "bare_send_seconds": rounded(bare["send_seconds"], 2),
+        "setup": f"{args.items} items signed off through the review services "
+        f"({setup_s:.1f} s, {setup_s / max(args.items, 1) * 1000:.0f} ms each)",
+        "settings": "product defaults; SANSHEN_KDF_PROFILE=min, DEFAULT_PUBLISH_TIME=00:00; "
+        "simulator WeChat quotas raised",
+    }
+
+
+def _sent(stack: Stack) -> int:
+    states = stack.states()
+    return sum(n for state, n in states.items() if state not in ("scheduled", "queued", "sending"))
+
+
+def start_profiles(stack: Stack, folder: Path) -> list[subprocess.Popen[bytes]]:
+    """py-spy each pool process for 20 s, idle time included (needs `pip install py-spy`)."""
+    import psutil
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    folder.mkdir(parents=True, exist_ok=True)
+    procs = []
+    for child in psutil.Process(stack.pid("worker")).children(recursive=True):
+        out = folder / f"pool-{child.pid}.txt"
+        say(f"profiling pool process {child.pid} into {out}")
+        procs.append(
+            subprocess.Popen(
+                [
+                    spy,
+                    "record",
+                    "--idle",
+                    "-p",
+                    str(child.pid),
+                    "-d",
+                    "20",
+                    "-r",
+                    "100",
+                    "-f",
+                    "raw",
+                    "-o",
+                    str(out),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    return procs
+
+
+if __name__ == "__main__":
+    main()
