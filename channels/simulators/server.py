@@ -10,9 +10,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import socket
 import threading
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -56,33 +59,50 @@ class _ShutdownOnClose:
 
 
 class _InFlight:
-    """Counts requests being served, so tests can wait for hung handlers to finish."""
+    """Tracks requests being served, so tests can wait for hung handlers to finish."""
 
     def __init__(self, app: WSGIApplication) -> None:
         self._app = app
-        self._count = 0
+        self._tokens = itertools.count()
+        self._active: dict[int, str] = {}  # token -> "POST /path since 12:00:00"
+        self._abandoned: set[int] = set()
         self._idle = threading.Condition()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if "werkzeug.socket" in environ:
             environ["werkzeug.socket"] = _ShutdownOnClose(environ["werkzeug.socket"])
+        token = next(self._tokens)
+        path = f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
         with self._idle:
-            self._count += 1
+            self._active[token] = (
+                f"{environ.get('REQUEST_METHOD')} {path} since {datetime.now():%H:%M:%S}"
+            )
+        leave = functools.partial(self._leave, token)
         try:
             body = self._app(environ, start_response)
         except BaseException:
-            self._leave()
+            leave()
             raise
-        return ClosingIterator(body, self._leave)
+        return ClosingIterator(body, leave)
 
-    def _leave(self) -> None:
+    def _leave(self, token: int) -> None:
         with self._idle:
-            self._count -= 1
+            self._active.pop(token, None)
+            self._abandoned.discard(token)
             self._idle.notify_all()
+
+    def busy(self) -> list[str]:
+        with self._idle:
+            return [v for k, v in self._active.items() if k not in self._abandoned]
+
+    def abandon(self) -> None:
+        """Stop waiting for the requests running now (they still finish in their own time)."""
+        with self._idle:
+            self._abandoned |= self._active.keys()
 
     def wait_idle(self, timeout: float) -> bool:
         with self._idle:
-            return self._idle.wait_for(lambda: self._count == 0, timeout)
+            return self._idle.wait_for(lambda: not self._active.keys() - self._abandoned, timeout)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -172,6 +192,14 @@ class SimulatorServer:
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """True once no request is being served (hung handlers included)."""
         return self._app.wait_idle(timeout)
+
+    def busy_requests(self) -> list[str]:
+        """The requests still being served, e.g. "POST /wechat/cgi-bin/draft/add since ..."."""
+        return self._app.busy()
+
+    def abandon_busy(self) -> None:
+        """Let `wait_idle` ignore the requests running now."""
+        self._app.abandon()
 
     def reset(self) -> None:
         """Every platform back to its start: nothing held, the fault knobs it started with."""

@@ -140,3 +140,17 @@ def test_main_serves_until_interrupted() -> None:
     assert process.returncode == 0, err
     assert "政府网站（gov_website）" in "".join(printed)
     assert "按 Ctrl-C 停止" in printed[-1]
+
+
+def test_a_hanging_request_is_named_and_can_be_abandoned() -> None:
+    gov = GovWebsiteSimulator(faults=FaultConfig(rates={FaultKind.TIMEOUT: 1.0}, hang_s=30))
+    with SimulatorServer([gov]) as server:
+        with pytest.raises(requests.ReadTimeout):
+            requests.get(f"{server.base_url(CHANNEL)}/api/v1/articles/x", timeout=(2, 0.2))
+
+        assert not server.wait_idle(timeout=0.1)
+        [hanging] = server.busy_requests()
+        assert hanging.startswith("GET /gov_website/api/v1/articles/x since ")
+        server.abandon_busy()
+        assert server.wait_idle(timeout=0.1)
+        assert server.busy_requests() == []
