@@ -98,7 +98,11 @@ def _sort_key(entry: ChannelEntry) -> tuple[str, str, str]:
 
 
 def load_channels() -> dict[str, type[Channel]]:
-    """Every registered adapter by name; any broken entry point is a start-up error."""
+    """Every registered adapter by name; any broken entry point is a start-up error.
+
+    An entry's name must equal its class's `name`, so two classes claiming one name are two
+    entry points with that name: `DuplicateChannel`, before either is imported.
+    """
     return {entry.name: entry.load() for entry in channel_entries()}
 
 
