@@ -1,15 +1,15 @@
 """What a channel adapter may raise. The orchestrator, not the adapter, decides what to do.
 
-    ChannelError                 base: stable `code`, Chinese `message`, platform's own code
-    ├── Retryable                try again later; nothing was published
-    │   ├── Unavailable          5xx, refused connection, timeout of a read-only call
-    │   ├── RateLimited          the platform asks to wait `retry_after` seconds
-    │   └── CredentialsExpired   token expired or revoked: refresh once, then retry
-    ├── Permanent                retrying cannot help
-    │   ├── ContentRejected      the platform refused the content; `problems` says why
-    │   ├── ConfigurationInvalid wrong credentials, IP not whitelisted, API not authorised
-    │   └── NotSupported         the platform cannot do this (e.g. retract)
-    └── OutcomeUnknown           the request may have been acted on: reconcile, never resend
+ChannelError                 base: stable `code`, Chinese `message`, platform's own code
+├── Retryable                try again later; nothing was published
+│   ├── Unavailable          5xx, refused connection, timeout of a read-only call
+│   ├── RateLimited          the platform asks to wait `retry_after` seconds
+│   └── CredentialsExpired   token expired or revoked: refresh once, then retry
+├── Permanent                retrying cannot help
+│   ├── ContentRejected      the platform refused the content; `problems` says why
+│   ├── ConfigurationInvalid wrong credentials, IP not whitelisted, API not authorised
+│   └── NotSupported         the platform cannot do this (e.g. retract)
+└── OutcomeUnknown           the request may have been acted on: reconcile, never resend
 """
 
 from __future__ import annotations

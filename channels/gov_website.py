@@ -34,7 +34,7 @@ from channels.errors import (
     RateLimited,
     Unavailable,
 )
-from channels.http import call, json_body
+from channels.http import call, json_body, retry_after
 from channels.item import Attachment, Image, Item
 from channels.signing import HmacAuth
 
@@ -268,7 +268,7 @@ class GovWebsiteChannel(Channel):
         message = f"政府网站：{meaning}（{body.get('message', '')}）"
         cls = self.error_codes.get(code) or _class_for_status(response.status_code)
         if issubclass(cls, RateLimited):
-            wait = _retry_after(response.headers.get("Retry-After"))
+            wait = retry_after(response)
             return RateLimited(message, retry_after=wait, platform_code=code, channel=self.name)
         if issubclass(cls, ContentRejected):
             return ContentRejected(
@@ -305,14 +305,6 @@ def _class_for_status(status: int) -> type[ChannelError]:
     if status in (401, 403):
         return ConfigurationInvalid
     return Permanent
-
-
-def _retry_after(value: str | None, default: float = 60.0) -> float:
-    try:
-        seconds = float(value) if value is not None else default
-    except ValueError:
-        return default
-    return max(seconds, 1.0)
 
 
 def _problems(body: Mapping[str, Any]) -> tuple[Problem, ...]:

@@ -60,3 +60,12 @@ def json_body(response: requests.Response, *, channel: str, changes_state: bool)
         if changes_state:
             raise OutcomeUnknown(message, channel=channel) from exc
         raise Unavailable(message, channel=channel) from exc
+
+
+def retry_after(response: requests.Response, default: float = 60.0) -> float:
+    """Seconds a rate-limited answer asks us to wait (Retry-After in seconds), else `default`."""
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return default
+    return max(seconds, 1.0)

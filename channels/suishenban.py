@@ -35,7 +35,7 @@ from channels.errors import (
     RateLimited,
     Unavailable,
 )
-from channels.http import call, json_body
+from channels.http import call, json_body, retry_after
 from channels.item import Image, Item
 from channels.signing import HmacAuth
 
@@ -258,7 +258,7 @@ class SuishenbanChannel(Channel):
             RateLimited if response.status_code == 429 else Permanent
         )
         if issubclass(cls, RateLimited):
-            wait = _retry_after(response.headers.get("Retry-After"))
+            wait = retry_after(response)
             return RateLimited(message, retry_after=wait, platform_code=code, channel=self.name)
         if issubclass(cls, ContentRejected):
             data = body.get("data")
@@ -289,14 +289,6 @@ class SuishenbanChannel(Channel):
             raise self._garbage(changes_state)
         reason = info.get("rejectReason") or info.get("offlineReason") or ""
         return Status(state, url=str(info.get("url") or ""), reason=str(reason))
-
-
-def _retry_after(value: str | None, default: float = 60.0) -> float:
-    try:
-        seconds = float(value) if value is not None else default
-    except ValueError:
-        return default
-    return max(seconds, 1.0)
 
 
 def _problems(data: Mapping[str, Any]) -> tuple[Problem, ...]:

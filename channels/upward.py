@@ -57,7 +57,7 @@ from channels.errors import (
     RateLimited,
     Unavailable,
 )
-from channels.http import call, json_body
+from channels.http import call, json_body, retry_after
 from channels.item import Item
 from channels.rendering import (
     body_image_problems,
@@ -397,13 +397,6 @@ class PlatformError(Exception):
         self.code = code
         self.message = message
         self.problems = problems
-
-
-def retry_after(response: requests.Response, default: float = 60.0) -> float:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return default
 
 
 def problems_from(raw: Any) -> tuple[Problem, ...]:

@@ -14,6 +14,7 @@ Admin endpoints under each simulator's prefix:
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import random
 import socket
@@ -27,7 +28,7 @@ from typing import Any, ClassVar
 
 from flask import Blueprint, Flask, jsonify, request
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class FaultKind(enum.StrEnum):
@@ -51,6 +52,15 @@ class FaultConfig(BaseModel):
     confirm_delay_s: float = Field(default=0.0, ge=0)  # async result (callback / adoption) delay
     drop_reply_rate: float = Field(default=0.0, ge=0, le=1)  # act on the request, then cut
     seed: int | None = None
+
+    @field_validator("rates")
+    @classmethod
+    def _rates_are_chances(cls, rates: dict[FaultKind, float]) -> dict[FaultKind, float]:
+        if any(not 0 <= rate <= 1 for rate in rates.values()):
+            raise ValueError("每种故障的概率须在 0 到 1 之间")
+        if sum(rates.values()) > 1:
+            raise ValueError("各种故障的概率之和不能超过 1")
+        return rates
 
 
 class Faults:
@@ -123,6 +133,9 @@ def cut_connection() -> None:
     if sock is None:  # not under werkzeug's server (e.g. Flask test client)
         raise ConnectionAbortedError("connection cut by simulator")
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    # werkzeug's reader and writer hold the descriptor open: shut it down, then close.
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
     sock.close()
 
 

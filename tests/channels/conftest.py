@@ -2,8 +2,7 @@
 
 `adapter_name` is parametrised over the `sanshen.channels` entry points, so a new adapter is
 picked up by the contract suite as soon as its module exists. An entry point whose module (or
-simulator module) is not written yet shows up as a skipped case naming the module;
-`test_registry.py` checks separately that every declared channel loads.
+simulator module) cannot be loaded fails collection: no suite is ever skipped silently.
 """
 
 from __future__ import annotations
@@ -22,29 +21,24 @@ from werkzeug.wrappers import Request
 
 from channels.base import Channel
 from channels.item import Image, Item, ReviewLine
-from channels.registry import ModuleMissing, channel_entries, load_simulator
+from channels.registry import channel_entries, load_simulator
 from channels.simulators.base import Simulator
 from channels.simulators.server import SimulatorServer
 
 DATA = Path(__file__).parent / "data"
 
 
-def _discover() -> tuple[dict[str, type[Channel]], dict[str, str]]:
-    """Loadable channels (with their simulators) and, for the others, why they are missing."""
-    ready: dict[str, type[Channel]] = {}
-    missing: dict[str, str] = {}
+def _discover() -> dict[str, type[Channel]]:
+    """Every registered channel with its simulator; one that cannot load fails collection."""
+    channels: dict[str, type[Channel]] = {}
     for entry in channel_entries():
-        try:
-            cls = entry.load()
-            load_simulator(cls)
-        except ModuleMissing as exc:
-            missing[entry.name] = f"模块 {exc.module} 尚不存在"
-            continue
-        ready[entry.name] = cls
-    return ready, missing
+        cls = entry.load()
+        load_simulator(cls)
+        channels[entry.name] = cls
+    return channels
 
 
-CHANNELS, MISSING = _discover()
+CHANNELS = _discover()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -53,11 +47,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     only = getattr(metafunc.module, "CHANNEL", None)
     params = [pytest.param(name, id=name) for name in CHANNELS if only in (None, name)]
-    params += [
-        pytest.param(name, id=name, marks=pytest.mark.skip(reason=reason))
-        for name, reason in MISSING.items()
-        if only in (None, name)
-    ]
     metafunc.parametrize("adapter_name", params)
 
 
