@@ -156,7 +156,15 @@ class Publisher:
         try:
             receipt = _quick_retry(channel.publish, plan.item, plan.key)
         except ce.ChannelError as error:
+            log.warning("publication %s on %s: %s (%s)", pub_id, plan.channel, error.code, error)
             return self._failed_call(plan, error, started, time.monotonic() - t0)
+        log.info(
+            "publication %s on %s: %s %s",
+            pub_id,
+            plan.channel,
+            receipt.state.value,
+            receipt.external_id,
+        )
         return self._sent(plan, receipt, started, time.monotonic() - t0)
 
     def _prepare(self, pub_id: int) -> SendPlan | str:
