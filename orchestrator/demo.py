@@ -206,7 +206,9 @@ def publish_demo(
                 )
             with app.db.session() as session:
                 for repost in session.scalars(
-                    select(Submission).where(Submission.repost_of_id.is_not(None))
+                    select(Submission)
+                    .join(Publication, Submission.repost_of_id == Publication.id)
+                    .where(Publication.submission_id == sub_id)
                 ):
                     source = repost.current.repost_platform
                     say(
