@@ -1,0 +1,6 @@
+"""`sanshen`: the command line. Chinese for people; `--json` on every command for scripts."""
+
+from orchestrator.cli import content, people, publications, reviewing, system
+from orchestrator.cli.base import app
+
+__all__ = ["app", "content", "people", "publications", "reviewing", "system"]

@@ -1,0 +1,267 @@
+"""Each channel's publications; the 综合科 upward queue and reposts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import select
+
+from channels.base import ChannelKind
+from channels.registry import load_channels
+from orchestrator.cli.base import (
+    SHANGHAI,
+    ActorOpt,
+    JsonOpt,
+    ReasonOpt,
+    app,
+    ctx,
+    local,
+    run,
+)
+from orchestrator.cli.content import describe_submission, show_submission
+from orchestrator.errors import InvalidInput
+from orchestrator.models import Publication
+from orchestrator.permissions import require
+from orchestrator.services import reposts, submissions
+from orchestrator.services.publishing import (
+    ChannelHub,
+    MemoryRateGate,
+    Publisher,
+    get_publication,
+)
+from orchestrator.states import State
+
+# --- publications ---------------------------------------------------------------------------
+
+pub_app = typer.Typer(help="各渠道发布：查看、改期、取消、撤稿、重发、确认", no_args_is_help=True)
+upward_app = typer.Typer(help="综合科：对上报送队列与转载", no_args_is_help=True)
+app.add_typer(pub_app, name="publication")
+app.add_typer(upward_app, name="upward")
+
+
+def publisher() -> Publisher:
+
+    return Publisher(ctx().app, ChannelHub(), MemoryRateGate())
+
+
+def describe_publication(pub: Any, with_attempts: bool = False) -> dict[str, Any]:
+
+    out = {
+        "id": pub.id,
+        "submission": pub.submission_id,
+        "version": pub.version.number,
+        "title": pub.version.title,
+        "channel": pub.channel,
+        "state": pub.state,
+        "state_label": State(pub.state).label,
+        "scheduled_at": pub.scheduled_at,
+        "late": pub.late,
+        "attempts": pub.attempts,
+        "external_id": pub.external_id,
+        "url": pub.url,
+        "source": {"platform": pub.source_platform, "url": pub.source_url}
+        if pub.source_platform
+        else None,
+        "last_error": pub.last_error,
+        "note": pub.note,
+    }
+    if with_attempts:
+        out["attempt_log"] = [
+            {
+                "operation": a.operation,
+                "started_at": a.started_at,
+                "duration_ms": a.duration_ms,
+                "outcome": a.outcome,
+                "error_class": a.error_class,
+                "message": a.message,
+            }
+            for a in pub.attempt_rows
+        ]
+    return out
+
+
+def show_publications(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        typer.echo("（没有发布记录）")
+    for r in rows:
+        late = " [逾期]" if r["late"] else ""
+        typer.echo(
+            f"{r['id']:>5} 稿件{r['submission']:<4} {r['channel']:<12} {r['state_label']}{late}"
+            f"  计划 {local(r['scheduled_at'])}  {r['url'] or r['last_error'] or ''}"
+        )
+
+
+@app.command("publications", help="列出各渠道发布状态（可按稿件、状态、渠道筛选）")
+def publications_cmd(
+    submission: Annotated[int | None, typer.Option(help="稿件编号")] = None,
+    state: Annotated[str | None, typer.Option(help="状态，如 failed")] = None,
+    channel: Annotated[str | None, typer.Option(help="渠道名")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+
+    def work() -> list[dict[str, Any]]:
+        with ctx().session() as session:
+            query = select(Publication).order_by(Publication.scheduled_at, Publication.id)
+            if submission is not None:
+                query = query.where(Publication.submission_id == submission)
+            if state:
+                query = query.where(Publication.state == state)
+            if channel:
+                query = query.where(Publication.channel == channel)
+            return [describe_publication(p) for p in session.scalars(query)]
+
+    run(as_json, work, show_publications)
+
+
+@pub_app.command("show", help="查看一个发布及其每次尝试")
+def publication_show(pub_id: int, as_json: JsonOpt = False) -> None:
+
+    def work() -> dict[str, Any]:
+        with ctx().session() as session:
+            return describe_publication(get_publication(session, pub_id), with_attempts=True)
+
+    def show(r: dict[str, Any]) -> None:
+        show_publications([r])
+        for a in r["attempt_log"]:
+            typer.echo(
+                f"      {local(a['started_at'])} {a['operation']} {a['outcome']} "
+                f"{a['duration_ms']}ms {a['message'] or ''}"
+            )
+
+    run(as_json, work, show)
+
+
+def parse_when(text: str) -> datetime:
+    if text in ("now", "现在"):
+        return datetime.now(SHANGHAI)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"时间“{text}”无效，应为 YYYY-MM-DD HH:MM", code="bad_time") from None
+    return when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
+
+
+@pub_app.command("reschedule", help="改期（或 --at now 立即发布）：发送开始前均可")
+def publication_reschedule(
+    pub_id: int,
+    at: Annotated[str, typer.Option(help="新的发布时间")],
+    actor: ActorOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    def work() -> dict[str, Any]:
+        publisher().reschedule(pub_id, when=parse_when(at), actor=actor)
+        return {"publication": pub_id, "scheduled_at": parse_when(at)}
+
+    run(as_json, work, lambda r: typer.echo(f"发布 {pub_id} 已改期至 {local(r['scheduled_at'])}"))
+
+
+@pub_app.command("cancel", help="取消尚未开始发送的发布")
+def publication_cancel(
+    pub_id: int, actor: ActorOpt, reason: ReasonOpt = "", as_json: JsonOpt = False
+) -> None:
+    def work() -> dict[str, Any]:
+        publisher().cancel(pub_id, reason=reason, actor=actor)
+        return {"publication": pub_id, "state": "cancelled"}
+
+    run(as_json, work, lambda r: typer.echo(f"发布 {pub_id} 已取消"))
+
+
+@pub_app.command("retract", help="撤稿（单个渠道）")
+def publication_retract(
+    pub_id: int, actor: ActorOpt, reason: ReasonOpt, as_json: JsonOpt = False
+) -> None:
+    def work() -> dict[str, Any]:
+        return {
+            "publication": pub_id,
+            "state": publisher().retract(pub_id, reason=reason, actor=actor),
+        }
+
+    run(as_json, work, lambda r: typer.echo(f"发布 {pub_id} 已撤稿"))
+
+
+@app.command("retract", help="撤稿：撤回一篇稿件在所有渠道的发布")
+def retract_all_cmd(
+    submission_id: int, actor: ActorOpt, reason: ReasonOpt, as_json: JsonOpt = False
+) -> None:
+    def work() -> dict[str, str]:
+        return publisher().retract_all(submission_id, reason=reason, actor=actor)
+
+    def show(results: dict[str, str]) -> None:
+        for channel, outcome in results.items():
+            typer.echo(f"  {channel}: {'已撤稿' if outcome == 'retracted' else outcome}")
+
+    run(as_json, work, show, status=lambda r: 0 if all(v == "retracted" for v in r.values()) else 5)
+
+
+@pub_app.command("retry", help="重发失败的发布；“结果未确认”的须先在平台核对并加 --checked")
+def publication_retry(
+    pub_id: int,
+    actor: ActorOpt,
+    checked: Annotated[bool, typer.Option(help="已在平台核对确认未发布")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    def work() -> dict[str, Any]:
+        publisher().retry(pub_id, actor=actor, checked=checked)
+        return {"publication": pub_id, "state": "queued"}
+
+    run(as_json, work, lambda r: typer.echo(f"发布 {pub_id} 已重新排队"))
+
+
+@pub_app.command("confirm", help="人工确认已在平台发布（或综合科登记上级平台已采用）")
+def publication_confirm(
+    pub_id: int,
+    url: Annotated[str, typer.Option(help="发布链接")],
+    actor: ActorOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    def work() -> dict[str, Any]:
+        publisher().confirm_by_hand(pub_id, url=url, actor=actor)
+        return {"publication": pub_id, "state": "published", "url": url}
+
+    run(as_json, work, lambda r: typer.echo(f"发布 {pub_id} 已确认发布：{url}"))
+
+
+@upward_app.command("queue", help="对上报送队列：学习强国、绿色青浦等的报送与采用情况")
+def upward_queue(as_json: JsonOpt = False) -> None:
+
+    def work() -> list[dict[str, Any]]:
+        upward = [n for n, c in load_channels().items() if c.kind is ChannelKind.UPWARD]
+        with ctx().session() as session:
+            query = (
+                select(Publication)
+                .where(Publication.channel.in_(upward))
+                .order_by(Publication.scheduled_at)
+            )
+            return [describe_publication(p) for p in session.scalars(query)]
+
+    run(as_json, work, show_publications)
+
+
+@upward_app.command("repost", help="转载：为已被上级平台采用的报送生成转载稿（仍须三审）")
+def upward_repost(
+    pub_id: int,
+    actor: ActorOpt,
+    channel: Annotated[
+        list[str] | None, typer.Option("--channel", help="转载渠道，缺省为本单位全部平台")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+
+    def work() -> dict[str, Any]:
+
+        with ctx().session() as session:
+            require(session, actor, "repost", ChannelKind.UPWARD, datetime.now(SHANGHAI))
+            catalogue = submissions.channel_catalogue()
+            names = [submissions.resolve_channel(c, catalogue) for c in channel or []]
+            sub = reposts.draft_repost(
+                session,
+                ctx().app,
+                get_publication(session, pub_id),
+                actor=actor,
+                channels=names or None,
+            )
+            return describe_submission(sub)
+
+    run(as_json, work, show_submission)

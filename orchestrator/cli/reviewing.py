@@ -1,0 +1,207 @@
+"""Review, sign-off, the gate and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from gate.model import STAGE_LABELS, Decision, ReviewStage
+from orchestrator import audit
+from orchestrator.cli.base import (
+    STAGE_BY_NAME,
+    ActorOpt,
+    CommentOpt,
+    JsonOpt,
+    PwOpt,
+    app,
+    audit_app,
+    ctx,
+    fail,
+    gate_app,
+    read_password,
+    run,
+)
+from orchestrator.errors import GateRefused, InvalidInput
+from orchestrator.services import prechecks, review
+
+# --- review ---------------------------------------------------------------------------------
+
+
+def parse_stage(text: str) -> ReviewStage:
+    stage = STAGE_BY_NAME.get(text.strip())
+    if stage is None:
+        names = "、".join(STAGE_LABELS.values())
+        raise InvalidInput(f"未知审核环节“{text}”。可用：{names}", code="unknown_stage")
+    return stage
+
+
+def do_review(
+    submission_id: int,
+    stage_name: str,
+    decision: Decision,
+    actor: str,
+    comment: str,
+    password_stdin: bool,
+    as_json: bool,
+) -> None:
+    def work() -> dict[str, Any]:
+        stage = parse_stage(stage_name)
+        password = read_password(password_stdin)
+        with ctx().session() as session:
+            outcome = review.review(
+                session,
+                submission_id,
+                stage=stage,
+                decision=decision,
+                actor=actor,
+                password=password,
+                policy=ctx().app.policy,
+                default_publish_time=ctx().app.settings.default_publish_time,
+                comment=comment,
+            )
+            return {
+                "action": outcome.action.id,
+                "stage": stage.value,
+                "decision": decision.value,
+                "signature": outcome.action.signature.hex(),
+                "waiting": outcome.waiting.value if outcome.waiting else None,
+                "gate_passed": outcome.verdict.passed,
+            }
+
+    def show(r: dict[str, Any]) -> None:
+        stage = STAGE_LABELS[ReviewStage(r["stage"])]
+        typer.echo(f"已记录 {stage}{Decision(r['decision']).label}，签名 {r['signature'][:16]}…")
+        if r["gate_passed"]:
+            typer.secho("审核闸门：通过，可以发布", fg=typer.colors.GREEN)
+        elif r["waiting"]:
+            typer.echo(f"下一步：{STAGE_LABELS[ReviewStage(r['waiting'])]}")
+
+    run(as_json, work, show)
+
+
+@app.command("review", help="审核：初审、复审、终审、主要领导审定（需再次输入密码以签名）")
+def review_cmd(
+    submission_id: int,
+    stage: Annotated[str, typer.Option(help="审核环节：初审/复审/终审/主要领导审定")],
+    actor: ActorOpt,
+    approve: Annotated[bool, typer.Option("--approve", help="通过")] = False,
+    return_: Annotated[bool, typer.Option("--return", help="退回")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="驳回")] = False,
+    comment: CommentOpt = "",
+    password_stdin: PwOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    chosen = [
+        d
+        for d, on in (
+            (Decision.APPROVE, approve),
+            (Decision.RETURN, return_),
+            (Decision.REJECT, reject),
+        )
+        if on
+    ]
+    if len(chosen) != 1:
+        fail(
+            InvalidInput(
+                "请在 --approve、--return、--reject 中选择且只选择一个", code="decision_required"
+            ),
+            as_json,
+        )
+    do_review(submission_id, stage, chosen[0], actor, comment, password_stdin, as_json)
+
+
+@app.command("signoff", help="签发（宣传分管领导）：审核闸门通过才会记录")
+def signoff_cmd(
+    submission_id: int,
+    actor: ActorOpt,
+    comment: CommentOpt = "",
+    password_stdin: PwOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    do_review(
+        submission_id,
+        ReviewStage.SIGN_OFF.value,
+        Decision.APPROVE,
+        actor,
+        comment,
+        password_stdin,
+        as_json,
+    )
+
+
+# --- gate -----------------------------------------------------------------------------------
+
+
+@gate_app.command("check", help="审核闸门：列出全部违规原因和审核辅助提示")
+def gate_check(submission_id: int, as_json: JsonOpt = False) -> None:
+    def work() -> dict[str, Any]:
+        a = ctx().app
+        with ctx().session() as session:
+            verdict, waiting, aids = review.check(
+                session,
+                submission_id,
+                policy=a.policy,
+                store=a.blobs,
+                sensitive_words=a.sensitive_words,
+            )
+            return {
+                "submission": submission_id,
+                "passed": verdict.passed,
+                "waiting": waiting.value if waiting else None,
+                "violations": [
+                    {
+                        "code": v.code,
+                        "message": v.message,
+                        "stage": v.stage.value if v.stage else None,
+                        "action": v.action_id,
+                    }
+                    for v in verdict.violations
+                ],
+                "aids": aids,
+                "channel_problems": prechecks.channel_problems(session, a, submission_id),
+            }
+
+    def show(r: dict[str, Any]) -> None:
+        if r["passed"]:
+            typer.secho(f"稿件 {r['submission']}：审核闸门通过，可以发布", fg=typer.colors.GREEN)
+        else:
+            typer.secho(f"稿件 {r['submission']}：审核闸门未通过", fg=typer.colors.RED)
+            for v in r["violations"]:
+                typer.echo(f"  ✗ [{v['code']}] {v['message']}")
+        for a in r["aids"]:
+            typer.echo(f"  ! 审核提示 [{a['code']}] {a['message']}")
+        for p in r["channel_problems"]:
+            typer.echo(f"  ! 渠道预检 [{p['code']}] {p['message']}")
+
+    run(as_json, work, show, status=lambda r: 0 if r["passed"] else GateRefused.exit_code)
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+@audit_app.command("verify", help="重新计算审计哈希链，指出第一条被改动、插入或删除的记录")
+def audit_verify(
+    checkpoint: Annotated[str | None, typer.Option(help="此前保存的检查点（序号:哈希）")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    def work() -> dict[str, Any]:
+        with ctx().session() as session:
+            return audit.verify(session, checkpoint).as_dict()
+
+    def show(r: dict[str, Any]) -> None:
+        if r["ok"]:
+            typer.secho(f"审计链完整：共 {r['rows']} 条，链头 {r['head']}", fg=typer.colors.GREEN)
+        else:
+            typer.secho(f"审计链被破坏：{r['problem']}", fg=typer.colors.RED)
+
+    run(as_json, work, show, status=lambda r: 0 if r["ok"] else 7)
+
+
+@audit_app.command("checkpoint", help="输出当前链头（序号:哈希），请保存在数据库之外")
+def audit_checkpoint(as_json: JsonOpt = False) -> None:
+    def work() -> dict[str, str]:
+        with ctx().session() as session:
+            return {"checkpoint": audit.checkpoint(session)}
+
+    run(as_json, work, lambda r: typer.echo(r["checkpoint"]))
