@@ -13,7 +13,8 @@ from channels.errors import ChannelError
 from orchestrator.app import App
 from orchestrator.errors import SanshenError
 from orchestrator.redis_embedded import client
-from orchestrator.services.publishing import ChannelHub, Publisher, RedisRateGate
+from orchestrator.services.hub import ChannelHub, RedisRateGate
+from orchestrator.services.publishing import Publisher
 from orchestrator.settings import get_settings
 
 api = FastAPI(title="三审发布", version="0.1.0")

@@ -10,7 +10,8 @@ from celery import shared_task
 from orchestrator.app import App
 from orchestrator.redis_embedded import client
 from orchestrator.services.dispatch import claim_due, stale_queued
-from orchestrator.services.publishing import ChannelHub, Publisher, RedisRateGate
+from orchestrator.services.hub import ChannelHub, RedisRateGate
+from orchestrator.services.publishing import Publisher
 from orchestrator.settings import get_settings
 from tasks.app import app, queue_for
 

@@ -25,12 +25,8 @@ from orchestrator.errors import InvalidInput
 from orchestrator.models import Publication
 from orchestrator.permissions import require
 from orchestrator.services import reposts, submissions
-from orchestrator.services.publishing import (
-    ChannelHub,
-    MemoryRateGate,
-    Publisher,
-    get_publication,
-)
+from orchestrator.services.hub import ChannelHub, MemoryRateGate
+from orchestrator.services.publishing import Publisher, get_publication
 from orchestrator.states import State
 
 # --- publications ---------------------------------------------------------------------------

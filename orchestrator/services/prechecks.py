@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from orchestrator.app import App
 from orchestrator.errors import ContentMissingError
 from orchestrator.render import render
-from orchestrator.services.publishing import ChannelHub, ChannelNotConfigured
+from orchestrator.services.hub import ChannelHub, ChannelNotConfigured
 from orchestrator.services.submissions import get
 
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from orchestrator.models import Attempt
-from orchestrator.services.publishing import ChannelHub, MemoryRateGate, Publisher
+from orchestrator.services.hub import ChannelHub, MemoryRateGate
+from orchestrator.services.publishing import Publisher
 from tests.pipeline.conftest import Stack
 
 

@@ -12,7 +12,8 @@ from sqlalchemy import select, text
 
 from orchestrator.errors import Conflict, Forbidden, InvalidInput
 from orchestrator.models import Publication, Submission
-from orchestrator.services.publishing import ChannelHub, MemoryRateGate, Publisher
+from orchestrator.services.hub import ChannelHub, MemoryRateGate
+from orchestrator.services.publishing import Publisher
 from tests.pipeline.conftest import Stack
 
 TOMORROW = datetime.now(UTC).date() + timedelta(days=1)

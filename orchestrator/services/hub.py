@@ -1,0 +1,70 @@
+"""Where adapters and shared pauses come from: built once per process from the environment."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from channels.base import Channel
+from channels.registry import RegistryError, build_channel, channel_settings, load_channels
+from orchestrator.errors import SanshenError
+
+
+class RateGate(Protocol):
+    """A per-channel pause shared by every worker (a platform asked us to wait)."""
+
+    def wait_left(self, channel: str) -> float: ...
+
+    def pause(self, channel: str, seconds: float) -> None: ...
+
+
+@dataclass
+class MemoryRateGate:
+    until: dict[str, float] = field(default_factory=dict)
+
+    def wait_left(self, channel: str) -> float:
+        return max(0.0, self.until.get(channel, 0.0) - time.monotonic())
+
+    def pause(self, channel: str, seconds: float) -> None:
+        self.until[channel] = max(self.until.get(channel, 0.0), time.monotonic() + seconds)
+
+
+class RedisRateGate:
+    def __init__(self, client: Any, prefix: str = "sanshen:pause:") -> None:
+        self.client, self.prefix = client, prefix
+
+    def wait_left(self, channel: str) -> float:
+        ttl = self.client.pttl(self.prefix + channel)
+        return max(0.0, ttl / 1000) if ttl and ttl > 0 else 0.0
+
+    def pause(self, channel: str, seconds: float) -> None:
+        millis = max(1, int(seconds * 1000))
+        key = self.prefix + channel
+        # keep the longer of two pauses asked for by two workers
+        if (self.client.pttl(key) or 0) < millis:
+            self.client.set(key, "1", px=millis)
+
+
+class ChannelHub:
+    """Adapter instances configured from SANSHEN_CHANNEL_<NAME>_<FIELD>, built once each."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.env = os.environ if env is None else env
+        self.classes = load_channels()
+        self._built: dict[str, Channel] = {}
+
+    def get(self, name: str) -> Channel:
+        if name not in self._built:
+            try:
+                settings = channel_settings(name, self.env, channels=self.classes)
+                self._built[name] = build_channel(name, settings, channels=self.classes)
+            except RegistryError as exc:
+                raise ChannelNotConfigured(str(exc)) from None
+        return self._built[name]
+
+
+class ChannelNotConfigured(SanshenError):
+    code = "channel_not_configured"
