@@ -217,6 +217,7 @@ class Stack:
         self.env: dict[str, str] = {}
         self.redis_url = ""
         self.procs: Any = None
+        self.worker_extra: list[str] = []  # e.g. ["-P", "threads"]
         self.app: Any = None
         self._saved_env = dict(os.environ)
 
@@ -294,9 +295,9 @@ class Stack:
         from orchestrator.devstack import scheduler_argv, worker_argv
 
         argv = {
-            "worker": worker_argv(2, ALL_CHANNELS),
+            "worker": worker_argv(2, ALL_CHANNELS) + self.worker_extra,
             "scheduler": scheduler_argv(),
-            "bare": bare_worker_argv(),
+            "bare": bare_worker_argv() + self.worker_extra,
         }[what]
         self.procs.start(what, argv)
 

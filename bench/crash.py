@@ -129,6 +129,7 @@ def run(stack: Stack, args: Any) -> dict[str, Any]:
     plan += [("worker", rng.uniform(0.93, 0.98)), ("scheduler", rng.uniform(0.2, 0.7))]
     plan.sort(key=lambda step: step[1])
     kills: Counter[str] = Counter()
+    backlog: list[dict[str, int]] = []
     last_restart = time.monotonic()
     for what, at in plan:
         wait_for(lambda at=at: progress(stack, expected) >= at, 3600, 0.2, f"progress {at:.2f}")
@@ -136,19 +137,20 @@ def run(stack: Stack, args: Any) -> dict[str, Any]:
         states = stack.states()
         stack.kill(what)  # SIGKILL to the process group
         kills[what] += 1
+        backlog.append({"queued_rows": states.get("queued", 0), "broker_tasks": _in_broker(stack)})
         say(f"killed {what} at {progress(stack, expected):.0%} sent; {_brief(states)}")
         time.sleep(rng.uniform(0.5, 2.0))
         stack.start(what)
         last_restart = time.monotonic()
-    backlog = _not_final(stack)
-    say(f"last restart; waiting for every row to be final ({backlog} not yet)")
+    unsettled = _not_final(stack)
+    say(f"last restart; waiting for every row to be final ({unsettled} not yet)")
     all_final = wait_for(lambda: _not_final(stack) == 0, GRACE_S, 0.5, "every row final")
     at_grace = [] if all_final else [r for r in stack.rows() if r.state not in FINAL]
     settle_s = time.monotonic() - last_restart if all_final else None
     if not all_final and _finish_late(stack):  # how long it took after all, for the report
         settle_s = time.monotonic() - last_restart
     result = report(stack, args, expected, kills, at_grace, settle_s, time.monotonic() - started)
-    return result | {"not_final_at_last_restart": backlog}
+    return result | {"not_final_at_last_restart": unsettled, "queued_vs_broker_at_kills": backlog}
 
 
 def _finish_late(stack: Stack, longest: float = 180, stalled_after: float = 45) -> bool:
@@ -175,6 +177,12 @@ def progress(stack: Stack, expected: int) -> float:
 
 def _not_final(stack: Stack) -> int:
     return sum(n for s, n in stack.states().items() if s not in FINAL)
+
+
+def _in_broker(stack: Stack) -> int:
+    """Publish tasks waiting in Redis, all channels."""
+    red = stack.redis()
+    return sum(int(red.llen(f"publish.{name}")) for name in ALL_CHANNELS)
 
 
 def _brief(states: Counter[str]) -> str:
