@@ -195,7 +195,9 @@ def start_api(stack: Stack) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     bin_dir = Path(sys.executable).parent
-    stack.procs.start("api", [str(bin_dir / "sanshen"), "api", "--port", str(port)])
+    stack.procs.start(
+        "api", [str(bin_dir / "sanshen"), "api", "--host", "127.0.0.1", "--port", str(port)]
+    )
     url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
