@@ -41,11 +41,17 @@ class Capabilities:
     retract: bool = True
     async_confirmation: bool = False  # the final result arrives later (callback or polling)
     find_by_key: bool = True  # can answer "what do you have for this idempotency key?"
+    # publish() with the same key finishes an unpublished draft the platform already holds,
+    # without a second article: the orchestrator may then resend after a lost reply.
+    resumes_drafts: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """What a platform gave back for a send; JSON-serialisable through `as_dict`."""
+    """What a platform gave back for a send; JSON-serialisable through `as_dict`.
+
+    `extra["draft"]` is true when the platform holds only an unpublished draft for the key
+    (the publish step itself never took effect)."""
 
     channel: str
     idempotency_key: str

@@ -89,7 +89,7 @@ class GovWebsiteChannel(Channel):
     name: ClassVar[str] = "gov_website"
     display_name: ClassVar[str] = "政府网站"
     kind: ClassVar[ChannelKind] = ChannelKind.OWN
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    capabilities: ClassVar[Capabilities] = Capabilities(resumes_drafts=True)
     settings_model: ClassVar[type[ChannelSettings]] = GovWebsiteSettings
     settings: GovWebsiteSettings
     error_codes: ClassVar[Mapping[str | int, type[ChannelError]]] = {
@@ -283,6 +283,7 @@ class GovWebsiteChannel(Channel):
             external_id=str(article["id"]),
             state=_STATES.get(str(article.get("state")), RemoteState.SUBMITTED),
             url=str(article.get("url") or ""),
+            extra={"draft": True} if article.get("state") == "draft" else {},
         )
 
     def _article_status(self, response: requests.Response, *, changes_state: bool) -> Status:

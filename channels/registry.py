@@ -12,12 +12,14 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr, ValidationError
 
 from channels.base import Channel, ChannelSettings
-from channels.simulators.base import Simulator
+
+if TYPE_CHECKING:  # simulators pull in Flask; workers load adapters, never simulators
+    from channels.simulators.base import Simulator
 
 ENTRY_POINT_GROUP = "sanshen.channels"
 ENV_PREFIX = "SANSHEN_CHANNEL_"
@@ -128,6 +130,8 @@ def _import(target: str, *, what: str) -> Any:
 
 def load_simulator(channel_cls: type[Channel]) -> type[Simulator]:
     """The simulator class named by the adapter's `simulator` ("module:Class")."""
+    from channels.simulators.base import Simulator
+
     if not channel_cls.simulator:
         raise InvalidChannel(f"渠道 {channel_cls.name} 没有声明模拟器")
     cls = _import(channel_cls.simulator, what=f"渠道 {channel_cls.name} 的模拟器")

@@ -893,7 +893,7 @@ class WeChatChannel(Channel):
                     idempotency_key=key,
                     external_id=media_id,
                     state=RemoteState.SUBMITTED,
-                    extra={"media_id": media_id, "draft_only": True},
+                    extra={"media_id": media_id, "draft_only": True, "draft": True},
                 )
         return None
 

@@ -33,7 +33,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _sqlite_setup(engine: Engine) -> None:
+def _sqlite_setup(engine: Engine, *, immediate: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -45,14 +45,15 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Take the write lock up front: read-then-write transactions never deadlock on upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front, so read-then-write never deadlocks on upgrade;
+        # readers begin deferred and, under WAL, never wait for a writer.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, immediate=not read_only)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -64,6 +65,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        sqlite = url.startswith("sqlite")
+        self._read_engine = make_engine(url, read_only=True) if sqlite else self.engine
+        self._reads = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -71,5 +75,12 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work: on SQLite it never holds the write lock."""
+        with self._reads() as session, session.begin():
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()
+        self._read_engine.dispose()

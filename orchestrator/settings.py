@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     default_publish_time: str = Field(
         default="09:00", pattern=r"^\d{2}:\d{2}$", description="审批表只写日期时的默认发布时刻"
     )
-    scheduler_interval: float = Field(default=1.0, gt=0, description="到期扫描间隔（秒）")
+    scheduler_interval: float = Field(default=0.5, gt=0, description="到期扫描间隔（秒）")
+    max_queued_per_channel: int = Field(
+        default=20, ge=1, description="每个渠道同时排队的发布上限（其余留在数据库中待调度）"
+    )
     reconcile_interval: float = Field(default=15.0, gt=0, description="核对（对账）间隔（秒）")
     retry_max_attempts: int = Field(default=6, ge=1, description="每个渠道最多发送尝试次数")
     retry_window: float = Field(default=3600, gt=0, description="自首次尝试起重试的最长时间（秒）")

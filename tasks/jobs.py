@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from celery import shared_task
-
 from orchestrator.app import App
 from orchestrator.redis_embedded import client
 from orchestrator.services.dispatch import claim_due, stale_queued
@@ -29,17 +27,17 @@ def enqueue(rows: list[tuple[int, str]]) -> None:
         publish.apply_async(args=[pub_id], queue=queue_for(channel))
 
 
-@shared_task(name="sanshen.publish")
+@app.task(name="sanshen.publish")
 def publish(pub_id: int) -> str:
     return publisher().send(pub_id)
 
 
-@shared_task(name="sanshen.dispatch_due")
+@app.task(name="sanshen.dispatch_due")
 def dispatch_due() -> int:
     return dispatch_once()
 
 
-@shared_task(name="sanshen.reconcile")
+@app.task(name="sanshen.reconcile")
 def reconcile() -> dict[str, int]:
     return reconcile_once()
 
@@ -47,7 +45,9 @@ def reconcile() -> dict[str, int]:
 def dispatch_once() -> int:
     p = publisher()
     with p.app.db.session() as session:
-        rows = claim_due(session, now=datetime.now(UTC))
+        rows = claim_due(
+            session, now=datetime.now(UTC), per_channel=p.settings.max_queued_per_channel
+        )
     enqueue(rows)  # after the commit: a task never sees a row that is not queued yet
     return len(rows)
 

@@ -1,4 +1,5 @@
-"""The scheduler loop (`sanshen scheduler`): enqueue due rows every interval, reconcile often.
+"""The scheduler loop (`sanshen scheduler`): enqueue due rows every interval; reconcile in a
+thread of its own, so a slow round of platform checks never delays a due publication.
 
 An alternative to `celery -A tasks beat` that does not wait for a free worker to run the poll.
 Several may run at once against one database: claims are compare-and-set.
@@ -9,26 +10,35 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from tasks.jobs import dispatch_once, publisher, reconcile_once
 
 log = logging.getLogger("sanshen.scheduler")
 
 
-def run(stop: threading.Event | None = None) -> None:
-    stop = stop or threading.Event()
-    settings = publisher().settings
-    interval = settings.scheduler_interval
-    next_reconcile = 0.0
+def every(stop: threading.Event, interval: float, work: Callable[[], Any], name: str) -> None:
     while not stop.is_set():
         started = time.monotonic()
         try:
-            sent = dispatch_once()
-            if sent:
-                log.info("enqueued %d due publications", sent)
-            if started >= next_reconcile:
-                reconcile_once()
-                next_reconcile = started + settings.reconcile_interval
+            result = work()
+            if any(result.values()) if isinstance(result, dict) else result:
+                log.info("%s: %s", name, result)
         except Exception:  # the loop must outlive a database or broker hiccup
-            log.exception("scheduler round failed; retrying next round")
+            log.exception("%s round failed; retrying next round", name)
         stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+
+def run(stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
+    settings = publisher().settings
+    reconciler = threading.Thread(
+        target=every,
+        args=(stop, settings.reconcile_interval, reconcile_once, "reconcile"),
+        name="sanshen-reconcile",
+        daemon=True,
+    )
+    reconciler.start()
+    every(stop, settings.scheduler_interval, dispatch_once, "dispatch")
+    reconciler.join(timeout=30)

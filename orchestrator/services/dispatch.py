@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from orchestrator import audit
@@ -130,27 +130,57 @@ def claim_due(
     session: Session,
     *,
     now: datetime,
-    limit: int = 500,
+    per_channel: int = 20,
     late_after: timedelta = timedelta(minutes=1),
 ) -> list[tuple[int, str]]:
     """Move due rows scheduled → queued, oldest first; two schedulers never claim one row.
 
+    A channel never has more than `per_channel` rows queued: the rest wait in the database,
+    where they can still be moved or cancelled, instead of piling up in the broker.
     Returns (id, channel) in schedule order. A row claimed well after its time is flagged late.
     """
+    queued = dict(
+        session.execute(
+            select(Publication.channel, func.count())
+            .where(Publication.state == State.QUEUED.value)
+            .group_by(Publication.channel)
+        ).all()
+    )
     query = (
-        select(Publication.id, Publication.channel, Publication.scheduled_at)
+        select(Publication.id, Publication.channel)
         .where(Publication.state == State.SCHEDULED.value, Publication.scheduled_at <= now)
         .order_by(Publication.scheduled_at, Publication.id)
-        .limit(limit)
+        .limit(per_channel * 50)
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    claimed = []
-    for pub_id, channel, due in session.execute(query).all():
-        flags = {"late": True} if now - due > late_after else {}
-        if move(session, pub_id, (State.SCHEDULED,), State.QUEUED, now=now, **flags):
-            claimed.append((pub_id, channel))
-    return claimed
+    picked: list[tuple[int, str]] = []
+    for pub_id, channel in session.execute(query).all():
+        if queued.get(channel, 0) < per_channel:
+            queued[channel] = queued.get(channel, 0) + 1
+            picked.append((pub_id, channel))
+    if not picked:
+        return []
+    claimed = set(
+        session.scalars(
+            update(Publication)
+            .where(
+                Publication.id.in_([pub_id for pub_id, _ in picked]),
+                Publication.state == State.SCHEDULED.value,
+            )
+            .values(
+                state=State.QUEUED.value,
+                revision=Publication.revision + 1,
+                state_changed_at=now,
+                late=case(
+                    (Publication.scheduled_at < now - late_after, True), else_=Publication.late
+                ),
+            )
+            .returning(Publication.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    return [(pub_id, channel) for pub_id, channel in picked if pub_id in claimed]
 
 
 def stale_queued(

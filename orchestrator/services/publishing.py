@@ -41,6 +41,7 @@ from orchestrator.services.review import review_record
 from orchestrator.states import State
 
 log = logging.getLogger("sanshen.publishing")
+DRAFT_ONLY_NOTE = "平台上只有草稿，提交发表的结果未知：请在平台后台核对后发表，或确认未发表后重发"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -114,15 +115,26 @@ class Publisher:
         return self._sent(plan, receipt, started, time.monotonic() - t0)
 
     def _prepare(self, pub_id: int) -> SendPlan | str:
+        """Check and render in a read transaction; only the compare-and-set takes the write
+        lock (SQLite has one writer at a time)."""
         now = self.clock()
-        with self.app.db.session() as session:
+        refusal: SanshenError | None = None
+        with self.app.db.read() as session:
             pub = session.get(Publication, pub_id)
             if pub is None:
                 return "missing"
             if pub.state != State.QUEUED.value:
                 return f"skipped:{pub.state}"
-            wait = self.gate.wait_left(pub.channel)
-            if wait > 0:
+            channel, key, attempt = pub.channel, pub.idempotency_key, pub.attempts + 1
+            first = pub.sent_at or now
+            wait = self.gate.wait_left(channel)
+            if not wait:
+                try:
+                    item = self._checked_item(pub)
+                except SanshenError as error:
+                    refusal = error
+        with self.app.db.session() as session:
+            if wait:
                 move(
                     session,
                     pub_id,
@@ -132,10 +144,8 @@ class Publisher:
                     scheduled_at=now + timedelta(seconds=wait),
                 )
                 return "paused"
-            try:
-                item = self._checked_item(pub)
-            except SanshenError as refusal:
-                move(
+            if refusal is not None:
+                if move(
                     session,
                     pub_id,
                     (State.QUEUED,),
@@ -143,17 +153,16 @@ class Publisher:
                     now=now,
                     last_error_class=refusal.code,
                     last_error=refusal.message,
-                )
-                _attempt(session, pub_id, "publish", now, 0, "refused", refusal)
-                audit.record(
-                    session,
-                    "publication.refused",
-                    subject=f"publication:{pub_id}",
-                    payload={"code": refusal.code, "reason": refusal.message},
-                    at=now,
-                )
+                ):
+                    _attempt(session, pub_id, "publish", now, 0, "refused", refusal)
+                    audit.record(
+                        session,
+                        "publication.refused",
+                        subject=f"publication:{pub_id}",
+                        payload={"code": refusal.code, "reason": refusal.message},
+                        at=now,
+                    )
                 return "refused"
-            first = pub.sent_at or now
             if not move(
                 session,
                 pub_id,
@@ -164,7 +173,7 @@ class Publisher:
                 sent_at=first,
             ):
                 return "lost-race"
-            return SendPlan(pub_id, pub.channel, pub.idempotency_key, item, pub.attempts + 1, first)
+        return SendPlan(pub_id, channel, key, item, attempt, first)
 
     def _checked_item(self, pub: Publication) -> Item:
         """The gate again, right before the send, on exactly what is about to go out."""
@@ -181,6 +190,16 @@ class Publisher:
 
     def _sent(self, plan: SendPlan, receipt: Receipt, started: datetime, took: float) -> str:
         now = self.clock()
+        if receipt.extra.get("draft"):
+            # The adapter found only its own earlier draft and would not risk a second submit.
+            return self._unconfirmed(
+                plan.pub_id,
+                now,
+                "publish",
+                time.monotonic() - took,
+                ce.OutcomeUnknown("平台只有草稿"),
+                DRAFT_ONLY_NOTE,
+            )
         with self.app.db.session() as session:
             _attempt(session, plan.pub_id, "publish", started, took, "ok")
             target = _state_of(receipt.state)
@@ -347,7 +366,8 @@ class Publisher:
             )
         t0 = time.monotonic()
         try:
-            found = self.hub.get(channel_name).find(key)
+            adapter = self.hub.get(channel_name)
+            found = adapter.find(key)
         except ce.NotSupported as error:
             return self._unconfirmed(
                 pub_id, now, "find", t0, error, "平台无法按幂等键核对，需人工确认是否已发布"
@@ -362,25 +382,42 @@ class Publisher:
                 # The platform holds nothing for the key after the settle time: safe to retry.
                 error = ce.Unavailable("平台未收到该稿件（已核对），将重新发送")
                 return self._retry_later(session, pub_id, channel_name, attempt, first, error, now)
-            target = _state_of(found.state)
-            move(
-                session,
-                pub_id,
-                (State.SENDING,),
-                target,
-                now=now,
-                **_receipt_values(found, now, self.settings.confirm_first_check),
-            )
-            audit.record(
-                session,
-                "publication.settled",
-                subject=f"publication:{pub_id}",
-                payload={"state": target.value, "external_id": found.external_id},
-                at=now,
-            )
-            if target is State.PUBLISHED:
-                self.on_published(session, pub_id, now)
-            return target.value
+            draft_only = bool(found.extra.get("draft"))
+            if draft_only and adapter.capabilities.resumes_drafts:
+                # Only a draft, and publishing the same key finishes it: resend.
+                error = ce.Unavailable("平台只有草稿（发布步骤未生效，已核对），将继续发布")
+                return self._retry_later(session, pub_id, channel_name, attempt, first, error, now)
+            if not draft_only:
+                return self._settled(session, pub_id, found, now)
+        return self._unconfirmed(
+            pub_id,
+            now,
+            "find",
+            t0,
+            ce.OutcomeUnknown("平台只有草稿"),
+            DRAFT_ONLY_NOTE,
+        )
+
+    def _settled(self, session: Session, pub_id: int, found: Receipt, now: datetime) -> str:
+        target = _state_of(found.state)
+        move(
+            session,
+            pub_id,
+            (State.SENDING,),
+            target,
+            now=now,
+            **_receipt_values(found, now, self.settings.confirm_first_check),
+        )
+        audit.record(
+            session,
+            "publication.settled",
+            subject=f"publication:{pub_id}",
+            payload={"state": target.value, "external_id": found.external_id},
+            at=now,
+        )
+        if target is State.PUBLISHED:
+            self.on_published(session, pub_id, now)
+        return target.value
 
     def _unconfirmed(
         self, pub_id: int, now: datetime, operation: str, t0: float, error: BaseException, note: str

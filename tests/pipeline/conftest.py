@@ -137,6 +137,7 @@ class Stack:
         raise AssertionError(
             f"timed out waiting for {what or predicate}; states: "
             f"{self.states()}\n--- worker log ---\n{self.log('worker')[-3000:]}"
+            f"\n--- scheduler log ---\n{self.log('scheduler')[-3000:]}"
         )
 
     def settled(
