@@ -208,3 +208,42 @@ def test_database_locked_for_a_moment_is_waited_out(stack: Stack) -> None:
     pub = one(stack, sub)
     assert pub.state == "published"
     assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
+
+
+def test_a_draft_left_by_a_lost_publish_step_is_finished_once(stack: Stack) -> None:
+    """The worker died after the website stored the draft, before the publish step."""
+    from orchestrator.render import render
+    from orchestrator.services.dispatch import claim_due, move
+    from orchestrator.states import State
+
+    sub = stack.signed_off(("gov_website",))
+    now = datetime.now(UTC)
+    with stack.app.db.session() as session:
+        ((pub_id, _),) = claim_due(session, now=now)
+        move(session, pub_id, (State.QUEUED,), State.SENDING, now=now, attempts=1, sent_at=now)
+    pub = one(stack, sub)
+    hub = ChannelHub(stack.env)
+    adapter = hub.get("gov_website")
+    with stack.app.db.session() as session:
+        item = render(
+            session.get(type(pub), pub_id).version,
+            "gov_website",
+            reference="t",
+            store=stack.app.blobs,
+        )
+    urls = {image.sha256: adapter._upload_image(image)["url"] for image in item.images}
+    cover = adapter._upload_image(item.cover)["id"] if item.cover else None
+    adapter._create(item, pub.idempotency_key, urls, cover, [])  # the half-done send
+    assert adapter.find(pub.idempotency_key).extra.get("draft")
+
+    later = datetime.now(UTC) + timedelta(minutes=10)
+    publisher = Publisher(stack.app, hub, MemoryRateGate(), clock=lambda: later)
+    assert publisher.settle(pub_id) == "retry"
+    with stack.app.db.engine.begin() as conn:  # the retry is due now
+        conn.execute(
+            text("UPDATE publications SET scheduled_at = :t"), {"t": later.replace(tzinfo=None)}
+        )
+    with stack.app.db.session() as session:
+        claim_due(session, now=later)
+    assert publisher.send(pub_id) == "published"
+    assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
