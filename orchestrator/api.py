@@ -48,7 +48,8 @@ def publisher() -> Publisher:
     settings = get_settings()
     from tasks.app import broker_url
 
-    return Publisher(App(settings), ChannelHub(), RedisRateGate(client(broker_url())))
+    url = broker_url()
+    return Publisher(App(settings), ChannelHub(redis_url=url), RedisRateGate(client(url)))
 
 
 @api.get("/healthz")

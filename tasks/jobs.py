@@ -19,7 +19,7 @@ def publisher() -> Publisher:
     """One per worker process, built after the fork (engines and sockets are not shared)."""
     application = App(get_settings())
     gate = RedisRateGate(client(app.conf.broker_url))
-    return Publisher(application, ChannelHub(), gate)
+    return Publisher(application, ChannelHub(redis_url=app.conf.broker_url), gate)
 
 
 def enqueue(rows: list[tuple[int, str]]) -> None:

@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from channels.base import Channel
-from channels.registry import RegistryError, build_channel, channel_settings, load_channels
+from channels.registry import (
+    RegistryError,
+    build_channel,
+    channel_settings,
+    env_variable,
+    load_channels,
+)
 from orchestrator.errors import SanshenError
 
 
@@ -51,19 +57,37 @@ class RedisRateGate:
 class ChannelHub:
     """Adapter instances configured from SANSHEN_CHANNEL_<NAME>_<FIELD>, built once each."""
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, env: Mapping[str, str] | None = None, *, redis_url: str | None = None
+    ) -> None:
         self.env = os.environ if env is None else env
+        self.redis_url = redis_url
         self.classes = load_channels()
         self._built: dict[str, Channel] = {}
+
+    def _env_for(self, name: str) -> Mapping[str, str]:
+        """Adapters that share state between workers (a token, a quota) get our Redis unless
+        their own variable says otherwise."""
+        variable = env_variable(name, "redis_url")
+        fields = self.classes[name].settings_model.model_fields
+        if self.redis_url is None or "redis_url" not in fields or variable in self.env:
+            return self.env
+        return {**self.env, variable: redis_py_url(self.redis_url)}
 
     def get(self, name: str) -> Channel:
         if name not in self._built:
             try:
-                settings = channel_settings(name, self.env, channels=self.classes)
+                settings = channel_settings(name, self._env_for(name), channels=self.classes)
                 self._built[name] = build_channel(name, settings, channels=self.classes)
             except RegistryError as exc:
                 raise ChannelNotConfigured(str(exc)) from None
         return self._built[name]
+
+
+def redis_py_url(url: str) -> str:
+    """Celery's redis+socket:///path as redis-py spells it (unix:///path)."""
+    prefix = "redis+socket://"
+    return "unix://" + url.removeprefix(prefix) if url.startswith(prefix) else url
 
 
 class ChannelNotConfigured(SanshenError):

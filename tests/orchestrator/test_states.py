@@ -59,3 +59,17 @@ def test_compare_and_set_lets_only_one_mover_win(org_app: App) -> None:
 def test_migrations_build_exactly_the_models(app: App) -> None:
     with app.db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_adapters_that_share_state_get_our_redis() -> None:
+    from orchestrator.services.hub import ChannelHub, redis_py_url
+
+    assert redis_py_url("redis+socket:///tmp/x/redis.sock") == "unix:///tmp/x/redis.sock"
+    hub = ChannelHub({"SANSHEN_CHANNEL_WECHAT_APP_ID": "wx1"}, redis_url="redis://127.0.0.1:1/0")
+    assert hub._env_for("wechat")["SANSHEN_CHANNEL_WECHAT_REDIS_URL"] == "redis://127.0.0.1:1/0"
+    assert "SANSHEN_CHANNEL_GOV_WEBSITE_REDIS_URL" not in hub._env_for("gov_website")
+    own = ChannelHub(
+        {"SANSHEN_CHANNEL_WECHAT_REDIS_URL": "redis://elsewhere/1"},
+        redis_url="redis://127.0.0.1:1/0",
+    )
+    assert own._env_for("wechat")["SANSHEN_CHANNEL_WECHAT_REDIS_URL"] == "redis://elsewhere/1"
