@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-import itertools
 import socket
+import sys
 import threading
+import traceback
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import TracebackType
@@ -23,7 +23,6 @@ from flask import Flask, jsonify, render_template_string
 from flask.typing import ResponseReturnValue
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-from werkzeug.wsgi import ClosingIterator
 
 from channels.registry import RegistryError, load_channels, load_simulator
 from channels.simulators.base import FaultConfig, Simulator
@@ -59,41 +58,52 @@ class _ShutdownOnClose:
 
 
 class _InFlight:
-    """Tracks requests being served, so tests can wait for hung handlers to finish."""
+    """Tracks the requests being served, so tests can wait for hung handlers to finish.
+
+    A request counts from the app's call until its handler thread is done with it (see
+    `_Handler`), not until its response is closed: werkzeug drains an unread request body
+    before it calls close(), and skips close() when that drain fails on a reset connection.
+    """
 
     def __init__(self, app: WSGIApplication) -> None:
         self._app = app
-        self._tokens = itertools.count()
-        self._active: dict[int, str] = {}  # token -> "POST /path since 12:00:00"
+        self._active: dict[int, str] = {}  # handler thread -> "POST /path since 12:00:00"
         self._abandoned: set[int] = set()
         self._idle = threading.Condition()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if "werkzeug.socket" in environ:
             environ["werkzeug.socket"] = _ShutdownOnClose(environ["werkzeug.socket"])
-        token = next(self._tokens)
         path = f"{environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '')}"
+        label = f"{environ.get('REQUEST_METHOD')} {path} since {datetime.now():%H:%M:%S}"
         with self._idle:
-            self._active[token] = (
-                f"{environ.get('REQUEST_METHOD')} {path} since {datetime.now():%H:%M:%S}"
-            )
-        leave = functools.partial(self._leave, token)
-        try:
-            body = self._app(environ, start_response)
-        except BaseException:
-            leave()
-            raise
-        return ClosingIterator(body, leave)
+            self._active[threading.get_ident()] = label
+        return self._app(environ, start_response)
 
-    def _leave(self, token: int) -> None:
+    def finished(self) -> None:
+        """The calling handler thread is done with its request, however that ended."""
+        thread = threading.get_ident()
         with self._idle:
-            self._active.pop(token, None)
-            self._abandoned.discard(token)
+            self._active.pop(thread, None)
+            self._abandoned.discard(thread)
             self._idle.notify_all()
 
-    def busy(self) -> list[str]:
+    def _busy(self) -> dict[int, str]:
         with self._idle:
-            return [v for k, v in self._active.items() if k not in self._abandoned]
+            return {t: label for t, label in self._active.items() if t not in self._abandoned}
+
+    def busy(self) -> list[str]:
+        return list(self._busy().values())
+
+    def report(self) -> str:
+        """Each busy request with where its handler thread is now, so a hang explains itself."""
+        frames = sys._current_frames()
+        parts = []
+        for thread, label in self._busy().items():
+            frame = frames.get(thread)
+            where = "".join(traceback.format_stack(frame)) if frame else "  （线程已结束）\n"
+            parts.append(f"{label}，处理线程 {thread}：\n{where}")
+        return "\n".join(parts) or "没有未结束的请求"
 
     def abandon(self) -> None:
         """Stop waiting for the requests running now (they still finish in their own time)."""
@@ -105,7 +115,18 @@ class _InFlight:
             return self._idle.wait_for(lambda: not self._active.keys() - self._abandoned, timeout)
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _Handler(WSGIRequestHandler):
+    """Tells `_InFlight` when this thread is done with a request, whatever werkzeug skipped."""
+
+    def run_wsgi(self) -> None:
+        try:
+            super().run_wsgi()
+        finally:
+            if isinstance(self.server.app, _InFlight):
+                self.server.app.finished()
+
+
+class _QuietHandler(_Handler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
@@ -132,7 +153,7 @@ class SimulatorServer:
             f"/{name}": sim.create_app() for name, sim in self._simulators.items()
         }
         self._app = _InFlight(DispatcherMiddleware(self._operator_app(), mounts))
-        handler = WSGIRequestHandler if log_requests else _QuietHandler
+        handler = _Handler if log_requests else _QuietHandler
         self._server: BaseWSGIServer = make_server(
             host, port, self._app, threaded=True, request_handler=handler
         )
@@ -196,6 +217,10 @@ class SimulatorServer:
     def busy_requests(self) -> list[str]:
         """The requests still being served, e.g. "POST /wechat/cgi-bin/draft/add since ..."."""
         return self._app.busy()
+
+    def busy_report(self) -> str:
+        """The busy requests with their handler threads' stacks (a hang explains itself)."""
+        return self._app.report()
 
     def abandon_busy(self) -> None:
         """Let `wait_idle` ignore the requests running now."""

@@ -79,9 +79,9 @@ def garbage_url() -> Iterator[str]:
 def sims(sim_server: SimulatorServer) -> SimulatorServer:
     """The shared server with every platform emptied and its fault knobs back to normal."""
     if not sim_server.wait_idle(timeout=10):
-        hanging = sim_server.busy_requests()
+        hanging = sim_server.busy_report()
         sim_server.abandon_busy()  # fail this test only, not every one after it
-        pytest.fail(f"模拟平台仍有请求未结束（前一个测试遗留）：{hanging}")
+        pytest.fail(f"模拟平台仍有请求未结束（前一个测试遗留）：\n{hanging}")
     sim_server.reset()
     return sim_server
 

@@ -7,12 +7,15 @@ item meets every built-in platform's rules, the simulator supplies the settings.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import socket
+import struct
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from pydantic import SecretStr
@@ -47,7 +50,9 @@ def _no_faults(simulator: Simulator) -> None:
 
 
 def _settle(sims: SimulatorServer) -> None:
-    assert sims.wait_idle(timeout=30), "a simulator request is still hanging"
+    assert sims.wait_idle(timeout=30), (
+        f"a simulator request is still hanging:\n{sims.busy_report()}"
+    )
 
 
 # --- the happy path ------------------------------------------------------------------------
@@ -216,6 +221,31 @@ def test_a_refused_connection_is_unavailable(
 
     with pytest.raises(Unavailable):
         nobody.publish(item, idempotency_key)
+
+
+# --- the simulators' own bookkeeping -------------------------------------------------------
+
+
+def test_a_client_gone_mid_upload_leaves_no_request_running(sims: SimulatorServer) -> None:
+    """The answer goes out before the body was read, then the connection is reset (a client
+    giving up; a cut upload does the same). werkzeug's drain of the unread body then fails and
+    it skips the response's close(): the server must still count the request done, or every
+    later test waits for it."""
+    address = urlsplit(sims.url)
+    with socket.create_connection((str(address.hostname), address.port or 80)) as conn:
+        head = b"POST /nowhere HTTP/1.1\r\nHost: sim\r\nContent-Length: 1000\r\n\r\n"
+        conn.sendall(head + b"x" * 10)
+        answer = http.client.HTTPResponse(conn)
+        answer.begin()
+        answer.read()  # all of it: the server is past writing and drains the body
+        answer.close()
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    assert answer.status == 404
+
+    idle = sims.wait_idle(timeout=10)
+    report = sims.busy_report()
+    sims.abandon_busy()
+    assert idle, f"the server still counts the request as running:\n{report}"
 
 
 # --- validate is pure ----------------------------------------------------------------------
