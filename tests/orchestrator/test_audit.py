@@ -56,7 +56,7 @@ def test_inserted_row_is_named(app: App) -> None:
             text(
                 "INSERT INTO audit_events (id, at, actor, action, subject, payload, prev_hash, hash)"
                 " SELECT 3, at, 'intruder', 'test.event', 'forged', '{}', hash, "
-                "'f' || substr(hash, 2) FROM audit_events WHERE id=2"
+                "'forged' || substr(hash, 7) FROM audit_events WHERE id=2"
             )
         )
     report = _verify(app)
