@@ -9,24 +9,15 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from channels.rendering import MIME_BY_KIND, sniff_image
 from orchestrator.models import Blob
-
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
 
 
 def sniff_mime(data: bytes) -> str:
-    """The image type by its magic bytes; application/octet-stream when not an image we know."""
-    for magic, mime in _MAGIC:
-        if data.startswith(magic):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return "application/octet-stream"
+    """The image type by its magic bytes (the same check the adapters use);
+    application/octet-stream when it is not an image the platforms take."""
+    kind = sniff_image(data)
+    return MIME_BY_KIND[kind] if kind else "application/octet-stream"
 
 
 class BlobStore:
