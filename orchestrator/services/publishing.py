@@ -376,27 +376,22 @@ class Publisher:
             with self.app.db.session() as session:
                 _attempt(session, pub_id, "find", now, time.monotonic() - t0, "retryable", error)
             return "open"  # try again on the next round
+        draft_only = found is not None and bool(found.extra.get("draft"))
+        if draft_only and not adapter.capabilities.resumes_drafts:
+            return self._unconfirmed(
+                pub_id, now, "find", t0, ce.OutcomeUnknown("平台只有草稿"), DRAFT_ONLY_NOTE
+            )
         with self.app.db.session() as session:
             _attempt(session, pub_id, "find", now, time.monotonic() - t0, "ok")
             if found is None:
                 # The platform holds nothing for the key after the settle time: safe to retry.
-                error = ce.Unavailable("平台未收到该稿件（已核对），将重新发送")
-                return self._retry_later(session, pub_id, channel_name, attempt, first, error, now)
-            draft_only = bool(found.extra.get("draft"))
-            if draft_only and adapter.capabilities.resumes_drafts:
+                absent = ce.Unavailable("平台未收到该稿件（已核对），将重新发送")
+                return self._retry_later(session, pub_id, channel_name, attempt, first, absent, now)
+            if draft_only:
                 # Only a draft, and publishing the same key finishes it: resend.
-                error = ce.Unavailable("平台只有草稿（发布步骤未生效，已核对），将继续发布")
-                return self._retry_later(session, pub_id, channel_name, attempt, first, error, now)
-            if not draft_only:
-                return self._settled(session, pub_id, found, now)
-        return self._unconfirmed(
-            pub_id,
-            now,
-            "find",
-            t0,
-            ce.OutcomeUnknown("平台只有草稿"),
-            DRAFT_ONLY_NOTE,
-        )
+                draft = ce.Unavailable("平台只有草稿（发布步骤未生效，已核对），将继续发布")
+                return self._retry_later(session, pub_id, channel_name, attempt, first, draft, now)
+            return self._settled(session, pub_id, found, now)
 
     def _settled(self, session: Session, pub_id: int, found: Receipt, now: datetime) -> str:
         target = _state_of(found.state)
