@@ -1,5 +1,7 @@
-"""The HTTP side. For now: health and the platforms' callbacks (WeChat's PUBLISHJOBFINISH).
-The operators' REST API and console grow here."""
+"""The HTTP application: health, the platforms' callbacks (WeChat's PUBLISHJOBFINISH), and the
+routers of orchestrator.web — the REST API (/api/v1), the console pages and /metrics.
+
+Only sign-in, /healthz and the platforms' signed callbacks answer without a session or token."""
 
 from __future__ import annotations
 
@@ -7,15 +9,16 @@ from functools import cache
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from channels.errors import ChannelError
 from orchestrator.app import App
-from orchestrator.errors import SanshenError
+from orchestrator.errors import SanshenError, Unauthenticated
 from orchestrator.redis_embedded import client
 from orchestrator.services.hub import ChannelHub, RedisRateGate
 from orchestrator.services.publishing import Publisher
 from orchestrator.settings import get_settings
+from orchestrator.web import api_v1, metrics, pages
 
 api = FastAPI(title="三审发布", version="0.1.0")
 
@@ -23,6 +26,7 @@ STATUS_BY_ERROR = {
     "not_found": 404,
     "invalid_input": 422,
     "forbidden": 403,
+    "unauthenticated": 401,
     "conflict": 409,
     "wrong_password": 403,
     "gate_refused": 409,
@@ -30,8 +34,19 @@ STATUS_BY_ERROR = {
 }
 
 
+def wants_page(request: Request) -> bool:
+    """A browser navigating to a page (not the API, not htmx) is sent to the sign-in page."""
+    return (
+        not request.url.path.startswith("/api/")
+        and "text/html" in request.headers.get("accept", "")
+        and "hx-request" not in request.headers
+    )
+
+
 @api.exception_handler(SanshenError)
-async def _refusal(_request: Request, error: SanshenError) -> JSONResponse:
+async def _refusal(request: Request, error: SanshenError) -> Response:
+    if isinstance(error, Unauthenticated) and wants_page(request):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     status = next(
         (
             code
@@ -41,6 +56,11 @@ async def _refusal(_request: Request, error: SanshenError) -> JSONResponse:
         400,
     )
     return JSONResponse(error.as_dict(), status_code=status)
+
+
+api.include_router(api_v1.router)
+api.include_router(pages.router)
+api.include_router(metrics.router)
 
 
 @cache

@@ -6,6 +6,7 @@ SanshenError          base
 ├── Forbidden         the person lacks the role for this action
 ├── Conflict          the action does not fit the current state (order, duplicates)
 ├── WrongPassword     the password did not unlock the signing key
+├── Unauthenticated   no valid session or token (or the account is locked)
 └── GateRefused       the review gate found violations (they travel with the error)
 """
 
@@ -54,6 +55,11 @@ class Conflict(SanshenError):
 
 class WrongPassword(SanshenError):
     code = "wrong_password"
+    exit_code = 4
+
+
+class Unauthenticated(SanshenError):
+    code = "unauthenticated"
     exit_code = 4
 
 

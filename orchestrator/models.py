@@ -66,6 +66,11 @@ class Person(Base):
     kdf_opslimit: Mapped[int] = mapped_column(Integer)
     kdf_memlimit: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Sign-in: an argon2id hash (libsodium's string form). Null for people created before the
+    # console existed; their first sign-in checks the password against the sealed key instead.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
 
     department: Mapped[Department | None] = relationship()
     assignments: Mapped[list[RoleAssignment]] = relationship(
@@ -296,3 +301,79 @@ class Attempt(Base):
     error_class: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str] = mapped_column(String(200), default="")
+
+
+class WebSession(Base):
+    """A browser session. Only the SHA-256 of the cookie's token is stored."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship()
+
+
+class ApiToken(Base):
+    """A token for scripts (Authorization: Bearer). Only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship()
+
+
+class Alert(Base):
+    """A notification that a publication failed, went unconfirmed or is overdue.
+
+    `dedup_key` (kind + publication + the publication's revision) makes each condition alert once.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_delivery", "delivery_state", "next_try_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # failed, unconfirmed, overdue
+    publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivery_state: Mapped[str] = mapped_column(String(16), default="pending")  # sent, failed
+    delivery_attempts: Mapped[int] = mapped_column(default=0)
+    next_try_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime | None]
+
+
+class ArchiveEntry(Base):
+    """An archived file (审批表, content, bulletin), stored by SHA-256 in the archive folder."""
+
+    __tablename__ = "archive_entries"
+    __table_args__ = (Index("ix_archive_entries_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # form_pdf, form_docx, content, bulletin_pdf...
+    name: Mapped[str] = mapped_column(String(255))  # the file name offered on download
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int]
+    mime: Mapped[str] = mapped_column(String(100))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    period: Mapped[str | None] = mapped_column(String(32))  # a bulletin's period, e.g. 2026-10
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

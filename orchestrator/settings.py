@@ -68,6 +68,14 @@ class Settings(BaseSettings):
         default=True, description="对上报送被采用后自动生成转载稿（仍须三审）"
     )
 
+    session_idle_minutes: int = Field(default=120, ge=1, description="网页会话闲置多久失效（分钟）")
+    session_max_hours: int = Field(default=12, ge=1, description="网页会话最长有效期（小时）")
+    login_max_failures: int = Field(default=5, ge=1, description="连续输错密码几次后暂时锁定账户")
+    login_lockout_minutes: int = Field(default=15, ge=1, description="账户锁定时长（分钟）")
+    cookie_secure: bool = Field(
+        default=False, description="会话 Cookie 仅经 HTTPS 发送（生产环境在 HTTPS 之后应设为 true）"
+    )
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.settle_after <= self.task_time_limit:

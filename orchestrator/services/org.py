@@ -16,6 +16,7 @@ from gate.model import Role
 from orchestrator import audit, keys
 from orchestrator.errors import Conflict, InvalidInput, NotFound
 from orchestrator.models import Department, Person, RoleAssignment
+from orchestrator.web.auth import hash_password
 
 ROLE_BY_NAME: dict[str, Role] = {r.value: r for r in Role} | {r.label: r for r in Role}
 
@@ -126,6 +127,7 @@ def add_person(
         kdf_salt=sealed.salt,
         kdf_opslimit=sealed.opslimit,
         kdf_memlimit=sealed.memlimit,
+        password_hash=hash_password(password, kdf_profile),
     )
     session.add(person)
     session.flush()

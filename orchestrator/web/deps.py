@@ -1,0 +1,64 @@
+"""What every request handler shares: the application, the signed-in person, CSRF."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from fastapi import Request
+
+from orchestrator.app import App
+from orchestrator.errors import Forbidden, Unauthenticated
+from orchestrator.settings import get_settings
+from orchestrator.web import auth
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@cache
+def get_app() -> App:
+    return App(get_settings())
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def _principal(request: Request) -> auth.Principal:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    app = get_app()
+    bearer = _bearer(request)
+    cookie = request.cookies.get(auth.SESSION_COOKIE)
+    if bearer is None and cookie is None:
+        raise Unauthenticated("请先登录", code="not_signed_in")
+    with app.db.session() as session:
+        if bearer is not None:
+            found = auth.token_principal(session, bearer)
+        else:
+            assert cookie is not None
+            found = auth.session_principal(session, cookie, app.settings)
+    request.state.principal = found
+    return found
+
+
+async def principal(request: Request) -> auth.Principal:
+    """The signed-in person; for a state-changing request by a browser session, also the CSRF
+    check (header X-CSRF-Token, or the form field csrf_token)."""
+    from starlette.concurrency import run_in_threadpool
+
+    found = await run_in_threadpool(_principal, request)
+    if request.method not in SAFE_METHODS and found.via == "session":
+        presented = request.headers.get(auth.CSRF_HEADER)
+        if presented is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            value = (await request.form()).get(auth.CSRF_FIELD)
+            presented = value if isinstance(value, str) else None
+        if not auth.csrf_ok(found, presented):
+            raise Forbidden(
+                "表单已失效或来源不明（CSRF 校验失败），请刷新页面后重试", code="csrf_failed"
+            )
+    return found
