@@ -18,7 +18,7 @@ from orchestrator.redis_embedded import client
 from orchestrator.services.hub import ChannelHub, RedisRateGate
 from orchestrator.services.publishing import Publisher
 from orchestrator.settings import get_settings
-from orchestrator.web import api_v1, metrics, pages
+from orchestrator.web import api_reports, api_v1, metrics, pages, pages_reports, pages_work
 
 api = FastAPI(title="三审发布", version="0.1.0")
 
@@ -58,9 +58,8 @@ async def _refusal(request: Request, error: SanshenError) -> Response:
     return JSONResponse(error.as_dict(), status_code=status)
 
 
-api.include_router(api_v1.router)
-api.include_router(pages.router)
-api.include_router(metrics.router)
+for module in (api_v1, api_reports, pages, pages_work, pages_reports, metrics):
+    api.include_router(module.router)
 
 
 @cache
