@@ -433,6 +433,7 @@ class TreeMemory:
         self.peak_rss = 0.0
         self.peak_pss = 0.0
         self.peak_processes = 0
+        self.peak_process_rss = 0.0  # the largest single process in the tree
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -452,7 +453,9 @@ class TreeMemory:
             with contextlib.suppress(psutil.Error):
                 root = psutil.Process(self.pid)
                 tree = [root, *root.children(recursive=True)]
-                rss = sum(_rss(p) for p in tree)
+                each = [_rss(p) for p in tree]
+                rss = sum(each)
+                self.peak_process_rss = max(self.peak_process_rss, max(each) / 2**20)
                 self.peak_rss = max(self.peak_rss, rss / 2**20)
                 self.peak_processes = max(self.peak_processes, len(tree))
                 if rounds % 4 == 0:  # smaps is slower to read

@@ -96,6 +96,7 @@ def run(stack: Stack, args: Any) -> dict[str, Any]:
         "ratio": rounded(pipeline_per_s / bare["per_s"], 4),
         "duplicates": sum(n - 1 for per in ledgers.values() for n in per.values() if n > 1),
         "worker_peak_rss_mb": rounded(memory.peak_rss, 1),
+        "worker_process_peak_rss_mb": rounded(memory.peak_process_rss, 1),
         "worker_peak_pss_mb": rounded(memory.peak_pss, 1),
         "worker_processes": memory.peak_processes,
         "pool": f"{args.pool}, concurrency 2",

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         default=True, description="对上报送被采用后自动生成转载稿（仍须三审）"
     )
 
+    worker_max_memory_mb: int = Field(
+        default=150,
+        ge=50,
+        description="发送进程单个子进程的内存上限（MB），超过则在当前任务完成后换新进程",
+    )
     session_idle_minutes: int = Field(default=120, ge=1, description="网页会话闲置多久失效（分钟）")
     session_max_hours: int = Field(default=12, ge=1, description="网页会话最长有效期（小时）")
     login_max_failures: int = Field(default=5, ge=1, description="连续输错密码几次后暂时锁定账户")

@@ -41,6 +41,8 @@ def make_app() -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        # A pool process that grows past the bound is replaced after its current task.
+        worker_max_memory_per_child=settings.worker_max_memory_mb * 1024,
         task_time_limit=settings.task_time_limit,
         task_soft_time_limit=max(1, int(settings.task_time_limit * 0.8)),
         task_ignore_result=True,
