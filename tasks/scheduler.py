@@ -13,7 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tasks.jobs import dispatch_once, publisher, reconcile_once
+from orchestrator.redis_embedded import client
+from orchestrator.services.health import marking
+from tasks.jobs import app, dispatch_once, publisher, reconcile_once
 
 log = logging.getLogger("sanshen.scheduler")
 
@@ -33,12 +35,18 @@ def every(stop: threading.Event, interval: float, work: Callable[[], Any], name:
 def run(stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     settings = publisher().settings
+    beat = client(app.conf.broker_url)  # each loop's last round, for the health snapshot
     reconciler = threading.Thread(
         target=every,
-        args=(stop, settings.reconcile_interval, reconcile_once, "reconcile"),
+        args=(
+            stop,
+            settings.reconcile_interval,
+            marking(reconcile_once, "reconcile", beat),
+            "reconcile",
+        ),
         name="sanshen-reconcile",
         daemon=True,
     )
     reconciler.start()
-    every(stop, settings.scheduler_interval, dispatch_once, "dispatch")
+    every(stop, settings.scheduler_interval, marking(dispatch_once, "dispatch", beat), "dispatch")
     reconciler.join(timeout=30)
