@@ -1,7 +1,720 @@
-"""Console pages for the work itself: new submissions, 我的待办, review and sign-off, the upward queue."""
+"""Console pages for the work itself: new submissions, 我的待办, review and sign-off, the
+upward queue.
+
+Every rule lives in the services; these handlers read the form, call the service the CLI calls,
+and show the service's Chinese refusal on the same page with what the person typed kept.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from channels.base import ChannelKind
+from channels.registry import load_channels
+from gate.model import ChannelRequest, Decision, RepostSource, ReviewStage, Role
+from gate.rules import ReviewContext
+from orchestrator.app import App
+from orchestrator.blobs import sniff_mime
+from orchestrator.errors import Forbidden, InvalidInput, NotFound, SanshenError
+from orchestrator.models import Department, Person, Publication, Submission, Version
+from orchestrator.permissions import PERMISSIONS, holds, require
+from orchestrator.services import prechecks, reposts, review, submissions
+from orchestrator.services.hub import ChannelHub, MemoryRateGate
+from orchestrator.services.org import person_by_username
+from orchestrator.services.publishing import Publisher, get_publication
+from orchestrator.web.auth import Principal
+from orchestrator.web.deps import get_app, principal
+from orchestrator.web.templating import flash, page
 
 router = APIRouter()
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+Who = Annotated[Principal, Depends(principal)]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _today() -> date:
+    return _now().astimezone(SHANGHAI).date()
+
+
+def _status(error: SanshenError) -> int:
+    from orchestrator.api import STATUS_BY_ERROR  # the app includes this router: import late
+
+    for cls in type(error).__mro__:
+        code = STATUS_BY_ERROR.get(getattr(cls, "code", ""))
+        if code is not None:
+            return code
+    return 400
+
+
+def _me(session: Session, who: Principal) -> Person:
+    return person_by_username(session, who.username)
+
+
+# --- 我的待办 ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Waiting:
+    submission: Submission
+    stage: ReviewStage
+    aids: list[dict[str, str]]
+    problems: list[dict[str, Any]]
+
+
+@dataclass
+class Returned:
+    submission: Submission
+    decision: str
+    stage: str
+    actor: str
+    comment: str
+    acted_at: datetime
+
+
+def waiting_stage(sub: Submission, person: Person, app: App, now: datetime) -> ReviewStage | None:
+    """The stage of `sub` that waits for `person`, or None. Roles decide; the gate's own
+    one-person-one-stage and author-only-初审 rules hide what they would refuse anyway."""
+    context = ReviewContext(review.review_record(sub), app.policy, now)
+    stage = context.next_stage()
+    if stage is None or not holds(person, app.policy.roles_for(stage), now):
+        return None
+    if sub.author_id == person.id and stage is not ReviewStage.FIRST:
+        return None
+    if any(a.actor_id == person.username for a in context.effective_approvals):
+        return None
+    return stage
+
+
+def returned_to(sub: Submission) -> Returned | None:
+    """The last decision on the current version when it was 退回 or 驳回."""
+    version = sub.current
+    mine = [a for a in sub.actions if a.fingerprint == version.fingerprint]
+    if not mine or mine[-1].decision == Decision.APPROVE.value:
+        return None
+    last = mine[-1]
+    return Returned(
+        sub,
+        Decision(last.decision).label,
+        ReviewStage(last.stage).label,
+        last.actor.name,
+        last.comment,
+        last.acted_at,
+    )
+
+
+def aids_for(session: Session, app: App, sub_id: int, hub: ChannelHub) -> dict[str, Any]:
+    verdict, _waiting, aids = review.check(
+        session,
+        sub_id,
+        policy=app.policy,
+        store=app.blobs,
+        sensitive_words=app.sensitive_words,
+    )
+    return {
+        "verdict": verdict,
+        "aids": aids,
+        "problems": prechecks.channel_problems(session, app, sub_id, hub),
+    }
+
+
+def todo_lists(session: Session, app: App, who: Principal) -> dict[str, Any]:
+    now = _now()
+    person = _me(session, who)
+    hub = ChannelHub()
+    waiting: list[Waiting] = []
+    returned: list[Returned] = []
+    subs = session.scalars(select(Submission).order_by(Submission.id.desc()).limit(500))
+    for sub in subs:
+        back = returned_to(sub) if sub.author_id == person.id else None
+        if back is not None:
+            returned.append(back)
+            continue
+        stage = waiting_stage(sub, person, app, now)
+        if stage is None:
+            continue
+        found = aids_for(session, app, sub.id, hub)
+        waiting.append(Waiting(sub, stage, found["aids"], found["problems"]))
+    return {"waiting": waiting, "returned": returned}
+
+
+@router.get("/todo", response_class=HTMLResponse)
+async def todo_page(request: Request, who: Who) -> Response:
+    def work() -> Response:
+        app = get_app()
+        with app.db.read() as session:
+            lists = todo_lists(session, app, who)
+            return page(request, "work_todo.html", who, **lists)
+
+    return await run_in_threadpool(work)
+
+
+# --- the submission form ----------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    channel: str = ""
+    publish_date: str = ""
+    remark: str = ""
+
+
+@dataclass
+class FormValues:
+    """What the person typed, kept to show again when the services refuse it."""
+
+    title: str = ""
+    body: str = ""
+    digest: str = ""
+    byline: str = ""
+    department: str = ""
+    major_event: bool = False
+    special_content: bool = False
+    rows: list[Row] = field(default_factory=list)
+    repost_platform: str = ""
+    repost_url: str = ""
+    repost_time: str = ""
+    keep_images: list[str] = field(default_factory=list)
+    keep_cover: bool = False
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _texts(form: FormData, name: str) -> list[str]:
+    return [v if isinstance(v, str) else "" for v in form.getlist(name)]
+
+
+def values_from_form(form: FormData) -> FormValues:
+    channels, dates, remarks = (_texts(form, n) for n in ("channel", "publish_date", "remark"))
+    rows = [
+        Row(c.strip(), d.strip(), r.strip())
+        for c, d, r in zip(channels, dates, remarks, strict=False)
+    ]
+    return FormValues(
+        title=_text(form, "title"),
+        body=_text(form, "body"),
+        digest=_text(form, "digest"),
+        byline=_text(form, "byline"),
+        department=_text(form, "department"),
+        major_event=bool(form.get("major_event")),
+        special_content=bool(form.get("special_content")),
+        rows=rows,
+        repost_platform=_text(form, "repost_platform").strip(),
+        repost_url=_text(form, "repost_url").strip(),
+        repost_time=_text(form, "repost_time").strip(),
+        keep_images=_texts(form, "keep_image"),
+        keep_cover=bool(form.get("keep_cover")),
+    )
+
+
+def values_from_version(version: Version) -> FormValues:
+    body = version.body_html
+    for image in version.images:
+        body = body.replace(submissions.IMAGE_SRC_PREFIX + image.sha256, image.filename)
+    published = version.repost_published_at
+    return FormValues(
+        title=version.title,
+        body=body,
+        digest=version.digest,
+        byline=version.byline,
+        department=version.submission.department.code,
+        major_event=version.major_event,
+        special_content=version.special_content,
+        rows=[Row(c.channel, c.publish_date.isoformat(), c.remark) for c in version.channels],
+        repost_platform=version.repost_platform or "",
+        repost_url=version.repost_url or "",
+        repost_time=published.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M") if published else "",
+        keep_images=[i.sha256 for i in version.images],
+        keep_cover=version.cover_sha256 is not None,
+    )
+
+
+def rows_of(
+    values: FormValues, catalogue: dict[str, str]
+) -> tuple[list[ChannelRequest], list[str]]:
+    """The 审批表 rows the person filled in, and what is wrong with them (all at once)."""
+    found: list[ChannelRequest] = []
+    problems: list[str] = []
+    for number, row in enumerate(values.rows, start=1):
+        if not (row.channel or row.remark):
+            continue
+        if not row.channel:
+            problems.append(f"审批表第 {number} 行未选择发布形式")
+            continue
+        try:
+            when = date.fromisoformat(row.publish_date)
+        except ValueError:
+            problems.append(f"审批表第 {number} 行的发布日期“{row.publish_date}”无效")
+            continue
+        name = submissions.resolve_channel(row.channel, catalogue)
+        found.append(ChannelRequest(name, when, row.remark))
+    return found, problems
+
+
+def repost_of(values: FormValues) -> tuple[RepostSource | None, list[str]]:
+    given = (values.repost_platform, values.repost_url, values.repost_time)
+    if not any(given):
+        return None, []
+    if not all(given):
+        return None, ["转载来源须同时填写平台、网址和首发时间"]
+    try:
+        when = datetime.fromisoformat(values.repost_time)
+    except ValueError:
+        return None, [f"转载首发时间“{values.repost_time}”无效"]
+    when = when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
+    return RepostSource(values.repost_platform, values.repost_url, when), []
+
+
+@dataclass
+class Uploads:
+    images: list[submissions.ImageFile]
+    cover: submissions.ImageFile | None
+
+
+async def uploads_of(form: FormData) -> Uploads:
+    async def read(item: Any) -> submissions.ImageFile | None:
+        if not isinstance(item, UploadFile) or not item.filename:
+            return None
+        return submissions.ImageFile(item.filename, await item.read())
+
+    images = [f for f in [await read(i) for i in form.getlist("images")] if f is not None]
+    return Uploads(images, await read(form.get("cover")))
+
+
+def _image_problems(uploads: Uploads) -> list[str]:
+    named = [*uploads.images, *([uploads.cover] if uploads.cover else [])]
+    return [
+        f"文件“{f.filename}”不是可发布的图片（JPG/PNG/GIF）"
+        for f in named
+        if sniff_mime(f.data) == "application/octet-stream"
+    ]
+
+
+def build_draft(
+    values: FormValues, uploads: Uploads, kept: Version | None, app: App
+) -> submissions.Draft:
+    """The Draft the services take; every problem of the form itself reported together."""
+    catalogue = submissions.channel_catalogue()
+    channels, problems = rows_of(values, catalogue)
+    repost, repost_problems = repost_of(values)
+    problems += repost_problems + _image_problems(uploads)
+    if problems:
+        raise InvalidInput("稿件有误：" + "；".join(problems), code="invalid_form")
+    images, cover = list(uploads.images), uploads.cover
+    if kept is not None:
+        images = kept_images(kept, values, app) + images
+        if cover is None and values.keep_cover and kept.cover_sha256:
+            cover = submissions.ImageFile("cover", _blob(app, kept.cover_sha256, "封面"))
+    return submissions.Draft(
+        title=values.title,
+        body_html=values.body,
+        channels=channels,
+        images=images,
+        cover=cover,
+        digest=values.digest.strip(),
+        byline=values.byline.strip(),
+        major_event=values.major_event,
+        special_content=values.special_content,
+        repost=repost,
+    )
+
+
+def kept_images(version: Version, values: FormValues, app: App) -> list[submissions.ImageFile]:
+    return [
+        submissions.ImageFile(i.filename, _blob(app, i.sha256, i.filename))
+        for i in version.images
+        if i.sha256 in values.keep_images
+    ]
+
+
+def _blob(app: App, sha: str, name: str) -> bytes:
+    data = app.blobs.get(sha)
+    if data is None:
+        raise InvalidInput(f"原有图片“{name}”在存储中缺失，请重新上传", code="image_missing")
+    return data
+
+
+def form_context(session: Session, who: Principal, values: FormValues) -> dict[str, Any]:
+    catalogue = submissions.channel_catalogue()
+    rows = list(values.rows)
+    rows += [Row() for _ in range(max(0, len(catalogue) - len(rows)))]
+    if not any(r.channel or r.publish_date for r in rows):
+        rows[0].publish_date = _today().isoformat()
+    for row in rows:
+        row.publish_date = row.publish_date or ""
+    if not values.department:
+        person = _me(session, who)
+        values.department = person.department.code if person.department else ""
+    return {
+        "values": values,
+        "rows": rows,
+        "catalogue": catalogue,
+        "departments": list(session.scalars(select(Department).order_by(Department.id))),
+        "today": _today().isoformat(),
+    }
+
+
+def may_revise(session: Session, sub: Submission, who: Principal) -> None:
+    person = _me(session, who)
+    if sub.author_id == person.id or holds(person, frozenset({Role.CONTRIBUTOR}), _now()):
+        return
+    raise Forbidden(f"{person.name}不是该稿件的作者，也不是编辑，不能修改", code="not_author")
+
+
+def _form_page(
+    request: Request,
+    who: Principal,
+    values: FormValues,
+    *,
+    sub_id: int | None,
+    error: SanshenError | None = None,
+) -> Response:
+    app = get_app()
+    with app.db.read() as session:
+        current = submissions.get(session, sub_id) if sub_id is not None else None
+        context = form_context(session, who, values)
+        return page(
+            request,
+            "work_submission_form.html",
+            who,
+            status_code=_status(error) if error else 200,
+            submission=current,
+            version=current.current if current else None,
+            error=error,
+            details=error_details(error),
+            **context,
+        )
+
+
+def error_details(error: SanshenError | None) -> list[str]:
+    if error is None or error.code not in ("invalid_draft", "invalid_form"):
+        return []
+    _, _, rest = error.message.partition("：")
+    return [p for p in rest.split("；") if p]
+
+
+@router.get("/submissions/new", response_class=HTMLResponse)
+async def new_form(request: Request, who: Who) -> Response:
+    return await run_in_threadpool(_form_page, request, who, FormValues(), sub_id=None)
+
+
+@router.post("/submissions/new", response_class=HTMLResponse)
+async def new_submit(request: Request, who: Who) -> Response:
+    form = await request.form()
+    values, uploads = values_from_form(form), await uploads_of(form)
+
+    def work() -> int:
+        app = get_app()
+        draft = build_draft(values, uploads, None, app)
+        with app.db.session() as session:
+            created = submissions.create(
+                session,
+                app.blobs,
+                author=who.username,
+                department=values.department,
+                draft=draft,
+            )
+            return created.id
+
+    try:
+        sub_id = await run_in_threadpool(work)
+    except SanshenError as error:
+        return await run_in_threadpool(_form_page, request, who, values, sub_id=None, error=error)
+    return flash(RedirectResponse("/todo", status_code=303), f"稿件 {sub_id} 已提交，等待初审")
+
+
+@router.get("/submissions/{sub_id}/revise", response_class=HTMLResponse)
+async def revise_form(request: Request, sub_id: int, who: Who) -> Response:
+    def work() -> Response:
+        with get_app().db.read() as session:
+            sub = submissions.get(session, sub_id)
+            may_revise(session, sub, who)
+            values = values_from_version(sub.current)
+        return _form_page(request, who, values, sub_id=sub_id)
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/submissions/{sub_id}/revise", response_class=HTMLResponse)
+async def revise_submit(request: Request, sub_id: int, who: Who) -> Response:
+    form = await request.form()
+    values, uploads = values_from_form(form), await uploads_of(form)
+
+    def work() -> int:
+        app = get_app()
+        with app.db.session() as session:
+            sub = submissions.get(session, sub_id)
+            may_revise(session, sub, who)
+            draft = build_draft(values, uploads, sub.current, app)
+            version = submissions.revise(
+                session, app.blobs, sub_id, editor=who.username, draft=draft
+            )
+            return version.number
+
+    try:
+        number = await run_in_threadpool(work)
+    except SanshenError as error:
+        if isinstance(error, NotFound):
+            raise
+        return await run_in_threadpool(_form_page, request, who, values, sub_id=sub_id, error=error)
+    return flash(
+        RedirectResponse("/todo", status_code=303),
+        f"稿件 {sub_id} 已生成第 {number} 版，此前的审核意见不再有效，须重新审核",
+    )
+
+
+@router.get("/submissions/{sub_id}/images/{sha}")
+def submission_image(sub_id: int, sha: str, who: Who) -> Response:
+    """An image of one of the submission's versions, for the review preview."""
+    app = get_app()
+    with app.db.read() as session:
+        sub = submissions.get(session, sub_id)
+        known = {i.sha256 for v in sub.versions for i in v.images}
+        known |= {v.cover_sha256 for v in sub.versions if v.cover_sha256}
+    data = app.blobs.get(sha) if sha in known else None
+    if data is None:
+        raise NotFound(f"稿件 {sub_id} 没有这张图片", code="image_not_found")
+    return Response(data, media_type=sniff_mime(data), headers={"Cache-Control": "private"})
+
+
+# --- review and sign-off ---------------------------------------------------------------------
+
+DECISIONS = {d.value: d for d in Decision}
+
+
+def preview_html(sub: Submission) -> str:
+    """The body with stored-image srcs pointing at this submission's image route. It is shown
+    in a sandboxed frame without scripts: the body is the author's HTML."""
+    return re.sub(
+        re.escape(submissions.IMAGE_SRC_PREFIX) + r"([0-9a-f]{64})",
+        lambda m: f"/submissions/{sub.id}/images/{m.group(1)}",
+        sub.current.body_html,
+    )
+
+
+def review_context(session: Session, app: App, sub_id: int, who: Principal) -> dict[str, Any]:
+    now = _now()
+    sub = submissions.get(session, sub_id)
+    person = _me(session, who)
+    stage = ReviewContext(review.review_record(sub), app.policy, now).next_stage()
+    mine = waiting_stage(sub, person, app, now)
+    roles = "、".join(sorted(r.label for r in app.policy.roles_for(stage))) if stage else ""
+    current = sub.current
+    return {
+        "submission": sub,
+        "version": current,
+        "stage": stage,
+        "may_act": mine is not None,
+        "stage_roles": roles,
+        "preview": preview_html(sub),
+        "actions": [
+            {
+                "row": a,
+                "stage": ReviewStage(a.stage).label,
+                "decision": Decision(a.decision).label,
+                "current": a.fingerprint == current.fingerprint,
+            }
+            for a in sub.actions
+        ],
+        "publications": list(
+            session.scalars(
+                select(Publication)
+                .where(Publication.version_id == current.id)
+                .order_by(Publication.id)
+            )
+        ),
+        "decisions": list(Decision),
+        **aids_for(session, app, sub_id, ChannelHub()),
+    }
+
+
+def _review_page(
+    request: Request,
+    who: Principal,
+    sub_id: int,
+    *,
+    error: SanshenError | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    app = get_app()
+    with app.db.read() as session:
+        context = review_context(session, app, sub_id, who)
+        return page(
+            request,
+            "work_review.html",
+            who,
+            status_code=_status(error) if error else 200,
+            error=error,
+            typed=typed or {},
+            **context,
+        )
+
+
+@router.get("/submissions/{sub_id}/review", response_class=HTMLResponse)
+async def review_form(request: Request, sub_id: int, who: Who) -> Response:
+    return await run_in_threadpool(_review_page, request, who, sub_id)
+
+
+def record_decision(
+    sub_id: int, who: Principal, stage: ReviewStage, decision: Decision, comment: str, pw: str
+) -> review.Outcome:
+    app = get_app()
+    with app.db.session() as session:
+        return review.review(
+            session,
+            sub_id,
+            stage=stage,
+            decision=decision,
+            actor=who.username,
+            password=pw,
+            policy=app.policy,
+            default_publish_time=app.settings.default_publish_time,
+            comment=comment,
+        )
+
+
+def _parse_review(form: FormData) -> tuple[ReviewStage, Decision]:
+    try:
+        stage = ReviewStage(_text(form, "stage"))
+    except ValueError:
+        raise InvalidInput("缺少审核环节，请刷新页面后重试", code="unknown_stage") from None
+    decision = DECISIONS.get(_text(form, "decision"))
+    if decision is None:
+        raise InvalidInput("请选择审核结论：通过、退回或驳回", code="decision_required")
+    if decision is not Decision.APPROVE and not _text(form, "comment").strip():
+        raise InvalidInput(f"{decision.label}时请填写审核意见", code="comment_required")
+    return stage, decision
+
+
+def _done_message(sub_id: int, stage: ReviewStage, decision: Decision, out: Any) -> str:
+    said = f"稿件 {sub_id}：已记录{stage.label}{decision.label}"
+    if out.verdict.passed:
+        return said + "。审核闸门通过，已生成各渠道发布计划"
+    if out.waiting is not None:
+        return said + f"，下一步：{out.waiting.label}"
+    return said
+
+
+@router.post("/submissions/{sub_id}/review", response_class=HTMLResponse)
+async def review_submit(request: Request, sub_id: int, who: Who) -> Response:
+    form = await request.form()
+    comment = _text(form, "comment")
+    typed = {"decision": _text(form, "decision"), "comment": comment}
+    try:
+        stage, decision = _parse_review(form)
+        outcome = await run_in_threadpool(
+            record_decision, sub_id, who, stage, decision, comment, _text(form, "password")
+        )
+    except SanshenError as error:
+        if isinstance(error, NotFound):
+            raise
+        return await run_in_threadpool(_review_page, request, who, sub_id, error=error, typed=typed)
+    target = f"/items/{sub_id}" if outcome.verdict.passed else "/todo"
+    message = _done_message(sub_id, stage, decision, outcome)
+    return flash(RedirectResponse(target, status_code=303), message)
+
+
+# --- 综合科: the upward queue and reposts --------------------------------------------------------
+
+
+def upward_channels() -> list[str]:
+    return [n for n, c in load_channels().items() if c.kind is ChannelKind.UPWARD]
+
+
+def upward_status(pub: Publication) -> str:
+    return {
+        "submitted": "已报送，待上级平台采用",
+        "published": "已采用",
+        "failed": "未采用" if pub.sent_at else "报送失败",
+    }.get(pub.state, "")
+
+
+def upward_context(session: Session, who: Principal) -> dict[str, Any]:
+    now = _now()
+    person = _me(session, who)
+    pubs = list(
+        session.scalars(
+            select(Publication)
+            .where(Publication.channel.in_(upward_channels()))
+            .order_by(Publication.scheduled_at.desc(), Publication.id.desc())
+            .limit(500)
+        )
+    )
+    reposted = {
+        s.repost_of_id: s
+        for s in session.scalars(select(Submission).where(Submission.repost_of_id.is_not(None)))
+    }
+    return {
+        "rows": [
+            {"pub": p, "status": upward_status(p), "repost": reposted.get(p.id)} for p in pubs
+        ],
+        "reposts": sorted(reposted.values(), key=lambda s: s.id, reverse=True),
+        "may_confirm": holds(person, PERMISSIONS[("confirm", ChannelKind.UPWARD)], now),
+        "may_repost": holds(person, PERMISSIONS[("repost", ChannelKind.UPWARD)], now),
+    }
+
+
+@router.get("/upward", response_class=HTMLResponse)
+async def upward_page(request: Request, who: Who) -> Response:
+    def work() -> Response:
+        with get_app().db.read() as session:
+            return page(request, "work_upward.html", who, **upward_context(session, who))
+
+    return await run_in_threadpool(work)
+
+
+def _publisher() -> Publisher:
+    return Publisher(get_app(), ChannelHub(), MemoryRateGate())
+
+
+async def _upward_action(action: Callable[[], str]) -> Response:
+    try:
+        message, kind = await run_in_threadpool(action), "ok"
+    except SanshenError as error:
+        if isinstance(error, Forbidden):
+            raise
+        message, kind = error.message, "error"
+    return flash(RedirectResponse("/upward", status_code=303), message, kind)
+
+
+@router.post("/upward/{pub_id}/confirm")
+async def upward_confirm(request: Request, pub_id: int, who: Who) -> Response:
+    url = _text(await request.form(), "url").strip()
+
+    def work() -> str:
+        _publisher().confirm_by_hand(pub_id, url=url, actor=who.username)
+        return f"发布 {pub_id} 已登记为上级平台采用：{url}"
+
+    return await _upward_action(work)
+
+
+@router.post("/upward/{pub_id}/repost")
+async def upward_repost(pub_id: int, who: Who) -> Response:
+    def work() -> str:
+        app = get_app()
+        with app.db.session() as session:
+            require(session, who.username, "repost", ChannelKind.UPWARD, _now())
+            sub = reposts.draft_repost(
+                session, app, get_publication(session, pub_id), actor=who.username
+            )
+            return f"已生成转载稿 稿件 {sub.id}（仍须经三审和签发）"
+
+    return await _upward_action(work)
