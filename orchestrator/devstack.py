@@ -1,13 +1,15 @@
 """Running the parts as separate processes: used by `sanshen up`, the tests and the benches.
 
-`Processes` starts and stops the worker and scheduler as real OS processes (each in its own
-process group, so a kill reaches a worker's children too); `stack_env` points every part at
-one data folder, one Redis and the platform simulators.
+`Processes` starts and stops the API, worker and scheduler as real OS processes (each in its
+own process group, so a kill reaches a worker's children too); `simulator_env` points the
+adapters at the platform simulators; `FolderLock` keeps a second `sanshen up` off a data
+folder that one is already running on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -44,6 +46,19 @@ def worker_argv(concurrency: int = 2, channels: Iterable[str] | None = None) -> 
 
 def scheduler_argv() -> list[str]:
     return [str(BIN / "sanshen"), "scheduler"]
+
+
+def api_argv(host: str, port: int) -> list[str]:
+    return [
+        str(BIN / "uvicorn"),
+        "orchestrator.api:api",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
 
 
 def simulator_env(settings_by_channel: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
@@ -90,6 +105,12 @@ class Processes:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
+    def exited(self) -> dict[str, int]:
+        """The children that have ended on their own, with their exit codes."""
+        return {
+            name: code for name, proc in self.procs.items() if (code := proc.poll()) is not None
+        }
+
     def stop_all(self) -> None:
         for name in list(self.procs):
             self.kill(name, signal.SIGTERM)
@@ -97,3 +118,39 @@ class Processes:
     def log(self, name: str) -> str:
         path = self.logs / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+
+class FolderBusy(Exception):
+    def __init__(self, path: Path, holder: str) -> None:
+        super().__init__(f"{path} is held by pid {holder}")
+        self.path, self.holder = path, holder
+
+
+class FolderLock:
+    """An exclusive `flock` on `<folder>/sanshen-up.lock`, which names the holder's pid.
+
+    The kernel drops the lock when its holder dies, however it dies, so a stale file from a
+    killed run never blocks the next one."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "sanshen-up.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise FolderBusy(self.path, holder) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = None

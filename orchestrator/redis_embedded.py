@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -58,7 +59,7 @@ def ensure_running(data_dir: Path, timeout: float = 10.0) -> str:
     folder = socket_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     sock = folder / "redis.sock"
-    url = f"redis+socket://{sock}"
+    url = url_for(data_dir)
     if _answers(url):
         return url
     subprocess.run(
@@ -93,11 +94,40 @@ def ensure_running(data_dir: Path, timeout: float = 10.0) -> str:
     raise RedisUnavailable(f"内置 Redis 未能启动，请查看 {folder / 'redis.log'}")
 
 
-def stop(data_dir: Path) -> None:
-    url = f"redis+socket://{socket_dir(data_dir) / 'redis.sock'}"
+def url_for(data_dir: Path) -> str:
+    return f"redis+socket://{socket_dir(data_dir) / 'redis.sock'}"
+
+
+def server_pid(data_dir: Path) -> int | None:
+    """The embedded server's pid while its pid file names a live process."""
+    try:
+        pid = int((socket_dir(data_dir) / "redis.pid").read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def stop(data_dir: Path, timeout: float = 10.0) -> None:
+    """Shut the embedded server down (saving first) and wait until its process is gone."""
+    url = url_for(data_dir)
+    pid = server_pid(data_dir)
     if _answers(url):
         with contextlib.suppress(redis.ConnectionError):  # it hangs up as it goes
             client(url).shutdown(save=True)
+    deadline = time.monotonic() + timeout
+    while pid is not None and _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _answers(url: str) -> bool:

@@ -1,6 +1,8 @@
 """`sanshen`: the command line. Chinese for people; `--json` on every command for scripts."""
 
 from orchestrator.cli import content, people, publications, reviewing, system
+from orchestrator.cli import tokens as tokens
+from orchestrator.cli import up as up  # registers `sanshen up`
 from orchestrator.cli.base import app
 
 __all__ = ["app", "content", "people", "publications", "reviewing", "system"]

@@ -1,0 +1,340 @@
+"""`sanshen up`: the whole system on one machine, the embedded default.
+
+The data folder holds the SQLite database and the embedded Redis (append-only, so queued work
+survives a restart); the API with the console, a Celery worker and the scheduler run as child
+processes, each in its own process group. Each part is waited for until it really answers; a
+part that dies is reported and everything stops (exit 1) — nothing is restarted silently.
+Ctrl-C or SIGTERM stops the parts in order: console, scheduler, worker, simulators, Redis last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+from orchestrator import redis_embedded
+from orchestrator.app import App
+from orchestrator.cli.base import app, ctx, fail
+from orchestrator.config_check import channels_or_exit
+from orchestrator.devstack import (
+    FolderBusy,
+    FolderLock,
+    Processes,
+    api_argv,
+    scheduler_argv,
+    simulator_env,
+    worker_argv,
+)
+from orchestrator.errors import Conflict, InvalidInput, SanshenError
+from orchestrator.migrate import upgrade
+
+STARTUP_TIMEOUT = 60.0
+SCHEDULER_GRACE = 10.0
+STOP_TIMEOUT = {"api": 10.0, "scheduler": 10.0, "worker": 30.0}
+LABELS = {"api": "控制台", "worker": "发送进程", "scheduler": "调度器"}
+DEMO_PACE = {  # the demo walk settles in seconds rather than at production pace
+    "SANSHEN_SCHEDULER_INTERVAL": "0.5",
+    "SANSHEN_RECONCILE_INTERVAL": "2",
+    "SANSHEN_CONFIRM_FIRST_CHECK": "1",
+}
+
+
+class PartDied(SanshenError):
+    code = "part_died"
+    exit_code = 1
+
+
+class Stop(BaseException):
+    """SIGTERM, delivered the way Ctrl-C is."""
+
+
+@app.command(
+    "up",
+    help="一条命令启动全部：数据库、Redis、发送进程、调度器与控制台（Ctrl-C 停止）",
+)
+def up_cmd(
+    demo: Annotated[
+        bool, typer.Option("--demo", help="同时启动平台模拟器并建立演示组织（打印账号密码）")
+    ] = False,
+    host: Annotated[str, typer.Option(help="控制台监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="控制台端口")] = 8000,
+    workers: Annotated[int, typer.Option(help="发送进程的并发数", min=1)] = 2,
+) -> None:
+    channels_or_exit()
+    stack = Stack(ctx().app, host=host, port=port, workers=workers, demo=demo)
+    try:
+        code = stack.run()
+    except SanshenError as error:
+        fail(error, False)
+    raise typer.Exit(code)
+
+
+@dataclass
+class Stack:
+    app: App
+    host: str
+    port: int
+    workers: int
+    demo: bool
+    say: Callable[[str], None] = typer.echo
+    procs: Processes | None = None
+    sims: Any = None
+    redis_url: str = ""
+    own_redis: bool = False
+    started: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.app.settings.data_dir.resolve()
+
+    @property
+    def console_url(self) -> str:
+        shown = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{shown}:{self.port}"
+
+    def run(self) -> int:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = FolderLock(self.data_dir)
+        try:
+            lock.acquire()
+        except FolderBusy as busy:
+            raise Conflict(
+                f"数据目录 {self.data_dir} 已有一个 sanshen up 在运行（进程 {busy.holder}）。"
+                "请先停止它（Ctrl-C），或用 --data-dir 指定另一个数据目录",
+                code="already_running",
+            ) from None
+        try:
+            self._port_free()
+            with _signals_as_stop():
+                return self._serve()
+        finally:
+            lock.release()
+
+    def _serve(self) -> int:
+        self.say(f"三审发布正在启动，数据目录：{self.data_dir}")
+        try:
+            self._start_all()
+            self.say(f"全部就绪。请在浏览器中打开 {self.console_url}/login ，按 Ctrl-C 停止。")
+            self._watch()
+        except (KeyboardInterrupt, Stop):
+            self.say("正在停止……")
+            return 0
+        except PartDied as died:
+            self.say(f"✗ {died.message}")
+            self.say("正在停止其余部分……")
+            return died.exit_code
+        finally:
+            with _signals_ignored():
+                self._stop_all()
+        return 0  # pragma: no cover - _watch only returns by raising
+
+    # --- starting -------------------------------------------------------------------------
+
+    def _start_all(self) -> None:
+        upgrade(self.app.db)
+        self.say(f"✓ 数据库已就绪（{_where(self.app.settings.sqlalchemy_url)}）")
+        if self.demo:
+            from orchestrator.demo import ensure_organisation
+
+            ensure_organisation(self.app)
+        self._start_redis()
+        env = self._child_env()
+        self.procs = Processes(self.data_dir / "logs", env)
+        self._start("worker", worker_argv(self.workers), self._worker_answers)
+        self.say(f"✓ 发送进程已就绪（Celery worker，并发 {self.workers}）")
+        self._start("scheduler", scheduler_argv(), self._scheduler_ran)
+        interval = env.get("SANSHEN_SCHEDULER_INTERVAL", self.app.settings.scheduler_interval)
+        note = "" if self._scheduler_stamped() else "；尚无轮次记录，仅确认进程在运行"
+        self.say(f"✓ 调度器已就绪（每 {interval} 秒扫描到期发布{note}）")
+        self._start("api", api_argv(self.host, self.port), self._api_answers)
+        self.say(f"✓ 控制台 {self.console_url}/login")
+        if self.demo:
+            self._show_demo_people()
+
+    def _start_redis(self) -> None:
+        if self.app.settings.redis_url:
+            self.redis_url = self.app.settings.redis_url
+            where = "外部服务"
+        else:
+            self.redis_url = redis_embedded.ensure_running(self.data_dir)
+            self.own_redis = True
+            where = f"内置，{self.redis_url.removeprefix('redis+socket://')}"
+        try:
+            redis_embedded.client(self.redis_url, socket_timeout=2).ping()
+        except Exception as exc:
+            raise PartDied(f"Redis 无法连接（{type(exc).__name__}）") from None
+        self.say(f"✓ Redis 已就绪（{where}）")
+
+    def _child_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k.startswith("SANSHEN_")}
+        env |= {"SANSHEN_DATA_DIR": str(self.data_dir), "SANSHEN_REDIS_URL": self.redis_url}
+        if self.demo:
+            from channels.simulators.server import SimulatorServer
+
+            self.sims = SimulatorServer().start()
+            env = DEMO_PACE | env | self._simulator_settings()
+            self.say(f"✓ 模拟平台 {self.sims.url}/（运营视图）")
+        return env
+
+    def _simulator_settings(self) -> dict[str, str]:
+        return simulator_env({name: self.sims.client_settings(name) for name in self.sims.names})
+
+    def _start(self, name: str, argv: list[str], ready: Callable[[], bool]) -> None:
+        assert self.procs is not None
+        self.started[name] = time.time()
+        self.procs.start(name, argv)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not ready():
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise PartDied(
+                    f"{LABELS[name]}在 {STARTUP_TIMEOUT:g} 秒内未就绪，"
+                    f"日志：{self.data_dir / 'logs' / f'{name}.log'}"
+                )
+            time.sleep(0.2)
+
+    def _worker_answers(self) -> bool:
+        from orchestrator.services import health
+
+        return bool(health.workers_part(self.redis_url, timeout=1.0)["ok"])
+
+    def _scheduler_ran(self) -> bool:
+        """A dispatch round stamped in Redis since this scheduler started; a scheduler that
+        stamps no rounds counts once it has stayed up for SCHEDULER_GRACE seconds."""
+        grace_over = time.time() - self.started["scheduler"] > SCHEDULER_GRACE
+        return self._scheduler_stamped() or grace_over
+
+    def _scheduler_stamped(self) -> bool:
+        from orchestrator.services import health
+
+        try:
+            stamp = redis_embedded.client(self.redis_url, socket_timeout=2).get(
+                health.ROUND_KEY.format(loop="dispatch")
+            )
+        except Exception:
+            return False
+        if not stamp:
+            return False
+        ran = datetime.fromisoformat(stamp.decode() if isinstance(stamp, bytes) else str(stamp))
+        return ran.timestamp() >= self.started["scheduler"]
+
+    def _api_answers(self) -> bool:
+        probe = self.console_url.replace("localhost", "127.0.0.1")
+        try:
+            with urllib.request.urlopen(f"{probe}/healthz", timeout=2) as reply:
+                return bool(reply.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _port_free(self) -> None:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((self.host, self.port))
+            except OSError as exc:
+                raise InvalidInput(
+                    f"无法在 {self.host}:{self.port} 上启动控制台：{exc.strerror}"
+                    "（端口已被占用？可用 --port 换一个）",
+                    code="port_unavailable",
+                ) from None
+
+    # --- running --------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        while True:
+            self._check_alive()
+            time.sleep(0.5)
+
+    def _check_alive(self) -> None:
+        assert self.procs is not None
+        for name, code in self.procs.exited().items():
+            self.procs.procs.pop(name)
+            log = self.data_dir / "logs" / f"{name}.log"
+            raise PartDied(f"{LABELS[name]}意外退出（退出码 {code}），日志：{log}")
+
+    # --- stopping -------------------------------------------------------------------------
+
+    def _stop_all(self) -> None:
+        if self.procs is not None:
+            for name in ("api", "scheduler", "worker"):
+                if name in self.procs.procs:
+                    self.procs.kill(name, signal.SIGTERM, timeout=STOP_TIMEOUT[name])
+                    self.say(f"✓ {LABELS[name]}已停止")
+        if self.sims is not None:
+            self.sims.stop()
+            self.say("✓ 模拟平台已停止")
+        if self.own_redis:
+            redis_embedded.stop(self.data_dir)
+            self.say("✓ Redis 已停止")
+        self.say("已全部停止。")
+
+    def _show_demo_people(self) -> None:
+        from orchestrator.services.org import parse_organisation, parse_role
+
+        text = files("orchestrator").joinpath("data/demo-organisation.yaml").read_text("utf-8")
+        spec = parse_organisation(text)
+        rows = [
+            (p.username, p.name, "、".join(parse_role(r).label for r in p.roles), p.password or "")
+            for p in spec.people
+        ]
+        self.say(f"演示组织：{spec.organisation}。登录账号（密码仅供演示）：")
+        self.say(_table(("用户名", "姓名", "角色", "密码"), rows))
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    def width(text: str) -> int:
+        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+    cols = list(zip(header, *rows, strict=True))
+    widths = [max(width(cell) for cell in col) for col in cols]
+
+    def line(cells: tuple[str, ...]) -> str:
+        padded = (c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=True))
+        return "  ".join(padded).rstrip()
+
+    return "\n".join(["  " + line(header)] + ["  " + line(r) for r in rows])
+
+
+def _where(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"  # without the user and password
+
+
+@contextlib.contextmanager
+def _signals_as_stop() -> Iterator[None]:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Stop()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """While stopping, a second Ctrl-C must not cut the orderly stop short."""
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
