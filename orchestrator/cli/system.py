@@ -24,6 +24,7 @@ from orchestrator.cli.base import (
     fail,
     run,
 )
+from orchestrator.config_check import channels_or_exit
 from orchestrator.errors import GateRefused, InvalidInput
 
 # --- demo and simulators --------------------------------------------------------------------
@@ -80,7 +81,7 @@ def simulate_cmd(
 
 @app.command("scheduler", help="调度循环：按时把到期的发布投入队列，并定期核对结果")
 def scheduler_cmd() -> None:
-
+    channels_or_exit()
     from tasks import scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -97,6 +98,7 @@ def scheduler_cmd() -> None:
 def worker_cmd(
     concurrency: Annotated[int, typer.Option(help="并发进程数")] = 2,
 ) -> None:
+    channels_or_exit()
     from tasks.app import CONTROL_QUEUE, queue_for
     from tasks.app import app as celery_app
 
@@ -122,6 +124,7 @@ def api_cmd(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口")] = 8800,
 ) -> None:
+    channels_or_exit()
     import uvicorn
 
     uvicorn.run("orchestrator.api:api", host=host, port=port, log_level="warning")
