@@ -6,12 +6,14 @@
 
 Every page gets `me` (username, name, role labels, department), `csrf_token` for its forms and
 `flash` (the message left by the previous action, if any). Filters: `local` (UTC → Shanghai
-'YYYY-MM-DD HH:MM'), `state_label`, `channel_label`.
+'YYYY-MM-DD HH:MM', or another strftime format), `state_label`, `channel_label`, `stage_label`,
+`decision_label`, `operation_label`, `outcome_label`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -26,7 +28,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from gate.model import Role
+from gate.model import Decision, ReviewStage, Role
 from orchestrator.models import Person
 from orchestrator.states import State
 from orchestrator.web.auth import Principal
@@ -68,9 +70,36 @@ def channel_label(value: str | None) -> str:
     return channel_names().get(value or "", value or "")
 
 
-templates.env.filters["local"] = local
-templates.env.filters["state_label"] = state_label
-templates.env.filters["channel_label"] = channel_label
+OPERATION_LABELS = {
+    "publish": "发布",
+    "status": "查询结果",
+    "find": "按幂等键查找",
+    "retract": "撤稿",
+}
+OUTCOME_LABELS = {
+    "ok": "成功",
+    "retryable": "可重试的错误",
+    "permanent": "不可重试的错误",
+    "unknown": "结果未知",
+    "refused": "发送前被拒",
+}
+
+
+def _label(table: Mapping[str, str]) -> Callable[[str | None], str]:
+    return lambda value: table.get(value or "", value or "")
+
+
+templates.env.trim_blocks = True
+templates.env.lstrip_blocks = True
+templates.env.filters.update(
+    local=local,
+    state_label=state_label,
+    channel_label=channel_label,
+    stage_label=_label({s.value: s.label for s in ReviewStage}),
+    decision_label=_label({d.value: d.label for d in Decision}),
+    operation_label=_label(OPERATION_LABELS),
+    outcome_label=_label(OUTCOME_LABELS),
+)
 
 
 @dataclass(frozen=True)
