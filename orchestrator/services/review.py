@@ -17,6 +17,7 @@ from gate import Policy, Verdict, evaluate, next_stage
 from gate.aids import review_aids
 from gate.canonical import fingerprint, signing_payload
 from orchestrator import audit, keys
+from orchestrator.app import App
 from orchestrator.blobs import BlobStore, sniff_mime
 from orchestrator.errors import Conflict, Forbidden, GateRefused
 from orchestrator.models import Person, ReviewAction, Submission, Version
@@ -116,6 +117,7 @@ def review(
     comment: str = "",
     now: datetime | None = None,
     default_publish_time: str = "09:00",
+    app: App | None = None,
 ) -> Outcome:
     """Record one signed decision, or refuse it whole (nothing written) with the reason."""
     now = now or datetime.now(UTC)
@@ -182,6 +184,11 @@ def review(
     if stage is g.ReviewStage.SIGN_OFF and after.passed:
         dispatch.create_publications(
             session, version, default_time=default_publish_time, now=now, actor=actor
+        )
+        from orchestrator.reports import archive  # the 审批表 and content, kept with the sign-off
+
+        archive.archive_sign_off(
+            session, app or archive.app_for(session), submission.id, actor=actor, now=now
         )
     waiting = next_stage(review_record(submission), policy, now=now)
     return Outcome(row, after, waiting)
