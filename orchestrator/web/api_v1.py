@@ -1,7 +1,1031 @@
-"""The REST API under /api/v1: everything the CLI does, for scripts and the console."""
+"""The REST API under /api/v1: everything the CLI does, for scripts and the console.
+
+Every endpoint but POST /session needs a session (cookie + X-CSRF-Token on changes) or a bearer
+token; the acting person is always the signed-in one, never a name in the body. Role checks
+live in the services (orchestrator.permissions, services.review); this module translates.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import binascii
+import difflib
+import html
+import re
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-router = APIRouter(prefix="/api/v1")
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.sql.elements import ColumnElement
+
+from channels.base import ChannelKind
+from channels.registry import load_channels
+from gate import next_stage
+from gate.model import STAGE_LABELS, ChannelRequest, Decision, RepostSource, ReviewStage, Role
+from orchestrator import audit
+from orchestrator.errors import Forbidden, InvalidInput, NotFound
+from orchestrator.models import (
+    ApiToken,
+    Attempt,
+    Department,
+    Person,
+    Publication,
+    ReviewAction,
+    Submission,
+    Version,
+)
+from orchestrator.permissions import holds, require
+from orchestrator.services import org, prechecks, reposts, review, submissions
+from orchestrator.services.publishing import get_publication
+from orchestrator.states import State
+from orchestrator.web import auth
+from orchestrator.web import schemas as s
+from orchestrator.web.deps import get_app, principal
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_BODY_BYTES = 20 * 1024 * 1024
+# Who writes and edits manuscripts (供稿人/编辑, and 综合科 as the single intake). No service
+# checks this yet; see the report of issue 5.
+WRITERS = frozenset({Role.CONTRIBUTOR, Role.GENERAL_OFFICE})
+
+_ERROR = {"model": s.ErrorBody}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {**_ERROR, "description": "请求格式错误（如 JSON 无法解析）"},
+    401: {**_ERROR, "description": "未登录、会话过期或令牌无效"},
+    403: {**_ERROR, "description": "无权操作、密码错误或 CSRF 校验失败"},
+    404: {**_ERROR, "description": "对象不存在"},
+    409: {**_ERROR, "description": "与当前状态冲突（顺序、重复、审核闸门未通过）"},
+    413: {**_ERROR, "description": "请求内容过大"},
+    422: {**_ERROR, "description": "输入有误"},
+    503: {**_ERROR, "description": "发布渠道未配置"},
+}
+
+_PROBLEMS = {
+    "missing": "缺少此项",
+    "extra_forbidden": "不允许的字段",
+    "string_too_short": "内容太短或为空",
+    "string_too_long": "内容太长",
+    "string_pattern_mismatch": "格式不符",
+    "too_short": "项数太少",
+    "too_long": "项数太多",
+    "literal_error": "取值不在允许范围内",
+    "greater_than_equal": "数值太小",
+    "less_than_equal": "数值太大",
+    "json_invalid": "JSON 无法解析",
+    "model_attributes_type": "应为对象",
+    "dict_type": "应为对象",
+    "list_type": "应为数组",
+    "timezone_aware": "时间必须带时区",
+}
+
+
+def _problem(error: dict[str, Any]) -> str:
+    where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "请求"
+    kind = str(error.get("type", ""))
+    text = _PROBLEMS.get(kind) or ("类型不符" if kind.endswith("_type") else "取值无效")
+    return f"{where}：{text}"
+
+
+def _invalid(exc: RequestValidationError) -> JSONResponse:
+    errors = list(exc.errors())
+    malformed = any(e.get("type") == "json_invalid" for e in errors)
+    body = s.ErrorBody(
+        error="bad_json" if malformed else "invalid_input",
+        message=("请求内容不是有效的 JSON" if malformed else "请求内容有误：")
+        + ("" if malformed else "；".join(_problem(e) for e in errors)),
+        details=[
+            {"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type")} for e in errors
+        ],
+    )
+    return JSONResponse(body.model_dump(), status_code=400 if malformed else 422)
+
+
+def _too_large(size: int) -> JSONResponse:
+    return JSONResponse(
+        s.ErrorBody(
+            error="body_too_large",
+            message=f"请求内容过大（{size / 1024 / 1024:.1f} MB），上限为 "
+            f"{MAX_BODY_BYTES // 1024 // 1024} MB；请压缩图片后重试",
+        ).model_dump(),
+        status_code=413,
+    )
+
+
+async def _oversize(request: Request) -> JSONResponse | None:
+    """413 before the body is parsed; a body without Content-Length is read up to the limit."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        size = int(declared) if declared.isdigit() else 0
+        return _too_large(size) if size > MAX_BODY_BYTES else None
+    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return _too_large(size)
+        chunks.append(chunk)
+    request._body = b"".join(chunks)
+    return None
+
+
+class ApiRoute(APIRoute):
+    """Our error model for FastAPI's validation errors, 413 for oversize bodies, and the
+    handler's own time in X-Process-Time (milliseconds)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            started = time.perf_counter()
+            refused = await _oversize(request)
+            if refused is not None:
+                return refused
+            try:
+                response = await handler(request)
+            except RequestValidationError as exc:
+                response = _invalid(exc)
+            response.headers["X-Process-Time"] = f"{(time.perf_counter() - started) * 1000:.2f}"
+            return response
+
+        return route
+
+
+router = APIRouter(prefix="/api/v1", route_class=ApiRoute, responses=ERROR_RESPONSES)
+Who = Annotated[auth.Principal, Depends(principal)]
+Page = Annotated[int, Query(ge=1, le=1_000_000, description="页码，从 1 开始")]
+PerPage = Annotated[int, Query(ge=1, le=200, description="每页条数，最多 200")]
+
+
+# --- shared helpers -------------------------------------------------------------------------
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def local(value: datetime) -> str:
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def local_or_none(value: datetime | None) -> str | None:
+    return None if value is None else local(value)
+
+
+@cache
+def channel_table() -> dict[str, tuple[str, ChannelKind]]:
+    return {name: (cls.display_name, cls.kind) for name, cls in load_channels().items()}
+
+
+def channel_label(name: str) -> str:
+    return channel_table().get(name, (name, ChannelKind.OWN))[0]
+
+
+def check_channel(name: str) -> str:
+    if name not in channel_table():
+        known = "、".join(f"{label}（{n}）" for n, (label, _) in channel_table().items())
+        raise InvalidInput(f"未知发布渠道“{name}”。可用渠道：{known}", code="unknown_channel")
+    return name
+
+
+def check_department(session: Session, code: str) -> Department:
+    found = session.scalar(select(Department).where(Department.code == code))
+    if found is None:
+        raise InvalidInput(f"科室/窗口“{code}”不存在", code="unknown_department")
+    return found
+
+
+def person_out(person: Person, now: datetime) -> s.PersonOut:
+    current = [
+        a.role
+        for a in person.assignments
+        if a.valid_from <= now and (a.valid_until is None or now < a.valid_until)
+    ]
+    return s.PersonOut(
+        username=person.username,
+        name=person.name,
+        department=s.DepartmentOut(code=person.department.code, name=person.department.name)
+        if person.department
+        else None,
+        roles=[s.RoleOut(role=r, label=Role(r).label) for r in current],
+    )
+
+
+# --- sign-in, the signed-in person, API tokens ----------------------------------------------
+
+
+@router.post("/session", response_model=s.SessionOut, tags=["登录"])
+def sign_in(body: s.SignIn, response: Response) -> s.SessionOut:
+    """Sign in with a password: sets the session cookie; send csrf_token back as X-CSRF-Token."""
+    app = get_app()
+    token, csrf = auth.attempt_sign_in(app.db, body.username, body.password, app.settings)
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        token,
+        max_age=app.settings.session_max_hours * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=app.settings.cookie_secure,
+    )
+    with app.db.read() as session:
+        person = org.person_by_username(session, body.username)
+        return s.SessionOut(csrf_token=csrf, person=person_out(person, utc_now()))
+
+
+@router.delete("/session", response_model=s.SignedOut, tags=["登录"])
+def sign_out(request: Request, response: Response, who: Who) -> s.SignedOut:
+    cookie = request.cookies.get(auth.SESSION_COOKIE)
+    if who.via == "session" and cookie:
+        with get_app().db.session() as session:
+            auth.sign_out(session, cookie)
+            audit.record(
+                session, "session.end", actor=who.username, subject=f"person:{who.username}"
+            )
+    response.delete_cookie(auth.SESSION_COOKIE, path="/")
+    return s.SignedOut(signed_out=True)
+
+
+@router.get("/me", response_model=s.PersonOut, tags=["登录"])
+def me(who: Who) -> s.PersonOut:
+    with get_app().db.read() as session:
+        return person_out(org.person_by_username(session, who.username), utc_now())
+
+
+def token_out(row: ApiToken) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "created_at": row.created_at,
+        "last_used_at": row.last_used_at,
+        "expires_at": row.expires_at,
+        "revoked_at": row.revoked_at,
+    }
+
+
+@router.post("/tokens", response_model=s.NewTokenOut, status_code=201, tags=["登录"])
+def create_token(body: s.TokenIn, who: Who) -> s.NewTokenOut:
+    with get_app().db.session() as session:
+        token, row = auth.create_token(session, who.username, body.name, days=body.days)
+        return s.NewTokenOut(token=token, **token_out(row))
+
+
+@router.get("/tokens", response_model=list[s.TokenOut], tags=["登录"])
+def list_tokens(who: Who) -> list[s.TokenOut]:
+    with get_app().db.read() as session:
+        rows = session.scalars(
+            select(ApiToken).where(ApiToken.person_id == who.person_id).order_by(ApiToken.id)
+        )
+        return [s.TokenOut(**token_out(r)) for r in rows]
+
+
+@router.delete("/tokens/{token_id}", response_model=s.Revoked, tags=["登录"])
+def revoke_token(token_id: int, who: Who) -> s.Revoked:
+    with get_app().db.session() as session:
+        row = session.get(ApiToken, token_id)
+        if row is None or row.person_id != who.person_id:  # others' tokens do not exist for you
+            raise NotFound(f"没有编号为 {token_id} 的令牌", code="token_not_found")
+        auth.revoke_token(session, token_id, actor=who.username)
+    return s.Revoked(id=token_id, revoked=True)
+
+
+# --- submissions ----------------------------------------------------------------------------
+
+
+def _image(item: s.ImageIn) -> submissions.ImageFile:
+    try:
+        data = base64.b64decode(item.data_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(
+            f"图片“{item.filename}”的内容不是有效的 Base64", code="bad_base64"
+        ) from None
+    return submissions.ImageFile(item.filename, data)
+
+
+def draft_of(body: s.DraftIn) -> submissions.Draft:
+    catalogue = submissions.channel_catalogue()
+    repost = body.repost
+    return submissions.Draft(
+        title=body.title,
+        body_html=body.body_html,
+        channels=[
+            ChannelRequest(
+                submissions.resolve_channel(c.channel, catalogue), c.publish_date, c.remark
+            )
+            for c in body.channels
+        ],
+        images=[_image(i) for i in body.images],
+        cover=_image(body.cover) if body.cover else None,
+        digest=body.digest,
+        byline=body.byline,
+        major_event=body.major_event,
+        special_content=body.special_content,
+        repost=RepostSource(repost.platform, repost.url, repost.published_at) if repost else None,
+    )
+
+
+def require_writer(session: Session, username: str, now: datetime) -> Person:
+    person = org.person_by_username(session, username)
+    if not holds(person, WRITERS, now):
+        allowed = "、".join(sorted(r.label for r in WRITERS))
+        raise Forbidden(f"{person.name}无权提交或修改稿件（需要：{allowed}）", code="not_permitted")
+    return person
+
+
+STATE_LABELS = {
+    "in_review": "审核中",
+    "returned": "已退回",
+    "rejected": "已驳回",
+    "signed_off": "已签发",
+}
+
+
+def state_of(decision: str | None, stage: str | None) -> str:
+    if decision == Decision.REJECT.value:
+        return "rejected"
+    if decision == Decision.RETURN.value:
+        return "returned"
+    if decision == Decision.APPROVE.value and stage == ReviewStage.SIGN_OFF.value:
+        return "signed_off"
+    return "in_review"
+
+
+def version_summary(v: Version) -> s.VersionSummary:
+    session = object_session(v)
+    creator = session.get(Person, v.created_by_id) if session is not None else None
+    return s.VersionSummary(
+        number=v.number,
+        fingerprint=v.fingerprint,
+        title=v.title,
+        created_by=creator.username if creator else str(v.created_by_id),
+        created_at=v.created_at,
+        created_at_local=local(v.created_at),
+    )
+
+
+def version_out(v: Version) -> s.VersionOut:
+    return s.VersionOut(
+        **version_summary(v).model_dump(),
+        body_html=v.body_html,
+        digest=v.digest,
+        byline=v.byline,
+        major_event=v.major_event,
+        special_content=v.special_content,
+        cover_sha256=v.cover_sha256,
+        channels=[
+            s.ChannelRowOut(
+                channel=c.channel,
+                channel_label=channel_label(c.channel),
+                publish_date=c.publish_date,
+                remark=c.remark,
+            )
+            for c in v.channels
+        ],
+        images=[s.ImageOut(filename=i.filename, sha256=i.sha256) for i in v.images],
+        repost_source=s.RepostSourceOut(
+            platform=v.repost_platform, url=v.repost_url, published_at=v.repost_published_at
+        )
+        if v.repost_platform and v.repost_url and v.repost_published_at
+        else None,
+    )
+
+
+def submission_item(sub: Submission, state: str) -> s.SubmissionItem:
+    return s.SubmissionItem(
+        id=sub.id,
+        uid=sub.uid,
+        title=sub.current.title,
+        department=sub.department.code,
+        department_name=sub.department.name,
+        author=sub.author.username,
+        version=sub.current.number,
+        state=state,  # type: ignore[arg-type]
+        state_label=STATE_LABELS[state],
+        created_at=sub.created_at,
+        created_at_local=local(sub.created_at),
+    )
+
+
+def submission_out(sub: Submission) -> s.SubmissionOut:
+    current = sub.current
+    numbers = {v.id: v.number for v in sub.versions}
+    on_current = [a for a in sub.actions if a.version_id == current.id]
+    last = on_current[-1] if on_current else None
+    state = state_of(last.decision if last else None, last.stage if last else None)
+    waiting = next_stage(review.review_record(sub), get_app().policy, now=utc_now())
+    return s.SubmissionOut(
+        **submission_item(sub, state).model_dump(),
+        waiting=waiting.value if waiting else None,
+        waiting_label=waiting.label if waiting else None,
+        repost_of=sub.repost_of_id,
+        current=version_out(current),
+        versions=[version_summary(v) for v in sub.versions],
+        reviews=[
+            s.ReviewOut(
+                id=a.id,
+                stage=a.stage,
+                stage_label=STAGE_LABELS[ReviewStage(a.stage)],
+                decision=a.decision,
+                decision_label=Decision(a.decision).label,
+                actor=a.actor.username,
+                actor_name=a.actor.name,
+                acted_at=a.acted_at,
+                acted_at_local=local(a.acted_at),
+                comment=a.comment,
+                version=numbers.get(a.version_id, 0),
+                for_current_version=a.fingerprint == current.fingerprint,
+            )
+            for a in sub.actions
+        ],
+    )
+
+
+@router.post("/submissions", response_model=s.SubmissionOut, status_code=201, tags=["稿件"])
+def create_submission(body: s.SubmissionIn, who: Who) -> s.SubmissionOut:
+    """New submission (version 1) by the signed-in person; images as Base64."""
+    app = get_app()
+    draft = draft_of(body)
+    with app.db.session() as session:
+        person = require_writer(session, who.username, utc_now())
+        department = body.department or (person.department.code if person.department else None)
+        if department is None:
+            raise InvalidInput("请指定申请科室/窗口（department）", code="department_required")
+        check_department(session, department)
+        sub = submissions.create(
+            session, app.blobs, author=who.username, department=department, draft=draft
+        )
+        return submission_out(sub)
+
+
+@router.post(
+    "/submissions/{submission_id}/versions",
+    response_model=s.SubmissionOut,
+    status_code=201,
+    tags=["稿件"],
+)
+def revise_submission(submission_id: int, body: s.DraftIn, who: Who) -> s.SubmissionOut:
+    """A new version; earlier approvals no longer count, waiting publications are cancelled."""
+    app = get_app()
+    with app.db.session() as session:
+        submissions.get(session, submission_id)
+        draft = draft_of(body)
+        require_writer(session, who.username, utc_now())
+        submissions.revise(session, app.blobs, submission_id, editor=who.username, draft=draft)
+        session.expire_all()
+        return submission_out(submissions.get(session, submission_id))
+
+
+def _current_version_id() -> Any:
+    return (
+        select(Version.id)
+        .where(Version.submission_id == Submission.id)
+        .order_by(Version.number.desc())
+        .limit(1)
+        .correlate(Submission)
+        .scalar_subquery()
+    )
+
+
+def _last_action(column: Any, current: Any) -> Any:
+    return (
+        select(column)
+        .where(ReviewAction.version_id == current)
+        .order_by(ReviewAction.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def submission_state_column() -> ColumnElement[str]:
+    current = _current_version_id()
+    decision = _last_action(ReviewAction.decision, current)
+    stage = _last_action(ReviewAction.stage, current)
+    return case(
+        (decision == Decision.REJECT.value, "rejected"),
+        (decision == Decision.RETURN.value, "returned"),
+        (
+            and_(decision == Decision.APPROVE.value, stage == ReviewStage.SIGN_OFF.value),
+            "signed_off",
+        ),
+        else_="in_review",
+    )
+
+
+@router.get("/submissions", response_model=s.SubmissionPage, tags=["稿件"])
+def list_submissions(
+    who: Who,
+    page: Page = 1,
+    per_page: PerPage = 50,
+    department: Annotated[str | None, Query(max_length=64, description="科室/窗口代码")] = None,
+    state: Annotated[
+        str | None, Query(max_length=32, description="in_review/returned/rejected/signed_off")
+    ] = None,
+    q: Annotated[str | None, Query(max_length=200, description="标题或正文包含的文字")] = None,
+) -> s.SubmissionPage:
+    if state is not None and state not in STATE_LABELS:
+        known = "、".join(f"{k}（{v}）" for k, v in STATE_LABELS.items())
+        raise InvalidInput(f"未知稿件状态“{state}”。可用：{known}", code="unknown_state")
+    state_col = submission_state_column().label("state")
+    with get_app().db.read() as session:
+        conditions: list[ColumnElement[bool]] = []
+        if department:
+            conditions.append(Submission.department_id == check_department(session, department).id)
+        if state:
+            conditions.append(submission_state_column() == state)
+        if q:
+            conditions.append(
+                select(Version.id)
+                .where(
+                    Version.id == _current_version_id(),
+                    or_(
+                        Version.title.contains(q, autoescape=True),
+                        Version.body_html.contains(q, autoescape=True),
+                    ),
+                )
+                .exists()
+            )
+        total = session.scalar(select(func.count()).select_from(Submission).where(*conditions))
+        rows = session.execute(
+            select(Submission, state_col)
+            .where(*conditions)
+            .order_by(Submission.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        items = [submission_item(sub, st) for sub, st in rows]
+    return s.SubmissionPage(page=page, per_page=per_page, total=total or 0, items=items)
+
+
+@router.get("/submissions/{submission_id}", response_model=s.SubmissionOut, tags=["稿件"])
+def get_submission(submission_id: int, who: Who) -> s.SubmissionOut:
+    with get_app().db.read() as session:
+        return submission_out(submissions.get(session, submission_id))
+
+
+def find_version(sub: Submission, number: int) -> Version:
+    for v in sub.versions:
+        if v.number == number:
+            return v
+    raise NotFound(f"稿件 {sub.id} 没有第 {number} 版", code="unknown_version")
+
+
+@router.get(
+    "/submissions/{submission_id}/versions/{number}", response_model=s.VersionOut, tags=["稿件"]
+)
+def get_version(submission_id: int, number: int, who: Who) -> s.VersionOut:
+    with get_app().db.read() as session:
+        return version_out(find_version(submissions.get(session, submission_id), number))
+
+
+_BLOCK_END = re.compile(r"(?i)<br\s*/?>|</(p|div|h[1-6]|li|tr|blockquote)\s*>")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def text_lines(body_html: str) -> list[str]:
+    text = html.unescape(_TAG.sub("", _BLOCK_END.sub("\n", body_html)))
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def other_changes(a: Version, b: Version) -> list[str]:
+    found = []
+    for attr, label in (
+        ("digest", "摘要"),
+        ("byline", "署名"),
+        ("major_event", "重大事件标记"),
+        ("special_content", "特殊内容标记"),
+        ("cover_sha256", "封面"),
+        ("repost_url", "转载来源"),
+    ):
+        if getattr(a, attr) != getattr(b, attr):
+            found.append(f"{label}已修改")
+    if [i.sha256 for i in a.images] != [i.sha256 for i in b.images]:
+        found.append("图片已修改")
+    rows = [[(c.channel, c.publish_date, c.remark) for c in v.channels] for v in (a, b)]
+    if rows[0] != rows[1]:
+        found.append("审批表（发布渠道、日期或备注）已修改")
+    return found
+
+
+@router.get("/submissions/{submission_id}/diff", response_model=s.DiffOut, tags=["稿件"])
+def diff_versions(
+    submission_id: int,
+    who: Who,
+    from_version: Annotated[int, Query(alias="from", ge=1)],
+    to_version: Annotated[int, Query(alias="to", ge=1)],
+) -> s.DiffOut:
+    """What changed between two versions: unified diffs of the title and the body's text."""
+    with get_app().db.read() as session:
+        sub = submissions.get(session, submission_id)
+        a, b = find_version(sub, from_version), find_version(sub, to_version)
+        names = (f"第{a.number}版", f"第{b.number}版")
+        return s.DiffOut(
+            submission=sub.id,
+            from_version=a.number,
+            to_version=b.number,
+            title_changed=a.title != b.title,
+            title_diff=list(difflib.unified_diff([a.title], [b.title], *names, lineterm="")),
+            body_diff=list(
+                difflib.unified_diff(
+                    text_lines(a.body_html), text_lines(b.body_html), *names, lineterm=""
+                )
+            ),
+            other_changes=other_changes(a, b),
+        )
+
+
+# --- review, sign-off, the gate -------------------------------------------------------------
+
+
+@router.post(
+    "/submissions/{submission_id}/reviews",
+    response_model=s.ReviewResult,
+    status_code=201,
+    tags=["审核"],
+)
+def post_review(submission_id: int, body: s.ReviewIn, who: Who) -> s.ReviewResult:
+    """初审/复审/终审/主要领导审定, or 签发 (stage sign_off); the password unlocks the key."""
+    app = get_app()
+    with app.db.session() as session:
+        outcome = review.review(
+            session,
+            submission_id,
+            stage=ReviewStage(body.stage),
+            decision=Decision(body.decision),
+            actor=who.username,
+            password=body.password,
+            policy=app.policy,
+            comment=body.comment,
+            default_publish_time=app.settings.default_publish_time,
+        )
+        created = session.scalars(
+            select(Publication.id)
+            .where(Publication.version_id == outcome.action.version_id)
+            .order_by(Publication.id)
+        ).all()
+        return s.ReviewResult(
+            action=outcome.action.id,
+            stage=body.stage,
+            decision=body.decision,
+            signature=outcome.action.signature.hex(),
+            waiting=outcome.waiting.value if outcome.waiting else None,
+            waiting_label=outcome.waiting.label if outcome.waiting else None,
+            gate_passed=outcome.verdict.passed,
+            publications=list(created),
+        )
+
+
+@router.get("/submissions/{submission_id}/gate", response_model=s.GateOut, tags=["审核"])
+def gate_check(submission_id: int, who: Who) -> s.GateOut:
+    """The gate's verdict with every violation, the reviewer aids and each channel's problems."""
+    app = get_app()
+    with app.db.read() as session:
+        verdict, waiting, aids = review.check(
+            session,
+            submission_id,
+            policy=app.policy,
+            store=app.blobs,
+            sensitive_words=app.sensitive_words,
+        )
+        problems = prechecks.channel_problems(session, app, submission_id)
+    return s.GateOut(
+        submission=submission_id,
+        passed=verdict.passed,
+        waiting=waiting.value if waiting else None,
+        waiting_label=waiting.label if waiting else None,
+        violations=[
+            s.ViolationOut(
+                code=v.code,
+                message=v.message,
+                stage=v.stage.value if v.stage else None,
+                action=v.action_id,
+            )
+            for v in verdict.violations
+        ],
+        aids=[s.AidOut(**a) for a in aids],
+        channel_problems=[s.ChannelProblemOut(**p) for p in problems],
+    )
+
+
+# --- publications: the board ----------------------------------------------------------------
+
+NEEDS_LOOK = (State.FAILED.value, State.UNCONFIRMED.value)
+WAITING = (State.SCHEDULED.value, State.QUEUED.value)
+OVERDUE_AFTER = timedelta(minutes=1)  # the scheduler claims due rows twice a second
+
+
+def attention(now: datetime) -> ColumnElement[bool]:
+    """Overdue (still waiting after its time), failed or unconfirmed: shown first."""
+    return or_(
+        Publication.state.in_(NEEDS_LOOK),
+        and_(Publication.state.in_(WAITING), Publication.scheduled_at < now - OVERDUE_AFTER),
+    )
+
+
+def day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def board_filters(
+    session: Session,
+    *,
+    states: list[str],
+    channels: list[str],
+    department: str | None,
+    submission: int | None,
+    date_from: date | None,
+    date_to: date | None,
+) -> list[ColumnElement[bool]]:
+    for name in states:
+        if name not in State.__members__.values():
+            known = "、".join(f"{st.value}（{st.label}）" for st in State)
+            raise InvalidInput(f"未知发布状态“{name}”。可用：{known}", code="unknown_state")
+    for name in channels:
+        check_channel(name)
+    if date_from and date_to and date_from > date_to:
+        raise InvalidInput("起始日期晚于截止日期", code="bad_date_range")
+    found: list[ColumnElement[bool]] = []
+    if states:
+        found.append(Publication.state.in_(states))
+    if channels:
+        found.append(Publication.channel.in_(channels))
+    if submission is not None:
+        found.append(Publication.submission_id == submission)
+    if department:
+        dept = check_department(session, department)
+        found.append(
+            Publication.submission_id.in_(
+                select(Submission.id).where(Submission.department_id == dept.id)
+            )
+        )
+    if date_from:
+        found.append(Publication.scheduled_at >= day_start(date_from))
+    if date_to:
+        found.append(Publication.scheduled_at < day_start(date_to + timedelta(days=1)))
+    return found
+
+
+def publication_item(
+    pub: Publication, number: int, title: str, department: str, now: datetime
+) -> dict[str, Any]:
+    waiting_late = pub.state in WAITING and pub.scheduled_at < now - OVERDUE_AFTER
+    return {
+        "id": pub.id,
+        "submission": pub.submission_id,
+        "version": number,
+        "title": title,
+        "department": department,
+        "channel": pub.channel,
+        "channel_label": channel_label(pub.channel),
+        "state": pub.state,
+        "state_label": State(pub.state).label,
+        "attention": pub.state in NEEDS_LOOK or waiting_late,
+        "scheduled_at": pub.scheduled_at,
+        "scheduled_at_local": local(pub.scheduled_at),
+        "late": pub.late,
+        "attempts": pub.attempts,
+        "external_id": pub.external_id,
+        "url": pub.url,
+        "last_error": pub.last_error,
+        "note": pub.note,
+        "published_at": pub.published_at,
+        "published_at_local": local_or_none(pub.published_at),
+    }
+
+
+def board_page(
+    session: Session, conditions: list[ColumnElement[bool]], page: int, per_page: int
+) -> s.PublicationPage:
+    """Ids of one page first (attention first, then by time), then their details."""
+    now = utc_now()
+    total = session.scalar(select(func.count(Publication.id)).where(*conditions)) or 0
+    ids = session.scalars(
+        select(Publication.id)
+        .where(*conditions)
+        .order_by(case((attention(now), 0), else_=1), Publication.scheduled_at, Publication.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    rows = session.execute(
+        select(Publication, Version.number, Version.title, Department.code)
+        .join(Version, Version.id == Publication.version_id)
+        .join(Submission, Submission.id == Publication.submission_id)
+        .join(Department, Department.id == Submission.department_id)
+        .where(Publication.id.in_(ids))
+    ).all()
+    by_id = {row[0].id: row for row in rows}
+    items = [s.PublicationItem(**publication_item(*by_id[i], now)) for i in ids if i in by_id]
+    return s.PublicationPage(page=page, per_page=per_page, total=total, items=items)
+
+
+@router.get("/publications", response_model=s.PublicationPage, tags=["发布"])
+def list_publications(
+    who: Who,
+    page: Page = 1,
+    per_page: PerPage = 50,
+    state: Annotated[list[str] | None, Query(description="状态，可多次给出")] = None,
+    channel: Annotated[list[str] | None, Query(description="渠道名，可多次给出")] = None,
+    department: Annotated[str | None, Query(max_length=64, description="科室/窗口代码")] = None,
+    submission: Annotated[int | None, Query(ge=1, description="稿件编号")] = None,
+    date_from: Annotated[date | None, Query(alias="from", description="计划发布日期起")] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="计划发布日期止")] = None,
+) -> s.PublicationPage:
+    """Every channel's publications: overdue, failed and unconfirmed first, then by time."""
+    with get_app().db.read() as session:
+        conditions = board_filters(
+            session,
+            states=state or [],
+            channels=channel or [],
+            department=department,
+            submission=submission,
+            date_from=date_from,
+            date_to=date_to,
+        )
+        return board_page(session, conditions, page, per_page)
+
+
+def publication_out(session: Session, pub: Publication) -> s.PublicationOut:
+    version = pub.version
+    item = publication_item(
+        pub, version.number, version.title, version.submission.department.code, utc_now()
+    )
+    attempts = session.scalars(
+        select(Attempt).where(Attempt.publication_id == pub.id).order_by(Attempt.id)
+    )
+    return s.PublicationOut(
+        **item,
+        source_platform=pub.source_platform,
+        source_url=pub.source_url,
+        revision=pub.revision,
+        attempt_log=[
+            s.AttemptOut(
+                operation=a.operation,
+                started_at=a.started_at,
+                started_at_local=local(a.started_at),
+                duration_ms=a.duration_ms,
+                outcome=a.outcome,
+                error_class=a.error_class,
+                message=a.message,
+            )
+            for a in attempts
+        ],
+    )
+
+
+@router.get("/publications/{pub_id}", response_model=s.PublicationOut, tags=["发布"])
+def get_publication_detail(pub_id: int, who: Who) -> s.PublicationOut:
+    with get_app().db.read() as session:
+        return publication_out(session, get_publication(session, pub_id))
+
+
+def publication_state(pub_id: int) -> s.PublicationState:
+    with get_app().db.read() as session:
+        pub = get_publication(session, pub_id)
+        return s.PublicationState(
+            publication=pub.id,
+            state=pub.state,
+            state_label=State(pub.state).label,
+            scheduled_at=pub.scheduled_at,
+            scheduled_at_local=local(pub.scheduled_at),
+        )
+
+
+def publisher() -> Any:
+    from orchestrator.api import publisher as shared  # the API module imports this one
+
+    return shared()
+
+
+@router.post("/publications/{pub_id}/reschedule", response_model=s.PublicationState, tags=["发布"])
+def reschedule(pub_id: int, body: s.RescheduleIn, who: Who) -> s.PublicationState:
+    """Set the publish time, or publish now: only before the send has started."""
+    if body.now == (body.at is not None):
+        raise InvalidInput(
+            "请给出新的发布时间（at），或选择立即发布（now），二者选一", code="bad_time"
+        )
+    when = utc_now() if body.now else body.at
+    assert when is not None
+    publisher().reschedule(pub_id, when=when, actor=who.username)
+    return publication_state(pub_id)
+
+
+@router.post("/publications/{pub_id}/cancel", response_model=s.PublicationState, tags=["发布"])
+def cancel(pub_id: int, body: s.CancelIn, who: Who) -> s.PublicationState:
+    publisher().cancel(pub_id, reason=body.reason, actor=who.username)
+    return publication_state(pub_id)
+
+
+@router.post("/publications/{pub_id}/retract", response_model=s.PublicationState, tags=["发布"])
+def retract(pub_id: int, body: s.ReasonIn, who: Who) -> s.PublicationState:
+    publisher().retract(pub_id, reason=body.reason, actor=who.username)
+    return publication_state(pub_id)
+
+
+@router.post("/publications/{pub_id}/retry", response_model=s.PublicationState, tags=["发布"])
+def retry(pub_id: int, body: s.RetryIn, who: Who) -> s.PublicationState:
+    """Send a failed row again; an unconfirmed one only with checked=true (platform checked)."""
+    publisher().retry(pub_id, actor=who.username, checked=body.checked)
+    return publication_state(pub_id)
+
+
+@router.post("/publications/{pub_id}/confirm", response_model=s.PublicationState, tags=["发布"])
+def confirm(pub_id: int, body: s.ConfirmIn, who: Who) -> s.PublicationState:
+    """Seen on the platform (or adopted upward): published, with its URL."""
+    publisher().confirm_by_hand(pub_id, url=body.url, actor=who.username)
+    return publication_state(pub_id)
+
+
+@router.post("/submissions/{submission_id}/retract", response_model=s.RetractAllOut, tags=["发布"])
+def retract_submission(submission_id: int, body: s.ReasonIn, who: Who) -> s.RetractAllOut:
+    """撤稿 on every channel the submission went out on; each channel answers for itself."""
+    with get_app().db.read() as session:
+        submissions.get(session, submission_id)
+    results = publisher().retract_all(submission_id, reason=body.reason, actor=who.username)
+    refused = [r for r in results.values() if r.startswith("not_permitted")]
+    if refused and len(refused) == len(results):
+        raise Forbidden(refused[0].partition(": ")[2], code="not_permitted", details=results)
+    return s.RetractAllOut(
+        submission=submission_id,
+        results=results,
+        all_retracted=all(r == State.RETRACTED.value for r in results.values()),
+    )
+
+
+# --- 综合科: upward reports and reposts ----------------------------------------------------
+
+
+def upward_channels() -> list[str]:
+    return [n for n, (_, kind) in channel_table().items() if kind is ChannelKind.UPWARD]
+
+
+@router.get("/upward/queue", response_model=s.PublicationPage, tags=["对上报送"])
+def upward_queue(
+    who: Who,
+    page: Page = 1,
+    per_page: PerPage = 50,
+    state: Annotated[list[str] | None, Query(description="状态，可多次给出")] = None,
+) -> s.PublicationPage:
+    """学习强国、绿色青浦… reports and whether they were adopted."""
+    with get_app().db.read() as session:
+        conditions = board_filters(
+            session,
+            states=state or [],
+            channels=[],
+            department=None,
+            submission=None,
+            date_from=None,
+            date_to=None,
+        )
+        conditions.append(Publication.channel.in_(upward_channels()))
+        return board_page(session, conditions, page, per_page)
+
+
+@router.post(
+    "/upward/{pub_id}/repost", response_model=s.SubmissionOut, status_code=201, tags=["对上报送"]
+)
+def repost(pub_id: int, body: s.RepostRequest, who: Who) -> s.SubmissionOut:
+    """A repost submission (转载稿) of an adopted upward report; it still needs three reviews."""
+    app = get_app()
+    with app.db.session() as session:
+        upward = get_publication(session, pub_id)
+        require(session, who.username, "repost", ChannelKind.UPWARD, utc_now())
+        catalogue = submissions.channel_catalogue()
+        names = [submissions.resolve_channel(c, catalogue) for c in body.channels]
+        sub = reposts.draft_repost(session, app, upward, actor=who.username, channels=names or None)
+        return submission_out(sub)
+
+
+# --- people, channels, audit ----------------------------------------------------------------
+
+
+@router.get("/people", response_model=list[s.PersonOut], tags=["组织"])
+def people(who: Who) -> list[s.PersonOut]:
+    now = utc_now()
+    with get_app().db.read() as session:
+        return [person_out(p, now) for p in org.all_people(session)]
+
+
+@router.get("/channels", response_model=list[s.ChannelOut], tags=["组织"])
+def channels(who: Who) -> list[s.ChannelOut]:
+    return [
+        s.ChannelOut(name=n, label=label, kind=kind.value)
+        for n, (label, kind) in channel_table().items()
+    ]
+
+
+@router.get("/audit/verify", response_model=s.AuditOut, tags=["审计"])
+def audit_verify(
+    who: Who,
+    checkpoint: Annotated[str | None, Query(max_length=200, description="检查点 序号:哈希")] = None,
+) -> s.AuditOut:
+    """Recompute the audit hash chain; name the first changed, inserted or deleted row."""
+    with get_app().db.read() as session:
+        return s.AuditOut(**audit.verify(session, checkpoint).as_dict())

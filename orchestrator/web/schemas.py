@@ -1,0 +1,386 @@
+"""Request and response models of the REST API (/api/v1).
+
+Request bodies are strict and closed (`StrictBody`): a number is never a string, a flag never 0,
+an unknown field is refused. Dates and times are ISO 8601 strings, and nothing else.
+Times in responses are UTC ISO 8601, with a `*_local` Asia/Shanghai string where people read them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+
+
+def _iso_text(value: Any) -> Any:
+    if not isinstance(value, str):
+        raise ValueError("应为 ISO 8601 格式的字符串")
+    return value
+
+
+# Strict models refuse a JSON string for a date; these accept exactly the ISO string.
+IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_text)]
+IsoDateTime = Annotated[AwareDatetime, Strict(False), BeforeValidator(_iso_text)]
+
+
+class StrictBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: a stable English code, a Chinese message, sometimes details."""
+
+    error: str
+    message: str
+    details: Any = None
+
+
+# --- sign-in and tokens ---------------------------------------------------------------------
+
+
+class SignIn(StrictBody):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RoleOut(BaseModel):
+    role: str
+    label: str
+
+
+class DepartmentOut(BaseModel):
+    code: str
+    name: str
+
+
+class PersonOut(BaseModel):
+    username: str
+    name: str
+    department: DepartmentOut | None
+    roles: list[RoleOut]
+
+
+class SessionOut(BaseModel):
+    csrf_token: str
+    person: PersonOut
+
+
+class SignedOut(BaseModel):
+    signed_out: bool
+
+
+class TokenIn(StrictBody):
+    name: str = Field(min_length=1, max_length=100)
+    days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="只显示这一次，请妥善保存")
+
+
+class Revoked(BaseModel):
+    id: int
+    revoked: bool
+
+
+# --- submissions ----------------------------------------------------------------------------
+
+
+class ImageIn(StrictBody):
+    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\]+$")
+    data_base64: str = Field(min_length=1, description="图片内容（Base64）")
+
+
+class ChannelIn(StrictBody):
+    channel: str = Field(min_length=1, max_length=64, description="渠道名或显示名")
+    publish_date: IsoDate
+    remark: str = Field(default="", max_length=500)
+
+
+class RepostIn(StrictBody):
+    platform: str = Field(min_length=1, max_length=100)
+    url: str = Field(min_length=1, max_length=1000)
+    published_at: IsoDateTime
+
+
+class DraftIn(StrictBody):
+    title: str = Field(min_length=1, max_length=500)
+    body_html: str = Field(min_length=1, description='正文 HTML；<img src="文件名"> 指向 images')
+    channels: list[ChannelIn] = Field(min_length=1, max_length=20)
+    images: list[ImageIn] = Field(default_factory=list, max_length=50)
+    cover: ImageIn | None = None
+    digest: str = Field(default="", max_length=500)
+    byline: str = Field(default="", max_length=100)
+    major_event: bool = False
+    special_content: bool = False
+    repost: RepostIn | None = None
+
+
+class SubmissionIn(DraftIn):
+    department: str | None = Field(
+        default=None, min_length=1, max_length=64, description="申请科室/窗口代码，缺省为本人科室"
+    )
+
+
+class ChannelRowOut(BaseModel):
+    channel: str
+    channel_label: str
+    publish_date: date
+    remark: str
+
+
+class ImageOut(BaseModel):
+    filename: str
+    sha256: str
+
+
+class RepostSourceOut(BaseModel):
+    platform: str
+    url: str
+    published_at: datetime
+
+
+class VersionSummary(BaseModel):
+    number: int
+    fingerprint: str
+    title: str
+    created_by: str
+    created_at: datetime
+    created_at_local: str
+
+
+class VersionOut(VersionSummary):
+    body_html: str
+    digest: str
+    byline: str
+    major_event: bool
+    special_content: bool
+    cover_sha256: str | None
+    channels: list[ChannelRowOut]
+    images: list[ImageOut]
+    repost_source: RepostSourceOut | None
+
+
+class ReviewOut(BaseModel):
+    id: int
+    stage: str
+    stage_label: str
+    decision: str
+    decision_label: str
+    actor: str
+    actor_name: str
+    acted_at: datetime
+    acted_at_local: str
+    comment: str
+    version: int
+    for_current_version: bool
+
+
+SubmissionState = Literal["in_review", "returned", "rejected", "signed_off"]
+
+
+class SubmissionItem(BaseModel):
+    id: int
+    uid: str
+    title: str
+    department: str
+    department_name: str
+    author: str
+    version: int
+    state: SubmissionState
+    state_label: str
+    created_at: datetime
+    created_at_local: str
+
+
+class SubmissionOut(SubmissionItem):
+    waiting: str | None
+    waiting_label: str | None
+    repost_of: int | None
+    current: VersionOut
+    versions: list[VersionSummary]
+    reviews: list[ReviewOut]
+
+
+class SubmissionPage(BaseModel):
+    page: int
+    per_page: int
+    total: int
+    items: list[SubmissionItem]
+
+
+class DiffOut(BaseModel):
+    submission: int
+    from_version: int
+    to_version: int
+    title_changed: bool
+    title_diff: list[str]
+    body_diff: list[str]
+    other_changes: list[str]
+
+
+# --- review and the gate --------------------------------------------------------------------
+
+
+class ReviewIn(StrictBody):
+    stage: Literal["first", "second", "final", "principal", "sign_off"]
+    decision: Literal["approve", "return", "reject"]
+    comment: str = Field(default="", max_length=5000)
+    password: str = Field(min_length=1, max_length=1024, description="再次输入密码以解锁签名私钥")
+
+
+class ReviewResult(BaseModel):
+    action: int
+    stage: str
+    decision: str
+    signature: str
+    waiting: str | None
+    waiting_label: str | None
+    gate_passed: bool
+    publications: list[int]
+
+
+class ViolationOut(BaseModel):
+    code: str
+    message: str
+    stage: str | None
+    action: str
+
+
+class AidOut(BaseModel):
+    code: str
+    message: str
+    excerpt: str
+
+
+class ChannelProblemOut(BaseModel):
+    channel: str
+    code: str
+    message: str
+    field: str
+
+
+class GateOut(BaseModel):
+    submission: int
+    passed: bool
+    waiting: str | None
+    waiting_label: str | None
+    violations: list[ViolationOut]
+    aids: list[AidOut]
+    channel_problems: list[ChannelProblemOut]
+
+
+# --- publications ---------------------------------------------------------------------------
+
+
+class PublicationItem(BaseModel):
+    id: int
+    submission: int
+    version: int
+    title: str
+    department: str
+    channel: str
+    channel_label: str
+    state: str
+    state_label: str
+    attention: bool = Field(description="逾期、失败或结果未确认，需要关注")
+    scheduled_at: datetime
+    scheduled_at_local: str
+    late: bool
+    attempts: int
+    external_id: str | None
+    url: str | None
+    last_error: str | None
+    note: str | None
+    published_at: datetime | None
+    published_at_local: str | None
+
+
+class AttemptOut(BaseModel):
+    operation: str
+    started_at: datetime
+    started_at_local: str
+    duration_ms: int
+    outcome: str
+    error_class: str | None
+    message: str | None
+
+
+class PublicationOut(PublicationItem):
+    source_platform: str | None
+    source_url: str | None
+    revision: int
+    attempt_log: list[AttemptOut]
+
+
+class PublicationPage(BaseModel):
+    page: int
+    per_page: int
+    total: int
+    items: list[PublicationItem]
+
+
+class RescheduleIn(StrictBody):
+    at: IsoDateTime | None = Field(default=None, description="新的发布时间（带时区）")
+    now: bool = Field(default=False, description="立即发布")
+
+
+class ReasonIn(StrictBody):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CancelIn(StrictBody):
+    reason: str = Field(default="", max_length=2000)
+
+
+class RetryIn(StrictBody):
+    checked: bool = Field(default=False, description="已在平台核对确认未发布")
+
+
+class ConfirmIn(StrictBody):
+    url: str = Field(min_length=1, max_length=1000)
+
+
+class RepostRequest(StrictBody):
+    channels: list[str] = Field(default_factory=list, max_length=10)
+
+
+class PublicationState(BaseModel):
+    publication: int
+    state: str
+    state_label: str
+    scheduled_at: datetime
+    scheduled_at_local: str
+
+
+class RetractAllOut(BaseModel):
+    submission: int
+    results: dict[str, str]
+    all_retracted: bool
+
+
+# --- organisation, channels, audit ----------------------------------------------------------
+
+
+class ChannelOut(BaseModel):
+    name: str
+    label: str
+    kind: str
+
+
+class AuditOut(BaseModel):
+    ok: bool
+    rows: int
+    head: str
+    first_bad_id: int | None
+    problem: str
