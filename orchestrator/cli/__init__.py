@@ -2,7 +2,6 @@
 
 from orchestrator.cli import content, people, publications, reviewing, system
 from orchestrator.cli import tokens as tokens  # registers `sanshen token`
-from orchestrator.cli import tokens as tokens
 from orchestrator.cli import up as up  # registers `sanshen up`
 from orchestrator.cli.base import app
 
