@@ -1,5 +1,6 @@
 """`sanshen`: the command line. Chinese for people; `--json` on every command for scripts."""
 
+from orchestrator.cli import backup as backup  # registers `sanshen backup`
 from orchestrator.cli import content, people, publications, reviewing, system
 from orchestrator.cli import tokens as tokens  # registers `sanshen token`
 from orchestrator.cli import up as up  # registers `sanshen up`
