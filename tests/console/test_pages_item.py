@@ -1,0 +1,127 @@
+"""One item's page: the signed review timeline, version changes, and buttons only for people
+whose role covers the channel and only in states that allow the action; forms need CSRF."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from orchestrator.models import Publication
+from orchestrator.services import submissions
+from orchestrator.services.dispatch import move
+from orchestrator.states import State
+from orchestrator.web.auth import CSRF_HEADER
+from tests.console.conftest import DEMO_PASSWORDS, Console, sign_in
+
+
+def publications(console: Console, sub: int) -> dict[str, Publication]:
+    with console.app.db.read() as session:
+        rows = session.scalars(select(Publication).where(Publication.submission_id == sub))
+        return {p.channel: p for p in rows}
+
+
+def fail(console: Console, pub_id: int) -> None:
+    """Move a row the way a worker does when the platform refuses it."""
+    now = datetime.now(UTC)
+    with console.app.db.session() as session:
+        assert move(session, pub_id, (State.SCHEDULED,), State.QUEUED, now=now)
+        assert move(
+            session, pub_id, (State.QUEUED,), State.FAILED, now=now, last_error="内容被拒绝"
+        )
+
+
+def buttons(page: Page, pub_id: int) -> list[str]:
+    return page.locator(f"#pub-{pub_id} .actions button").all_inner_texts()
+
+
+def test_buttons_follow_the_role_for_the_channel_and_the_state(
+    console: Console, page: Page
+) -> None:
+    sub = console.signed_off(("gov_website", "xuexi", "wechat"))
+    pubs = publications(console, sub)
+    own, upward, waiting = pubs["gov_website"].id, pubs["xuexi"].id, pubs["wechat"].id
+    fail(console, own)
+    fail(console, upward)
+
+    sign_in(page, console.url, "wuyun", DEMO_PASSWORDS["wuyun"])  # 政府网站运行科: own platforms
+    page.goto(f"{console.url}/items/{sub}")
+    assert buttons(page, own) == ["重发"]
+    assert buttons(page, upward) == []  # upward reports are 综合科's
+    assert buttons(page, waiting) == ["改期", "立即发布", "取消发布"]
+
+    page.context.clear_cookies()
+    sign_in(page, console.url, "zhouzh", DEMO_PASSWORDS["zhouzh"])  # 综合科: upward reports
+    page.goto(f"{console.url}/items/{sub}")
+    assert buttons(page, own) == []
+    assert buttons(page, upward) == ["重发"]
+    assert buttons(page, waiting) == []
+
+    page.context.clear_cookies()
+    sign_in(page, console.url, "wangfang", DEMO_PASSWORDS["wangfang"])  # the contributor
+    page.goto(f"{console.url}/items/{sub}")
+    expect(page.locator(f"#pub-{own} .state")).to_have_text("失败")
+    expect(page.locator(".publication .actions")).to_have_count(0)
+    expect(page.locator(f"#pub-{own}")).to_contain_text("内容被拒绝")
+
+
+def test_review_timeline_shows_each_signature_checked_and_what_a_version_changed(
+    console: Console, page: Page
+) -> None:
+    sub = console.signed_off(("gov_website",))
+    with console.app.db.session() as session:
+        current = submissions.get(session, sub).current
+        draft = submissions.Draft(
+            title="青浦区政务服务“一网通办”再添两项新功能",
+            body_html=current.body_html.replace("新功能", "两项新功能"),
+            channels=[submissions.ChannelRequest("gov_website", current.channels[0].publish_date)],
+        )
+        submissions.revise(session, console.app.blobs, sub, editor="wangfang", draft=draft)
+    sign_in(page, console.url, "zhengop", DEMO_PASSWORDS["zhengop"])
+    page.goto(f"{console.url}/items/{sub}")
+    timeline = page.locator(".timeline li")
+    expect(timeline).to_have_count(5)
+    expect(page.locator(".timeline .sig-ok")).to_have_count(5)
+    expect(timeline.first).to_contain_text("王芳（初审）")
+    expect(timeline.last).to_contain_text("孙宣（签发）")
+    changed = page.locator("#version-2")
+    expect(changed).to_contain_text("与上一版相比修改了：标题、正文")
+    expect(changed.locator("table.diff .diff_add, table.diff .diff_chg").first).to_be_visible()
+    expect(page.locator("text=审批表 PDF")).to_have_attribute(
+        "href", f"/api/v1/submissions/{sub}/form.pdf"
+    )
+
+
+def test_a_form_post_without_the_csrf_token_is_refused(console: Console, page: Page) -> None:
+    sub = console.signed_off(("gov_website",))
+    pub = publications(console, sub)["gov_website"].id
+    sign_in(page, console.url, "wuyun", DEMO_PASSWORDS["wuyun"])
+    action = f"{console.url}/items/{sub}/publications/{pub}/cancel"
+    # the browser's own cookie rides along, as it would on a forged cross-site form
+    refused = page.request.post(action, form={"reason": "伪造"}, max_redirects=0)
+    assert refused.status == 403
+    assert refused.json()["error"] == "csrf_failed"
+    wrong = page.request.post(action, headers={CSRF_HEADER: "forged"}, max_redirects=0)
+    assert wrong.status == 403
+    assert publications(console, sub)["gov_website"].state == "scheduled"
+
+    page.goto(f"{console.url}/items/{sub}")
+    page.fill(f"#pub-{pub} input[name=reason]", "改为下周发布")
+    page.once("dialog", lambda dialog: dialog.accept())  # 确定取消这条发布？
+    page.click(f"#pub-{pub} button[name=cancel]")
+    expect(page.locator(".flash-ok")).to_have_text("政府网站：已取消发布")
+    expect(page.locator(f"#pub-{pub} .state")).to_have_text("已取消")
+    assert publications(console, sub)["gov_website"].note == "改为下周发布"
+
+
+def test_a_refusal_is_shown_in_chinese(console: Console, page: Page) -> None:
+    sub = console.signed_off(("gov_website",))
+    pub = publications(console, sub)["gov_website"].id
+    sign_in(page, console.url, "wuyun", DEMO_PASSWORDS["wuyun"])
+    page.goto(f"{console.url}/items/{sub}")
+    fail(console, pub)  # the page still offers 改期, the row has moved on
+    page.click(f"#pub-{pub} button[name=reschedule]")
+    expect(page.locator(".flash-error")).to_have_text(
+        f"政府网站：发布 {pub} 当前为“失败”，不能改期"
+    )
