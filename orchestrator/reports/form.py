@@ -514,7 +514,7 @@ def _pdf_signatures(form: Form, styles: dict[str, Any]) -> Any:
             )
         if len(data) - 1 > first:
             spans.append(("SPAN", (0, first), (0, len(data) - 1)))
-    return _grid(data, [120, 34, 62, 104, 104, 71], spans)
+    return _grid(data, [120, 34, 58, 106, 112, 65], spans)
 
 
 def _pdf_content(item: FormItem, styles: dict[str, Any]) -> list[Any]:
