@@ -1,0 +1,66 @@
+"""The board and the item page against the real pipeline: a cell turns green without a reload
+when the worker has sent, and a failed publication is sent again from the item page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from playwright.sync_api import Locator, Page, expect
+
+from orchestrator.services.hub import ChannelHub, MemoryRateGate
+from orchestrator.services.publishing import Publisher
+from tests.console.conftest import Live, sign_in
+from tests.orchestrator.conftest import PASSWORDS
+
+TOMORROW = datetime.now(UTC).date() + timedelta(days=1)
+
+
+def cell(page: Page, sub: int, channel: str) -> Locator:
+    return page.locator(f"tr[data-submission='{sub}'] td[data-channel='{channel}'] .state")
+
+
+def test_a_cell_turns_published_on_the_open_board_after_the_worker_sends(
+    live: Live, page: Page
+) -> None:
+    stack = live.stack
+    sub = stack.signed_off(("gov_website",), publish_date=TOMORROW)
+    (pub,) = stack.publications(sub)
+    sign_in(page, live.url, "web", PASSWORDS["web"])
+    page.goto(f"{live.url}/board")
+    expect(cell(page, sub, "gov_website")).to_have_text("待发布")
+    page.evaluate("window.notReloaded = true")
+
+    Publisher(stack.app, ChannelHub(stack.env), MemoryRateGate()).reschedule(
+        pub.id, when=datetime.now(UTC), actor="web"
+    )
+    expect(cell(page, sub, "gov_website")).to_have_text("已发布", timeout=30_000)
+    assert page.evaluate("window.notReloaded") is True
+    assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
+    expect(page.locator("#board-status")).to_contain_text("已更新")
+
+
+def test_a_failed_publication_is_retried_from_the_item_page_and_turns_published(
+    live: Live, page: Page
+) -> None:
+    stack = live.stack
+    stack.sims.simulator("gov_website").faults.update({"rates": {"content_rejected": 1.0}})
+    sub = stack.signed_off(("gov_website",))
+    stack.wait_for(lambda: stack.states(sub) == {"gov_website": "failed"}, what="failed")
+    (pub,) = stack.publications(sub)
+    stack.sims.simulator("gov_website").faults.update({"rates": {}})
+
+    sign_in(page, live.url, "ops", PASSWORDS["ops"])  # 值守运维 may retry
+    page.goto(f"{live.url}/board")
+    failed_row = page.locator("tbody tr").first  # failed rows come first
+    expect(failed_row).to_have_attribute("data-submission", str(sub))
+    expect(cell(page, sub, "gov_website")).to_have_text("失败")
+    page.click(f"tr[data-submission='{sub}'] td[data-channel='gov_website'] a")
+    page.wait_for_url(f"{live.url}/items/{sub}#pub-{pub.id}")
+    expect(page.locator(f"#pub-{pub.id} details")).to_contain_text("不可重试的错误")
+    page.click(f"#pub-{pub.id} button[name=retry]")
+    expect(page.locator(".flash-ok")).to_have_text("政府网站：已重新排队发送")
+
+    page.goto(f"{live.url}/board")
+    expect(cell(page, sub, "gov_website")).to_have_text("已发布", timeout=30_000)
+    assert stack.states(sub) == {"gov_website": "published"}
+    assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
