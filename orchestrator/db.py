@@ -1,16 +1,39 @@
-"""Engine and sessions. SQLite by default (WAL, immediate transactions), any SQLAlchemy URL."""
+"""Engine and sessions. SQLite by default (WAL, immediate transactions), any SQLAlchemy URL.
+
+On a server database a lost connection is survived, not hidden: the pool tests each connection
+before use (pool_pre_ping) and opening a new one waits, for a bounded time, for a server that
+is restarting; the unit of work that was cut off still fails, and its caller decides whether to
+run it again (see `retry_on_disconnect`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, create_engine, event
-from sqlalchemy.engine import Dialect
+from sqlalchemy import DateTime, Engine, create_engine, event, exc
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
+
+log = logging.getLogger("sanshen.db")
+T = TypeVar("T")
+
+# How long opening a connection waits for a server that is down (a restart, a fail-over).
+CONNECT_PATIENCE = 15.0
+# Connection failures that waiting cannot cure: a wrong name, user or password.
+_CONFIGURATION_ERRORS = ("does not exist", "authentication", "password", "pg_hba.conf")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -50,12 +73,66 @@ def _sqlite_setup(engine: Engine, *, immediate: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _server_down(error: BaseException) -> bool:
+    text = str(error)
+    return not any(word in text for word in _CONFIGURATION_ERRORS)
+
+
+def _patient_connect(engine: Engine) -> None:
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
+        operational = dialect.loaded_dbapi.OperationalError
+        for attempt in Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, operational) and _server_down(e)),
+            stop=stop_after_delay(CONNECT_PATIENCE),
+            wait=wait_exponential(multiplier=0.1, max=2),
+            before_sleep=before_sleep_log(log, logging.WARNING),
+            reraise=True,
+        ):
+            with attempt:
+                return dialect.connect(*cargs, **cparams)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+
+def normalise_url(url: str) -> str:
+    """postgresql:// means psycopg (3), the driver we ship, not SQLAlchemy's default psycopg2."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         _sqlite_setup(engine, immediate=not read_only)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(normalise_url(url), pool_pre_ping=True)
+    _patient_connect(engine)
+    return engine
+
+
+def is_disconnect(error: BaseException) -> bool:
+    """The database went away under us (restart, fail-over, network): worth another try."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, exc.OperationalError) and _server_down(error)
+
+
+def retry_on_disconnect(work: Callable[[], T], *, attempts: int = 5) -> T:
+    """Run `work` (a whole unit of work) again when the connection was lost, a bounded number
+    of times. Only for work that is safe to repeat: a compare-and-set that already committed
+    finds nothing left to do the second time."""
+    for attempt in Retrying(
+        retry=retry_if_exception(is_disconnect),
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=0.2, max=3),
+        before_sleep=before_sleep_log(log, logging.WARNING),
+        reraise=True,
+    ):
+        with attempt:
+            return work()
+    raise AssertionError("unreachable: tenacity reraises the last error")
 
 
 class Database:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from orchestrator import audit
+from orchestrator.db import Database, retry_on_disconnect
 from orchestrator.models import Publication, Submission, Version
 from orchestrator.states import State, allowed
 
@@ -181,6 +182,24 @@ def claim_due(
         )
     )
     return [(pub_id, channel) for pub_id, channel in picked if pub_id in claimed]
+
+
+def claim_due_retrying(
+    db: Database,
+    *,
+    per_channel: int = 20,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> list[tuple[int, str]]:
+    """`claim_due` in a unit of work of its own, run again (a bounded number of times) when the
+    database connection is lost. Safe to repeat: a claim that did commit before the connection
+    broke left its rows queued, so the next try cannot claim them again, and `stale_queued`
+    enqueues them once they have waited too long."""
+
+    def once() -> list[tuple[int, str]]:
+        with db.session() as session:
+            return claim_due(session, now=clock(), per_channel=per_channel)
+
+    return retry_on_disconnect(once)
 
 
 def stale_queued(
