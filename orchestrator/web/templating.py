@@ -53,7 +53,7 @@ def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def state_label(value: str | None) -> str:
     try:
-        return State(value).label
+        return State(value or "").label
     except ValueError:
         return value or ""
 
