@@ -480,6 +480,7 @@ def revise_submission(submission_id: int, body: s.DraftIn, who: Who) -> s.Submis
         draft = draft_of(body)
         require_writer(session, who.username, utc_now())
         submissions.revise(session, app.blobs, submission_id, editor=who.username, draft=draft)
+        session.flush()  # expiring discards unflushed changes (the audit head among them)
         session.expire_all()
         return submission_out(submissions.get(session, submission_id))
 
