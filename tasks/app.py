@@ -8,8 +8,10 @@ when due, so nothing waits in Redis long enough to be delivered twice.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
+from celery.schedules import crontab
 from kombu import Queue
 
 from channels.registry import channel_entries
@@ -33,7 +35,7 @@ def broker_url() -> str:
 
 def make_app() -> Celery:
     settings = get_settings()
-    celery = Celery("sanshen", include=["tasks.jobs"])
+    celery = Celery("sanshen", include=["tasks.jobs", "tasks.reports"])
     celery.conf.update(
         broker_url=broker_url(),
         broker_connection_retry_on_startup=True,
@@ -63,9 +65,26 @@ def make_app() -> Celery:
                 "task": "sanshen.reconcile",
                 "schedule": timedelta(seconds=settings.reconcile_interval),
             },
+            # 08:00 on the 1st in `timezone` (Asia/Shanghai): last month's 通报
+            "monthly-bulletin": {
+                "task": "sanshen.monthly_bulletin",
+                "schedule": crontab(minute="0", hour="8", day_of_month="1"),
+            },
+            "alerts": {
+                "task": "sanshen.alerts",
+                "schedule": timedelta(seconds=settings.reconcile_interval),
+            },
         },
     )
     return celery
+
+
+@signals.setup_logging.connect
+def _setup_logging(loglevel: Any = None, **_: Any) -> None:
+    """Our formatter (SANSHEN_LOG_FORMAT) instead of Celery's; connected, Celery adds none."""
+    from orchestrator import logs
+
+    logs.setup(level=loglevel or "INFO")
 
 
 app = make_app()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
+from orchestrator import logs
 from orchestrator.app import App
 from orchestrator.redis_embedded import client
+from orchestrator.services import alerts
 from orchestrator.services.dispatch import claim_due, stale_queued
 from orchestrator.services.hub import ChannelHub, RedisRateGate
 from orchestrator.services.publishing import Publisher
@@ -29,7 +31,11 @@ def enqueue(rows: list[tuple[int, str]]) -> None:
 
 @app.task(name="sanshen.publish")
 def publish(pub_id: int) -> str:
-    return publisher().send(pub_id)
+    p = publisher()
+    with p.app.db.read() as session:
+        ids = logs.publication_ids(session, pub_id)
+    with logs.log_context(**ids):
+        return p.send(pub_id)
 
 
 @app.task(name="sanshen.dispatch_due")
@@ -40,6 +46,15 @@ def dispatch_due() -> int:
 @app.task(name="sanshen.reconcile")
 def reconcile() -> dict[str, int]:
     return reconcile_once()
+
+
+@app.task(name="sanshen.alerts")
+def alert_round() -> dict[str, int]:
+    return alerts_once()
+
+
+def alerts_once() -> dict[str, int]:
+    return alerts.run_once(publisher().app)
 
 
 def dispatch_once() -> int:

@@ -13,9 +13,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from orchestrator import logs
 from orchestrator.redis_embedded import client
 from orchestrator.services.health import marking
-from tasks.jobs import app, dispatch_once, publisher, reconcile_once
+from tasks.app import app
+from tasks.jobs import alerts_once, dispatch_once, publisher, reconcile_once
 
 log = logging.getLogger("sanshen.scheduler")
 
@@ -34,19 +36,21 @@ def every(stop: threading.Event, interval: float, work: Callable[[], Any], name:
 
 def run(stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
+    logs.setup()
     settings = publisher().settings
     beat = client(app.conf.broker_url)  # each loop's last round, for the health snapshot
-    reconciler = threading.Thread(
-        target=every,
-        args=(
-            stop,
-            settings.reconcile_interval,
-            marking(reconcile_once, "reconcile", beat),
-            "reconcile",
-        ),
-        name="sanshen-reconcile",
-        daemon=True,
-    )
-    reconciler.start()
+    # Alerts in a thread of their own too: a slow webhook must not delay a reconcile round.
+    threads = [
+        threading.Thread(
+            target=every,
+            args=(stop, settings.reconcile_interval, marking(work, name, beat), name),
+            name=f"sanshen-{name}",
+            daemon=True,
+        )
+        for name, work in (("reconcile", reconcile_once), ("alerts", alerts_once))
+    ]
+    for thread in threads:
+        thread.start()
     every(stop, settings.scheduler_interval, marking(dispatch_once, "dispatch", beat), "dispatch")
-    reconciler.join(timeout=30)
+    for thread in threads:
+        thread.join(timeout=30)

@@ -1,0 +1,143 @@
+"""Logging: one JSON object per line (SANSHEN_LOG_FORMAT=json) or plain text, with the ids of
+what is being worked on.
+
+    with log_context(publication_id=7, channel="wechat"):
+        log.info("sent")   # {"ts": "...Z", "level": "INFO", ..., "publication_id": 7, ...}
+
+`setup(fmt)` installs one handler on the root logger; the worker (Celery's setup_logging
+signal), the scheduler and the API call it at start-up. Secrets stay out: SecretStr prints as
+stars, and key=/token=/password= values and bearer tokens are masked in every line.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+CONTEXT_IDS = ("submission_id", "version_id", "channel", "publication_id")
+_context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "sanshen_log_context", default=MappingProxyType({})
+)
+# Attributes every LogRecord has; anything else on a record came in through `extra=`.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_SECRET_PARAM = re.compile(
+    r"(?i)\b(key|token|access_token|secret|password|passwd|signature)=([^&\s\"']+)"
+)
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+_API_TOKEN = re.compile(r"\bssp_[A-Za-z0-9_-]{8,}")
+_SECRET_FIELD = re.compile(r"(?i)(password|secret|token|credential|private_key)")
+
+
+def redact(text: str) -> str:
+    text = _SECRET_PARAM.sub(r"\1=***", text)
+    text = _BEARER.sub(r"\1 ***", text)
+    return _API_TOKEN.sub("ssp_***", text)
+
+
+@contextmanager
+def log_context(**ids: Any) -> Iterator[None]:
+    """Add ids to every line logged inside the block (in this thread or task); None is skipped."""
+    merged = {**_context.get(), **{k: v for k, v in ids.items() if v is not None}}
+    token = _context.set(merged)
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> Mapping[str, Any]:
+    return _context.get()
+
+
+def publication_ids(session: Session, pub_id: int) -> dict[str, Any]:
+    """The context ids of a publication (empty when it does not exist)."""
+    from orchestrator.models import Publication
+
+    pub = session.get(Publication, pub_id)
+    if pub is None:
+        return {"publication_id": pub_id}
+    return {
+        "submission_id": pub.submission_id,
+        "version_id": pub.version_id,
+        "channel": pub.channel,
+        "publication_id": pub.id,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return redact(str(value))  # SecretStr renders as stars here
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: ts (UTC), level, logger, message, the context ids, extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = datetime.fromtimestamp(record.created, UTC)
+        entry: dict[str, Any] = {
+            "ts": ts.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        entry.update({k: _jsonable(v) for k, v in current_context().items()})
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_") and key not in entry:
+                entry[key] = "***" if _SECRET_FIELD.search(key) else _jsonable(value)
+        if record.exc_info:
+            entry["exc"] = redact(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack"] = redact(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """The plain format, with the context ids at the end of the line."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = redact(super().format(record))
+        ids = " ".join(f"{k}={v}" for k, v in current_context().items())
+        return f"{line} [{ids}]" if ids else line
+
+
+def configured_format() -> str:
+    """json or text: the setting SANSHEN_LOG_FORMAT (read from the environment until it is one
+    of orchestrator.settings)."""
+    from orchestrator.settings import get_settings
+
+    value = getattr(get_settings(), "log_format", None) or os.environ.get("SANSHEN_LOG_FORMAT")
+    return "json" if str(value or "").lower() == "json" else "text"
+
+
+def setup(
+    fmt: str | None = None, level: int | str = logging.INFO, stream: IO[str] | None = None
+) -> logging.Handler:
+    """Replace the root logger's handlers with one that writes `fmt` lines to `stream`."""
+    fmt = fmt or configured_format()
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+    return handler

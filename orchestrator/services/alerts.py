@@ -1,0 +1,398 @@
+"""Alerts: publications that failed, went unconfirmed or are overdue, told to people once.
+
+scan(session, now=..., overdue_after=...)   new Alert rows, one per condition (dedup_key)
+deliver_due(db, config)                     post pending alerts to the webhooks, with backoff
+run_once(app)                               both; the scheduler calls it every round
+acknowledge(session, alert_id, actor=...)   someone has seen it (the console)
+
+An alert is keyed by kind, publication and the publication's revision, which every state change
+bumps: a publication that fails, is sent again and fails again alerts twice; one that stays
+failed alerts once however often the scan runs. The unique key makes concurrent scans safe.
+Delivery is at least once: a retry posts again to every configured target.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import requests
+from sqlalchemy import String, cast, exists, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from gate.model import Role
+from orchestrator import audit
+from orchestrator.app import App
+from orchestrator.db import Database
+from orchestrator.errors import Forbidden, NotFound
+from orchestrator.models import Alert, Publication, Version
+from orchestrator.permissions import holds
+from orchestrator.services.org import person_by_username
+from orchestrator.settings import Settings
+from orchestrator.states import State
+
+log = logging.getLogger("sanshen.alerts")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+KIND_LABELS = {"failed": "发布失败", "unconfirmed": "结果未确认", "overdue": "逾期未发"}
+OVERDUE_STATES = (State.SCHEDULED.value, State.QUEUED.value)
+ACKNOWLEDGERS = frozenset({Role.WEB_OPERATIONS, Role.GENERAL_OFFICE, Role.OPERATOR})
+LEASE = timedelta(seconds=120)  # a claimed delivery is not taken by another scheduler meanwhile
+SCAN_LIMIT = 500
+DETAIL_CHARS = 300
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    wecom_url: str = ""
+    webhook_url: str = ""
+    overdue_after: float = 900.0
+    max_attempts: int = 8
+    base_delay: float = 30.0
+    max_delay: float = 3600.0
+    timeout: float = 5.0
+    batch: int = 10
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AlertConfig:
+        def value(name: str, default: Any) -> Any:
+            found = getattr(settings, name, None)
+            if found is not None and hasattr(found, "get_secret_value"):
+                found = found.get_secret_value()
+            return default if found is None else found
+
+        return cls(
+            wecom_url=value("alert_wecom_url", ""),
+            webhook_url=value("alert_webhook_url", ""),
+            overdue_after=float(value("alert_overdue_after", cls.overdue_after)),
+            max_attempts=int(value("alert_max_attempts", cls.max_attempts)),
+            base_delay=float(value("alert_retry_base_delay", cls.base_delay)),
+            max_delay=float(value("alert_retry_max_delay", cls.max_delay)),
+        )
+
+    def targets(self) -> list[Target]:
+        found: list[Target] = []
+        if self.wecom_url:
+            found.append(WeComRobot(self.wecom_url))
+        if self.webhook_url:
+            found.append(JsonWebhook(self.webhook_url))
+        return found
+
+    def delay(self, attempts: int) -> timedelta:
+        return timedelta(seconds=min(self.max_delay, self.base_delay * 2 ** (attempts - 1)))
+
+
+# --- the scan --------------------------------------------------------------------------------
+
+
+def _key(kind: str) -> ColumnElement[str]:
+    return (
+        literal(f"{kind}:", String)
+        + cast(Publication.id, String)
+        + literal(":", String)
+        + cast(Publication.revision, String)
+    )
+
+
+def _conditions(now: datetime, overdue_after: float) -> dict[str, ColumnElement[bool]]:
+    return {
+        "failed": Publication.state == State.FAILED.value,
+        "unconfirmed": Publication.state == State.UNCONFIRMED.value,
+        "overdue": Publication.state.in_(OVERDUE_STATES)
+        & (Publication.scheduled_at < now - timedelta(seconds=overdue_after)),
+    }
+
+
+@cache
+def _display_names() -> dict[str, str]:
+    from channels.registry import load_channels
+
+    try:
+        return {name: cls.display_name for name, cls in load_channels().items()}
+    except Exception:  # a broken plug-in must not silence alerts about the others
+        return {}
+
+
+def channel_label(channel: str) -> str:
+    return _display_names().get(channel, channel)
+
+
+def _clip(text: str | None, limit: int = DETAIL_CHARS) -> str:
+    text = (text or "").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(kind: str, pub: Publication, title: str, now: datetime) -> str:
+    where = f"《{title}》（{channel_label(pub.channel)}）"
+    if kind == "failed":
+        return f"{where}发布失败：{_clip(pub.last_error) or '未记录原因'}"
+    if kind == "unconfirmed":
+        reason = _clip(pub.last_error or pub.note) or "平台迟迟未给出结果"
+        return f"{where}发布结果未确认，请到平台后台核对后处理：{reason}"
+    minutes = int((now - pub.scheduled_at).total_seconds() // 60)
+    planned = pub.scheduled_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"{where}原定 {planned} 发布，已过 {minutes} 分钟仍未发出"
+        f"（当前状态：{State(pub.state).label}）"
+    )
+
+
+def scan(session: Session, *, now: datetime, overdue_after: float) -> list[int]:
+    """Insert an alert for each condition not alerted yet; return the new alerts' ids."""
+    created: list[int] = []
+    for kind, condition in _conditions(now, overdue_after).items():
+        key = _key(kind)
+        rows = session.execute(
+            select(Publication, Version.title, key)
+            .join(Version, Version.id == Publication.version_id)
+            .where(condition, ~exists().where(Alert.dedup_key == key))
+            .order_by(Publication.id)
+            .limit(SCAN_LIMIT)
+        ).all()
+        for pub, title, dedup_key in rows:
+            alert = Alert(
+                dedup_key=dedup_key,
+                kind=kind,
+                publication_id=pub.id,
+                message=describe(kind, pub, title, now),
+                created_at=now,
+            )
+            if insert_once(session, alert):
+                created.append(alert.id)
+    return created
+
+
+def insert_once(session: Session, alert: Alert) -> bool:
+    """Add the alert unless its dedup_key exists already (another scan was first)."""
+    try:
+        with session.begin_nested():
+            session.add(alert)
+    except IntegrityError:
+        return False
+    return True
+
+
+# --- delivery --------------------------------------------------------------------------------
+
+
+class DeliveryFailed(Exception):
+    """A target did not take the alert; the message (Chinese) never carries the URL."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What is sent: the alert and its publication as they are now."""
+
+    alert_id: int
+    kind: str
+    publication_id: int | None
+    channel: str | None
+    title: str | None
+    state: str | None
+    message: str
+    at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "publication_id": self.publication_id,
+            "channel": self.channel,
+            "title": self.title,
+            "state": self.state,
+            "message": self.message,
+            "at": self.at.isoformat(),
+        }
+
+
+class Target:
+    label = ""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __repr__(self) -> str:  # the URL may hold a key: never printed
+        return f"{type(self).__name__}(url=***)"
+
+    def body(self, notice: Notice) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def check(self, response: requests.Response) -> None:
+        if not 200 <= response.status_code < 300:
+            raise DeliveryFailed(f"{self.label}返回 HTTP {response.status_code}")
+
+    def send(self, notice: Notice, timeout: float) -> None:
+        try:
+            response = requests.post(self.url, json=self.body(notice), timeout=timeout)
+        except requests.RequestException as exc:
+            raise DeliveryFailed(f"无法连接{self.label}（{type(exc).__name__}）") from None
+        self.check(response)
+
+
+class WeComRobot(Target):
+    """企业微信群机器人: HTTP 200 with errcode 0 is the only success."""
+
+    label = "企业微信群机器人"
+    max_bytes = 4096
+
+    def body(self, notice: Notice) -> dict[str, Any]:
+        head = f'**<font color="warning">{KIND_LABELS.get(notice.kind, notice.kind)}</font>**'
+        lines = [head, notice.message]
+        if notice.state:
+            lines.append(f"> 当前状态：{State(notice.state).label}")
+        lines.append(f"> 告警 #{notice.alert_id} · 发布 #{notice.publication_id}")
+        content = "\n".join(lines)
+        while len(content.encode()) > self.max_bytes:
+            content = content[: len(content) - 100] + "…"
+        return {"msgtype": "markdown", "markdown": {"content": content}}
+
+    def check(self, response: requests.Response) -> None:
+        super().check(response)
+        try:
+            reply = response.json()
+        except ValueError:
+            raise DeliveryFailed(f"{self.label}的应答不是 JSON") from None
+        code = reply.get("errcode") if isinstance(reply, dict) else None
+        if code != 0:
+            message = _clip(str(reply.get("errmsg", "")) if isinstance(reply, dict) else "", 200)
+            raise DeliveryFailed(f"{self.label}拒收：errcode={code} {message}".rstrip())
+
+
+class JsonWebhook(Target):
+    label = "告警 Webhook"
+
+    def body(self, notice: Notice) -> dict[str, Any]:
+        return notice.as_json()
+
+
+def _claim(db: Database, now: datetime, batch: int) -> list[Notice]:
+    due = (Alert.delivery_state == "pending") & or_(
+        Alert.next_try_at.is_(None), Alert.next_try_at <= now
+    )
+    with db.session() as session:
+        rows = session.execute(
+            select(Alert, Publication.channel, Publication.state, Version.title)
+            .outerjoin(Publication, Publication.id == Alert.publication_id)
+            .outerjoin(Version, Version.id == Publication.version_id)
+            .where(due)
+            .order_by(Alert.id)
+            .limit(batch)
+        ).all()
+        notices = []
+        for alert, channel, state, title in rows:
+            taken = session.execute(
+                update(Alert)
+                .where(Alert.id == alert.id, due)
+                .values(next_try_at=now + LEASE)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount == 1:  # type: ignore[attr-defined]
+                notices.append(
+                    Notice(
+                        alert.id,
+                        alert.kind,
+                        alert.publication_id,
+                        channel,
+                        title,
+                        state,
+                        alert.message,
+                        alert.created_at,
+                    )
+                )
+        return notices
+
+
+def _record(
+    db: Database, alert_id: int, error: str | None, now: datetime, config: AlertConfig
+) -> str:
+    with db.session() as session:
+        alert = session.get(Alert, alert_id)
+        assert alert is not None
+        alert.delivery_attempts += 1
+        if error is None:
+            alert.delivery_state, alert.delivered_at = "sent", now
+            alert.next_try_at, alert.last_error = None, None
+        elif alert.delivery_attempts >= config.max_attempts:
+            alert.delivery_state, alert.next_try_at, alert.last_error = "failed", None, error
+        else:
+            alert.next_try_at = now + config.delay(alert.delivery_attempts)
+            alert.last_error = error
+        return alert.delivery_state
+
+
+def deliver(notice: Notice, targets: Sequence[Target], timeout: float) -> str | None:
+    """Post to every target; None when all took it, else what went wrong (Chinese)."""
+    problems = []
+    for target in targets:
+        try:
+            target.send(notice, timeout)
+        except DeliveryFailed as exc:
+            problems.append(str(exc))
+    return "；".join(problems) or None
+
+
+def deliver_due(
+    db: Database, config: AlertConfig, *, clock: Callable[[], datetime] | None = None
+) -> dict[str, int]:
+    """Deliver the pending alerts that are due; nothing is posted inside a transaction."""
+    clock = clock or (lambda: datetime.now(UTC))
+    targets = config.targets()
+    if not targets:
+        return {}
+    counts = {"sent": 0, "pending": 0, "failed": 0}
+    for notice in _claim(db, clock(), config.batch):
+        error = deliver(notice, targets, config.timeout)
+        if error:
+            log.warning("alert %s not delivered: %s", notice.alert_id, error)
+        counts[_record(db, notice.alert_id, error, clock(), config)] += 1
+    return counts
+
+
+def run_once(
+    app: App, config: AlertConfig | None = None, *, now: datetime | None = None
+) -> dict[str, int]:
+    """One round: scan (committed first, so a slow webhook never holds the database), then
+    deliver what is due."""
+    config = config or AlertConfig.from_settings(app.settings)
+
+    def clock() -> datetime:
+        return now or datetime.now(UTC)
+
+    with app.db.session() as session:
+        created = scan(session, now=clock(), overdue_after=config.overdue_after)
+    return {"created": len(created)} | deliver_due(app.db, config, clock=clock)
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+def acknowledge(
+    session: Session, alert_id: int, *, actor: str, now: datetime | None = None
+) -> Alert:
+    """Mark an alert seen. Acknowledging twice keeps the first acknowledgement."""
+    now = now or datetime.now(UTC)
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"没有编号为 {alert_id} 的告警", code="alert_not_found")
+    person = person_by_username(session, actor)
+    if not holds(person, ACKNOWLEDGERS, now):
+        allowed = "、".join(sorted(r.label for r in ACKNOWLEDGERS))
+        raise Forbidden(f"{person.name}无权确认告警（需要：{allowed}）", code="not_permitted")
+    if alert.acknowledged_at is None:
+        alert.acknowledged_by, alert.acknowledged_at = actor, now
+        audit.record(session, "alert.acknowledge", actor=actor, subject=f"alert:{alert_id}", at=now)
+    return alert
+
+
+def recent(session: Session, *, open_only: bool = False, limit: int = 100) -> Iterator[Alert]:
+    """The newest alerts first; `open_only`: those nobody has acknowledged."""
+    query = select(Alert).order_by(Alert.id.desc()).limit(limit)
+    if open_only:
+        query = query.where(Alert.acknowledged_at.is_(None))
+    yield from session.scalars(query)

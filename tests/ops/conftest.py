@@ -1,0 +1,49 @@
+"""The pipeline's real stack (Redis, database, organisation), a loopback webhook receiver, and
+a way to put publications into a given state through the state machine's compare-and-set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from channels.simulators.webhook import WebhookReceiver
+from orchestrator.services.dispatch import move
+from orchestrator.states import State
+from tests.pipeline.conftest import Stack, redis_url, sims, stack
+
+__all__ = ["redis_url", "sims", "stack"]
+
+TOMORROW = datetime.now(UTC).date() + timedelta(days=1)
+# The shortest legal path from scheduled to each state.
+PATHS = {
+    State.SCHEDULED: (),
+    State.QUEUED: (State.QUEUED,),
+    State.FAILED: (State.QUEUED, State.FAILED),
+    State.UNCONFIRMED: (State.QUEUED, State.SENDING, State.UNCONFIRMED),
+    State.PUBLISHED: (State.QUEUED, State.SENDING, State.PUBLISHED),
+}
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as server:
+        yield server
+
+
+def put(stack: Stack, pub_id: int, target: State, **values: object) -> None:
+    """Move a scheduled publication to `target` along the table's transitions."""
+    now = datetime.now(UTC)
+    source = State.SCHEDULED
+    with stack.app.db.session() as session:
+        for step in PATHS[target]:
+            last = step == target
+            assert move(session, pub_id, [source], step, now=now, **(values if last else {}))
+            source = step
+
+
+def publications(stack: Stack, channels: tuple[str, ...]) -> dict[str, int]:
+    """A signed-off submission for tomorrow on `channels`: channel -> publication id."""
+    sub = stack.signed_off(channels, publish_date=TOMORROW)
+    return {p.channel: p.id for p in stack.publications(sub)}
