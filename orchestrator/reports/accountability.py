@@ -1,0 +1,269 @@
+"""谁审核谁负责，谁发布谁负责: for one published article, found by its channel and its URL or
+platform id, who wrote, reviewed, signed off and published exactly the version that went out,
+with every review signature checked again (Ed25519 over the signing payload).
+
+The publisher is whoever triggered or scheduled the sending by hand (the publication's audit
+events); when nobody did, it is the system, on the schedule fixed at sign-off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import gate.model as g
+from gate import evaluate, signature_valid
+from gate.rules import ReviewContext
+from orchestrator.app import App
+from orchestrator.errors import InvalidInput, NotFound
+from orchestrator.models import AuditEvent, Person, Publication
+from orchestrator.reports.form import local, short_fingerprint
+from orchestrator.services.review import review_record
+from orchestrator.services.submissions import channel_catalogue, resolve_channel
+from orchestrator.states import State
+
+# Hand actions that decide when (or whether again) a publication is sent.
+TRIGGERS = {
+    "publication.reschedule": "改期发布",
+    "publication.retry": "重新发送",
+    "publication.schedule": "安排发布",
+    "publication.publish_now": "立即发布",
+}
+EVENT_LABELS = TRIGGERS | {
+    "publication.create": "签发后按审批表排期",
+    "publication.sent": "发送至平台",
+    "publication.settled": "核对发送结果",
+    "publication.published": "平台确认已发布",
+    "publication.confirm_by_hand": "人工确认已发布",
+    "publication.failed": "发送失败",
+    "publication.refused": "发送前拒绝",
+    "publication.unconfirmed": "结果未确认",
+    "publication.cancel": "取消发布",
+    "publication.retract": "撤稿",
+    "publication.retracted": "平台已删除",
+}
+SYSTEM = "system"
+
+
+def find(
+    session: Session, channel: str, *, url: str | None = None, external_id: str | None = None
+) -> Publication:
+    """The publication on `channel` (name or 发布形式) with this URL or platform id."""
+    if (url is None) == (external_id is None):
+        raise InvalidInput("请提供发布链接（--url）或平台编号（--id）之一", code="url_or_id")
+    name = resolve_channel(channel.strip(), channel_catalogue())
+    query = select(Publication).where(Publication.channel == name)
+    if url is not None:
+        query = query.where(Publication.url == url.strip())
+        what = f"链接为 {url.strip()}"
+    else:
+        assert external_id is not None
+        query = query.where(Publication.external_id == external_id.strip())
+        what = f"平台编号为 {external_id.strip()}"
+    found = session.scalars(query.order_by(Publication.id.desc()).limit(1)).first()
+    if found is None:
+        raise NotFound(f"未找到{channel}上{what}的发布", code="publication_not_found")
+    return found
+
+
+@dataclass(frozen=True)
+class _Names:
+    by_username: dict[str, str]
+
+    def __call__(self, username: str) -> str:
+        if not username or username == SYSTEM:
+            return "系统"
+        return self.by_username.get(username, username)
+
+
+def report(
+    session: Session,
+    app: App,
+    channel: str,
+    *,
+    url: str | None = None,
+    external_id: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    pub = find(session, channel, url=url, external_id=external_id)
+    submission, version = pub.submission, pub.version
+    record = review_record(submission, version)
+    context = ReviewContext(record, app.policy, now)
+    verdict = evaluate(record, app.policy, now=now)
+    events = list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subject == f"publication:{pub.id}")
+            .order_by(AuditEvent.id)
+        )
+    )
+    usernames = {e.actor for e in events} | set(record.people)
+    rows = session.execute(
+        select(Person.username, Person.name).where(Person.username.in_(usernames))
+    )
+    names = _Names({username: name for username, name in rows})
+    reviews = [_review(a, record, context) for a in context.this_version]
+    counted = {r["stage"]: r for r in reviews if r["counts"]}
+    out: dict[str, Any] = {
+        "publication": _publication(pub),
+        "submission": {
+            "id": submission.id,
+            "uid": submission.uid,
+            "department": submission.department.name,
+        },
+        "version": {
+            "number": version.number,
+            "fingerprint": version.fingerprint,
+            "title": version.title,
+            "current": version.id == submission.current.id,
+            "created_at": local(version.created_at),
+        },
+        "author": {"username": submission.author.username, "name": submission.author.name},
+        "reviews": reviews,
+        "approved": {stage.value: counted.get(stage.value) for stage in context.required_stages},
+        "publisher": _publisher(pub, events, counted.get(g.ReviewStage.SIGN_OFF.value), names),
+        "events": [
+            {
+                "id": e.id,
+                "at": local(e.at),
+                "actor": e.actor or SYSTEM,
+                "actor_name": names(e.actor),
+                "action": e.action,
+                "label": EVENT_LABELS.get(e.action, e.action),
+                "hash": e.hash,
+            }
+            for e in events
+        ],
+        "signatures_valid": all(r["signature_valid"] for r in reviews),
+        "gate": {
+            "passed": verdict.passed,
+            "violations": [{"code": v.code, "message": v.message} for v in verdict.violations],
+        },
+    }
+    out["summary"] = summary(out)
+    return out
+
+
+def _publication(pub: Publication) -> dict[str, Any]:
+    labels = channel_catalogue()
+    return {
+        "id": pub.id,
+        "channel": pub.channel,
+        "channel_label": labels.get(pub.channel, pub.channel),
+        "state": pub.state,
+        "state_label": State(pub.state).label,
+        "url": pub.url,
+        "external_id": pub.external_id,
+        "scheduled_at": local(pub.scheduled_at),
+        "sent_at": local(pub.sent_at) if pub.sent_at else None,
+        "published_at": local(pub.published_at) if pub.published_at else None,
+        "late": pub.late,
+    }
+
+
+def _review(
+    action: g.ReviewAction, record: g.ReviewRecord, context: ReviewContext
+) -> dict[str, Any]:
+    person = record.people.get(action.actor_id)
+    valid = person is not None and signature_valid(action, person.public_key)
+    return {
+        "stage": action.stage.value,
+        "stage_label": action.stage.label,
+        "decision": action.decision.value,
+        "decision_label": action.decision.label,
+        "username": action.actor_id,
+        "name": person.name if person else action.actor_id,
+        "at": local(action.acted_at),
+        "comment": action.comment,
+        "signature_fingerprint": short_fingerprint(action.signature),
+        "signature_valid": valid,
+        "counts": context.approval_of.get(action.stage) is action,
+    }
+
+
+def _publisher(
+    pub: Publication,
+    events: list[AuditEvent],
+    sign_off: dict[str, Any] | None,
+    names: _Names,
+) -> dict[str, Any]:
+    sent = [e.id for e in events if e.action in ("publication.sent", "publication.published")]
+    before = sent[-1] if sent else None
+    hand = [
+        e
+        for e in events
+        if e.action in TRIGGERS
+        and e.actor not in ("", SYSTEM)
+        and (before is None or e.id < before)
+    ]
+    confirmed = [e for e in events if e.action == "publication.confirm_by_hand"]
+    out: dict[str, Any] = {
+        "confirmed_by": [
+            {"username": e.actor, "name": names(e.actor), "at": local(e.at)} for e in confirmed
+        ]
+    }
+    if hand:
+        last = hand[-1]
+        return out | {
+            "kind": "person",
+            "username": last.actor,
+            "name": names(last.actor),
+            "action": last.action,
+            "at": local(last.at),
+            "text": f"{names(last.actor)}（{last.actor}）于 {local(last.at)} "
+            f"{TRIGGERS[last.action]}，系统按其安排发出",
+        }
+    signer = f"{sign_off['name']}（{sign_off['username']}）" if sign_off else "签发人"
+    return out | {
+        "kind": SYSTEM,
+        "username": SYSTEM,
+        "name": "系统",
+        "action": "publication.create",
+        "at": local(pub.scheduled_at),
+        "text": f"无人手动操作：系统按签发时确定的排期（{local(pub.scheduled_at)}）自动发布，"
+        f"排期随{signer}的签发生效",
+    }
+
+
+def summary(found: dict[str, Any]) -> list[str]:
+    """The report for people, one line each."""
+    pub, version = found["publication"], found["version"]
+    lines = [
+        f"{pub['channel_label']}：{version['title']}（{pub['state_label']}，"
+        f"{pub['url'] or pub['external_id'] or '无链接'}）",
+        f"发布的是稿件 {found['submission']['id']} 第 {version['number']} 版，"
+        f"版本指纹 {version['fingerprint'][:16]}…"
+        + ("" if version["current"] else "（稿件此后已有新版本）"),
+        f"供稿（经办）：{found['author']['name']}（{found['author']['username']}）",
+    ]
+    for stage, review in found["approved"].items():
+        label = g.ReviewStage(stage).label
+        if review is None:
+            lines.append(f"{label}：无有效通过记录")
+            continue
+        check = "签名有效" if review["signature_valid"] else "签名无效"
+        lines.append(
+            f"{label}：{review['name']}（{review['username']}）{review['at']} "
+            f"签名 {review['signature_fingerprint']}，{check}"
+        )
+    for review in found["reviews"]:
+        if not review["signature_valid"]:
+            lines.append(
+                f"警告：{review['name']}的{review['stage_label']}{review['decision_label']}"
+                "签名验证失败（记录可能在签名后被改动）"
+            )
+    lines.append(f"发布：{found['publisher']['text']}")
+    for who in found["publisher"]["confirmed_by"]:
+        lines.append(f"人工确认已发布：{who['name']}（{who['username']}）{who['at']}")
+    if found["gate"]["passed"]:
+        lines.append("审核闸门复核：通过，全部签名验证有效")
+    else:
+        lines.append(
+            "审核闸门复核：未通过：" + "；".join(v["message"] for v in found["gate"]["violations"])
+        )
+    return lines

@@ -1,0 +1,147 @@
+"""谁审核谁负责，谁发布谁负责: a published article, found by channel and URL or platform id,
+names its people and re-checks every signature. Published for real: the Publisher sends to the
+platform simulators over loopback HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, text
+
+from channels.simulators.server import SimulatorServer
+from orchestrator.app import App
+from orchestrator.devstack import simulator_env
+from orchestrator.errors import InvalidInput, NotFound
+from orchestrator.models import Publication, ReviewAction
+from orchestrator.reports import accountability
+from orchestrator.services import dispatch
+from orchestrator.services.hub import ChannelHub, MemoryRateGate
+from orchestrator.services.publishing import Publisher
+from tests.reports.conftest import draft, signed_off
+
+TODAY = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+
+@pytest.fixture(scope="module")
+def sims() -> Iterator[SimulatorServer]:
+    with SimulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def publisher(app: App, sims: SimulatorServer) -> Publisher:
+    sims.reset()
+    env = simulator_env({name: sims.client_settings(name) for name in sims.names})
+    return Publisher(app, ChannelHub(env), MemoryRateGate())
+
+
+def send_due(app: App, publisher: Publisher) -> None:
+    with app.db.session() as session:
+        due = dispatch.claim_due(session, now=datetime.now(UTC) + timedelta(seconds=1))
+    for pub_id, _channel in due:
+        publisher.send(pub_id)
+
+
+def published(app: App, publisher: Publisher, channel: str = "gov_website") -> Publication:
+    sub_id = signed_off(app, draft(channels=((channel, TODAY, ""),)))
+    send_due(app, publisher)
+    with app.db.read() as session:
+        pub = session.scalars(select(Publication).where(Publication.submission_id == sub_id)).one()
+    assert pub.state == "published" and pub.url and pub.external_id, pub.state
+    return pub
+
+
+def report(app: App, **where: str) -> dict:
+    with app.db.read() as session:
+        return accountability.report(session, app, **where)  # type: ignore[arg-type]
+
+
+def test_names_author_each_stage_and_sign_off_with_valid_signatures(
+    app: App, publisher: Publisher
+) -> None:
+    pub = published(app, publisher)
+    found = report(app, channel="gov_website", url=pub.url or "")
+    assert found["publication"]["id"] == pub.id
+    assert found["publication"]["channel_label"] == "政府网站"
+    assert found["author"] == {"username": "author", "name": "王供稿"}
+    approved = {stage: r["username"] for stage, r in found["approved"].items()}
+    assert approved == {
+        "first": "author",
+        "second": "head",
+        "final": "leader",
+        "sign_off": "publicity",
+    }
+    assert all(r["signature_valid"] and r["counts"] for r in found["reviews"])
+    assert found["signatures_valid"] and found["gate"]["passed"]
+    with app.db.read() as session:
+        version = session.get(Publication, pub.id).version  # type: ignore[union-attr]
+        assert found["version"]["fingerprint"] == version.fingerprint
+    # nobody acted by hand: the system, on the schedule fixed at sign-off
+    assert found["publisher"]["kind"] == "system"
+    assert "系统按签发时确定的排期" in found["publisher"]["text"]
+    assert "孙宣传" in found["publisher"]["text"]
+    assert [e["action"] for e in found["events"]][:2] == ["publication.create", "publication.sent"]
+    # the same article by its platform id, and by the channel's display name
+    by_id = report(app, channel="政府网站", external_id=pub.external_id or "")
+    assert by_id["publication"]["id"] == pub.id
+    assert any(line.startswith("终审：赵分管（leader）") for line in by_id["summary"])
+
+
+def test_the_person_who_rescheduled_is_the_publisher(app: App, publisher: Publisher) -> None:
+    tomorrow = TODAY + timedelta(days=1)
+    sub_id = signed_off(app, draft(channels=(("gov_website", tomorrow, ""),)))
+    with app.db.read() as session:
+        pub_id = session.scalars(
+            select(Publication.id).where(Publication.submission_id == sub_id)
+        ).one()
+    publisher.reschedule(pub_id, when=datetime.now(UTC), actor="web")
+    send_due(app, publisher)
+    with app.db.read() as session:
+        pub = session.get(Publication, pub_id)
+        assert pub is not None and pub.state == "published"
+        url = pub.url or ""
+    found = report(app, channel="gov_website", url=url)
+    assert found["publisher"]["kind"] == "person"
+    assert found["publisher"]["username"] == "web"
+    assert found["publisher"]["name"] == "吴网站"
+    assert "改期发布" in found["publisher"]["text"]
+
+
+def test_a_tampered_signature_is_flagged(app: App, publisher: Publisher) -> None:
+    pub = published(app, publisher)
+    with app.db.engine.begin() as conn:  # someone edits the stored signature of the 终审
+        row = conn.execute(
+            text("SELECT id, signature FROM review_actions WHERE stage = 'final'")
+        ).one()
+        forged = bytes([row.signature[0] ^ 1]) + row.signature[1:]
+        conn.execute(
+            text("UPDATE review_actions SET signature = :s WHERE id = :i"),
+            {"s": forged, "i": row.id},
+        )
+    found = report(app, channel="gov_website", url=pub.url or "")
+    final = [r for r in found["reviews"] if r["stage"] == "final"]
+    assert [(r["username"], r["signature_valid"], r["counts"]) for r in final] == [
+        ("leader", False, False)
+    ]
+    assert all(r["signature_valid"] for r in found["reviews"] if r["stage"] != "final")
+    assert not found["signatures_valid"]
+    assert found["approved"]["final"] is None
+    assert "signature_invalid" in [v["code"] for v in found["gate"]["violations"]]
+    assert any("签名验证失败" in line and "赵分管" in line for line in found["summary"])
+    with app.db.read() as session:
+        assert session.get(ReviewAction, row.id).signature == forged  # type: ignore[union-attr]
+
+
+def test_unknown_article_or_bad_question_is_refused(app: App, publisher: Publisher) -> None:
+    pub = published(app, publisher)
+    with pytest.raises(NotFound):
+        report(app, channel="gov_website", url="https://example.invalid/none")
+    with pytest.raises(NotFound):
+        report(app, channel="wechat", url=pub.url or "")
+    with pytest.raises(InvalidInput):
+        report(app, channel="gov_website")
+    with pytest.raises(InvalidInput):
+        report(app, channel="没有这个渠道", url=pub.url or "")
