@@ -105,6 +105,21 @@ class Processes:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
+    def stop(self, name: str, timeout: float = 20) -> None:
+        """SIGTERM to the child alone, so it shuts down in its own order (a Celery worker
+        finishes the sends it has started); what is left of its group after `timeout`, or
+        after it exits, is killed."""
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=timeout)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
     def exited(self) -> dict[str, int]:
         """The children that have ended on their own, with their exit codes."""
         return {

@@ -14,10 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from orchestrator.errors import SanshenError
 
 MAX_SOCKET_PATH = 100  # Unix socket paths must stay under about 107 bytes
+# redis-py retries a failed command with backoff (about 4 s in all) by default; a probe
+# of a server that is not there, or one we just shut down, should fail at once.
+_ONCE = Retry(NoBackoff(), 0)
 
 
 class RedisUnavailable(SanshenError):
@@ -102,10 +107,9 @@ def server_pid(data_dir: Path) -> int | None:
     """The embedded server's pid while its pid file names a live process."""
     try:
         pid = int((socket_dir(data_dir) / "redis.pid").read_text().strip())
-        os.kill(pid, 0)
     except (OSError, ValueError):
         return None
-    return pid
+    return pid if _alive(pid) else None
 
 
 def stop(data_dir: Path, timeout: float = 10.0) -> None:
@@ -114,24 +118,29 @@ def stop(data_dir: Path, timeout: float = 10.0) -> None:
     pid = server_pid(data_dir)
     if _answers(url):
         with contextlib.suppress(redis.ConnectionError):  # it hangs up as it goes
-            client(url).shutdown(save=True)
+            client(url, retry=_ONCE).shutdown(save=True)
     deadline = time.monotonic() + timeout
     while pid is not None and _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
 def _alive(pid: int) -> bool:
+    """Running, not merely waiting to be reaped (a daemon's parent is init, which may be slow)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc: signal 0 is all we can know
+    return state not in ("Z", "X")
 
 
 def _answers(url: str) -> bool:
     try:
-        return bool(client(url, socket_timeout=1).ping())
+        return bool(client(url, socket_timeout=1, retry=_ONCE).ping())
     except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError):
         return False

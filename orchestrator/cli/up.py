@@ -154,13 +154,17 @@ class Stack:
         self._start_redis()
         env = self._child_env()
         self.procs = Processes(self.data_dir / "logs", env)
-        self._start("worker", worker_argv(self.workers), self._worker_answers)
+        # started side by side (each takes seconds to import), then waited for one by one
+        self._launch("worker", worker_argv(self.workers))
+        self._launch("scheduler", scheduler_argv())
+        self._launch("api", api_argv(self.host, self.port))
+        self._await("worker", self._worker_answers)
         self.say(f"✓ 发送进程已就绪（Celery worker，并发 {self.workers}）")
-        self._start("scheduler", scheduler_argv(), self._scheduler_ran)
+        self._await("scheduler", self._scheduler_ran)
         interval = env.get("SANSHEN_SCHEDULER_INTERVAL", self.app.settings.scheduler_interval)
         note = "" if self._scheduler_stamped() else "；尚无轮次记录，仅确认进程在运行"
         self.say(f"✓ 调度器已就绪（每 {interval} 秒扫描到期发布{note}）")
-        self._start("api", api_argv(self.host, self.port), self._api_answers)
+        self._await("api", self._api_answers)
         self.say(f"✓ 控制台 {self.console_url}/login")
         if self.demo:
             self._show_demo_people()
@@ -193,10 +197,12 @@ class Stack:
     def _simulator_settings(self) -> dict[str, str]:
         return simulator_env({name: self.sims.client_settings(name) for name in self.sims.names})
 
-    def _start(self, name: str, argv: list[str], ready: Callable[[], bool]) -> None:
+    def _launch(self, name: str, argv: list[str]) -> None:
         assert self.procs is not None
         self.started[name] = time.time()
         self.procs.start(name, argv)
+
+    def _await(self, name: str, ready: Callable[[], bool]) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while not ready():
             self._check_alive()
@@ -273,7 +279,7 @@ class Stack:
         if self.procs is not None:
             for name in ("api", "scheduler", "worker"):
                 if name in self.procs.procs:
-                    self.procs.kill(name, signal.SIGTERM, timeout=STOP_TIMEOUT[name])
+                    self.procs.stop(name, timeout=STOP_TIMEOUT[name])
                     self.say(f"✓ {LABELS[name]}已停止")
         if self.sims is not None:
             self.sims.stop()
