@@ -1,0 +1,123 @@
+"""`sanshen db upgrade` from the previous release with its data in place, and from nothing,
+on SQLite and (with SANSHEN_TEST_DATABASE) on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from orchestrator import audit
+from orchestrator.app import App
+from orchestrator.errors import Unauthenticated
+from orchestrator.migrate import current_revision, head_revision
+from orchestrator.models import AuditEvent, Person, Publication, ReviewAction, Submission
+from orchestrator.settings import Settings
+from orchestrator.web.auth import attempt_sign_in
+from tests.db import release_0_1
+from tests.db.data import signed_off
+from tests.orchestrator.conftest import PASSWORDS
+
+SANSHEN = str(Path(sys.executable).with_name("sanshen"))
+pytestmark = pytest.mark.empty_database
+
+
+def sanshen(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"SANSHEN_DATA_DIR": str(data_dir), "SANSHEN_KDF_PROFILE": "min"}
+    return subprocess.run(
+        [SANSHEN, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+def ok_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Iterator[App]:
+    """The suite's database (a SQLite file here, or this test's PostgreSQL database), empty."""
+    app = App(Settings(data_dir=tmp_path / "data", kdf_profile="min"))
+    yield app
+    app.db.dispose()
+
+
+def snapshot(app: App) -> dict[str, Any]:
+    with app.db.read() as session:
+        return {
+            "people": sorted(session.scalars(select(Person.username))),
+            "submissions": sorted(session.scalars(select(Submission.uid))),
+            "signatures": sorted(s.hex() for s in session.scalars(select(ReviewAction.signature))),
+            "publications": sorted(
+                session.execute(select(Publication.idempotency_key, Publication.state)).all()
+            ),
+            "audit": session.scalar(select(func.count()).select_from(AuditEvent)),
+        }
+
+
+def test_upgrade_from_the_previous_release_keeps_the_data(target: App, tmp_path: Path) -> None:
+    counts = release_0_1.build(target.db, tmp_path / "scratch")
+    assert counts["people"] > 0 and counts["publications"] == 7 and counts["audit_events"] > 0
+    with target.db.read() as session:
+        before = audit.verify(session)
+    assert before.ok
+
+    result = ok_json(sanshen(target.settings.data_dir, "db", "upgrade", "--json"))
+    assert result["status"] == "upgraded"
+    assert current_revision(target.db) == head_revision(target.db)
+
+    after = snapshot(target)
+    assert len(after["people"]) == counts["people"]
+    assert len(after["submissions"]) == counts["submissions"] == 2
+    assert len(after["signatures"]) == counts["review_actions"] == 8
+    assert len(after["publications"]) == 7 and {s for _, s in after["publications"]} == {
+        "scheduled"
+    }
+    with target.db.read() as session:
+        people = list(session.scalars(select(Person)))
+        assert {p.failed_logins for p in people} == {0}
+        assert {p.password_hash for p in people} == {None}
+        assert {p.locked_until for p in people} == {None}
+        report = audit.verify(session)
+    assert report.ok and report.rows == counts["audit_events"]
+    assert report.head_hash == before.head_hash
+
+    verified = ok_json(sanshen(target.settings.data_dir, "audit", "verify", "--json"))
+    assert verified["ok"] and verified["rows"] == counts["audit_events"]
+
+
+def test_the_upgraded_database_takes_new_work(target: App, tmp_path: Path) -> None:
+    """New rows after the upgrade: ids continue after the old ones; old keys still sign."""
+    release_0_1.build(target.db, tmp_path / "scratch")
+    ok_json(sanshen(target.settings.data_dir, "db", "upgrade", "--json"))
+    # Four people from 0.1 sign with the keys sealed then.
+    third = signed_off(target, "第三篇：升级后的新稿件", channels=("gov_website",))
+    assert third == 3
+    with target.db.read() as session:
+        assert audit.verify(session).ok
+        pubs = session.scalars(select(Publication).where(Publication.submission_id == 3)).all()
+        assert [p.state for p in pubs] == ["scheduled"] and pubs[0].id == 8
+    # Sign-in (new in 0002) for a person from 0.1, who has no password hash yet.
+    with pytest.raises(Unauthenticated):
+        attempt_sign_in(target.db, "author", "wrong-password", target.settings)
+    token, csrf = attempt_sign_in(target.db, "author", PASSWORDS["author"], target.settings)
+    assert token and csrf
+    with target.db.read() as session:
+        author = session.scalars(select(Person).where(Person.username == "author")).one()
+        assert author.failed_logins == 0 and author.password_hash is not None
+
+
+def test_upgrade_from_an_empty_database(target: App) -> None:
+    assert current_revision(target.db) is None
+    ok_json(sanshen(target.settings.data_dir, "db", "upgrade", "--json"))
+    assert current_revision(target.db) == head_revision(target.db)
+    again = ok_json(sanshen(target.settings.data_dir, "db", "upgrade", "--json"))
+    assert again["status"] == "upgraded"  # a second run is a no-op, not an error
+    assert ok_json(sanshen(target.settings.data_dir, "person", "list", "--json")) == []
