@@ -45,8 +45,8 @@ def bar_svg(
     categories: list[str],
     series: list[Series],
     *,
-    width: int = 640,
-    height: int = 260,
+    width: int = 480,
+    height: int = 240,
     unit: str = "",
 ) -> str:
     """A grouped vertical bar chart as an <svg> element (text escaped, accessible title)."""

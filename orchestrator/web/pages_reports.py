@@ -50,6 +50,21 @@ def _departments() -> list[tuple[str, str]]:
         return [(code, name) for code, name in rows]
 
 
+def without_empty_stage_columns(table: st.Table) -> st.Table:
+    """The page leaves out return/reject columns that are all zero (the workbook keeps them)."""
+    keep = [
+        i
+        for i, head in enumerate(table.headers)
+        if not head.endswith(("退回", "驳回")) or any(row[i] for row in table.rows)
+    ]
+    return st.Table(
+        table.key,
+        table.title,
+        [table.headers[i] for i in keep],
+        [[row[i] for i in keep] for row in table.rows],
+    )
+
+
 def stats_charts(report: st.Report) -> list[str]:
     """Inline SVG: the work per department, upward adoption, and the time at each stage."""
     names = [d.name for d in report.departments]
@@ -113,7 +128,7 @@ def stats_page(
     context |= {
         "report": report,
         "totals": report.totals(),
-        "tables": st.tables(report),
+        "tables": [without_empty_stage_columns(t) for t in st.tables(report)],
         "charts": stats_charts(report),
         "xlsx_href": "/stats.xlsx?" + urlencode(_same_report(report, department)),
     }

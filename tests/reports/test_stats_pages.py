@@ -96,7 +96,10 @@ def test_stats_page_shows_the_figures(office: httpx.Client) -> None:
     assert "统计 · 2026年10月" in html
     assert '<b id="adoption-rate">75.0%</b>' in html
     assert html.count("<svg") == 3 and "各审核环节用时（小时）" in html
-    assert "数据管理发展科" in html and "复审退回" in html and "己：逾期未发" in html
+    assert "数据管理发展科" in html and "己：逾期未发" in html
+    depts = html.split('id="table-departments"')[1].split("</section>")[0]
+    assert "复审退回" in depts and "终审驳回" in depts
+    assert "初审退回" not in depts  # all-zero stage columns are left out of the page
     ranking = html.split('id="table-ranking"')[1].split("</section>")[0]
     assert ranking.index("数据管理发展科") < ranking.index("综合科")
     assert 'href="/stats.xlsx?period=month&amp;at=2026-10"' in html
