@@ -141,3 +141,27 @@ def setup(
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
     return handler
+
+
+def uvicorn_config(fmt: str | None = None, level: str = "INFO") -> dict[str, Any]:
+    """A logging dictConfig for uvicorn (`uvicorn.run(..., log_config=...)`, or written to a
+    .json file for `uvicorn --log-config`): uvicorn's own loggers go through our formatter."""
+    fmt = fmt or configured_format()
+    formatter = "JsonFormatter" if fmt == "json" else "TextFormatter"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"sanshen": {"()": f"orchestrator.logs.{formatter}"}},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "sanshen",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["default"], "level": level},
+        "loggers": {
+            name: {"handlers": [], "level": level, "propagate": True}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }

@@ -11,9 +11,10 @@ import pytest
 from channels.simulators.webhook import WebhookReceiver
 from orchestrator.services.dispatch import move
 from orchestrator.states import State
+from tests.orchestrator.conftest import app
 from tests.pipeline.conftest import Stack, redis_url, sims, stack
 
-__all__ = ["redis_url", "sims", "stack"]
+__all__ = ["app", "redis_url", "sims", "stack"]  # fixtures, shared rather than copied
 
 TOMORROW = datetime.now(UTC).date() + timedelta(days=1)
 # The shortest legal path from scheduled to each state.
