@@ -2,6 +2,7 @@
 
 from orchestrator.cli import backup as backup  # registers `sanshen backup`
 from orchestrator.cli import content, people, publications, reviewing, system
+from orchestrator.cli import reports as reports  # registers `sanshen form/archive/accountability`
 from orchestrator.cli import stats as stats  # registers `sanshen stats` and `sanshen bulletin`
 from orchestrator.cli import tokens as tokens  # registers `sanshen token`
 from orchestrator.cli import up as up  # registers `sanshen up`

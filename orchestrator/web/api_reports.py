@@ -1,7 +1,117 @@
-"""REST endpoints for the 审批表, the archive and the accountability report."""
+"""REST endpoints for the 审批表, the archive and the accountability report.
+
+Every endpoint needs a session or a bearer token (deps.principal); files come back as
+attachments named in Chinese (RFC 6266 filename*), refusals as the usual JSON error body.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from orchestrator.errors import InvalidInput
+from orchestrator.reports import accountability, archive, form
+from orchestrator.web.auth import Principal
+from orchestrator.web.deps import get_app, principal
+
+router = APIRouter(prefix="/api/v1", tags=["审批表与存档"])
+Who = Annotated[Principal, Depends(principal)]
+
+
+def attachment(data: bytes, name: str, mime: str) -> Response:
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    return Response(data, media_type=mime, headers={"Content-Disposition": disposition})
+
+
+def _form(submission_id: int, suffix: str) -> Response:
+    app = get_app()
+    with app.db.read() as session:
+        built = form.build(session, app, [submission_id])
+    name = f"审批表-稿件{submission_id}-v{built.items[0].version_number}.{suffix}"
+    if suffix == "pdf":
+        return attachment(form.render_pdf(built), name, "application/pdf")
+    return attachment(form.render_docx(built), name, form.DOCX_MIME)
+
+
+@router.get("/submissions/{submission_id}/form.pdf", summary="信息发布审批表（PDF）")
+def form_pdf(submission_id: int, _who: Who) -> Response:
+    return _form(submission_id, "pdf")
+
+
+@router.get("/submissions/{submission_id}/form.docx", summary="信息发布审批表（Word）")
+def form_docx(submission_id: int, _who: Who) -> Response:
+    return _form(submission_id, "docx")
+
+
+@router.get("/archive", summary="存档文件列表（分页，最新在前）")
+def archive_list(
+    _who: Who,
+    page: int = 1,
+    per_page: int = 50,
+    kind: str | None = None,
+    submission: int | None = None,
+) -> dict[str, Any]:
+    with get_app().db.read() as session:
+        total, rows = archive.list_entries(
+            session, page=page, per_page=per_page, kind=kind, submission_id=submission
+        )
+        return {
+            "total": total,
+            "page": page,
+            "per_page": per_page,
+            "items": [archive.entry_dict(e) for e in rows],
+        }
+
+
+@router.post("/archive/verify", summary="核对全部存档文件与其哈希")
+def archive_verify(_who: Who) -> dict[str, Any]:
+    app = get_app()
+    with app.db.read() as session:
+        return archive.verify(session, app).as_dict()
+
+
+def _day(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"参数 {name} 的日期“{text}”格式有误，应为 YYYY-MM-DD", code="bad_date"
+        ) from None
+
+
+@router.get("/archive/export", summary="导出一段日期内的存档（zip，含索引）")
+def archive_export(
+    _who: Who,
+    start: Annotated[str, Query(alias="from", description="开始日期 YYYY-MM-DD（含）")],
+    end: Annotated[str, Query(alias="to", description="结束日期 YYYY-MM-DD（含）")],
+) -> Response:
+    first, last = _day(start, "from"), _day(end, "to")
+    app = get_app()
+    with app.db.read() as session:
+        data = archive.export(session, app, first, last)
+    return attachment(data, f"存档-{first}-{last}.zip", "application/zip")
+
+
+@router.get("/archive/{entry_id}", summary="下载一个存档文件（先核对哈希）")
+def archive_download(entry_id: int, _who: Who) -> Response:
+    app = get_app()
+    with app.db.read() as session:
+        entry, data = archive.read_entry(session, app, entry_id)
+        return attachment(data, entry.name, entry.mime)
+
+
+@router.get("/accountability", summary="追责报告：已发布信息的撰写、审核、签发与发布人")
+def accountability_report(
+    _who: Who,
+    channel: Annotated[str, Query(description="发布渠道（名称或发布形式）")],
+    url: Annotated[str | None, Query(description="发布链接")] = None,
+    external_id: Annotated[str | None, Query(alias="id", description="平台发布编号")] = None,
+) -> dict[str, Any]:
+    app = get_app()
+    with app.db.read() as session:
+        return accountability.report(session, app, channel, url=url, external_id=external_id)

@@ -3,6 +3,9 @@ real review service (every signature made with the reviewer's own key)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
@@ -13,11 +16,14 @@ import pytest
 
 from gate.model import ChannelRequest, Decision, ReviewStage
 from orchestrator.app import App
-from orchestrator.demo import tiny_png
+from orchestrator.demo import demo_draft, submit_and_sign_off, tiny_png
 from orchestrator.migrate import upgrade
 from orchestrator.services import org, review, submissions
 from orchestrator.settings import Settings
+from tests.api.conftest import Server, start_server, stop_server
 from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
+
+SANSHEN = str(Path(sys.executable).with_name("sanshen"))
 
 COVER = files("orchestrator").joinpath("data/demo-cover.jpg").read_bytes()
 TOMORROW = datetime.now(UTC).date() + timedelta(days=1)
@@ -99,3 +105,24 @@ def signed_off(app: App, content: submissions.Draft | None = None) -> int:
     principal = bool(content and (content.major_event or content.special_content))
     walk(app, sub_id, principal=principal)
     return sub_id
+
+
+@pytest.fixture(scope="session")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`uvicorn orchestrator.api:api` on loopback over the demo organisation (tests/api)."""
+    running = start_server(tmp_path_factory.mktemp("reports-api") / "data")
+    yield running
+    stop_server(running)
+
+
+def demo_signed_off(server: Server, **changes: Any) -> int:
+    """A demo submission walked through every stage by the demo people, in this process."""
+    return submit_and_sign_off(server.app, demo_draft(**changes), publish_time="00:00")
+
+
+def sanshen(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The `sanshen` command as a person runs it: a real process."""
+    env = os.environ | {"SANSHEN_DATA_DIR": str(data_dir), "SANSHEN_KDF_PROFILE": "min"}
+    return subprocess.run(
+        [SANSHEN, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )

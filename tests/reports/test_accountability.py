@@ -20,7 +20,7 @@ from orchestrator.reports import accountability
 from orchestrator.services import dispatch
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
-from tests.reports.conftest import draft, signed_off
+from tests.reports.conftest import Server, demo_signed_off, draft, sanshen, signed_off
 
 TODAY = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
 
@@ -145,3 +145,50 @@ def test_unknown_article_or_bad_question_is_refused(app: App, publisher: Publish
         report(app, channel="gov_website")
     with pytest.raises(InvalidInput):
         report(app, channel="没有这个渠道", url=pub.url or "")
+
+
+# --- the command and the API -----------------------------------------------------------------
+
+
+def test_cli_reports_and_exits_seven_on_a_tampered_signature(
+    app: App, publisher: Publisher
+) -> None:
+    pub = published(app, publisher)
+    with app.db.engine.begin() as conn:
+        row = conn.execute(
+            text("SELECT id, signature FROM review_actions WHERE stage = 'sign_off'")
+        ).one()
+        conn.execute(
+            text("UPDATE review_actions SET signature = :s WHERE id = :i"),
+            {"s": bytes(64), "i": row.id},
+        )
+    result = sanshen(
+        app.settings.data_dir, "accountability", "--channel", "政府网站", "--url", pub.url or ""
+    )
+    assert result.returncode == 7, result.stderr
+    assert "终审：赵分管（leader）" in result.stdout and "签名有效" in result.stdout
+    assert "孙宣传的签发通过签名验证失败" in result.stdout
+
+
+def test_api_reports_by_platform_id(api: Server, sims: SimulatorServer) -> None:
+    env = simulator_env({name: sims.client_settings(name) for name in sims.names})
+    sub_id = demo_signed_off(api, channels=("gov_website",))
+    send_due(api.app, Publisher(api.app, ChannelHub(env), MemoryRateGate()))
+    with api.app.db.read() as session:
+        pub = session.scalars(select(Publication).where(Publication.submission_id == sub_id)).one()
+    client = api.as_("zhouzh")
+    reply = client.get("/accountability", params={"channel": "gov_website", "id": pub.external_id})
+    assert reply.status_code == 200, reply.text
+    found = reply.json()
+    assert found["publication"]["id"] == pub.id and found["signatures_valid"]
+    assert {s: r["username"] for s, r in found["approved"].items()} == {
+        "first": "wangfang",
+        "second": "lijun",
+        "final": "zhaomin",
+        "principal": "chenzhu",
+        "sign_off": "sunxuan",
+    }
+    missing = client.get("/accountability", params={"channel": "gov_website", "id": "nope"})
+    assert missing.status_code == 404
+    assert client.get("/accountability", params={"channel": "gov_website"}).status_code == 422
+    assert api.client().get("/accountability", params={"channel": "x"}).status_code == 401

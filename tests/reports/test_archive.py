@@ -8,6 +8,7 @@ import io
 import json
 import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +22,7 @@ from orchestrator.models import ArchiveEntry, AuditEvent, ReviewAction, Submissi
 from orchestrator.reports import archive
 from orchestrator.services import review
 from tests.orchestrator.conftest import PASSWORDS
-from tests.reports.conftest import signed_off, submit, walk
+from tests.reports.conftest import Server, demo_signed_off, sanshen, signed_off, submit, walk
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -179,3 +180,67 @@ def test_an_approval_before_sign_off_archives_nothing(app: App) -> None:
     walk(app, sub_id, until=ReviewStage.SIGN_OFF)
     with app.db.read() as session:
         assert session.scalars(select(ArchiveEntry)).all() == []
+
+
+# --- the command and the API -----------------------------------------------------------------
+
+
+def test_cli_exports_a_day_and_verify_names_a_changed_file(app: App, tmp_path: Path) -> None:
+    sub_id = signed_off(app)
+    today = datetime.now(UTC).astimezone(SHANGHAI).date().isoformat()
+    out = tmp_path / "存档.zip"
+    exported = sanshen(
+        app.settings.data_dir,
+        "archive",
+        "export",
+        "--from",
+        today,
+        "--to",
+        today,
+        "--out",
+        str(out),
+    )
+    assert exported.returncode == 0, exported.stderr
+    with zipfile.ZipFile(out) as zf:
+        index = json.loads(zf.read("index.json"))
+    assert {(e["kind"], e["submission"]) for e in index} == {
+        ("form_pdf", sub_id),
+        ("form_docx", sub_id),
+        ("content", sub_id),
+    }
+    pdf = next(e for e in index if e["kind"] == "form_pdf")
+    with app.db.read() as session:
+        entry = session.get(ArchiveEntry, pdf["id"])
+        assert entry is not None
+        archive.path_of(app, entry.sha256).write_bytes(b"%PDF-forged")
+    checked = sanshen(app.settings.data_dir, "archive", "verify")
+    assert checked.returncode == 7
+    assert pdf["name"] in checked.stdout and "改动" in checked.stdout
+
+
+def test_api_lists_downloads_verifies_and_exports(api: Server) -> None:
+    sub_id = demo_signed_off(api)
+    client = api.as_("zhouzh")
+    listed = client.get("/archive", params={"submission": sub_id, "per_page": 10})
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert sorted(i["kind"] for i in items) == ["content", "form_docx", "form_pdf"]
+    content = next(i for i in items if i["kind"] == "content")
+    download = client.get(f"/archive/{content['id']}")
+    assert download.status_code == 200
+    assert hashlib.sha256(download.content).hexdigest() == content["sha256"]
+    assert json.loads(download.content)["format"] == "sanshen.version.v1"
+    verified = client.post("/archive/verify")
+    assert verified.status_code == 200 and verified.json()["ok"] is True
+    today = datetime.now(UTC).astimezone(SHANGHAI).date().isoformat()
+    exported = client.get("/archive/export", params={"from": today, "to": today})
+    assert exported.status_code == 200 and exported.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as zf:
+        ids = {e["id"] for e in json.loads(zf.read("index.json"))}
+    assert {i["id"] for i in items} <= ids
+    bad = client.get("/archive/export", params={"from": "2026-13-01", "to": today})
+    assert bad.status_code == 422 and "YYYY-MM-DD" in bad.json()["message"]
+    assert client.get("/archive/999999").status_code == 404
+    assert api.client().get("/archive").status_code == 401
+    browser, _csrf = api.signed_in("zhouzh")
+    assert browser.post("/archive/verify").status_code == 403  # a session needs its CSRF token

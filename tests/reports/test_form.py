@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,16 @@ from orchestrator.errors import GateRefused, InvalidInput, NotFound
 from orchestrator.models import ReviewAction
 from orchestrator.reports import form
 from orchestrator.services import submissions
-from tests.reports.conftest import TOMORROW, draft, signed_off, submit, walk
+from tests.reports.conftest import (
+    TOMORROW,
+    Server,
+    demo_signed_off,
+    draft,
+    sanshen,
+    signed_off,
+    submit,
+    walk,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NAMES = {"author": "王供稿", "head": "李科长", "leader": "赵分管", "publicity": "孙宣传"}
@@ -190,3 +200,45 @@ def test_short_fingerprint_is_sixteen_hex_in_groups() -> None:
     assert form.short_fingerprint(b"\x01" * 64) == " ".join(
         hashlib.sha256(b"\x01" * 64).hexdigest()[i : i + 4] for i in (0, 4, 8, 12)
     )
+
+
+# --- the command and the API -----------------------------------------------------------------
+
+
+def test_cli_writes_the_form_and_refuses_what_is_not_signed_off(app: App, tmp_path: Path) -> None:
+    done, waiting = signed_off(app), submit(app, draft(title="尚在审核的信息"))
+    data_dir = app.settings.data_dir
+    pdf = sanshen(data_dir, "form", str(done), "--out", str(tmp_path / "表.pdf"), "--json")
+    assert pdf.returncode == 0, pdf.stderr
+    assert json.loads(pdf.stdout)["items"][0]["submission"] == done
+    assert "孙宣传" in text_of(tmp_path / "表.pdf")
+    refused = sanshen(data_dir, "form", str(done), str(waiting), "--out", str(tmp_path / "x.pdf"))
+    assert refused.returncode == 6
+    assert "尚在审核的信息" in refused.stderr and "缺少初审" in refused.stderr
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_api_serves_the_form_and_refuses_what_is_not_signed_off(
+    api: Server, tmp_path: Path
+) -> None:
+    sub_id = demo_signed_off(api)
+    client = api.as_("zhouzh")
+    reply = client.get(f"/submissions/{sub_id}/form.pdf")
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"] == "application/pdf"
+    assert "filename*=UTF-8''" in reply.headers["content-disposition"]
+    (tmp_path / "api.pdf").write_bytes(reply.content)
+    text = text_of(tmp_path / "api.pdf")
+    assert all(name in text for name in ("王芳", "李军", "赵敏", "陈柱", "孙宣"))
+    word = client.get(f"/submissions/{sub_id}/form.docx")
+    assert word.status_code == 200 and word.headers["content-type"] == form.DOCX_MIME
+    assert docx.Document(io.BytesIO(word.content)).tables[0].rows[0].cells[0].text == "序号"
+    with api.app.db.session() as session:
+        waiting = submissions.create(
+            session, api.app.blobs, author="wangfang", department="sjgl", draft=draft()
+        ).id
+    refused = client.get(f"/submissions/{waiting}/form.pdf")
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "not_signed_off" and "缺少初审" in refused.json()["message"]
+    assert client.get("/submissions/999999/form.docx").status_code == 404
+    assert api.client().get(f"/submissions/{sub_id}/form.pdf").status_code == 401
