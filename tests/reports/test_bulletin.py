@@ -4,6 +4,7 @@ month by the service and by the Celery task, and the beat entry that runs it."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -21,7 +22,13 @@ from orchestrator.models import ArchiveEntry
 from orchestrator.reports import archive, bulletin
 from orchestrator.reports import statistics as st
 from orchestrator.settings import get_settings
-from tests.reports.test_statistics import NOW, OCTOBER, seeded, seeded_database  # noqa: F401
+from tests.reports.test_statistics import (  # noqa: F401  (fixtures)
+    NOW,
+    OCTOBER,
+    sanshen,
+    seeded,
+    seeded_database,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -167,3 +174,20 @@ def test_last_month_is_counted_in_shanghai() -> None:
     assert st.previous_month(datetime(2026, 11, 1, 0, 0, 5, tzinfo=UTC)).key == "2026-10"
     # 1 November 07:30 in Shanghai is still 31 October in UTC: the month is Shanghai's.
     assert st.previous_month(datetime(2026, 10, 31, 23, 30, tzinfo=UTC)).key == "2026-10"
+
+
+def test_cli_issues_once_and_saves_copies(
+    seeded: App,  # noqa: F811
+    seeded_database: str | None,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    first = sanshen(seeded, seeded_database, "bulletin", "--month", "2026-08", "--out",
+                    str(tmp_path / "out"), "--json")  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    data = json.loads(first.stdout)
+    assert data["created"] is True and len(data["files"]) == 2
+    saved = tmp_path / "out" / "信息发布通报-2026-08.pdf"
+    assert saved.read_bytes().startswith(b"%PDF")
+    again = sanshen(seeded, seeded_database, "bulletin", "--month", "2026-08")
+    assert again.returncode == 0
+    assert again.stdout.startswith("2026-08 月度通报此前已存档，未重复生成")

@@ -28,6 +28,10 @@ Second review always takes 2h, final 3h, sign-off 4h after the previous action.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
@@ -362,3 +366,36 @@ def test_queries_group_instead_of_reading_every_row(seeded: App) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(statements) <= 6
+
+
+def sanshen(app: App, database: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `sanshen` command, a real process, on the seeded data."""
+    env = os.environ | {
+        "SANSHEN_DATA_DIR": str(app.settings.data_dir),
+        "SANSHEN_KDF_PROFILE": "min",
+    }
+    if database:
+        env["DATABASE_URL"] = database
+    command = [str(Path(sys.executable).with_name("sanshen")), *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+def test_cli_prints_chinese_tables_and_exports(
+    seeded: App, seeded_database: str | None, tmp_path: Path
+) -> None:
+    out = tmp_path / "统计.xlsx"
+    shown = sanshen(seeded, seeded_database, "stats", "--at", "2026-10", "--xlsx", str(out))
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "信息发布统计：2026年10月（2026-10-01 至 2026-10-31）"
+    ranking = lines[lines.index("【采用排名】") + 3 : lines.index("【采用排名】") + 5]
+    assert [line.split()[:2] for line in ranking] == [["1", "数据管理发展科"], ["2", "综合科"]]
+    assert openpyxl.load_workbook(out)["采用排名"]["B2"].value == "数据管理发展科"
+    as_json = sanshen(seeded, seeded_database, "stats", "--period", "quarter", "--at", "2026-10",
+                      "--department", "zhk", "--json")  # fmt: skip
+    data = json.loads(as_json.stdout)
+    assert data["period"]["key"] == "2026-Q4" and data["department_filter"] == "zhk"
+    assert [d["code"] for d in data["departments"]] == ["zhk"]
+    assert data["totals"]["published"] == 3 and data["totals"]["adoption_rate"] == 1.0
