@@ -399,13 +399,7 @@ def render_pdf(form: Form) -> bytes:
     story: list[Any] = [
         Paragraph(_esc(f"{form.organisation}信息发布审批表"), styles["title"]),
         Spacer(1, 8),
-        Paragraph(
-            _esc(
-                f"申请科室、窗口：{form.department}　　　　"
-                f"申请日期：{applied_on_text(form.applied_on)}"
-            ),
-            styles["body"],
-        ),
+        _pdf_heading_line(form, styles),
         Spacer(1, 6),
         _pdf_rows(form, styles),
         Spacer(1, 10),
@@ -420,6 +414,22 @@ def render_pdf(form: Form) -> bytes:
         story += [PageBreak(), *_pdf_content(item, styles)]
     doc.build(story)
     return buffer.getvalue()
+
+
+def _pdf_heading_line(form: Form, styles: dict[str, Any]) -> Any:
+    from reportlab.platypus import Paragraph, Table, TableStyle
+
+    line = Table(
+        [
+            [
+                Paragraph(_esc(f"申请科室、窗口：{form.department}"), styles["body"]),
+                Paragraph(_esc(f"申请日期：{applied_on_text(form.applied_on)}"), styles["body"]),
+            ]
+        ],
+        colWidths=[300, 195],
+    )
+    line.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    return line
 
 
 def _esc(text: str) -> str:
@@ -514,7 +524,7 @@ def _pdf_signatures(form: Form, styles: dict[str, Any]) -> Any:
             )
         if len(data) - 1 > first:
             spans.append(("SPAN", (0, first), (0, len(data) - 1)))
-    return _grid(data, [120, 34, 58, 106, 112, 65], spans)
+    return _grid(data, [138, 34, 58, 106, 112, 47], spans)
 
 
 def _pdf_content(item: FormItem, styles: dict[str, Any]) -> list[Any]:
