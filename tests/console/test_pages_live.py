@@ -64,3 +64,20 @@ def test_a_failed_publication_is_retried_from_the_item_page_and_turns_published(
     expect(cell(page, sub, "gov_website")).to_have_text("已发布", timeout=30_000)
     assert stack.states(sub) == {"gov_website": "published"}
     assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
+
+
+def test_retract_all_from_the_item_page_reaches_every_platform(live: Live, page: Page) -> None:
+    stack = live.stack
+    sub = stack.signed_off(("gov_website", "suishenban"))
+    stack.wait_for(
+        lambda: set(stack.states(sub).values()) == {"published"}, timeout=40, what="published"
+    )
+    sign_in(page, live.url, "web", PASSWORDS["web"])  # 政府网站运行科 retracts own platforms
+    page.goto(f"{live.url}/items/{sub}")
+    page.fill("form[action$='/retract-all'] input[name=reason]", "信息有误")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button[name=retract_all]")
+    expect(page.locator(".flash-ok")).to_have_text("政府网站：已撤稿；随申办旗舰店：已撤稿")
+    expect(page.locator(".publication .state")).to_have_text(["已撤稿", "已撤稿"])
+    assert stack.states(sub) == {"gov_website": "retracted", "suishenban": "retracted"}
+    expect(page.locator("button[name=retract_all]")).to_have_count(0)
