@@ -24,6 +24,12 @@ def test_sign_in_lands_on_the_board_and_sign_out_ends_the_session(
     assert page.url.startswith(f"{console.url}/login")
 
 
+def test_reviewers_start_at_their_to_do_list(console: Console, page: Page) -> None:
+    page.route("**/todo", lambda route: route.fulfill(body="todo"))  # another page's business
+    sign_in(page, console.url, "wangfang", DEMO_PASSWORDS["wangfang"])  # 供稿人 does 初审
+    assert page.url == f"{console.url}/todo"
+
+
 def test_wrong_password_and_lock_out_are_told_in_chinese(console: Console, page: Page) -> None:
     sign_in(page, console.url, "wuyun", "not-the-password")
     expect(page.locator("#login-error")).to_have_text("用户名或密码不正确")
