@@ -428,7 +428,9 @@ def _pdf_heading_line(form: Form, styles: dict[str, Any]) -> Any:
         ],
         colWidths=[300, 195],
     )
-    line.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    line.setStyle(
+        TableStyle([("FONTNAME", (0, 0), (-1, -1), CJK), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
+    )
     return line
 
 
