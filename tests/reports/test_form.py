@@ -15,12 +15,14 @@ import docx
 import pytest
 from sqlalchemy import select
 
-from gate.model import ReviewStage
+from gate.model import Decision, ReviewStage
 from orchestrator.app import App
 from orchestrator.errors import GateRefused, InvalidInput, NotFound
 from orchestrator.models import ReviewAction
 from orchestrator.reports import form
-from orchestrator.services import submissions
+from orchestrator.services import review, submissions
+from orchestrator.settings import Settings
+from tests.orchestrator.conftest import PASSWORDS
 from tests.reports.conftest import (
     TOMORROW,
     Server,
@@ -242,3 +244,39 @@ def test_api_serves_the_form_and_refuses_what_is_not_signed_off(
     assert refused.json()["error"] == "not_signed_off" and "缺少初审" in refused.json()["message"]
     assert client.get("/submissions/999999/form.docx").status_code == 404
     assert api.client().get(f"/submissions/{sub_id}/form.pdf").status_code == 401
+
+
+def test_a_stage_the_policy_skips_is_said_and_the_editor_signs_beside_the_handler(
+    app: App, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("skip_second_review_departments: [solo]\n", encoding="utf-8")
+    solo = App(Settings(data_dir=app.settings.data_dir, kdf_profile="min", policy_file=policy))
+    with solo.db.session() as session:
+        sub_id = submissions.create(
+            session, solo.blobs, author="author", department="solo", draft=draft()
+        ).id
+    for stage, who in (
+        (ReviewStage.FIRST, "editor"),
+        (ReviewStage.FINAL, "leader"),
+        (ReviewStage.SIGN_OFF, "publicity"),
+    ):
+        with solo.db.session() as session:
+            review.review(
+                session,
+                sub_id,
+                stage=stage,
+                decision=Decision.APPROVE,
+                actor=who,
+                password=PASSWORDS[who],
+                policy=solo.policy,
+                app=solo,
+            )
+    with solo.db.read() as session:
+        data = form.render_docx(form.build(session, solo, [sub_id]))
+    rows = [[c.text for c in row.cells] for row in docx.Document(io.BytesIO(data)).tables[1].rows]
+    by_line = {row[0]: row[2:4] for row in rows[1:]}
+    assert by_line["科室、窗口经办人（签字）"][0] == "王供稿（经办）\n刘编辑（初审）"
+    assert by_line["科室、窗口负责人审核（签字）"] == ["—", "按审核策略免于复审"]
+    assert by_line["业务分管领导审核（签字）"][0] == "赵分管"
+    solo.db.dispose()
