@@ -8,7 +8,8 @@ acknowledge(session, alert_id, actor=...)   someone has seen it (the console)
 An alert is keyed by kind, publication and the publication's revision, which every state change
 bumps: a publication that fails, is sent again and fails again alerts twice; one that stays
 failed alerts once however often the scan runs. The unique key makes concurrent scans safe.
-Delivery is at least once: a retry posts again to every configured target.
+Delivery is at least once: a retry posts again to every configured target. The 企业微信
+robot gets one digest per round; the JSON webhook one object per alert.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ OVERDUE_STATES = (State.SCHEDULED.value, State.QUEUED.value)
 ACKNOWLEDGERS = frozenset({Role.WEB_OPERATIONS, Role.GENERAL_OFFICE, Role.OPERATOR})
 LEASE = timedelta(seconds=120)  # a claimed delivery is not taken by another scheduler meanwhile
 SCAN_LIMIT = 500
+# Failures older than this were alerted when they happened, or predate alerting (first start).
+LOOKBACK = timedelta(days=7)
 DETAIL_CHARS = 300
 
 
@@ -102,9 +105,10 @@ def _key(kind: str) -> ColumnElement[str]:
 
 
 def _conditions(now: datetime, overdue_after: float) -> dict[str, ColumnElement[bool]]:
+    recent = Publication.state_changed_at > now - LOOKBACK
     return {
-        "failed": Publication.state == State.FAILED.value,
-        "unconfirmed": Publication.state == State.UNCONFIRMED.value,
+        "failed": (Publication.state == State.FAILED.value) & recent,
+        "unconfirmed": (Publication.state == State.UNCONFIRMED.value) & recent,
         "overdue": Publication.state.in_(OVERDUE_STATES)
         & (Publication.scheduled_at < now - timedelta(seconds=overdue_after)),
     }
@@ -212,6 +216,8 @@ class Notice:
 
 
 class Target:
+    """Where alerts go. `deliver` posts a round's notices and tells, per alert, what failed."""
+
     label = ""
 
     def __init__(self, url: str) -> None:
@@ -220,37 +226,61 @@ class Target:
     def __repr__(self) -> str:  # the URL may hold a key: never printed
         return f"{type(self).__name__}(url=***)"
 
-    def body(self, notice: Notice) -> dict[str, Any]:
+    def deliver(self, notices: Sequence[Notice], timeout: float) -> dict[int, str | None]:
         raise NotImplementedError
 
     def check(self, response: requests.Response) -> None:
         if not 200 <= response.status_code < 300:
             raise DeliveryFailed(f"{self.label}返回 HTTP {response.status_code}")
 
-    def send(self, notice: Notice, timeout: float) -> None:
+    def post(self, body: dict[str, Any], timeout: float) -> str | None:
+        """One POST; None when the target took it, else why not (Chinese, without the URL)."""
         try:
-            response = requests.post(self.url, json=self.body(notice), timeout=timeout)
+            self.check(requests.post(self.url, json=body, timeout=timeout))
         except requests.RequestException as exc:
-            raise DeliveryFailed(f"无法连接{self.label}（{type(exc).__name__}）") from None
-        self.check(response)
+            return f"无法连接{self.label}（{type(exc).__name__}）"
+        except DeliveryFailed as exc:
+            return str(exc)
+        return None
 
 
 class WeComRobot(Target):
-    """企业微信群机器人: HTTP 200 with errcode 0 is the only success."""
+    """企业微信群机器人: HTTP 200 with errcode 0 is the only success. A robot takes at most 20
+    messages a minute, so a round's alerts go out as one markdown digest (split only where
+    one would pass the 4096-byte limit)."""
 
     label = "企业微信群机器人"
     max_bytes = 4096
 
-    def body(self, notice: Notice) -> dict[str, Any]:
-        head = f'**<font color="warning">{KIND_LABELS.get(notice.kind, notice.kind)}</font>**'
-        lines = [head, notice.message]
+    @staticmethod
+    def section(notice: Notice) -> str:
+        kind = KIND_LABELS.get(notice.kind, notice.kind)
+        lines = [f'**<font color="warning">{kind}</font>** {_clip(notice.message, 600)}']
         if notice.state:
             lines.append(f"> 当前状态：{State(notice.state).label}")
         lines.append(f"> 告警 #{notice.alert_id} · 发布 #{notice.publication_id}")
-        content = "\n".join(lines)
-        while len(content.encode()) > self.max_bytes:
-            content = content[: len(content) - 100] + "…"
-        return {"msgtype": "markdown", "markdown": {"content": content}}
+        return "\n".join(lines)
+
+    def digests(self, notices: Sequence[Notice]) -> Iterator[tuple[list[Notice], str]]:
+        group: list[Notice] = []
+        content = ""
+        for notice in notices:
+            section = self.section(notice)
+            joined = f"{content}\n\n{section}" if content else section
+            if group and len(joined.encode()) > self.max_bytes:
+                yield group, content
+                group, joined = [], section
+            group.append(notice)
+            content = joined
+        if group:
+            yield group, content
+
+    def deliver(self, notices: Sequence[Notice], timeout: float) -> dict[int, str | None]:
+        results: dict[int, str | None] = {}
+        for group, content in self.digests(notices):
+            body = {"msgtype": "markdown", "markdown": {"content": content}}
+            results |= dict.fromkeys((n.alert_id for n in group), self.post(body, timeout))
+        return results
 
     def check(self, response: requests.Response) -> None:
         super().check(response)
@@ -265,10 +295,12 @@ class WeComRobot(Target):
 
 
 class JsonWebhook(Target):
+    """One JSON object per alert."""
+
     label = "告警 Webhook"
 
-    def body(self, notice: Notice) -> dict[str, Any]:
-        return notice.as_json()
+    def deliver(self, notices: Sequence[Notice], timeout: float) -> dict[int, str | None]:
+        return {n.alert_id: self.post(n.as_json(), timeout) for n in notices}
 
 
 def _claim(db: Database, now: datetime, batch: int) -> list[Notice]:
@@ -326,17 +358,6 @@ def _record(
         return alert.delivery_state
 
 
-def deliver(notice: Notice, targets: Sequence[Target], timeout: float) -> str | None:
-    """Post to every target; None when all took it, else what went wrong (Chinese)."""
-    problems = []
-    for target in targets:
-        try:
-            target.send(notice, timeout)
-        except DeliveryFailed as exc:
-            problems.append(str(exc))
-    return "；".join(problems) or None
-
-
 def deliver_due(
     db: Database, config: AlertConfig, *, clock: Callable[[], datetime] | None = None
 ) -> dict[str, int]:
@@ -345,12 +366,18 @@ def deliver_due(
     targets = config.targets()
     if not targets:
         return {}
+    notices = _claim(db, clock(), config.batch)
+    problems: dict[int, list[str]] = {n.alert_id: [] for n in notices}
+    for target in targets:
+        for alert_id, problem in target.deliver(notices, config.timeout).items():
+            if problem:
+                problems[alert_id].append(problem)
     counts = {"sent": 0, "pending": 0, "failed": 0}
-    for notice in _claim(db, clock(), config.batch):
-        error = deliver(notice, targets, config.timeout)
+    for alert_id, found in problems.items():
+        error = "；".join(found) or None
         if error:
-            log.warning("alert %s not delivered: %s", notice.alert_id, error)
-        counts[_record(db, notice.alert_id, error, clock(), config)] += 1
+            log.warning("alert %s not delivered: %s", alert_id, error)
+        counts[_record(db, alert_id, error, clock(), config)] += 1
     return counts
 
 

@@ -3,6 +3,7 @@ backoff when the receiver refuses, given up after the last attempt, acknowledged
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -60,6 +61,14 @@ def test_each_condition_alerts_once_however_often_the_scan_runs(
     assert "政府网站" in found["failed"].message
     assert "已过 120 分钟仍未发出" in found["overdue"].message
     assert all(a.delivery_state == "pending" for a in found.values())
+
+
+def test_failures_from_before_the_lookback_are_not_alerted(
+    stack: Stack, troubled: dict[str, int]
+) -> None:
+    in_ten_days = datetime.now(UTC) + timedelta(days=10)
+    new = scan(stack, now=in_ten_days)
+    assert {a.kind for a in all_alerts(stack) if a.id in new} == {"overdue"}  # by then all are
 
 
 def test_a_publication_that_fails_again_after_a_retry_alerts_again(
@@ -126,10 +135,10 @@ def test_delivered_to_the_wecom_robot_and_the_json_webhook(
 ) -> None:
     counts = alerts.run_once(stack.app, config(receiver))
     assert counts == {"created": 3, "sent": 3, "pending": 0, "failed": 0}
-    robot = receiver.received("wecom")
-    assert len(robot) == 3
-    assert {m["msgtype"] for m in robot} == {"markdown"}
-    assert any("发布失败" in m["markdown"]["content"] for m in robot)
+    (robot,) = receiver.received("wecom")  # one digest per round
+    assert robot["msgtype"] == "markdown"
+    for label in ("发布失败", "结果未确认", "逾期未发", "标题含有禁用字符"):
+        assert label in robot["markdown"]["content"]
     hooks = {m["kind"]: m for m in receiver.received("webhook")}
     assert set(hooks) == {"failed", "unconfirmed", "overdue"}
     failed = hooks["failed"]
@@ -159,7 +168,7 @@ def test_a_refused_delivery_is_retried_after_a_backoff_and_delivered_on_recovery
     fault: dict[str, int],
     error: str,
 ) -> None:
-    receiver.fail(target, 3, **fault)
+    receiver.fail(target, {"wecom": 1, "webhook": 3}[target], **fault)  # each request of a round
     cfg = config(receiver)
     now = datetime.now(UTC)
     assert alerts.run_once(stack.app, cfg, now=now)["pending"] == 3
@@ -177,7 +186,29 @@ def test_a_refused_delivery_is_retried_after_a_backoff_and_delivered_on_recovery
     assert {(a.delivery_state, a.delivery_attempts, a.last_error) for a in all_alerts(stack)} == {
         ("sent", 2, None)
     }
-    assert len(receiver.received(target)) == 3
+    assert len(receiver.received(target)) == {"wecom": 1, "webhook": 3}[target]
+
+
+def test_the_robot_digest_is_split_below_its_size_limit(
+    stack: Stack, receiver: WebhookReceiver
+) -> None:
+    reason = "平台拒收：" + "正文含有不符合规范的内容" * 30
+    ids = [
+        pub
+        for _ in range(2)
+        for pub in publications(
+            stack, ("gov_website", "suishenban", "wechat", "xuexi", "lvse_qingpu")
+        ).values()
+    ]
+    for pub in ids:
+        put(stack, pub, State.FAILED, last_error=reason)
+    counts = alerts.run_once(stack.app, config(receiver, webhook_url=""))
+    assert counts["sent"] == 10
+    digests = [m["markdown"]["content"] for m in receiver.received("wecom")]
+    assert len(digests) > 1
+    assert all(len(d.encode()) <= 4096 for d in digests)  # the receiver refuses longer ones
+    mentioned = re.findall(r"告警 #(\d+)", "".join(digests))
+    assert sorted(map(int, mentioned)) == [a.id for a in all_alerts(stack)]
 
 
 def test_delivery_gives_up_after_the_last_attempt_and_the_backoff_grows(
