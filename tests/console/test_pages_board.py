@@ -111,3 +111,7 @@ def test_health_says_which_part_is_down(console: Console, page: Page) -> None:
     expect(workers).to_have_attribute("data-ok", "false")
     expect(workers).to_contain_text("没有发送进程应答")
     expect(page.locator("h1")).to_contain_text("有异常")
+    page.evaluate("window.notReloaded = true")
+    expect(page.locator("#health-status")).to_contain_text("已更新", timeout=15_000)
+    expect(workers).to_contain_text("没有发送进程应答")  # swapped in again, still down
+    assert page.evaluate("window.notReloaded") is True

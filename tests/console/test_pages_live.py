@@ -81,3 +81,7 @@ def test_retract_all_from_the_item_page_reaches_every_platform(live: Live, page:
     expect(page.locator(".publication .state")).to_have_text(["已撤稿", "已撤稿"])
     assert stack.states(sub) == {"gov_website": "retracted", "suishenban": "retracted"}
     expect(page.locator("button[name=retract_all]")).to_have_count(0)
+
+    page.goto(f"{live.url}/health")  # the stack's worker answers, its scheduler has run
+    expect(page.locator("#health-workers")).to_have_attribute("data-ok", "true")
+    expect(page.locator("#health-scheduler")).to_have_attribute("data-ok", "true")

@@ -2,6 +2,8 @@
  *
  *   <div data-poll="/board/rows?state=failed" data-poll-every="3000">…</div>
  *       fetched every 3 s (paused while the tab is hidden) and its content swapped in.
+ *   <div id="x" data-poll="/health" data-poll-select="#x">…</div>
+ *       the same, taking only the element #x of a whole page.
  *   <form data-confirm="确定撤稿？">   asks before submitting.
  *   sanshen.post(url, data)            a POST with the session's CSRF token.
  */
@@ -65,6 +67,12 @@
         })
         .then(function (html) {
           if (html === null) return;
+          var select = el.getAttribute("data-poll-select");
+          if (select) {
+            var found = new DOMParser().parseFromString(html, "text/html").querySelector(select);
+            if (!found) throw new Error("no " + select);
+            html = found.innerHTML;
+          }
           if (el.innerHTML !== html) el.innerHTML = html;
           stamp(el, "已更新 " + new Date().toLocaleTimeString("zh-CN", { hour12: false }));
         })
