@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.elements import ColumnElement
+from starlette.exceptions import HTTPException
 
 from channels.base import ChannelKind
 from channels.registry import load_channels
@@ -109,6 +110,12 @@ def _invalid(exc: RequestValidationError) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=400 if malformed else 422)
 
 
+def _unreadable() -> JSONResponse:
+    """FastAPI's own 400 for a body it cannot decode (not UTF-8, broken form), in our model."""
+    body = s.ErrorBody(error="bad_body", message="请求内容无法解析（应为 UTF-8 编码的 JSON）")
+    return JSONResponse(body.model_dump(), status_code=400)
+
+
 def _too_large(size: int) -> JSONResponse:
     return JSONResponse(
         s.ErrorBody(
@@ -154,6 +161,10 @@ class ApiRoute(APIRoute):
                 response = await handler(request)
             except RequestValidationError as exc:
                 response = _invalid(exc)
+            except HTTPException as exc:
+                if exc.status_code != 400:
+                    raise
+                response = _unreadable()
             response.headers["X-Process-Time"] = f"{(time.perf_counter() - started) * 1000:.2f}"
             return response
 
@@ -731,6 +742,20 @@ def attention(now: datetime) -> ColumnElement[bool]:
     )
 
 
+DAY = r"^\d{4}-\d{2}-\d{2}$"
+FROM = "计划发布日期起（上海时间，YYYY-MM-DD）"
+TO = "计划发布日期止（含当日）"
+
+
+def parse_day(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"参数 {name} 的日期“{text}”无效", code="bad_date") from None
+
+
 def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=SHANGHAI).astimezone(UTC)
 
@@ -836,8 +861,8 @@ def list_publications(
     channel: Annotated[list[str] | None, Query(description="渠道名，可多次给出")] = None,
     department: Annotated[str | None, Query(max_length=64, description="科室/窗口代码")] = None,
     submission: Annotated[int | None, Query(ge=1, description="稿件编号")] = None,
-    date_from: Annotated[date | None, Query(alias="from", description="计划发布日期起")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="计划发布日期止")] = None,
+    date_from: Annotated[str | None, Query(alias="from", pattern=DAY, description=FROM)] = None,
+    date_to: Annotated[str | None, Query(alias="to", pattern=DAY, description=TO)] = None,
 ) -> s.PublicationPage:
     """Every channel's publications: overdue, failed and unconfirmed first, then by time."""
     with get_app().db.read() as session:
@@ -847,8 +872,8 @@ def list_publications(
             channels=channel or [],
             department=department,
             submission=submission,
-            date_from=date_from,
-            date_to=date_to,
+            date_from=parse_day(date_from, "from"),
+            date_to=parse_day(date_to, "to"),
         )
         return board_page(session, conditions, page, per_page)
 
@@ -1030,3 +1055,40 @@ def audit_verify(
     """Recompute the audit hash chain; name the first changed, inserted or deleted row."""
     with get_app().db.read() as session:
         return s.AuditOut(**audit.verify(session, checkpoint).as_dict())
+
+
+# --- 405 with the right Allow header --------------------------------------------------------
+
+ALL_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+
+
+def _not_allowed(allowed: list[str]) -> Callable[[], Coroutine[Any, Any, Response]]:
+    async def method_not_allowed() -> Response:
+        body = s.ErrorBody(
+            error="method_not_allowed",
+            message=f"此地址不支持该请求方法（可用：{', '.join(allowed)}）",
+        )
+        return JSONResponse(
+            body.model_dump(), status_code=405, headers={"Allow": ", ".join(allowed)}
+        )
+
+    return method_not_allowed
+
+
+def _answer_other_methods() -> None:
+    """Starlette's 405 names only the first route of a path; one path here often has two
+    (GET and POST /submissions), so every path answers other methods itself."""
+    methods: dict[str, set[str]] = {}
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            methods.setdefault(route.path, set()).update(route.methods)
+    for path, allowed in methods.items():
+        router.add_api_route(
+            path.removeprefix(router.prefix),
+            _not_allowed(sorted(allowed)),
+            methods=sorted(ALL_METHODS - allowed),
+            include_in_schema=False,
+        )
+
+
+_answer_other_methods()

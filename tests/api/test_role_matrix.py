@@ -196,7 +196,7 @@ def unsafe_api_routes() -> set[tuple[str, str]]:
     return {
         (method, path)
         for path, route in all_routes(api.routes)
-        if path.startswith("/api/")
+        if path.startswith("/api/") and route.endpoint.__name__ != "method_not_allowed"
         for method in route.methods & UNSAFE
     }
 
