@@ -1,0 +1,228 @@
+"""`sanshen up`: everything from one command, stopped cleanly, resumed without loss or repeat."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from channels.simulators.server import SimulatorServer
+from gate.model import Decision, ReviewStage
+from orchestrator.app import App
+from orchestrator.demo import ALL_DEMO_CHANNELS, demo_draft, submit_and_sign_off
+from orchestrator.devstack import simulator_env
+from orchestrator.migrate import upgrade
+from orchestrator.models import Publication
+from orchestrator.services import org, review, submissions
+from orchestrator.services.hub import ChannelHub, MemoryRateGate
+from orchestrator.services.publishing import Publisher
+from orchestrator.settings import Settings
+from orchestrator.states import State
+from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
+from tests.up.conftest import READY, Up, alive, base_env, sanshen
+
+SETTLED = {s.value for s in (State.PUBLISHED, State.FAILED, State.UNCONFIRMED, State.CANCELLED)}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def publications(app: App, sub_id: int) -> list[Publication]:
+    with app.db.read() as session:
+        query = select(Publication).where(Publication.submission_id == sub_id)
+        return list(session.scalars(query.order_by(Publication.id)))
+
+
+def states(app: App, sub_id: int) -> dict[str, str]:
+    return {p.channel: p.state for p in publications(app, sub_id)}
+
+
+def wait_until(app: App, sub_id: int, up: Up, done: set[str], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = states(app, sub_id)
+        if now and all(s in done for s in now.values()):
+            return
+        if up.proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"states {states(app, sub_id)}\n{up.output}\n{up.logs()}")
+
+
+def test_demo_comes_up_refuses_a_second_up_publishes_everywhere_and_stops_every_part(
+    data: Path, ups: list[Up]
+) -> None:
+    up = Up(data, "--demo")
+    ups.append(up)
+    up.wait_for(READY)
+    out = up.output
+    for line in ("✓ 数据库已就绪", "✓ Redis", "✓ 发送进程", "✓ 调度器", "✓ 模拟平台"):
+        assert line in out
+    assert f"✓ 控制台 {up.url}/login" in out
+    assert "sunxuan" in out and "demo-pass-5" in out and "宣传分管领导" in out
+    assert up.get("/healthz") == 200
+
+    second = Up(data, "--demo")
+    ups.append(second)
+    assert second.wait() == 5
+    assert f"已有一个 sanshen up 在运行（进程 {up.proc.pid}）" in second.output
+    assert up.get("/healthz") == 200  # the first one carries on untouched
+
+    app = App(Settings(data_dir=data, kdf_profile="min"))
+    sub = submit_and_sign_off(app, demo_draft(ALL_DEMO_CHANNELS), publish_time="00:00")
+    wait_until(app, sub, up, SETTLED)
+    assert states(app, sub) == dict.fromkeys(ALL_DEMO_CHANNELS, State.PUBLISHED.value)
+    app.db.dispose()
+
+    owned = up.pids()
+    assert len(owned) >= 4, owned  # console, worker and its pool, scheduler, Redis
+    assert up.stop(signal.SIGINT) == 0, up.output
+    assert [pid for pid in owned if alive(pid)] == []
+    assert "已全部停止" in up.output
+    assert not (data / "redis" / "redis.sock").exists()
+
+
+def test_a_part_that_dies_is_reported_and_everything_stops(data: Path, ups: list[Up]) -> None:
+    up = Up(data)
+    ups.append(up)
+    up.wait_for(READY)
+    owned = up.pids()
+    os.killpg(up.child("scheduler"), signal.SIGKILL)
+    assert up.wait() == 1
+    assert "调度器意外退出" in up.output and "scheduler.log" in up.output
+    assert [pid for pid in owned if alive(pid)] == []
+
+
+# --- resuming ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sims() -> Iterator[SimulatorServer]:
+    with SimulatorServer() as server:
+        yield server
+
+
+@pytest.fixture
+def configured(data: Path, sims: SimulatorServer) -> Iterator[tuple[App, dict[str, str]]]:
+    """A data folder with a test organisation, the adapters pointed at simulators that
+    outlive any one `sanshen up`: their ledgers count every publication across runs."""
+    env = base_env(
+        SANSHEN_SCHEDULER_INTERVAL="0.3",
+        SANSHEN_RECONCILE_INTERVAL="1",
+        SANSHEN_CONFIRM_FIRST_CHECK="1",
+        SANSHEN_TASK_TIME_LIMIT="6",
+        SANSHEN_SETTLE_AFTER="7",
+    ) | simulator_env({name: sims.client_settings(name) for name in sims.names})
+    app = App(Settings(data_dir=data, kdf_profile="min"))
+    upgrade(app.db)
+    with app.db.session() as session:
+        org.initialise(session, org.parse_organisation(ORG_YAML), kdf_profile="min")
+        for person in org.all_people(session):
+            for assignment in person.assignments:
+                assignment.valid_from = datetime(2020, 1, 1, tzinfo=UTC)
+    yield app, env
+    app.db.dispose()
+
+
+def signed_off(app: App, day: date) -> int:
+    draft = demo_draft(("gov_website", "wechat"), publish_date=day, major_event=False)
+    with app.db.session() as session:
+        sub_id = submissions.create(
+            session, app.blobs, author="author", department="sjgl", draft=draft
+        ).id
+    for stage, who in (
+        (ReviewStage.FIRST, "author"),
+        (ReviewStage.SECOND, "head"),
+        (ReviewStage.FINAL, "leader"),
+        (ReviewStage.SIGN_OFF, "publicity"),
+    ):
+        with app.db.session() as session:
+            review.review(
+                session,
+                sub_id,
+                stage=stage,
+                decision=Decision.APPROVE,
+                actor=who,
+                password=PASSWORDS[who],
+                policy=app.policy,
+                default_publish_time="00:00",
+            )
+    return sub_id
+
+
+def test_a_second_up_resumes_the_schedule_and_sends_nothing_twice(
+    data: Path, configured: tuple[App, dict[str, str]], sims: SimulatorServer, ups: list[Up]
+) -> None:
+    app, env = configured
+    today = datetime.now(SHANGHAI).date()
+    first = Up(data, env=env)
+    ups.append(first)
+    first.wait_for(READY)
+    later = signed_off(app, today + timedelta(days=1))
+    assert set(states(app, later).values()) == {State.SCHEDULED.value}
+
+    # stopped while a send is on its way to a slow platform
+    sims.simulator("gov_website").faults.update({"latency_ms": 400})
+    now = signed_off(app, today)
+    wait_until(app, now, first, {State.SENDING.value, *SETTLED} - {"scheduled"})
+    owned = first.pids()
+    assert first.stop(signal.SIGTERM) == 0, first.output
+    assert [pid for pid in owned if alive(pid)] == []
+    sims.simulator("gov_website").faults.update({"latency_ms": 0})
+
+    # while nothing runs, the web office brings tomorrow's publications forward to now
+    office = Publisher(app, ChannelHub(env), MemoryRateGate())
+    for pub in publications(app, later):
+        office.reschedule(pub.id, when=datetime.now(UTC), actor="web")
+
+    second = Up(data, env=env)
+    ups.append(second)
+    second.wait_for(READY)
+    for sub in (now, later):
+        wait_until(app, sub, second, {State.PUBLISHED.value})
+    for channel in ("gov_website", "wechat"):
+        ledger = sims.simulator(channel).ledger.snapshot()
+        assert sorted(ledger.values()) == [1, 1], (channel, ledger)
+    assert second.stop(signal.SIGINT) == 0
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def test_a_bad_channel_setting_is_named_and_nothing_starts(data: Path) -> None:
+    env = base_env(
+        SANSHEN_CHANNEL_GOV_WEBSITE_BASE_URL="intranet-website",
+        SANSHEN_CHANNEL_GOV_WEBSITE_APP_KEY="qp",
+        SANSHEN_CHANNEL_GOV_WEBSITE_APP_SECRET="do-not-print-me",
+        SANSHEN_CHANNEL_GOV_WEBSITE_COLUMN=" 12",
+    )
+    result = sanshen(data, "up", env=env)
+    assert result.returncode == 2
+    assert "SANSHEN_CHANNEL_GOV_WEBSITE_BASE_URL 的值“intranet-website”无效" in result.stderr
+    assert "SANSHEN_CHANNEL_GOV_WEBSITE_COLUMN_ID：必须设置" in result.stderr
+    assert "SANSHEN_CHANNEL_GOV_WEBSITE_COLUMN 不是渠道 gov_website 的设置" in result.stderr
+    assert "do-not-print-me" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert not data.exists()
+
+
+def _settings_checked_by_the_cli() -> bool:
+    source = Path(__file__).parents[2] / "orchestrator" / "cli" / "base.py"
+    return "config_check" in source.read_text(encoding="utf-8")
+
+
+@pytest.mark.xfail(
+    not _settings_checked_by_the_cli(),
+    reason="orchestrator/cli/base.py still builds Settings() itself (lead's change pending)",
+    strict=True,
+)
+def test_a_bad_setting_gives_a_clear_message_and_exit_code_2(data: Path) -> None:
+    result = sanshen(data, "up", env=base_env(SANSHEN_SCHEDULER_INTERVAL="abc"))
+    assert result.returncode == 2, result.stderr
+    assert "SANSHEN_SCHEDULER_INTERVAL" in result.stderr and "“abc”" in result.stderr
+    assert "应为数字" in result.stderr and "Traceback" not in result.stderr
