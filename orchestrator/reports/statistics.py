@@ -25,7 +25,7 @@ from io import BytesIO
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from channels.base import ChannelKind
@@ -460,6 +460,14 @@ def _publications(
         select(Department.code, P.channel, *(c.label(n) for n, c in columns.items()))
         .join(Submission, Submission.id == P.submission_id)
         .join(Department, Department.id == Submission.department_id)
+        .where(
+            or_(
+                _in(P.published_at, period),
+                _in(P.state_changed_at, period),
+                _in(P.sent_at, period),
+                due_in,
+            )
+        )
         .group_by(Department.code, P.channel)
     )
     for row in session.execute(_scoped(query, dept_id)).mappings():

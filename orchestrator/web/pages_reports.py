@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from orchestrator.errors import Forbidden, InvalidInput, NotFound
-from orchestrator.models import Department
+from orchestrator.models import ArchiveEntry, Department
 from orchestrator.reports import archive, bulletin, charts
 from orchestrator.reports import statistics as st
 from orchestrator.web.auth import Principal
@@ -178,7 +178,8 @@ def issue_bulletin(who: Who, month: Annotated[str, Form(max_length=10)]) -> Resp
 def bulletin_file(entry_id: int, who: Who) -> Response:
     app = get_app()
     with app.db.read() as session:
-        entry, data = archive.read_entry(session, app, entry_id)
-        if entry.kind not in bulletin.KINDS:
+        kind = session.scalar(select(ArchiveEntry.kind).where(ArchiveEntry.id == entry_id))
+        if kind not in bulletin.KINDS:  # other archived files are not served here
             raise NotFound(f"通报 {entry_id} 不存在", code="bulletin_not_found")
+        entry, data = archive.read_entry(session, app, entry_id)
         return attachment(data, entry.name, entry.mime)

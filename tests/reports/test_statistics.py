@@ -96,7 +96,7 @@ def act(app: App, sub: int, stage: ReviewStage, at: datetime, decision: Decision
     with app.db.session() as session:
         review.review(
             session, sub, stage=stage, decision=decision, actor=actor,
-            password=PASSWORDS[actor], policy=app.policy, comment="意见", now=at,
+            password=PASSWORDS[actor], policy=app.policy, comment="意见", now=at, app=app,
         )  # fmt: skip
 
 
