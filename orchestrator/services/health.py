@@ -29,8 +29,8 @@ from orchestrator.settings import Settings, get_settings
 CONTROL_QUEUE = "sanshen"  # tasks.app.CONTROL_QUEUE; not imported: that module starts Redis
 ROUND_KEY = "sanshen:round:{loop}"
 REDIS_TIMEOUT = 0.5
-WORKER_PING_TIMEOUT = 0.5
-DEADLINE = 2.0
+WORKER_PING_TIMEOUT = 1.0  # a busy two-core host answers in well under that
+DEADLINE = 2.5
 
 Part = dict[str, Any]
 

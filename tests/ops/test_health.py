@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,10 +36,14 @@ def test_everything_up_with_a_worker_and_the_scheduler(stack: Stack) -> None:
     stack.start("worker", concurrency=1)
     stack.start("scheduler")
     url = stack.env["SANSHEN_REDIS_URL"]
-    stack.wait_for(
-        lambda: health.snapshot(stack.app, url=url)["ok"], timeout=40, what="a healthy snapshot"
-    )
-    snap = health.snapshot(stack.app, url=url)
+    seen: list[dict[str, Any]] = []
+
+    def healthy() -> bool:
+        seen.append(health.snapshot(stack.app, url=url))
+        return bool(seen[-1]["ok"])
+
+    stack.wait_for(healthy, timeout=40, what="a healthy snapshot")
+    snap = seen[-1]
     assert snap["workers"]["count"] == 1
     assert set(snap["scheduler"]["last_round"]) == {"dispatch", "reconcile", "alerts"}
     assert snap["scheduler"]["last_round"]["dispatch"] is not None
