@@ -191,3 +191,14 @@ def test_cli_issues_once_and_saves_copies(
     again = sanshen(seeded, seeded_database, "bulletin", "--month", "2026-08")
     assert again.returncode == 0
     assert again.stdout.startswith("2026-08 月度通报此前已存档，未重复生成")
+
+
+def test_two_issuers_at_once_archive_once(seeded: App) -> None:  # noqa: F811
+    from concurrent.futures import ThreadPoolExecutor
+
+    july = st.resolve_period(None, "2026-07")
+    before = bulletin_count(seeded)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: bulletin.issue(seeded, july), range(2)))
+    assert sorted(r.created for r in results) == [False, True]
+    assert bulletin_count(seeded) == before + 2

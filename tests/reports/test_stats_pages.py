@@ -172,3 +172,15 @@ def test_only_the_general_office_issues_and_only_bulletins_download(
     assert form is not None  # archived at sign-off by the review service
     other = httpx.get(f"{server}/bulletins/{form}/download", headers=headers)
     assert other.status_code == 404
+
+
+def test_svg_chart_escapes_names_and_says_when_empty() -> None:
+    from orchestrator.reports.charts import Series, axis, bar_svg
+
+    svg = bar_svg("A<B 图", ["科<室>", "乙"], [Series("报送", [3, 7]), Series("采用", [1, 0])])
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "科&lt;室&gt;" in svg and "A&lt;B 图" in svg and "<室>" not in svg
+    assert svg.count("<rect") == 4 + 2  # four bars, two legend keys
+    assert ">8</text>" in svg  # the axis rounds 7 up to 8 in whole steps of 2
+    assert axis(7) == (8.0, 2.0) and axis(0) == (1.0, 1.0) and axis(23) == (25.0, 5.0)
+    assert "本期无数据" in bar_svg("空", [], [])
