@@ -22,12 +22,11 @@ def register_cjk(path: Path = CJK_FONT_PATH) -> str:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
+    if not path.is_file():
+        raise FontMissing(
+            f"中文字体缺失，请安装 fonts-wqy-zenhei（未找到 {path}）", code="cjk_font_missing"
+        )
     with _lock:
-        if CJK in pdfmetrics.getRegisteredFontNames():
-            return CJK
-        if not path.is_file():
-            raise FontMissing(
-                f"中文字体缺失，请安装 fonts-wqy-zenhei（未找到 {path}）", code="cjk_font_missing"
-            )
-        pdfmetrics.registerFont(TTFont(CJK, str(path), subfontIndex=0))
+        if CJK not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(CJK, str(path), subfontIndex=0))
     return CJK

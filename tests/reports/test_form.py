@@ -20,6 +20,7 @@ from orchestrator.app import App
 from orchestrator.errors import GateRefused, InvalidInput, NotFound
 from orchestrator.models import ReviewAction
 from orchestrator.reports import form
+from orchestrator.reports.fonts import FontMissing, register_cjk
 from orchestrator.services import review, submissions
 from orchestrator.settings import Settings
 from tests.orchestrator.conftest import PASSWORDS
@@ -280,3 +281,9 @@ def test_a_stage_the_policy_skips_is_said_and_the_editor_signs_beside_the_handle
     assert by_line["科室、窗口负责人审核（签字）"] == ["—", "按审核策略免于复审"]
     assert by_line["业务分管领导审核（签字）"][0] == "赵分管"
     solo.db.dispose()
+
+
+def test_a_missing_font_is_named_with_the_package_to_install(tmp_path: Path) -> None:
+    with pytest.raises(FontMissing, match="fonts-wqy-zenhei") as missing:
+        register_cjk(tmp_path / "wqy-zenhei.ttc")
+    assert missing.value.code == "cjk_font_missing" and "中文字体缺失" in missing.value.message
