@@ -129,15 +129,26 @@ def configured_format() -> str:
 
 
 def setup(
-    fmt: str | None = None, level: int | str = logging.INFO, stream: IO[str] | None = None
+    fmt: str | None = None,
+    level: int | str = logging.INFO,
+    stream: IO[str] | None = None,
+    logfile: str | None = None,
 ) -> logging.Handler:
-    """Replace the root logger's handlers with one that writes `fmt` lines to `stream`."""
+    """Replace the root logger's handlers with one that writes `fmt` lines to `logfile`, else
+    to `stream` (standard error by default)."""
     fmt = fmt or configured_format()
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.Handler = (
+        logging.FileHandler(logfile, encoding="utf-8")
+        if logfile
+        else logging.StreamHandler(stream or sys.stderr)
+    )
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.set_name("sanshen")
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+        if old.get_name() == "sanshen":  # ours (perhaps a file): closed; others are not ours
+            old.close()
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
     return handler

@@ -80,11 +80,11 @@ def make_app() -> Celery:
 
 
 @signals.setup_logging.connect
-def _setup_logging(loglevel: Any = None, **_: Any) -> None:
+def _setup_logging(loglevel: Any = None, logfile: str | None = None, **_: Any) -> None:
     """Our formatter (SANSHEN_LOG_FORMAT) instead of Celery's; connected, Celery adds none."""
     from orchestrator import logs
 
-    logs.setup(level=loglevel or "INFO")
+    logs.setup(level=loglevel or "INFO", logfile=logfile or None)
 
 
 app = make_app()

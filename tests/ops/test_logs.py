@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,7 +90,7 @@ def test_secrets_never_reach_a_line(lines: tuple[logging.Logger, io.StringIO]) -
     assert "RuntimeError" in second["exc"]
 
 
-def test_setup_replaces_the_root_handlers() -> None:
+def test_setup_replaces_the_root_handlers(tmp_path: Path) -> None:
     root = logging.getLogger()
     saved, level = list(root.handlers), root.level
     try:
@@ -99,6 +100,10 @@ def test_setup_replaces_the_root_handlers() -> None:
         logging.getLogger("sanshen.any").warning("一次")
         logging.getLogger("sanshen.any").info("filtered out")
         assert [e["message"] for e in entries(buffer)] == ["一次"]
+        logs.setup("text", logfile=str(tmp_path / "worker.log"))  # Celery's --logfile
+        logging.getLogger("sanshen.any").info("到文件")
+        logs.setup("text", stream=buffer)  # closes the file
+        assert "INFO sanshen.any 到文件" in (tmp_path / "worker.log").read_text(encoding="utf-8")
     finally:
         for handler in list(root.handlers):
             root.removeHandler(handler)
