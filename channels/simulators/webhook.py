@@ -4,6 +4,8 @@
     POST /hook               any JSON object -> 200 {"ok": true}
     GET  /_received          what arrived, as JSON
 
+`python -m channels.simulators.webhook --port 8901` runs it alone and prints what arrives.
+
 Faults are set from Python (`fail`): the next n requests to a target answer with an HTTP status,
 or, for the robot, with HTTP 200 and an errcode (the robot's way of refusing). Robot reference:
 https://developer.work.weixin.qq.com/document/path/91770
@@ -11,8 +13,10 @@ https://developer.work.weixin.qq.com/document/path/91770
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -171,3 +175,25 @@ class WebhookReceiver:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="告警 Webhook 接收端（仅限本机回环）")
+    parser.add_argument("--port", type=int, default=8901)
+    args = parser.parse_args(argv)
+    with WebhookReceiver(port=args.port) as receiver:
+        print(f"企业微信机器人：{receiver.wecom_url}\n通用 Webhook：{receiver.webhook_url}")
+        shown = 0
+        try:
+            while True:
+                time.sleep(0.5)
+                arrived = receiver.received()
+                for body in arrived[shown:]:
+                    print(json.dumps(body, ensure_ascii=False), flush=True)
+                shown = len(arrived)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
