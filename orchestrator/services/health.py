@@ -117,18 +117,24 @@ def queues_part(url: str) -> Part:
         return _failure(exc, "无法读取队列长度")
 
 
+LOOPS = ("dispatch", "reconcile", "alerts")
+
+
+def last_rounds(url: str) -> dict[str, datetime | None]:
+    """When each scheduler loop last finished a round (None: never, or Redis was emptied)."""
+    values = _redis(url).mget([ROUND_KEY.format(loop=loop) for loop in LOOPS])
+    return {
+        loop: datetime.fromisoformat(v.decode() if isinstance(v, bytes) else v) if v else None
+        for loop, v in zip(LOOPS, values, strict=True)
+    }
+
+
 def scheduler_part(url: str, now: datetime, stale_after: float) -> Part:
     """The last round of each loop; stale when the dispatch loop has not run for a while."""
-    loops = ("dispatch", "reconcile", "alerts")
     try:
-        r = _redis(url)
-        values = r.mget([ROUND_KEY.format(loop=loop) for loop in loops])
+        last = last_rounds(url)
     except Exception as exc:
         return _failure(exc, "无法读取调度循环的运行时间")
-    last = {
-        loop: datetime.fromisoformat(v.decode() if isinstance(v, bytes) else v) if v else None
-        for loop, v in zip(loops, values, strict=True)
-    }
     dispatch = last["dispatch"]
     part: Part = {"last_round": {k: v.isoformat() if v else None for k, v in last.items()}}
     if dispatch is None:

@@ -17,6 +17,7 @@ Both answer only with a session or a token. Prometheus sends a token from a file
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
@@ -187,6 +188,20 @@ class DatabaseCollector(Collector):
         for queue, n in sorted(part.get("lengths", {}).items()):
             family.add_metric([queue], n)
         yield family
+        if part["ok"]:
+            yield self._rounds(url)
+
+    def _rounds(self, url: str) -> Metric:
+        family = GaugeMetricFamily(
+            "sanshen_scheduler_last_round_timestamp_seconds",
+            "When each scheduler loop last finished a round (Unix time)",
+            labels=["loop"],
+        )
+        with contextlib.suppress(Exception):  # Redis went away since the queue lengths
+            for loop, at in health.last_rounds(url).items():
+                if at is not None:
+                    family.add_metric([loop], at.timestamp())
+        return family
 
 
 def exposition(app: App) -> bytes:

@@ -21,6 +21,7 @@ from sqlalchemy import update
 
 from orchestrator import logs, redis_embedded
 from orchestrator.models import Attempt, Publication
+from orchestrator.services import health
 from orchestrator.states import State
 from orchestrator.web import auth
 from tests.ops.conftest import publications, put
@@ -93,7 +94,7 @@ def attempt(pub_id: int, operation: str, outcome: str, ms: int) -> Attempt:
 @pytest.fixture
 def seeded(stack: Stack) -> dict[str, int]:
     """gov_website published (three publish calls, sent 30 s late), wechat failed, xuexi
-    scheduled; one task waiting in the wechat queue."""
+    scheduled; one task waiting in the wechat queue; the dispatch loop ran at 1.7e9."""
     pubs = publications(stack, ("gov_website", "wechat", "xuexi"))
     put(stack, pubs["gov_website"], State.PUBLISHED)
     put(stack, pubs["wechat"], State.FAILED)
@@ -113,7 +114,9 @@ def seeded(stack: Stack) -> dict[str, int]:
             .where(Publication.id == pubs["gov_website"])
             .values(scheduled_at=planned, sent_at=planned + timedelta(seconds=30))
         )
-    redis_embedded.client(stack.env["SANSHEN_REDIS_URL"]).lpush("publish.wechat", "waiting")
+    redis = redis_embedded.client(stack.env["SANSHEN_REDIS_URL"])
+    redis.lpush("publish.wechat", "waiting")
+    health.mark_round(redis, "dispatch", datetime.fromtimestamp(1.7e9, UTC))
     return pubs
 
 
@@ -172,6 +175,9 @@ def test_metrics_parse_and_carry_the_database_counts(
     assert value("sanshen_queue_length", queue="publish.wechat") == 1
     assert value("sanshen_queue_length", queue="publish.gov_website") == 0
     assert value("sanshen_broker_up") == 1
+    assert value("sanshen_database_up") == 1
+    assert value("sanshen_scheduler_last_round_timestamp_seconds", loop="dispatch") == 1.7e9
+    assert ("sanshen_scheduler_last_round_timestamp_seconds", (("loop", "alerts"),)) not in got
 
 
 def test_alerts_are_counted(stack: Stack, api: Api, seeded: dict[str, int]) -> None:
