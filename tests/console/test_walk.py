@@ -71,8 +71,8 @@ def write_item(page: Page, live: Live, tmp_path: Path) -> int:
     shot(page, "submission-new.png")
     page.click("form.subform button[type=submit]")
     expect(page.locator(".flash-ok")).to_contain_text("已提交，等待初审")
-    row = page.locator("#waiting tr", has_text=TITLE)
-    return int(row.get_attribute("data-submission") or 0)
+    written = page.locator("#waiting tr", has_text=TITLE)
+    return int(written.get_attribute("data-submission") or 0)
 
 
 def sign_stage(page: Page, live: Live, who: str, sub_id: int, stage: str, next_note: str) -> None:

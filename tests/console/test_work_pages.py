@@ -17,7 +17,7 @@ from orchestrator.models import Publication, ReviewAction, Submission
 from orchestrator.services import review, submissions
 from orchestrator.services.dispatch import move
 from orchestrator.states import State
-from tests.console.conftest import Console, sign_in
+from tests.console.conftest import Console, sign_in, start_api
 
 PASSWORDS = {
     "wangfang": "demo-pass-1",
@@ -182,7 +182,11 @@ def test_without_the_stage_role_it_is_not_in_todo_and_a_forged_post_is_refused(
     expect(page.locator("#not-yours")).to_contain_text("当前等待复审")
     expect(page.locator("#decide form")).to_have_count(0)
 
-    form = {"stage": "second", "decision": "approve", "password": PASSWORDS["zhouzh"]}
+    form: dict[str, str | float | bool] = {
+        "stage": "second",
+        "decision": "approve",
+        "password": PASSWORDS["zhouzh"],
+    }
     forged = page.request.post(
         f"{console.url}/submissions/{sub_id}/review", form=form | {"csrf_token": csrf(page)}
     )
@@ -285,3 +289,29 @@ def test_upward_queue_records_adoption_and_drafts_a_repost_with_its_source(
         assert repost is not None
         assert repost.current.repost_platform == "学习强国"
         assert repost.current.repost_url == adopted
+
+
+def test_with_automatic_reposts_off_general_office_drafts_the_repost(
+    console: Console, page: Page
+) -> None:
+    console.procs.stop("api")
+    console.procs.env["SANSHEN_AUTO_REPOST"] = "false"
+    url = start_api(console.procs)
+    sub_id = console.signed_off(("lvse_qingpu",))
+    pub_id = reported(console, sub_id, "lvse_qingpu")
+    adopted = "https://www.lvseqingpu.sh.cn/news/qp-002.html"
+
+    sign_in(page, url, "zhouzh", PASSWORDS["zhouzh"])
+    page.goto(f"{url}/upward")
+    page.on("dialog", lambda dialog: dialog.accept())
+    row = page.locator(f'tr[data-publication="{pub_id}"]')
+    row.locator("input[name=url]").fill(adopted)
+    row.get_by_role("button", name="登记采用").click()
+    expect(row.locator(".upward-status")).to_contain_text("已采用")
+    expect(page.locator("#reposts")).to_have_count(0)
+    row.get_by_role("button", name="生成转载稿").click()
+
+    expect(page.locator(".flash-ok")).to_contain_text("已生成转载稿")
+    expect(row).to_contain_text("已转载")
+    expect(row.get_by_role("button", name="生成转载稿")).to_have_count(0)
+    expect(page.locator("#reposts .source")).to_contain_text(f"来源：绿色青浦，{adopted}")
