@@ -169,3 +169,22 @@ class FolderLock:
                 os.ftruncate(self._fd, 0)
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
+
+
+def scheduler_healthy() -> bool:
+    """The scheduler's dispatch loop has stamped a round lately (its container health check)."""
+    from datetime import UTC, datetime
+
+    from orchestrator.services import health
+    from orchestrator.settings import Settings
+
+    settings = Settings()
+    stale_after = max(60.0, settings.scheduler_interval * 20)
+    part = health.scheduler_part(health.broker_url(settings), datetime.now(UTC), stale_after)
+    if not part["ok"]:
+        print(part["error"], file=sys.stderr)
+    return bool(part["ok"])
+
+
+if __name__ == "__main__":  # `python -m orchestrator.devstack scheduler-healthy`
+    sys.exit(0 if sys.argv[1:] == ["scheduler-healthy"] and scheduler_healthy() else 1)
