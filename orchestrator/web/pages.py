@@ -495,7 +495,10 @@ def item(request: Request, submission_id: int, who: Who) -> HTMLResponse:
     now = datetime.now(UTC)
     app = get_app()
     with app.db.read() as session:
-        submission = submissions.get(session, submission_id)
+        try:
+            submission = submissions.get(session, submission_id)
+        except NotFound as missing:
+            return page(request, "item_missing.html", who, 404, message=missing.message)
         person = person_by_username(session, who.username)
         pubs = session.scalars(
             select(Publication)

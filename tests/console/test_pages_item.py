@@ -125,3 +125,10 @@ def test_a_refusal_is_shown_in_chinese(console: Console, page: Page) -> None:
     expect(page.locator(".flash-error")).to_have_text(
         f"政府网站：发布 {pub} 当前为“失败”，不能改期"
     )
+
+
+def test_an_unknown_item_is_a_page_saying_so(console: Console, page: Page) -> None:
+    sign_in(page, console.url, "zhengop", DEMO_PASSWORDS["zhengop"])
+    response = page.goto(f"{console.url}/items/999")
+    assert response is not None and response.status == 404
+    expect(page.locator("main")).to_contain_text("稿件 999 不存在")
