@@ -4,10 +4,11 @@ An author signs in and writes an item for all five channels with an image and a 
 reviewer signs in and signs their stage with their password; the 宣传分管领导 signs off. The
 real Celery worker, the scheduler and the platform simulators then publish it, and the item
 page, the board and 综合科's upward queue show every channel published (the upward platforms
-adopt at once). Also saves the console screenshots of the work pages (1280×800)."""
+adopt at once). With UPDATE_SCREENSHOTS=1 it also saves the work pages' screenshots (1280×800)."""
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from tests.orchestrator.conftest import PASSWORDS
 from tests.pipeline.conftest import ALL_CHANNELS, Stack
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Set to 1 to refresh docs/screenshots/{submission-new,todo,review,upward}.png from this walk.
+UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
 COVER = files("orchestrator").joinpath("data/demo-cover.jpg").read_bytes()
 TITLE = "区政务服务中心推出周末延时服务"
 UPWARD = ("xuexi", "lvse_qingpu")
@@ -37,6 +40,8 @@ def walk(stack: Stack) -> Live:
 
 
 def shot(page: Page, name: str) -> None:
+    if not UPDATE_SCREENSHOTS:
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name))
 
