@@ -79,8 +79,11 @@ def static(name: str) -> Response:
 
 
 def local_path(target: str | None) -> str | None:
-    """Only a path on this site: never another host (//evil, /\\evil, https://…)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """Only a path on this site: never another host (//evil, /\\evil, https://…). Browsers
+    drop tabs and newlines from a URL and read a backslash as a slash, so neither may appear."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(c == "\\" or ord(c) < 0x20 for c in target):
         return None
     return target
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from orchestrator.web import auth
+from orchestrator.web.pages import local_path
 from tests.console.conftest import DEMO_PASSWORDS, Console, sign_in
 
 
@@ -55,3 +57,20 @@ def test_after_sign_in_only_a_local_next_is_followed(console: Console, page: Pag
     page.context.clear_cookies()
     sign_in(page, console.url, "zhengop", DEMO_PASSWORDS["zhengop"], next_path="//example.org/x")
     assert page.url == f"{console.url}/board"
+
+
+@pytest.mark.parametrize(
+    ("target", "followed"),
+    [
+        ("/items/7", "/items/7"),
+        ("/board?state=failed", "/board?state=failed"),
+        ("//example.org/x", None),
+        ("/\\example.org", None),
+        ("/\t/example.org", None),
+        ("https://example.org/", None),
+        ("items/7", None),
+        ("", None),
+    ],
+)
+def test_only_local_paths_are_followed(target: str, followed: str | None) -> None:
+    assert local_path(target) == followed
