@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -28,7 +28,14 @@ from gate.rules import ReviewContext
 from orchestrator.app import App
 from orchestrator.blobs import sniff_mime
 from orchestrator.errors import Forbidden, InvalidInput, NotFound, SanshenError
-from orchestrator.models import Department, Person, Publication, Submission, Version
+from orchestrator.models import (
+    Department,
+    Person,
+    Publication,
+    ReviewAction,
+    Submission,
+    Version,
+)
 from orchestrator.permissions import PERMISSIONS, holds, require
 from orchestrator.services import prechecks, reposts, review, submissions
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
@@ -133,14 +140,36 @@ def aids_for(session: Session, app: App, sub_id: int, hub: ChannelHub) -> dict[s
     }
 
 
+def open_submissions() -> Select[Submission]:
+    """Submissions whose current version is not yet signed off, newest first: the only ones
+    that can wait for anybody. (A version's sign-off approval is the end of its review.)"""
+    current = (
+        select(Version.submission_id, func.max(Version.id).label("version_id"))
+        .group_by(Version.submission_id)
+        .subquery()
+    )
+    signed_off = (
+        select(ReviewAction.submission_id)
+        .join(
+            current,
+            (current.c.submission_id == ReviewAction.submission_id)
+            & (current.c.version_id == ReviewAction.version_id),
+        )
+        .where(
+            ReviewAction.stage == ReviewStage.SIGN_OFF.value,
+            ReviewAction.decision == Decision.APPROVE.value,
+        )
+    )
+    return select(Submission).where(Submission.id.not_in(signed_off)).order_by(Submission.id.desc())
+
+
 def todo_lists(session: Session, app: App, who: Principal) -> dict[str, Any]:
     now = _now()
     person = _me(session, who)
     hub = ChannelHub()
     waiting: list[Waiting] = []
     returned: list[Returned] = []
-    subs = session.scalars(select(Submission).order_by(Submission.id.desc()).limit(500))
-    for sub in subs:
+    for sub in session.scalars(open_submissions()):
         back = returned_to(sub) if sub.author_id == person.id else None
         if back is not None:
             returned.append(back)
