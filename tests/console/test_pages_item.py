@@ -132,3 +132,27 @@ def test_an_unknown_item_is_a_page_saying_so(console: Console, page: Page) -> No
     response = page.goto(f"{console.url}/items/999")
     assert response is not None and response.status == 404
     expect(page.locator("main")).to_contain_text("稿件 999 不存在")
+
+
+def test_general_office_confirms_an_adopted_upward_report_by_hand(
+    console: Console, page: Page
+) -> None:
+    sub = console.signed_off(("xuexi",))
+    pub = publications(console, sub)["xuexi"].id
+    now = datetime.now(UTC)
+    with console.app.db.session() as session:  # sent, waiting for 学习强国's adoption
+        for source, target in (
+            (State.SCHEDULED, State.QUEUED),
+            (State.QUEUED, State.SENDING),
+            (State.SENDING, State.SUBMITTED),
+        ):
+            assert move(session, pub, (source,), target, now=now)
+    sign_in(page, console.url, "zhouzh", DEMO_PASSWORDS["zhouzh"])
+    page.goto(f"{console.url}/items/{sub}")
+    assert buttons(page, pub) == ["人工确认"]
+    adopted = "https://www.xuexi.cn/lgpage/detail/index.html?id=42"
+    page.fill(f"#pub-{pub} input[name=url]", adopted)
+    page.click(f"#pub-{pub} button[name=confirm]")
+    expect(page.locator(".flash-ok")).to_have_text("学习强国：已人工确认发布")
+    expect(page.locator(f"#pub-{pub} .state")).to_have_text("已发布")
+    expect(page.locator(f"#pub-{pub} a[href='{adopted}']")).to_be_visible()

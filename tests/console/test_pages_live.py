@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Locator, Page, expect
 
-from orchestrator.services.hub import ChannelHub, MemoryRateGate
-from orchestrator.services.publishing import Publisher
 from tests.console.conftest import Live, sign_in
 from tests.orchestrator.conftest import PASSWORDS
 
@@ -30,9 +28,10 @@ def test_a_cell_turns_published_on_the_open_board_after_the_worker_sends(
     expect(cell(page, sub, "gov_website")).to_have_text("待发布")
     page.evaluate("window.notReloaded = true")
 
-    Publisher(stack.app, ChannelHub(stack.env), MemoryRateGate()).reschedule(
-        pub.id, when=datetime.now(UTC), actor="web"
-    )
+    other_tab = page.context.new_page()  # 政府网站运行科 publishes it now from the item page
+    other_tab.goto(f"{live.url}/items/{sub}")
+    other_tab.click(f"#pub-{pub.id} button[name=now]")
+    expect(other_tab.locator(".flash-ok")).to_contain_text("政府网站：已改期至")
     expect(cell(page, sub, "gov_website")).to_have_text("已发布", timeout=30_000)
     assert page.evaluate("window.notReloaded") is True
     assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
