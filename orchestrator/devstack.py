@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -133,6 +135,58 @@ class Processes:
     def log(self, name: str) -> str:
         path = self.logs / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+
+def record_children(procs: Processes, path: Path) -> None:
+    """Note each child's pid and command, so a run after a crash can find what was left."""
+    path.write_text(
+        json.dumps({name: [p.pid, p.args] for name, p in procs.procs.items()}), encoding="utf-8"
+    )
+
+
+def stop_leftovers(path: Path, timeout: float = 10) -> list[str]:
+    """Stop the children a killed run left behind (those noted in `path` whose pid still runs
+    the same command as a group leader); return their names."""
+    try:
+        noted = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    stopped = []
+    for name, (pid, argv) in noted.items():
+        if _running(pid, argv):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
+                _wait_gone(pid, timeout)
+                os.killpg(pid, signal.SIGKILL)
+            stopped.append(name)
+    path.unlink(missing_ok=True)
+    return stopped
+
+
+def _running(pid: int, argv: list[str]) -> bool:
+    """`pid` leads its own group and runs `argv` (a script runs as `python <script> ...`)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        leader = os.getpgid(pid) == pid
+    except (OSError, ProcessLookupError):
+        return False
+    parts = raw.decode(errors="replace").rstrip("\0").split("\0")
+    tail = argv[1:]
+    same_args = parts[len(parts) - len(tail) :] == tail
+    same_program = Path(argv[0]).name in {Path(part).name for part in parts[:2]}
+    return leader and same_args and same_program
+
+
+def _wait_gone(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.1)
 
 
 class FolderBusy(Exception):

@@ -35,8 +35,10 @@ from orchestrator.devstack import (
     FolderLock,
     Processes,
     api_argv,
+    record_children,
     scheduler_argv,
     simulator_env,
+    stop_leftovers,
     worker_argv,
 )
 from orchestrator.errors import Conflict, InvalidInput, SanshenError
@@ -102,6 +104,10 @@ class Stack:
         return self.app.settings.data_dir.resolve()
 
     @property
+    def children_file(self) -> Path:
+        return self.data_dir / "logs" / "up-children.json"
+
+    @property
     def console_url(self) -> str:
         shown = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{shown}:{self.port}"
@@ -118,6 +124,10 @@ class Stack:
                 code="already_running",
             ) from None
         try:
+            left = stop_leftovers(self.children_file)
+            if left:
+                names = "、".join(LABELS.get(name, name) for name in left)
+                self.say(f"! 上次运行未正常停止（进程被强行结束），已停止它留下的{names}")
             self._port_free()
             with _signals_as_stop():
                 return self._serve()
@@ -158,6 +168,7 @@ class Stack:
         self._launch("worker", worker_argv(self.workers))
         self._launch("scheduler", scheduler_argv())
         self._launch("api", api_argv(self.host, self.port))
+        record_children(self.procs, self.children_file)
         self._await("worker", self._worker_answers)
         self.say(f"✓ 发送进程已就绪（Celery worker，并发 {self.workers}）")
         self._await("scheduler", self._scheduler_ran)
@@ -284,6 +295,7 @@ class Stack:
         if self.sims is not None:
             self.sims.stop()
             self.say("✓ 模拟平台已停止")
+        self.children_file.unlink(missing_ok=True)
         if self.own_redis:
             redis_embedded.stop(self.data_dir)
             self.say("✓ Redis 已停止")

@@ -98,6 +98,23 @@ def test_a_part_that_dies_is_reported_and_everything_stops(data: Path, ups: list
     assert [pid for pid in owned if alive(pid)] == []
 
 
+def test_parts_left_by_a_killed_up_are_stopped_by_the_next(data: Path, ups: list[Up]) -> None:
+    first = Up(data)
+    ups.append(first)
+    first.wait_for(READY)
+    children = {first.child(word) for word in ("celery", "scheduler", "uvicorn")}
+    first.proc.kill()  # kill -9: no orderly stop, the children live on
+    assert first.wait() == -signal.SIGKILL
+    assert all(alive(pid) for pid in children)
+
+    second = Up(data)
+    ups.append(second)
+    second.wait_for(READY)
+    assert "上次运行未正常停止" in second.output
+    assert [pid for pid in children if alive(pid)] == []
+    assert second.stop(signal.SIGINT) == 0
+
+
 # --- resuming ---------------------------------------------------------------------------------
 
 
