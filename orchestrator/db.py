@@ -113,10 +113,16 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
 
 
 def is_disconnect(error: BaseException) -> bool:
-    """The database went away under us (restart, fail-over, network): worth another try."""
+    """The database went away under us (restart, fail-over, network): worth another try.
+    Either SQLAlchemy saw the connection die, or the driver could not reach the server (no
+    SQLSTATE: the server never answered); a lock timeout or a bad query is not retried."""
     if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(error, exc.OperationalError) and _server_down(error)
+    return (
+        isinstance(error, exc.OperationalError)
+        and getattr(error.orig, "sqlstate", None) is None
+        and _server_down(error)
+    )
 
 
 def retry_on_disconnect(work: Callable[[], T], *, attempts: int = 5) -> T:

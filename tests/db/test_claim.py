@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from gate.model import ChannelRequest
 from orchestrator.app import App
-from orchestrator.db import Database
+from orchestrator.db import Database, retry_on_disconnect
 from orchestrator.migrate import upgrade
 from orchestrator.models import Publication, Version
 from orchestrator.services import submissions
@@ -113,3 +114,32 @@ def test_concurrent_schedulers_claim_every_row_exactly_once(due: App) -> None:
     duplicates = [pub_id for pub_id, n in Counter(claimed).items() if n > 1]
     assert duplicates == []
     assert len(claimed) == ROWS == queued(due)
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="needs a server whose connection can be cut")
+def test_a_unit_of_work_cut_off_by_a_lost_connection_runs_again(due: App) -> None:
+    calls: list[int] = []
+
+    def work() -> list[tuple[int, str]]:
+        calls.append(1)
+        with due.db.session() as session:
+            if len(calls) == 1:  # the server ends this very connection, as a restart would
+                session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+            return claim_due(session, now=datetime.now(UTC), per_channel=1)
+
+    assert len(retry_on_disconnect(work)) == 50
+    assert len(calls) == 2 and queued(due) == 50
+
+
+@pytest.mark.skipif(not on_postgresql(), reason="the PostgreSQL variant of the retry tests")
+def test_an_error_from_the_server_is_not_retried(due: App) -> None:
+    calls: list[int] = []
+
+    def work() -> None:
+        calls.append(1)
+        with due.db.session() as session:
+            session.execute(text("SELECT 1/0"))
+
+    with pytest.raises(DBAPIError):
+        retry_on_disconnect(work)
+    assert len(calls) == 1
