@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -120,12 +119,10 @@ class TextFormatter(logging.Formatter):
 
 
 def configured_format() -> str:
-    """json or text: the setting SANSHEN_LOG_FORMAT (read from the environment until it is one
-    of orchestrator.settings)."""
+    """json or text: the setting SANSHEN_LOG_FORMAT."""
     from orchestrator.settings import get_settings
 
-    value = getattr(get_settings(), "log_format", None) or os.environ.get("SANSHEN_LOG_FORMAT")
-    return "json" if str(value or "").lower() == "json" else "text"
+    return get_settings().log_format
 
 
 def setup(

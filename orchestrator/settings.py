@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -72,6 +72,33 @@ class Settings(BaseSettings):
         default=150,
         ge=50,
         description="发送进程单个子进程的内存上限（MB），超过则在当前任务完成后换新进程",
+    )
+    alert_wecom_url: SecretStr | None = Field(
+        default=None,
+        description="企业微信群机器人 Webhook 地址（含 key，按密钥保管）；留空则不推送",
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        default=None,
+        description="告警 Webhook 地址（POST JSON：kind、publication_id、channel、title、state、"
+        "message、at）；留空则不推送",
+    )
+    alert_overdue_after: float = Field(
+        default=900,
+        gt=0,
+        description="到了发布时间仍未发出（待发布或排队中）超过此时长即告警“逾期未发”（秒）",
+    )
+    alert_max_attempts: int = Field(
+        default=8, ge=1, description="每条告警最多推送几次，之后标记为推送失败"
+    )
+    alert_retry_base_delay: float = Field(
+        default=30, gt=0, description="告警推送失败后首次重试的间隔（秒），之后每次加倍"
+    )
+    alert_retry_max_delay: float = Field(
+        default=3600, gt=0, description="告警推送重试的最长间隔（秒）"
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="日志格式：text 便于阅读；json 每行一个 JSON 对象，供日志系统采集",
     )
     session_idle_minutes: int = Field(default=120, ge=1, description="网页会话闲置多久失效（分钟）")
     session_max_hours: int = Field(default=12, ge=1, description="网页会话最长有效期（小时）")

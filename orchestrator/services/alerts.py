@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import requests
+from pydantic import SecretStr
 from sqlalchemy import String, cast, exists, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -65,19 +66,16 @@ class AlertConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlertConfig:
-        def value(name: str, default: Any) -> Any:
-            found = getattr(settings, name, None)
-            if found is not None and hasattr(found, "get_secret_value"):
-                found = found.get_secret_value()
-            return default if found is None else found
+        def secret(value: SecretStr | None) -> str:
+            return value.get_secret_value() if value is not None else ""
 
         return cls(
-            wecom_url=value("alert_wecom_url", ""),
-            webhook_url=value("alert_webhook_url", ""),
-            overdue_after=float(value("alert_overdue_after", cls.overdue_after)),
-            max_attempts=int(value("alert_max_attempts", cls.max_attempts)),
-            base_delay=float(value("alert_retry_base_delay", cls.base_delay)),
-            max_delay=float(value("alert_retry_max_delay", cls.max_delay)),
+            wecom_url=secret(settings.alert_wecom_url),
+            webhook_url=secret(settings.alert_webhook_url),
+            overdue_after=settings.alert_overdue_after,
+            max_attempts=settings.alert_max_attempts,
+            base_delay=settings.alert_retry_base_delay,
+            max_delay=settings.alert_retry_max_delay,
         )
 
     def targets(self) -> list[Target]:
