@@ -1,0 +1,323 @@
+"""The publications board under load: 100,000 publications, filtered pages over real HTTP.
+
+A temporary data folder gets the migrated SQLite database, the demo organisation and 20,000
+signed-off submissions × 5 channels = 100,000 publications (bulk inserts through SQLAlchemy
+core): mostly published in the past, the rest scheduled ahead, failed, unconfirmed or overdue,
+spread over ±60 days and the demo's departments. `uvicorn orchestrator.api:api` then serves it
+on loopback; a token signs the bench in. ~200 GET /api/v1/publications requests with random
+filters (state, channel, department, a date range, a page) are timed on the client and by the
+server's own X-Process-Time header (the route handler with its sign-in check, in ms); GET
+/api/v1/me is timed the same way as the floor. The HTML board page (GET /board,
+signed in by session) is timed too; null when the console does not serve it.
+
+Run: python bench/console.py [--publications 100000] [--requests 200] [--proposed-indexes]
+The last line of stdout is the JSON result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
+
+from bench._stack import REPO, emit, percentile, rounded, say  # noqa: E402
+from orchestrator.app import App  # noqa: E402
+from orchestrator.demo import ensure_organisation  # noqa: E402
+from orchestrator.migrate import upgrade  # noqa: E402
+from orchestrator.models import Department, Person, Publication, Submission, Version  # noqa: E402
+from orchestrator.settings import Settings  # noqa: E402
+from orchestrator.web import auth  # noqa: E402
+
+CHANNELS = ("gov_website", "suishenban", "wechat", "xuexi", "lvse_qingpu")
+STATES = (
+    ("published", 0.70),
+    ("scheduled", 0.15),
+    ("failed", 0.03),
+    ("unconfirmed", 0.02),
+    ("submitted", 0.04),
+    ("cancelled", 0.03),
+    ("retracted", 0.03),
+)
+BATCH = 5_000
+BOARD_LOADS = 20
+# Indexes the board would use that the schema does not have yet (asked for in issue 5);
+# `--proposed-indexes` adds them to the bench database to show what they change.
+PROPOSED_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS ix_publications_scheduled_at ON publications (scheduled_at)",
+    "CREATE INDEX IF NOT EXISTS ix_publications_board"
+    " ON publications (channel, state, scheduled_at)",
+    "CREATE INDEX IF NOT EXISTS ix_submissions_department_id ON submissions (department_id)",
+)
+
+
+def pick_state(rng: random.Random) -> str:
+    roll, total = rng.random(), 0.0
+    for state, share in STATES:
+        total += share
+        if roll < total:
+            return state
+    return STATES[0][0]
+
+
+def seed(app: App, publications: int, rng: random.Random) -> None:
+    """Submissions, one version each, and a publication per channel: bulk inserts."""
+    now = datetime.now(UTC)
+    with app.db.session() as session:
+        departments = list(session.scalars(select(Department.id)))
+        author = session.scalar(select(Person.id).where(Person.username == "wangfang"))
+    submissions = -(-publications // len(CHANNELS))
+    made = 0
+    for start in range(0, submissions, BATCH // len(CHANNELS)):
+        count = min(BATCH // len(CHANNELS), submissions - start)
+        ids = range(start + 1, start + count + 1)
+        with app.db.session() as session:
+            conn = session.connection()
+            conn.execute(
+                insert(Submission),
+                [
+                    {
+                        "id": i,
+                        "uid": str(uuid.UUID(int=rng.getrandbits(128))),
+                        "department_id": departments[i % len(departments)],
+                        "author_id": author,
+                        "created_at": now - timedelta(days=60),
+                    }
+                    for i in ids
+                ],
+            )
+            conn.execute(
+                insert(Version),
+                [
+                    {
+                        "id": i,
+                        "submission_id": i,
+                        "number": 1,
+                        "title": f"青浦区政务服务工作动态（第{i}期）",
+                        "body_html": "<p>政务服务“一网通办”持续深化。</p>",
+                        "digest": "",
+                        "byline": "",
+                        "major_event": False,
+                        "special_content": False,
+                        "fingerprint": f"{i:064x}",
+                        "created_by_id": author,
+                        "created_at": now - timedelta(days=60),
+                    }
+                    for i in ids
+                ],
+            )
+            rows = []
+            for i in ids:
+                for channel in CHANNELS:
+                    if made >= publications:
+                        break
+                    rows.append(publication_row(i, channel, rng, now))
+                    made += 1
+            conn.execute(insert(Publication), rows)
+        if made % 20_000 < BATCH:
+            say(f"seeded {made} publications")
+
+
+def publication_row(sub_id: int, channel: str, rng: random.Random, now: datetime) -> dict[str, Any]:
+    state = pick_state(rng)
+    offset = timedelta(minutes=rng.randint(-60 * 24 * 60, 60 * 24 * 60))
+    if state == "scheduled" and rng.random() < 0.1:
+        offset = -abs(offset)  # overdue
+    elif state == "scheduled":
+        offset = abs(offset)
+    elif state != "scheduled":
+        offset = -abs(offset)
+    at = now + offset
+    return {
+        "submission_id": sub_id,
+        "version_id": sub_id,
+        "channel": channel,
+        "state": state,
+        "revision": 1,
+        "idempotency_key": f"ss-{sub_id}-{channel}",
+        "scheduled_at": at,
+        "late": False,
+        "attempts": 1 if state != "scheduled" else 0,
+        "external_id": f"{channel}-{sub_id}" if state in ("published", "submitted") else None,
+        "url": f"https://example.cn/{channel}/{sub_id}" if state == "published" else None,
+        "last_error": "平台拒绝：内容不合规" if state == "failed" else None,
+        "state_changed_at": at,
+        "published_at": at if state == "published" else None,
+        "created_at": at - timedelta(days=1),
+    }
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def api_server(data_dir: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "SANSHEN_DATA_DIR": str(data_dir), "SANSHEN_KDF_PROFILE": "min"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "orchestrator.api:api",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the API server did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def random_filters(rng: random.Random) -> dict[str, Any]:
+    params: dict[str, Any] = {"per_page": 50, "page": rng.choice((1, 1, 1, 2, 3, 10))}
+    if rng.random() < 0.5:
+        params["state"] = rng.choice([s for s, _ in STATES])
+    if rng.random() < 0.5:
+        params["channel"] = rng.choice(CHANNELS)
+    if rng.random() < 0.3:
+        params["department"] = rng.choice(("zhk", "wzyx", "sjgl"))
+    if rng.random() < 0.4:
+        first = datetime.now(UTC).date() + timedelta(days=rng.randint(-60, 50))
+        params["from"] = first.isoformat()
+        params["to"] = (first + timedelta(days=rng.choice((0, 1, 7, 30)))).isoformat()
+    return params
+
+
+def measure_api(url: str, token: str, requests: int, rng: random.Random) -> dict[str, Any]:
+    client_ms: list[float] = []
+    server_ms: list[float] = []
+    slowest: list[tuple[float, dict[str, Any]]] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url + "/api/v1", headers=headers, timeout=30) as client:
+        for _ in range(10):  # warm-up: imports, caches, SQLite pages
+            client.get("/publications", params=random_filters(rng)).raise_for_status()
+        for _ in range(requests):
+            params = random_filters(rng)
+            started = time.perf_counter()
+            reply = client.get("/publications", params=params)
+            client_ms.append((time.perf_counter() - started) * 1000)
+            reply.raise_for_status()
+            server_ms.append(float(reply.headers["x-process-time"]))
+            slowest = sorted([*slowest, (server_ms[-1], params)], key=lambda x: -x[0])[:5]
+        for took, params in slowest:
+            say(f"slow: {took:.1f} ms {params}")
+        floor = []
+        for _ in range(50):  # the same sign-in and framework work, without the board
+            floor.append(float(client.get("/me").headers["x-process-time"]))
+    return {
+        "floor_me_server_ms_p50": rounded(percentile(floor, 50), 1),
+        "floor_me_server_ms_p95": rounded(percentile(floor, 95), 1),
+        "server_ms_p50": rounded(percentile(server_ms, 50), 1),
+        "server_ms_p95": rounded(percentile(server_ms, 95), 1),
+        "client_ms_p50": rounded(percentile(client_ms, 50), 1),
+        "client_ms_p95": rounded(percentile(client_ms, 95), 1),
+    }
+
+
+def measure_board(url: str) -> dict[str, Any]:
+    with httpx.Client(base_url=url, timeout=30) as client:
+        client.post(
+            "/api/v1/session", json={"username": "wuyun", "password": "demo-pass-7"}
+        ).raise_for_status()
+        first = client.get("/board", headers={"accept": "text/html"})
+        if first.status_code != 200:
+            return {"board_status": first.status_code, "board_ms_p50": None, "board_ms_p95": None}
+        times = []
+        for _ in range(BOARD_LOADS):
+            started = time.perf_counter()
+            client.get("/board", headers={"accept": "text/html"}).raise_for_status()
+            times.append((time.perf_counter() - started) * 1000)
+    return {
+        "board_status": 200,
+        "board_ms_p50": rounded(percentile(times, 50), 1),
+        "board_ms_p95": rounded(percentile(times, 95), 1),
+    }
+
+
+def add_proposed_indexes(app: App) -> None:
+    with app.db.session() as session:
+        for statement in PROPOSED_INDEXES:
+            session.execute(text(statement))
+
+
+def main(publications: int, requests: int, proposed_indexes: bool) -> dict[str, Any]:
+    rng = random.Random(5)
+    with tempfile.TemporaryDirectory(prefix="sanshen-console-") as folder:
+        data_dir = Path(folder) / "data"
+        app = App(Settings(data_dir=data_dir, kdf_profile="min"))
+        upgrade(app.db)
+        ensure_organisation(app)
+        started = time.perf_counter()
+        seed(app, publications, rng)
+        seed_s = time.perf_counter() - started
+        say(f"seeded {publications} publications in {seed_s:.1f} s")
+        if proposed_indexes:
+            add_proposed_indexes(app)
+        with app.db.session() as session:
+            token, _ = auth.create_token(session, "wuyun", "bench")
+        app.db.dispose()
+        with api_server(data_dir) as url:
+            say(f"API on {url}; {requests} filtered pages")
+            result = measure_api(url, token, requests, rng)
+            result |= measure_board(url)
+    return {
+        "bench": "console",
+        "publications": publications,
+        "requests": requests,
+        "proposed_indexes": proposed_indexes,
+        "seed_s": round(seed_s, 1),
+        **result,
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--publications", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument(
+        "--proposed-indexes", action="store_true", help="add the indexes proposed for the board"
+    )
+    args = parser.parse_args()
+    emit(main(args.publications, args.requests, args.proposed_indexes))
