@@ -279,6 +279,10 @@ class Stack:
 
     def _check_alive(self) -> None:
         assert self.procs is not None
+        if self.own_redis and redis_embedded.server_pid(self.data_dir) is None:
+            self.own_redis = False  # nothing left to stop
+            log = redis_embedded.socket_dir(self.data_dir) / "redis.log"
+            raise PartDied(f"内置 Redis 意外退出，日志：{log}")
         for name, code in self.procs.exited().items():
             self.procs.procs.pop(name)
             log = self.data_dir / "logs" / f"{name}.log"

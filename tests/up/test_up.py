@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from channels.simulators.server import SimulatorServer
 from gate.model import Decision, ReviewStage
+from orchestrator import redis_embedded
 from orchestrator.app import App
 from orchestrator.demo import ALL_DEMO_CHANNELS, demo_draft, submit_and_sign_off
 from orchestrator.devstack import simulator_env
@@ -87,14 +88,21 @@ def test_demo_comes_up_refuses_a_second_up_publishes_everywhere_and_stops_every_
     assert not (data / "redis" / "redis.sock").exists()
 
 
-def test_a_part_that_dies_is_reported_and_everything_stops(data: Path, ups: list[Up]) -> None:
+@pytest.mark.parametrize(
+    ("part", "report"), [("scheduler", "调度器意外退出"), ("redis", "内置 Redis 意外退出")]
+)
+def test_a_part_that_dies_is_reported_and_everything_stops(
+    data: Path, ups: list[Up], part: str, report: str
+) -> None:
     up = Up(data)
     ups.append(up)
     up.wait_for(READY)
     owned = up.pids()
-    os.killpg(up.child("scheduler"), signal.SIGKILL)
+    victim = redis_embedded.server_pid(data) if part == "redis" else up.child(part)
+    assert victim is not None
+    os.kill(victim, signal.SIGKILL)
     assert up.wait() == 1
-    assert "调度器意外退出" in up.output and "scheduler.log" in up.output
+    assert report in up.output and "日志：" in up.output
     assert [pid for pid in owned if alive(pid)] == []
 
 
