@@ -5,6 +5,9 @@ With SANSHEN_TEST_DATABASE=postgresql://user@host:port/postgres (a server, not a
 each test gets a fresh database of its own, dropped afterwards, and DATABASE_URL points at it,
 for this process and every process the test starts (they inherit os.environ).
 
+A module- or session-scoped fixture (a server, a seeded app) gets a database of its own in the
+same way, for as long as it lives (see pytest_fixture_setup below).
+
 On PostgreSQL the schema is never created behind anyone's back (`sanshen db upgrade` is an
 operator's step), so a test's database comes already at the head revision: a copy of one
 database migrated once per session, which is what an upgraded production database looks like.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -46,16 +50,55 @@ def on_postgresql() -> bool:
     return server_url() is not None
 
 
+class _Server:
+    """The PostgreSQL server of this run: an admin engine and the head template, made lazily."""
+
+    def __init__(self) -> None:
+        self._admin: Engine | None = None
+        self._template: URL | None = None
+
+    def admin(self) -> Engine:
+        if self._admin is None:
+            url = server_url()
+            assert url is not None
+            self._admin = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+        return self._admin
+
+    def head_template(self) -> str:
+        """A database migrated to head once; the tests' databases are copies of it."""
+        if self._template is None:
+            from orchestrator.db import Database
+            from orchestrator.migrate import upgrade
+
+            url = create_database(self.admin())
+            db = Database(url.render_as_string(hide_password=False))
+            try:
+                upgrade(db)
+            finally:
+                db.dispose()  # CREATE DATABASE ... TEMPLATE needs it without connections
+            self._template = url
+        assert self._template.database is not None
+        return self._template.database
+
+    def close(self) -> None:
+        if self._admin is None:
+            return
+        if self._template is not None:
+            drop_database(self._admin, self._template)
+        self._admin.dispose()
+
+
+_SERVER = _Server()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _SERVER.close()
+
+
 @pytest.fixture(scope="session")
-def pg_admin() -> Iterator[Engine | None]:
+def pg_admin() -> Engine | None:
     """An autocommit engine on the server's maintenance database (None on SQLite)."""
-    url = server_url()
-    if url is None:
-        yield None
-        return
-    engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    yield engine
-    engine.dispose()
+    return _SERVER.admin() if on_postgresql() else None
 
 
 def create_database(admin: Engine, template: str = "template0") -> URL:
@@ -66,28 +109,44 @@ def create_database(admin: Engine, template: str = "template0") -> URL:
 
 
 @pytest.fixture(scope="session")
-def pg_head_template(pg_admin: Engine | None) -> Iterator[str | None]:
-    """A database migrated to head once; each test's database is a copy of it."""
-    if pg_admin is None:
-        yield None
-        return
-    from orchestrator.db import Database
-    from orchestrator.migrate import upgrade
-
-    url = create_database(pg_admin)
-    db = Database(url.render_as_string(hide_password=False))
-    try:
-        upgrade(db)
-    finally:
-        db.dispose()  # CREATE DATABASE ... TEMPLATE needs the template without connections
-    yield url.database
-    drop_database(pg_admin, url)
+def pg_head_template() -> str | None:
+    """The name of the database at head that each test's database copies (None on SQLite)."""
+    return _SERVER.head_template() if on_postgresql() else None
 
 
 def drop_database(admin: Engine, url: URL) -> None:
     # WITH (FORCE) ends what a killed worker or a leaked pool still holds (PostgreSQL 13+).
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+
+
+# Fixtures of this file, and pytest's own, need no database of their own.
+_NO_DATABASE = {"pg_admin", "pg_head_template", "_test_database"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+    """On PostgreSQL a module- or session-scoped fixture of the project's tests (a server, a
+    seeded app) is built with DATABASE_URL pointing at a database of its own, which lives as
+    long as the fixture: the databases of single tests come and go under it."""
+    wide = fixturedef.scope in ("module", "session", "package", "class")
+    ours = fixturedef.baseid.startswith("tests") and fixturedef.argname not in _NO_DATABASE
+    if not (on_postgresql() and wide and ours):
+        return (yield)
+    admin = _SERVER.admin()
+    url = create_database(admin, _SERVER.head_template())
+    fixturedef.addfinalizer(lambda: drop_database(admin, url))
+    saved = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url.render_as_string(hide_password=False)
+    _clear_settings_cache()
+    try:
+        return (yield)
+    finally:
+        if saved is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = saved
+        _clear_settings_cache()
 
 
 @pytest.fixture(autouse=True)
@@ -99,9 +158,9 @@ def _test_database(
         monkeypatch.delenv("DATABASE_URL", raising=False)
         yield None
         return
-    admin = request.getfixturevalue("pg_admin")
+    admin = _SERVER.admin()
     empty = request.node.get_closest_marker(EMPTY_MARK) is not None
-    template = "template0" if empty else request.getfixturevalue("pg_head_template")
+    template = "template0" if empty else _SERVER.head_template()
     url = create_database(admin, template)
     rendered = url.render_as_string(hide_password=False)
     monkeypatch.setenv("DATABASE_URL", rendered)
