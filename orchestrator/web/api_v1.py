@@ -1116,7 +1116,7 @@ def _answer_other_methods() -> None:
     methods: dict[str, set[str]] = {}
     for route in router.routes:
         if isinstance(route, APIRoute):
-            methods.setdefault(route.path, set()).update(route.methods)
+            methods.setdefault(route.path, set()).update(route.methods or ())
     for path, allowed in methods.items():
         router.add_api_route(
             path.removeprefix(router.prefix),

@@ -285,7 +285,7 @@ def test_unknown_ids_are_404(server: Server) -> None:
 def test_wrong_types_and_unknown_fields_are_422(server: Server) -> None:
     client = server.as_("wangfang")
     good = draft_body()
-    for change in (
+    changes: tuple[dict[str, Any], ...] = (
         {"major_event": 0},
         {"title": 5},
         {"channels": [{"channel": "gov_website", "publish_date": "2026/12/01"}]},
@@ -294,7 +294,8 @@ def test_wrong_types_and_unknown_fields_are_422(server: Server) -> None:
         {"author": "lijun"},  # the actor is never taken from the body
         {"images": [{"filename": "a.png", "data_base64": "***"}]},
         {"channels": [{"channel": "微博", "publish_date": "2030-01-01"}]},
-    ):
+    )
+    for change in changes:
         reply = client.post("/submissions", json={**good, **change})
         assert reply.status_code == 422, change
         body = reply.json()
@@ -318,3 +319,25 @@ def test_an_oversize_body_is_413(server: Server) -> None:
     assert reply.status_code == 413
     assert reply.json()["error"] == "body_too_large"
     assert "20 MB" in reply.json()["message"]
+
+
+def test_pages_follow_one_order_across_the_attention_boundary(server: Server) -> None:
+    sub = create_submission(server, channels=("gov_website", "suishenban", "wechat"))
+    walk(server, sub["id"])
+    pubs = publications_of(server, sub["id"])
+    now = utcnow()
+    set_publication(server, pubs["wechat"]["id"], scheduled_at=now + timedelta(days=1))
+    set_publication(server, pubs["suishenban"]["id"], scheduled_at=now + timedelta(days=2))
+    set_publication(
+        server, pubs["gov_website"]["id"], scheduled_at=now + timedelta(days=3), state="failed"
+    )
+    seen = []
+    for page in (1, 2, 3, 4):
+        reply = (
+            server.as_("zhengop")
+            .get("/publications", params={"submission": sub["id"], "per_page": 1, "page": page})
+            .json()
+        )
+        assert reply["total"] == 3
+        seen += [p["channel"] for p in reply["items"]]
+    assert seen == ["gov_website", "wechat", "suishenban"]

@@ -197,7 +197,7 @@ def unsafe_api_routes() -> set[tuple[str, str]]:
         (method, path)
         for path, route in all_routes(api.routes)
         if path.startswith("/api/") and route.endpoint.__name__ != "method_not_allowed"
-        for method in route.methods & UNSAFE
+        for method in (route.methods or set()) & UNSAFE
     }
 
 
