@@ -25,6 +25,7 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from orchestrator import redis_embedded
 from orchestrator.app import App
@@ -155,8 +156,13 @@ class Stack:
     # --- starting -------------------------------------------------------------------------
 
     def _start_all(self) -> None:
-        upgrade(self.app.db)
-        self.say(f"✓ 数据库已就绪（{_where(self.app.settings.sqlalchemy_url)}）")
+        where = _where(self.app.settings.sqlalchemy_url)
+        try:
+            upgrade(self.app.db)
+        except SQLAlchemyError as exc:
+            reason = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
+            raise PartDied(f"数据库无法使用（{where}）：{reason}") from None
+        self.say(f"✓ 数据库已就绪（{where}）")
         if self.demo:
             from orchestrator.demo import ensure_organisation
 
