@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -175,3 +176,21 @@ def test_token_cli_checks_the_password_and_prints_a_working_token(server: Server
     )
     assert refused.returncode == 4
     assert "用户名或密码不正确" in refused.stderr
+
+
+def test_every_read_needs_a_sign_in(server: Server) -> None:
+    from fastapi.routing import APIRoute
+
+    from orchestrator.web.api_v1 import router
+
+    anonymous = server.client()
+    reads = [
+        r.path
+        for r in router.routes
+        if isinstance(r, APIRoute) and r.include_in_schema and "GET" in (r.methods or ())
+    ]
+    assert len(reads) >= 10
+    for path in reads:
+        url = re.sub(r"\{[^}]+\}", "1", path.removeprefix("/api/v1"))
+        reply = anonymous.get(url, params={"from": 1, "to": 1})
+        assert reply.status_code == 401, (path, reply.status_code, reply.text)
