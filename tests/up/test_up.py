@@ -175,6 +175,7 @@ def signed_off(app: App, day: date) -> int:
                 actor=who,
                 password=PASSWORDS[who],
                 policy=app.policy,
+                app=app,
                 default_publish_time="00:00",
             )
     return sub_id
