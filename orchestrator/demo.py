@@ -111,6 +111,7 @@ def submit_and_sign_off(
                 actor=username,
                 password=password,
                 policy=app.policy,
+                app=app,
                 comment="同意",
                 default_publish_time=publish_time or app.settings.default_publish_time,
             )

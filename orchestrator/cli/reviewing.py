@@ -57,6 +57,7 @@ def do_review(
                 actor=actor,
                 password=password,
                 policy=ctx().app.policy,
+                app=ctx().app,
                 default_publish_time=ctx().app.settings.default_publish_time,
                 comment=comment,
             )

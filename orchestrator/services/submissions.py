@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from channels.registry import RegistryError, load_channels
+from channels.rendering import clean_html
 from gate.canonical import fingerprint
 from gate.model import ChannelRequest, Content, RepostSource
 from orchestrator import audit
@@ -160,7 +161,8 @@ def _add_version(
         submission=submission,
         number=len(submission.versions) + 1,
         title=draft.title.strip(),
-        body_html=_linked_body(draft.body_html, images),
+        # Reviewers sign exactly what goes out: the body is cleaned before it is fingerprinted.
+        body_html=clean_html(_linked_body(draft.body_html, images)),
         digest=draft.digest,
         byline=draft.byline,
         cover_sha256=cover.sha256 if cover else None,

@@ -66,6 +66,7 @@ def act(
             actor=actor,
             password=password or PASSWORDS.get(actor, "whatever-password"),
             policy=app.policy,
+            app=app,
             comment=comment,
         )
 
@@ -287,3 +288,11 @@ def test_reviewer_aids_flag_markers_and_missing_images(org_app: App) -> None:
     codes = {a["code"] for a in aids}
     assert "image_missing" in codes
     assert len(codes) >= 3, aids
+
+
+def test_the_body_is_cleaned_before_it_is_fingerprinted(org_app: App) -> None:
+    body = '<p onclick="steal()">办事指南<script>steal()</script></p><style>p{}</style>'
+    sub = create(org_app, body_html=body)
+    with org_app.db.session() as session:
+        stored = submissions.get(session, sub).current.body_html
+    assert stored == "<p>办事指南</p>"

@@ -112,6 +112,7 @@ class Stack:
                     actor=who,
                     password=PASSWORDS[who],
                     policy=self.app.policy,
+                    app=self.app,
                     default_publish_time="00:00",
                 )
         return sub_id
