@@ -1,5 +1,6 @@
 """What each requested platform would object to, shown to reviewers before sign-off.
-Adapters' `validate` is pure, so this costs no network call."""
+Adapters' `validate` is pure, so this costs no network call. Objections to the review record
+itself (no sign-off yet) are left out: before sign-off they are true of every item."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from orchestrator.errors import ContentMissingError
 from orchestrator.render import render
 from orchestrator.services.hub import ChannelHub, ChannelNotConfigured
 from orchestrator.services.submissions import get
+
+PENDING_REVIEW_CODES = frozenset({"sign_off_missing"})
 
 
 def channel_problems(
@@ -37,5 +40,6 @@ def channel_problems(
                 "field": p.field,
             }
             for p in adapter.validate(item)
+            if p.code not in PENDING_REVIEW_CODES
         )
     return found

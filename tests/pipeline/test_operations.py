@@ -200,6 +200,7 @@ def test_reviewers_see_each_platforms_objections_before_sign_off(stack: Stack) -
                 channels=[
                     ChannelRequest("wechat", TOMORROW),
                     ChannelRequest("gov_website", TOMORROW),
+                    ChannelRequest("xuexi", TOMORROW),
                 ],
             ),
         )
@@ -207,3 +208,5 @@ def test_reviewers_see_each_platforms_objections_before_sign_off(stack: Stack) -
     wechat = [p for p in problems if p["channel"] == "wechat"]
     assert any("32" in p["message"] for p in wechat), problems
     assert all(p["channel"] != "gov_website" for p in problems), problems
+    # Before sign-off every item lacks one; the upward platforms' pre-check does not say so.
+    assert all(p["code"] != "sign_off_missing" for p in problems), problems
