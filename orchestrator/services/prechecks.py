@@ -14,7 +14,7 @@ from orchestrator.render import render
 from orchestrator.services.hub import ChannelHub, ChannelNotConfigured
 from orchestrator.services.submissions import get
 
-PENDING_REVIEW_CODES = frozenset({"sign_off_missing"})
+PENDING_REVIEW_CODES = frozenset({"review_missing", "sign_off_missing"})
 
 
 def channel_problems(
