@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -67,6 +68,7 @@ def test_demo_comes_up_refuses_a_second_up_publishes_everywhere_and_stops_every_
     assert f"✓ 控制台 {up.url}/login" in out
     assert "sunxuan" in out and "demo-pass-5" in out and "宣传分管领导" in out
     assert up.get("/healthz") == 200
+    assert up.get("/login") == 200
 
     second = Up(data, "--demo")
     ups.append(second)
@@ -217,7 +219,19 @@ def test_a_second_up_resumes_the_schedule_and_sends_nothing_twice(
     assert second.stop(signal.SIGINT) == 0
 
 
-# --- configuration ----------------------------------------------------------------------------
+# --- configuration ---
+
+
+def test_a_port_in_use_is_refused_before_anything_starts(data: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = sanshen(data, "up", "--port", str(port))
+    assert result.returncode == 2
+    assert f"无法在 127.0.0.1:{port} 上启动控制台" in result.stderr and "--port" in result.stderr
+    assert redis_embedded.server_pid(data) is None
+    assert not (data / "logs").exists()
 
 
 def test_a_bad_channel_setting_is_named_and_nothing_starts(data: Path) -> None:
