@@ -62,6 +62,8 @@ PROPOSED_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_publications_scheduled_at ON publications (scheduled_at)",
     "CREATE INDEX IF NOT EXISTS ix_publications_board"
     " ON publications (channel, state, scheduled_at)",
+    "CREATE INDEX IF NOT EXISTS ix_publications_submission_board"
+    " ON publications (submission_id, channel, state, scheduled_at)",
     "CREATE INDEX IF NOT EXISTS ix_submissions_department_id ON submissions (department_id)",
 )
 
