@@ -18,6 +18,10 @@ from orchestrator.redis_embedded import client
 from orchestrator.services.health import marking
 from tasks.app import app
 from tasks.jobs import alerts_once, dispatch_once, publisher, reconcile_once
+from tasks.reports import issue as issue_bulletin
+
+BULLETIN_CHECK_EVERY = 3600.0  # the previous month's bulletin, issued once (see tasks.reports)
+BULLETIN_FIRST_CHECK = 60.0  # not at start-up: let the publishing catch up first
 
 log = logging.getLogger("sanshen.scheduler")
 
@@ -49,8 +53,17 @@ def run(stop: threading.Event | None = None) -> None:
         )
         for name, work in (("reconcile", reconcile_once), ("alerts", alerts_once))
     ]
+    threads.append(
+        threading.Thread(target=_bulletins, args=(stop,), name="sanshen-bulletin", daemon=True)
+    )
     for thread in threads:
         thread.start()
     every(stop, settings.scheduler_interval, marking(dispatch_once, "dispatch", beat), "dispatch")
     for thread in threads:
         thread.join(timeout=30)
+
+
+def _bulletins(stop: threading.Event) -> None:
+    """What `celery -A tasks beat` does on the 1st at 08:00, for deployments without beat."""
+    if not stop.wait(BULLETIN_FIRST_CHECK):
+        every(stop, BULLETIN_CHECK_EVERY, issue_bulletin, "bulletin")
