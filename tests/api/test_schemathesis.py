@@ -66,7 +66,7 @@ def test_schemathesis_finds_nothing(fuzzed: Server, tmp_path: Path) -> None:
             "--exclude-checks",
             EXCLUDED_CHECKS,
             "--max-examples",
-            "12",
+            "10",
             "--seed",
             "20261125",
             "--workers",
@@ -84,4 +84,5 @@ def test_schemathesis_finds_nothing(fuzzed: Server, tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-2000:]
-    assert re.search(r"\d+ passed", result.stdout), result.stdout[-2000:]
+    selected = re.search(r"(\d+) selected", result.stdout)
+    assert selected is not None and int(selected.group(1)) >= 25, result.stdout[:2000]
