@@ -15,10 +15,10 @@ import typer
 from sqlalchemy.orm import Session
 
 from gate.model import STAGE_LABELS, ReviewStage
+from orchestrator import config_check
 from orchestrator.app import App
 from orchestrator.errors import InvalidInput, SanshenError
 from orchestrator.migrate import ensure_schema
-from orchestrator.settings import Settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -45,8 +45,7 @@ STAGE_BY_NAME["主要领导"] = ReviewStage.PRINCIPAL
 
 class Context:
     def __init__(self, data_dir: Path | None) -> None:
-        settings = Settings() if data_dir is None else Settings(data_dir=data_dir)
-        self.app = App(settings)
+        self.app = App(config_check.settings_or_exit(data_dir))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
