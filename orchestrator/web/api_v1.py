@@ -678,6 +678,7 @@ def post_review(submission_id: int, body: s.ReviewIn, who: Who) -> s.ReviewResul
             policy=app.policy,
             comment=body.comment,
             default_publish_time=app.settings.default_publish_time,
+            app=app,  # archives the signed form at sign-off
         )
         created = session.scalars(
             select(Publication.id)
