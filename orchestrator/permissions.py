@@ -31,6 +31,10 @@ PERMISSIONS: Mapping[tuple[str, ChannelKind], frozenset[Role]] = MappingProxyTyp
     }
 )
 
+# Who writes and edits manuscripts: 供稿人/编辑, and 综合科 as the office's single intake (it also
+# drafts the reposts of adopted upward reports).
+WRITERS: frozenset[Role] = frozenset({R.CONTRIBUTOR, R.GENERAL_OFFICE})
+
 ACTION_LABELS = {
     "schedule": "安排发布",
     "retract": "撤稿",
@@ -61,3 +65,9 @@ def require(
             code="not_permitted",
         )
     return person
+
+
+def require_writer(person: Person, at: datetime) -> None:
+    if not holds(person, WRITERS, at):
+        allowed = "、".join(sorted(r.label for r in WRITERS))
+        raise Forbidden(f"{person.name}无权提交或修改稿件（需要：{allowed}）", code="not_permitted")

@@ -73,6 +73,7 @@ def draft_repost(
         department=version.submission.department.code,
         draft=draft,
         now=now,
+        check_role=actor != "system",
     )
     repost.repost_of_id = upward.id
     audit.record(

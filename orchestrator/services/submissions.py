@@ -18,6 +18,7 @@ from orchestrator import audit
 from orchestrator.blobs import BlobStore
 from orchestrator.errors import InvalidInput, NotFound, SanshenError
 from orchestrator.models import ChannelRequestRow, Person, Submission, Version, VersionImage
+from orchestrator.permissions import require_writer
 from orchestrator.services import dispatch
 from orchestrator.services.org import department_by_code, person_by_username
 
@@ -196,9 +197,13 @@ def create(
     department: str,
     draft: Draft,
     now: datetime | None = None,
+    check_role: bool = True,
 ) -> Submission:
+    """A new submission. `check_role=False` only for the system's own drafts (auto reposts)."""
     now = now or datetime.now(UTC)
     person = person_by_username(session, author)
+    if check_role:
+        require_writer(person, now)
     submission = Submission(
         uid=str(uuid.uuid4()),
         department=department_by_code(session, department),
@@ -236,6 +241,7 @@ def revise(
     now = now or datetime.now(UTC)
     submission = get(session, submission_id)
     person = person_by_username(session, editor)
+    require_writer(person, now)
     dispatch.cancel_superseded(session, submission, now=now, actor=editor)
     version = _add_version(session, store, submission, person, draft, now)
     audit.record(

@@ -23,9 +23,8 @@ from gate import DEFAULT_POLICY
 from gate.model import ReviewStage, Role
 from orchestrator.api import api
 from orchestrator.models import Publication, utcnow
-from orchestrator.permissions import PERMISSIONS
+from orchestrator.permissions import PERMISSIONS, WRITERS
 from orchestrator.web import auth
-from orchestrator.web.api_v1 import WRITERS
 from tests.api.conftest import PASSWORDS, Server, create_submission, draft_body, walk
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

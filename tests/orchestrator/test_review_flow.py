@@ -296,3 +296,18 @@ def test_the_body_is_cleaned_before_it_is_fingerprinted(org_app: App) -> None:
     with org_app.db.session() as session:
         stored = submissions.get(session, sub).current.body_html
     assert stored == "<p>办事指南</p>"
+
+
+def test_only_writers_submit_or_revise(org_app: App) -> None:
+    before = counts(org_app)
+    def by_head() -> object:
+        with org_app.db.session() as session:
+            return submissions.create(
+                session, org_app.blobs, author="head", department="sjgl", draft=draft()
+            )
+
+    refused(org_app, by_head, Forbidden, "not_permitted")
+    assert counts(org_app) == before
+    sub = create(org_app)
+    with org_app.db.session() as session, pytest.raises(Forbidden):
+        submissions.revise(session, org_app.blobs, sub, editor="leader", draft=draft())
