@@ -10,7 +10,7 @@ server's own X-Process-Time header (the route handler with its sign-in check, in
 /api/v1/me is timed the same way as the floor. The HTML board page (GET /board,
 signed in by session) is timed too; null when the console does not serve it.
 
-Run: python bench/console.py [--publications 100000] [--requests 200] [--proposed-indexes]
+Run: python bench/console.py [--publications 100000] [--requests 200]
 The last line of stdout is the JSON result.
 """
 
@@ -34,7 +34,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 
 from bench._stack import REPO, emit, percentile, rounded, say  # noqa: E402
 from orchestrator.app import App  # noqa: E402
@@ -56,16 +56,7 @@ STATES = (
 )
 BATCH = 5_000
 BOARD_LOADS = 20
-# Indexes the board would use that the schema does not have yet (asked for in issue 5);
-# `--proposed-indexes` adds them to the bench database to show what they change.
-PROPOSED_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_publications_scheduled_at ON publications (scheduled_at)",
-    "CREATE INDEX IF NOT EXISTS ix_publications_board"
-    " ON publications (channel, state, scheduled_at)",
-    "CREATE INDEX IF NOT EXISTS ix_publications_submission_board"
-    " ON publications (submission_id, channel, state, scheduled_at)",
-    "CREATE INDEX IF NOT EXISTS ix_submissions_department_id ON submissions (department_id)",
-)
+
 
 
 def pick_state(rng: random.Random) -> str:
@@ -278,13 +269,7 @@ def measure_board(url: str) -> dict[str, Any]:
     }
 
 
-def add_proposed_indexes(app: App) -> None:
-    with app.db.session() as session:
-        for statement in PROPOSED_INDEXES:
-            session.execute(text(statement))
-
-
-def main(publications: int, requests: int, proposed_indexes: bool) -> dict[str, Any]:
+def main(publications: int, requests: int) -> dict[str, Any]:
     rng = random.Random(5)
     with tempfile.TemporaryDirectory(prefix="sanshen-console-") as folder:
         data_dir = Path(folder) / "data"
@@ -295,8 +280,6 @@ def main(publications: int, requests: int, proposed_indexes: bool) -> dict[str, 
         seed(app, publications, rng)
         seed_s = time.perf_counter() - started
         say(f"seeded {publications} publications in {seed_s:.1f} s")
-        if proposed_indexes:
-            add_proposed_indexes(app)
         with app.db.session() as session:
             token, _ = auth.create_token(session, "wuyun", "bench")
         app.db.dispose()
@@ -308,7 +291,6 @@ def main(publications: int, requests: int, proposed_indexes: bool) -> dict[str, 
         "bench": "console",
         "publications": publications,
         "requests": requests,
-        "proposed_indexes": proposed_indexes,
         "seed_s": round(seed_s, 1),
         **result,
     }
@@ -318,8 +300,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--publications", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument(
-        "--proposed-indexes", action="store_true", help="add the indexes proposed for the board"
-    )
     args = parser.parse_args()
-    emit(main(args.publications, args.requests, args.proposed_indexes))
+    emit(main(args.publications, args.requests))

@@ -107,6 +107,7 @@ class Submission(Base):
     """稿件. `uid` is what signatures bind, so it survives a move to another database."""
 
     __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_department_id", "department_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(36), unique=True)
@@ -256,6 +257,13 @@ class Publication(Base):
     __table_args__ = (
         UniqueConstraint("version_id", "channel"),
         Index("ix_publications_due", "state", "scheduled_at"),
+        # The board: filters by channel and state, ordered by time, often within a page of
+        # submissions (bench/console.py measures them).
+        Index("ix_publications_scheduled_at", "scheduled_at"),
+        Index("ix_publications_board", "channel", "state", "scheduled_at"),
+        Index(
+            "ix_publications_submission_board", "submission_id", "channel", "state", "scheduled_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
