@@ -48,11 +48,11 @@ def main() -> None:
     parser.add_argument(
         "--pool", default="prefork", choices=("prefork", "threads"), help="both workers' pool"
     )
+    parser.add_argument("--concurrency", type=int, default=2, help="both workers' concurrency")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     with Stack("pipeline", keep=args.keep) as stack:
-        if args.pool != "prefork":
-            stack.worker_extra = ["-P", args.pool]
+        stack.worker_extra = ["-P", args.pool, "-c", str(args.concurrency)]
         emit(run(stack, args))
 
 
@@ -99,7 +99,7 @@ def run(stack: Stack, args: Any) -> dict[str, Any]:
         "worker_process_peak_rss_mb": rounded(memory.peak_process_rss, 1),
         "worker_peak_pss_mb": rounded(memory.peak_pss, 1),
         "worker_processes": memory.peak_processes,
-        "pool": f"{args.pool}, concurrency 2",
+        "pool": f"{args.pool}, concurrency {args.concurrency}",
         "counted": "first row leaving scheduled -> last successful publish call returned "
         "(Attempt started_at + duration); every row submitted or published",
         "pipeline_s": rounded(pipeline_s, 2),
