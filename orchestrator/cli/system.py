@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from pathlib import Path
@@ -84,7 +83,6 @@ def scheduler_cmd() -> None:
     channels_or_exit()
     from tasks import scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     typer.echo("调度循环已启动，Ctrl-C 停止")
@@ -119,7 +117,9 @@ def worker_cmd(
     )
 
 
-@app.command("api", help="启动 HTTP 服务（健康检查、平台回调）")
+@app.command(
+    "api", help="启动 HTTP 服务：控制台网页、REST API（/api/v1）、指标、健康检查、平台回调"
+)
 def api_cmd(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口")] = 8800,
@@ -127,4 +127,12 @@ def api_cmd(
     channels_or_exit()
     import uvicorn
 
-    uvicorn.run("orchestrator.api:api", host=host, port=port, log_level="warning")
+    from orchestrator import logs
+
+    uvicorn.run(
+        "orchestrator.api:api",
+        host=host,
+        port=port,
+        log_level="warning",
+        log_config=logs.uvicorn_config(level="WARNING"),
+    )
