@@ -176,3 +176,10 @@ def _clear_settings_cache() -> None:
     from orchestrator.settings import get_settings
 
     get_settings.cache_clear()
+
+
+def database_env(database_url: str) -> dict[str, str]:
+    """For a process started against a server fixture's data folder: the database that server
+    uses (on PostgreSQL the test's own DATABASE_URL names another one); {} on SQLite, where the
+    data folder names the database."""
+    return {} if database_url.startswith("sqlite") else {"DATABASE_URL": database_url}
