@@ -6,9 +6,9 @@ Only sign-in, /healthz and the platforms' signed callbacks answer without a sess
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from channels.errors import ChannelError
@@ -19,8 +19,12 @@ from orchestrator.services.hub import ChannelHub, RedisRateGate
 from orchestrator.services.publishing import Publisher
 from orchestrator.settings import get_settings
 from orchestrator.web import api_reports, api_v1, metrics, pages, pages_reports, pages_work
+from orchestrator.web.auth import Principal
+from orchestrator.web.deps import principal
 
-api = FastAPI(title="三审发布", version="0.1.0")
+# The schema needs a session or token like everything else; Swagger UI is off (it loads its
+# scripts from a CDN, and these machines have no internet).
+api = FastAPI(title="三审发布", version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None)
 
 STATUS_BY_ERROR = {
     "not_found": 404,
@@ -69,6 +73,11 @@ def publisher() -> Publisher:
 
     url = broker_url()
     return Publisher(App(settings), ChannelHub(redis_url=url), RedisRateGate(client(url)))
+
+
+@api.get("/openapi.json", include_in_schema=False)
+def openapi_schema(_who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
+    return api.openapi()
 
 
 @api.get("/healthz")

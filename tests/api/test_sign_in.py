@@ -10,6 +10,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 from sqlalchemy import update
 
 from orchestrator.models import WebSession, utcnow
@@ -194,3 +195,36 @@ def test_every_read_needs_a_sign_in(server: Server) -> None:
         url = re.sub(r"\{[^}]+\}", "1", path.removeprefix("/api/v1"))
         reply = anonymous.get(url, params={"from": 1, "to": 1})
         assert reply.status_code == 401, (path, reply.status_code, reply.text)
+
+
+PUBLIC_GETS = {"/login", "/healthz", "/callbacks/wechat", "/static/{name}"}
+
+
+def test_nothing_but_sign_in_health_and_callbacks_answers_anonymously(server: Server) -> None:
+    """Every GET of the whole app — API, pages, reports, metrics, the schema — without a session:
+    401 for a program, a redirect to the sign-in page for a browser."""
+    from fastapi.routing import APIRoute
+
+    from orchestrator.api import api
+
+    # FastAPI ≥ 0.120 keeps included routers whole; their routes carry the full path.
+    routes = [
+        route
+        for entry in api.routes
+        for route in getattr(getattr(entry, "original_router", None), "routes", [entry])
+    ]
+    anonymous = httpx.Client(base_url=server.url, timeout=30)
+    gets = sorted(
+        r.path
+        for r in routes
+        if isinstance(r, APIRoute) and "GET" in (r.methods or ()) and r.path not in PUBLIC_GETS
+    )
+    assert {"/openapi.json", "/metrics", "/board", "/api/v1/publications"} <= set(gets)
+    for path in gets:
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        reply = anonymous.get(url, params={"from": 1, "to": 1})
+        if reply.status_code == 405:  # a POST-only path: the API's method handler answers
+            continue
+        assert reply.status_code == 401, (path, reply.status_code, reply.text[:200])
+        page = anonymous.get(url, headers={"Accept": "text/html"}, follow_redirects=False)
+        assert page.status_code in (303, 401), (path, page.status_code)
