@@ -9,6 +9,7 @@ run it again (see `retry_on_disconnect`).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -120,6 +121,7 @@ def is_disconnect(error: BaseException) -> bool:
         return True
     return (
         isinstance(error, exc.OperationalError)
+        and not isinstance(error.orig, sqlite3.Error)  # a file: there is no server to lose
         and getattr(error.orig, "sqlstate", None) is None
         and _server_down(error)
     )
