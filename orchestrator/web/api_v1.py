@@ -655,7 +655,7 @@ def diff_versions(
 def post_review(submission_id: int, body: s.ReviewIn, who: Who) -> s.ReviewResult:
     """初审/复审/终审/主要领导审定, or 签发 (stage sign_off); the password unlocks the key."""
     app = get_app()
-    with app.db.session() as session:
+    with auth.signing_guard(app.db, who.username, app.settings), app.db.session() as session:
         outcome = review.review(
             session,
             submission_id,

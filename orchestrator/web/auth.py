@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from orchestrator import audit, keys
 from orchestrator.db import Database
-from orchestrator.errors import NotFound, Unauthenticated, WrongPassword
+from orchestrator.errors import Forbidden, NotFound, Unauthenticated, WrongPassword
 from orchestrator.models import ApiToken, Person, WebSession, utcnow
 from orchestrator.settings import Settings
 
@@ -95,11 +97,7 @@ def check_password(
             f"密码连续输错次数过多，账户已锁定，请约 {minutes} 分钟后再试", code="account_locked"
         )
     if not _password_ok(person, password):
-        person.failed_logins += 1
-        if person.failed_logins >= settings.login_max_failures:
-            person.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            person.failed_logins = 0
-            audit.record(session, "person.locked", actor=username, subject=f"person:{username}")
+        _count_failure(session, person, settings, now)
         raise refused
     person.failed_logins = 0
     person.locked_until = None
@@ -149,6 +147,36 @@ def attempt_sign_in(
     if refusal is not None:
         raise refusal
     return token, csrf
+
+
+@contextmanager
+def signing_guard(db: Database, username: str, settings: Settings) -> Iterator[None]:
+    """Around a signature asked for over the web: a locked account signs nothing, and a wrong
+    signing password counts towards the lock-out like a wrong sign-in (committed on its own, as
+    the review itself is rolled back) — so a stolen session cannot guess the password."""
+    now = utcnow()
+    with db.read() as session:
+        person = session.scalar(select(Person).where(Person.username == username))
+        if person is not None and person.locked_until is not None and person.locked_until > now:
+            raise Forbidden("密码连续输错次数过多，账户已锁定，暂不能签名", code="account_locked")
+    try:
+        yield
+    except WrongPassword:
+        with db.session() as session:
+            person = session.scalar(select(Person).where(Person.username == username))
+            if person is not None:
+                _count_failure(session, person, settings, now)
+        raise
+
+
+def _count_failure(session: Session, person: Person, settings: Settings, now: datetime) -> None:
+    person.failed_logins += 1
+    if person.failed_logins >= settings.login_max_failures:
+        person.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+        person.failed_logins = 0
+        audit.record(
+            session, "person.locked", actor=person.username, subject=f"person:{person.username}"
+        )
 
 
 def sign_out(session: Session, cookie_token: str, *, now: datetime | None = None) -> None:

@@ -41,6 +41,7 @@ from orchestrator.services import prechecks, reposts, review, submissions
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.org import person_by_username
 from orchestrator.services.publishing import Publisher, get_publication
+from orchestrator.web import auth
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import get_app, principal
 from orchestrator.web.templating import flash, page
@@ -606,7 +607,7 @@ def record_decision(
     sub_id: int, who: Principal, stage: ReviewStage, decision: Decision, comment: str, pw: str
 ) -> review.Outcome:
     app = get_app()
-    with app.db.session() as session:
+    with auth.signing_guard(app.db, who.username, app.settings), app.db.session() as session:
         return review.review(
             session,
             sub_id,
@@ -617,6 +618,7 @@ def record_decision(
             policy=app.policy,
             default_publish_time=app.settings.default_publish_time,
             comment=comment,
+            app=app,  # archives the signed form at sign-off
         )
 
 

@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import update
 
 from orchestrator.models import WebSession, utcnow
-from tests.api.conftest import IDLE_MINUTES, MAX_FAILURES, PASSWORDS, Server
+from tests.api.conftest import IDLE_MINUTES, MAX_FAILURES, PASSWORDS, Server, draft_body
 
 
 def test_sign_in_sets_a_safe_cookie_and_returns_the_person(server: Server) -> None:
@@ -213,18 +213,38 @@ def test_nothing_but_sign_in_health_and_callbacks_answers_anonymously(server: Se
         for entry in api.routes
         for route in getattr(getattr(entry, "original_router", None), "routes", [entry])
     ]
-    anonymous = httpx.Client(base_url=server.url, timeout=30)
-    gets = sorted(
-        r.path
-        for r in routes
-        if isinstance(r, APIRoute) and "GET" in (r.methods or ()) and r.path not in PUBLIC_GETS
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        gets = sorted(
+            r.path
+            for r in routes
+            if isinstance(r, APIRoute) and "GET" in (r.methods or ()) and r.path not in PUBLIC_GETS
+        )
+        assert {"/openapi.json", "/metrics", "/board", "/api/v1/publications"} <= set(gets)
+        for path in gets:
+            url = re.sub(r"\{[^}]+\}", "1", path)
+            reply = anonymous.get(url, params={"from": 1, "to": 1})
+            if reply.status_code == 405:  # a POST-only path: the API's method handler answers
+                continue
+            assert reply.status_code == 401, (path, reply.status_code, reply.text[:200])
+            page = anonymous.get(url, headers={"Accept": "text/html"}, follow_redirects=False)
+            assert page.status_code in (303, 401), (path, page.status_code)
+
+
+def test_wrong_signing_passwords_lock_the_account_too(server: Server) -> None:
+    """A stolen session cannot guess the signing password: misses count like sign-in misses."""
+    username, password = server.new_person(roles=("contributor",))
+    client, csrf = server.signed_in(username, password)
+    created = client.post(
+        "/submissions", json=draft_body(department="sjgl"), headers={"X-CSRF-Token": csrf}
     )
-    assert {"/openapi.json", "/metrics", "/board", "/api/v1/publications"} <= set(gets)
-    for path in gets:
-        url = re.sub(r"\{[^}]+\}", "1", path)
-        reply = anonymous.get(url, params={"from": 1, "to": 1})
-        if reply.status_code == 405:  # a POST-only path: the API's method handler answers
-            continue
-        assert reply.status_code == 401, (path, reply.status_code, reply.text[:200])
-        page = anonymous.get(url, headers={"Accept": "text/html"}, follow_redirects=False)
-        assert page.status_code in (303, 401), (path, page.status_code)
+    assert created.status_code == 201, created.text
+    url = f"/submissions/{created.json()['id']}/reviews"
+    ask = {"stage": "first", "decision": "approve", "comment": "同意"}
+    for _ in range(MAX_FAILURES):
+        reply = client.post(url, json=ask | {"password": "guess"}, headers={"X-CSRF-Token": csrf})
+        assert reply.json()["error"] == "wrong_password"
+    right = client.post(url, json=ask | {"password": password}, headers={"X-CSRF-Token": csrf})
+    assert right.status_code == 403
+    assert right.json()["error"] == "account_locked"
+    again = server.client().post("/session", json={"username": username, "password": password})
+    assert again.json()["error"] == "account_locked"
