@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from channels.base import ChannelKind
 from channels.registry import load_channels
 from gate import next_stage
-from gate.model import STAGE_ORDER
+from gate.model import STAGE_ORDER, Role
 from gate.signature import signature_valid
 from orchestrator.errors import InvalidInput, NotFound, SanshenError, Unauthenticated
 from orchestrator.models import (
@@ -37,7 +37,7 @@ from orchestrator.models import (
     Version,
 )
 from orchestrator.permissions import PERMISSIONS, holds
-from orchestrator.services import submissions
+from orchestrator.services import alerts, submissions
 from orchestrator.services.org import person_by_username
 from orchestrator.services.review import review_record
 from orchestrator.states import State
@@ -697,4 +697,23 @@ def alerts_page(
         page_number=page_number,
         kinds=ALERT_KINDS,
         deliveries=DELIVERY_LABELS,
+        can_acknowledge=holds_now(who, alerts.ACKNOWLEDGERS),
     )
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge_alert(alert_id: int, who: Who) -> Response:
+    """已知悉: a person takes the alert on; the first acknowledgement is kept and audited."""
+    response = RedirectResponse(f"/alerts#alert-{alert_id}", status_code=303)
+    try:
+        with get_app().db.session() as session:
+            alerts.acknowledge(session, alert_id, actor=who.username)
+    except SanshenError as error:
+        return flash(response, error.message, "error")
+    return flash(response, f"告警 {alert_id} 已确认")
+
+
+def holds_now(who: auth.Principal, roles: frozenset[Role]) -> bool:
+    with get_app().db.read() as session:
+        person = session.get(Person, who.person_id)
+        return person is not None and holds(person, roles, datetime.now(UTC))

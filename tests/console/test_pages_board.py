@@ -98,6 +98,11 @@ def test_alerts_are_listed_newest_first_with_their_delivery(console: Console, pa
     expect(rows.first).to_contain_text("发送失败")
     expect(rows.first).to_contain_text("邮件服务器拒绝连接")
     expect(rows.last).to_contain_text("已发送")
+    # 值守 takes the newest on: the button goes, the name and time stay.
+    rows.first.get_by_role("button", name="确认已知悉").click()
+    expect(page.locator("tbody tr").first).to_contain_text("zhengop")
+    expect(page.locator("tbody tr").first.get_by_role("button")).to_have_count(0)
+    expect(page.locator("tbody tr").last.get_by_role("button", name="确认已知悉")).to_have_count(1)
     rows.last.locator("a").click()
     page.wait_for_url(f"{console.url}/items/{sub}#pub-{pub}")
 
