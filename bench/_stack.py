@@ -126,6 +126,10 @@ def _serve_simulators(conn: Connection, faults: dict[str, dict[str, Any]]) -> No
             conn.send(True)
         elif command == "idle":
             conn.send(server.wait_idle(args))
+        elif command == "served":
+            conn.send(server.requests_served)
+        elif command == "url":
+            conn.send(server.url)
     server.stop()
     conn.send(True)
 
@@ -164,6 +168,10 @@ class SimulatorProcess:
         """Key → when the platform first published it (epoch seconds)."""
         times: dict[str, dict[str, list[float]]] = self.call("times")
         return {key: min(stamps) for per in times.values() for key, stamps in per.items()}
+
+    def served(self) -> int:
+        """Requests the simulators have answered since they started."""
+        return int(self.call("served"))
 
     def set_faults(self, faults: dict[str, dict[str, Any]]) -> None:
         self.call("faults", faults)
@@ -521,6 +529,19 @@ def make_bare_app() -> Any:
             counter.append(client(bare.conf.broker_url))
         counter[0].incr(BARE_COUNTER)
 
+    session: list[Any] = []
+
+    @bare.task(name="bench.http")
+    def http(url: str, calls: int) -> None:
+        """The platform round trips a publication needs, and nothing else."""
+        import requests
+
+        if not session:
+            session.append(requests.Session())
+        for _ in range(calls):
+            session[0].get(url, timeout=10)
+        noop()
+
     return bare
 
 
@@ -543,9 +564,14 @@ def bare_worker_argv() -> list[str]:
     return argv
 
 
-def bare_tasks_per_s(stack: Stack, tasks: int) -> dict[str, float]:
-    """No-op tasks through the same broker and worker settings, first send to last done."""
+def bare_tasks_per_s(
+    stack: Stack, tasks: int, *, http_calls: int = 0, url: str = ""
+) -> dict[str, float]:
+    """No-op tasks through the same broker and worker settings, first send to last done. With
+    `http_calls`, each task first makes that many loopback HTTP requests to `url` (the floor a
+    publication's platform calls set)."""
     bare = __getattr__("bare_app")
+    name, args = ("bench.http", [url, http_calls]) if http_calls else ("bench.noop", [])
     red = stack.redis()
     stack.start("bare")
     deadline = time.monotonic() + 60
@@ -554,12 +580,12 @@ def bare_tasks_per_s(stack: Stack, tasks: int) -> dict[str, float]:
             raise RuntimeError("bare worker not ready:\n" + stack.log("bare")[-3000:])
     red.set(BARE_COUNTER, 0)
     for _ in range(20):
-        bare.send_task("bench.noop", queue=BARE_QUEUE)
+        bare.send_task(name, args=args, queue=BARE_QUEUE)
     wait_for(lambda: int(red.get(BARE_COUNTER) or 0) >= 20, 30, 0.05, "bare warm-up")
     red.set(BARE_COUNTER, 0)
     started = time.monotonic()
     for _ in range(tasks):
-        bare.send_task("bench.noop", queue=BARE_QUEUE)
+        bare.send_task(name, args=args, queue=BARE_QUEUE)
     sent = time.monotonic() - started
     wait_for(lambda: int(red.get(BARE_COUNTER) or 0) >= tasks, 600, 0.005, "bare tasks")
     took = time.monotonic() - started

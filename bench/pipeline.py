@@ -6,7 +6,8 @@ runs from the first row leaving `scheduled` (the scheduler's first claim) until 
 successful publish call has returned (its Attempt row: started_at + duration); the platform
 ledger's last first-publish time is reported beside it. Then 2,000 no-op tasks go through a
 bare app with the same delivery settings and the same worker command line, each counting itself
-with a Redis INCR.
+with a Redis INCR; and 2,000 tasks that each make as many loopback HTTP requests to the simulator
+server as a publication made on average (the HTTP floor: what the platform calls alone cost).
 
 Run: python bench/pipeline.py [--items 200] [--bare-tasks 2000] [--profile DIR]
 The last line of stdout is the JSON result.
@@ -64,6 +65,7 @@ def run(stack: Stack, args: Any) -> dict[str, Any]:
         stack.start("worker")
         stack.wait_worker_ready()
     profiles = start_profiles(stack, args.profile) if args.profile else []
+    served_before = stack.sims.served()
     with TreeMemory(stack.pid("worker")) as memory:
         stack.start("scheduler")
         wait_for(stack.any_left_scheduled, 60, 0.01, "the first claim")
@@ -82,10 +84,15 @@ def run(stack: Stack, args: Any) -> dict[str, Any]:
     last_end = max(ends.values()) if ends else polled_end
     last_platform = max(platform.values()) if platform else polled_end
     pipeline_s = last_end - first_claim
+    calls = (stack.sims.served() - served_before) / total
     stack.kill("scheduler")
     stack.kill("worker", 15)
     with phase(f"{args.bare_tasks} bare no-op tasks"):
         bare = bare_tasks_per_s(stack, args.bare_tasks)
+    per_task = max(1, round(calls))
+    floor_url = stack.sims.call("url") + "/bench-floor"  # a 404 from the same server: cheapest
+    with phase(f"{args.bare_tasks} tasks making {per_task} HTTP calls each"):
+        floor = bare_tasks_per_s(stack, args.bare_tasks, http_calls=per_task, url=floor_url)
     pipeline_per_s = total / pipeline_s
     return {
         "bench": "pipeline",
@@ -94,6 +101,9 @@ def run(stack: Stack, args: Any) -> dict[str, Any]:
         "pipeline_per_s": rounded(pipeline_per_s, 2),
         "bare_task_per_s": rounded(bare["per_s"], 1),
         "ratio": rounded(pipeline_per_s / bare["per_s"], 4),
+        "platform_calls_per_publication": rounded(calls, 2),
+        "http_floor_per_s": rounded(floor["per_s"], 1),
+        "ratio_to_http_floor": rounded(pipeline_per_s / floor["per_s"], 4),
         "duplicates": sum(n - 1 for per in ledgers.values() for n in per.values() if n > 1),
         "worker_peak_rss_mb": rounded(memory.peak_rss, 1),
         "worker_process_peak_rss_mb": rounded(memory.peak_process_rss, 1),

@@ -70,6 +70,7 @@ class _InFlight:
         self._active: dict[int, str] = {}  # handler thread -> "POST /path since 12:00:00"
         self._abandoned: set[int] = set()
         self._idle = threading.Condition()
+        self.served = 0  # every request since start (benches compare call counts)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if "werkzeug.socket" in environ:
@@ -78,6 +79,7 @@ class _InFlight:
         label = f"{environ.get('REQUEST_METHOD')} {path} since {datetime.now():%H:%M:%S}"
         with self._idle:
             self._active[threading.get_ident()] = label
+            self.served += 1
         return self._app(environ, start_response)
 
     def finished(self) -> None:
@@ -166,6 +168,10 @@ class SimulatorServer:
     @property
     def names(self) -> list[str]:
         return list(self._simulators)
+
+    @property
+    def requests_served(self) -> int:
+        return self._app.served
 
     def base_url(self, name: str) -> str:
         self.simulator(name)
