@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 
 from channels.errors import ChannelError
 from orchestrator.app import App
@@ -36,6 +37,13 @@ STATUS_BY_ERROR = {
     "gate_refused": 409,
     "channel_not_configured": 503,
 }
+
+
+@api.exception_handler(DataError)
+async def _out_of_range(_request: Request, _error: DataError) -> JSONResponse:
+    """A value the database cannot hold (an id past PostgreSQL's integer range): bad input."""
+    body = {"error": "value_out_of_range", "message": "输入的数值超出允许范围（如编号过大）"}
+    return JSONResponse(body, status_code=422)
 
 
 def wants_page(request: Request) -> bool:

@@ -9,7 +9,7 @@ from orchestrator import logs
 from orchestrator.app import App
 from orchestrator.redis_embedded import client
 from orchestrator.services import alerts
-from orchestrator.services.dispatch import claim_due, stale_queued
+from orchestrator.services.dispatch import claim_due_retrying, stale_queued
 from orchestrator.services.hub import ChannelHub, RedisRateGate
 from orchestrator.services.publishing import Publisher
 from orchestrator.settings import get_settings
@@ -59,10 +59,9 @@ def alerts_once() -> dict[str, int]:
 
 def dispatch_once() -> int:
     p = publisher()
-    with p.app.db.session() as session:
-        rows = claim_due(
-            session, now=datetime.now(UTC), per_channel=p.settings.max_queued_per_channel
-        )
+    # A lost database connection (PostgreSQL restarting) is retried; a claim that did commit
+    # left its rows queued, so a retry cannot claim them twice.
+    rows = claim_due_retrying(p.app.db, per_channel=p.settings.max_queued_per_channel)
     enqueue(rows)  # after the commit: a task never sees a row that is not queued yet
     return len(rows)
 

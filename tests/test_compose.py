@@ -189,12 +189,15 @@ def test_every_command_compose_runs_is_exercised(
     assert {"api healthcheck", "worker healthcheck", "scheduler healthcheck"} <= set(checked)
 
 
+@pytest.mark.empty_database
 def test_the_migration_service_upgrades_a_database(env: dict[str, str]) -> None:
     from orchestrator.db import Database
     from orchestrator.migrate import current_revision, head_revision
 
     run(["sanshen", "db", "upgrade"], env)
-    db = Database(f"sqlite:///{Path(env['SANSHEN_DATA_DIR']) / 'sanshen.db'}")
+    # DATABASE_URL on the PostgreSQL suite (an empty database of this test's own), else SQLite.
+    url = env.get("DATABASE_URL") or f"sqlite:///{Path(env['SANSHEN_DATA_DIR']) / 'sanshen.db'}"
+    db = Database(url)
     try:
         assert current_revision(db) == head_revision(db) is not None
     finally:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.engine import make_url
 
 from orchestrator.cli.base import (
     JsonOpt,
@@ -27,7 +28,8 @@ from orchestrator.services import org
 def db_upgrade(as_json: JsonOpt = False) -> None:
     def work() -> dict[str, str]:
         upgrade(ctx().app.db)
-        return {"database": ctx().app.settings.sqlalchemy_url, "status": "upgraded"}
+        url = make_url(ctx().app.settings.sqlalchemy_url)
+        return {"database": url.render_as_string(hide_password=True), "status": "upgraded"}
 
     run(as_json, work, lambda r: typer.echo(f"数据库已升级到最新结构：{r['database']}"))
 

@@ -614,6 +614,7 @@ class Publisher:
                         [State.PUBLISHED.value, State.SUBMITTED.value, State.UNCONFIRMED.value]
                     ),
                 )
+                .order_by(Publication.id)  # the 审批表's order, on every database
             ).all()
             targets = [(p.id, p.channel) for p in pubs]
         if not targets:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from sqlalchemy import update
 
 from orchestrator.models import WebSession, utcnow
 from tests.api.conftest import IDLE_MINUTES, MAX_FAILURES, PASSWORDS, Server, draft_body
+from tests.conftest import database_env
 
 
 def test_sign_in_sets_a_safe_cookie_and_returns_the_person(server: Server) -> None:
@@ -151,7 +151,12 @@ def test_sign_out_ends_the_session(server: Server) -> None:
 
 def test_token_cli_checks_the_password_and_prints_a_working_token(server: Server) -> None:
     sanshen = str(Path(sys.executable).with_name("sanshen"))
-    env = {**os.environ, "SANSHEN_DATA_DIR": str(server.data_dir), "SANSHEN_KDF_PROFILE": "min"}
+    env = {
+        **os.environ,
+        **database_env(server.app.db.url),  # the server's database, not this test's own
+        "SANSHEN_DATA_DIR": str(server.data_dir),
+        "SANSHEN_KDF_PROFILE": "min",
+    }
     args = [sanshen, "token", "create", "--as", "chenzhu", "--name", "报表脚本"]
     made = subprocess.run(
         [*args, "--days", "7", "--password-stdin", "--json"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
@@ -187,27 +188,52 @@ def test_two_publishers_never_send_one_row_twice(stack: Stack) -> None:
 
 
 def test_database_locked_for_a_moment_is_waited_out(stack: Stack) -> None:
-    import sqlite3
     import threading
-    import time
 
     stack.start("worker")
     stack.start("scheduler")
-    path = stack.app.settings.data_dir / "sanshen.db"
-    locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    locker.execute("BEGIN IMMEDIATE")  # someone holds the write lock for three seconds
-
-    def release() -> None:
-        time.sleep(3)
-        locker.execute("COMMIT")
-
+    release = hold_write_lock(stack)  # someone holds the write lock for three seconds
     threading.Thread(target=release).start()
     sub = stack.signed_off(("gov_website",))  # waits for the lock, like the worker does
     stack.wait_for(lambda: stack.settled(sub), timeout=40)
-    locker.close()
     pub = one(stack, sub)
     assert pub.state == "published"
     assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
+
+
+def hold_write_lock(stack: Stack, seconds: float = 3.0) -> Callable[[], None]:
+    """Take the database's write lock now; the returned function releases it after `seconds`.
+    SQLite: a writer's BEGIN IMMEDIATE. PostgreSQL: the tables a sign-off and a send write,
+    locked against every other writer."""
+    import sqlite3
+    import time
+
+    url = stack.app.db.url
+    if url.startswith("sqlite"):
+        path = stack.app.settings.data_dir / "sanshen.db"
+        locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        locker.execute("BEGIN IMMEDIATE")
+
+        def release_sqlite() -> None:
+            time.sleep(seconds)
+            locker.execute("COMMIT")
+            locker.close()
+
+        return release_sqlite
+    from orchestrator.db import make_engine
+
+    engine = make_engine(url)
+    connection = engine.connect()
+    connection.exec_driver_sql("BEGIN")
+    connection.exec_driver_sql("LOCK TABLE publications, audit_head, submissions IN EXCLUSIVE MODE")
+
+    def release_postgresql() -> None:
+        time.sleep(seconds)
+        connection.exec_driver_sql("COMMIT")
+        connection.close()
+        engine.dispose()
+
+    return release_postgresql
 
 
 def test_a_draft_left_by_a_lost_publish_step_is_finished_once(stack: Stack) -> None:
