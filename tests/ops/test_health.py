@@ -86,7 +86,11 @@ def test_database_unreachable_is_its_own_part(tmp_path: Path, own_redis: tuple[P
     settings = Settings.model_validate(
         {"data_dir": tmp_path, "DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/x.db"}
     )
-    snap = health.snapshot(App(settings), url=own_redis[1], ping_workers=False)
+    app = App(settings)
+    try:
+        snap = health.snapshot(app, url=own_redis[1], ping_workers=False)
+    finally:
+        app.db.dispose()
     assert snap["database"]["ok"] is False and snap["database"]["error"].startswith(
         "数据库无法连接"
     )
@@ -98,5 +102,9 @@ def test_the_default_url_never_starts_the_embedded_redis(tmp_path: Path) -> None
     settings = Settings(data_dir=tmp_path / "data")
     url = health.broker_url(settings)
     assert url.startswith("redis+socket://")
-    assert health.snapshot(App(settings), ping_workers=False)["broker"]["ok"] is False
+    app = App(settings)
+    try:
+        assert health.snapshot(app, ping_workers=False)["broker"]["ok"] is False
+    finally:
+        app.db.dispose()  # its pool would outlive this test's database otherwise
     assert not Path(url.removeprefix("redis+socket://")).exists()
