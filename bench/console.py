@@ -58,7 +58,6 @@ BATCH = 5_000
 BOARD_LOADS = 20
 
 
-
 def pick_state(rng: random.Random) -> str:
     roll, total = rng.random(), 0.0
     for state, share in STATES:

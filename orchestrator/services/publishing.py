@@ -608,7 +608,8 @@ class Publisher:
         """撤稿 everywhere the submission went out; each channel answers for itself."""
         with self.app.db.session() as session:
             pubs = session.scalars(
-                select(Publication).where(
+                select(Publication)
+                .where(
                     Publication.submission_id == submission_id,
                     Publication.state.in_(
                         [State.PUBLISHED.value, State.SUBMITTED.value, State.UNCONFIRMED.value]

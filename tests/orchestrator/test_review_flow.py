@@ -300,6 +300,7 @@ def test_the_body_is_cleaned_before_it_is_fingerprinted(org_app: App) -> None:
 
 def test_only_writers_submit_or_revise(org_app: App) -> None:
     before = counts(org_app)
+
     def by_head() -> object:
         with org_app.db.session() as session:
             return submissions.create(
