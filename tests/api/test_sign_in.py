@@ -15,7 +15,6 @@ from sqlalchemy import update
 
 from orchestrator.models import WebSession, utcnow
 from tests.api.conftest import IDLE_MINUTES, MAX_FAILURES, PASSWORDS, Server, draft_body
-from tests.conftest import database_env
 
 
 def test_sign_in_sets_a_safe_cookie_and_returns_the_person(server: Server) -> None:
@@ -154,7 +153,7 @@ def test_token_cli_checks_the_password_and_prints_a_working_token(server: Server
     sanshen = str(Path(sys.executable).with_name("sanshen"))
     env = {
         **os.environ,
-        **database_env(server.app.db.url),  # the server's database, not this test's own
+        "DATABASE_URL": server.app.db.url,  # the server's database, not this test's own
         "SANSHEN_DATA_DIR": str(server.data_dir),
         "SANSHEN_KDF_PROFILE": "min",
     }
@@ -168,7 +167,7 @@ def test_token_cli_checks_the_password_and_prints_a_working_token(server: Server
         timeout=60,
         check=False,
     )
-    assert made.returncode == 0, made.stderr
+    assert made.returncode == 0, made.stdout + made.stderr
     token = json.loads(made.stdout)["token"]
     reply = server.client(headers={"Authorization": f"Bearer {token}"}).get("/me")
     assert reply.json()["username"] == "chenzhu"
