@@ -125,7 +125,9 @@ _NO_DATABASE = {"pg_admin", "pg_head_template", "_test_database"}
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
+def database_per_wide_fixture(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Any:
     """On PostgreSQL a module- or session-scoped fixture of the project's tests (a server, a
     seeded app) is built with DATABASE_URL pointing at a database of its own, which lives as
     long as the fixture: the databases of single tests come and go under it."""
