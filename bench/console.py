@@ -39,6 +39,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from bench._stack import REPO, emit, percentile, rounded, say  # noqa: E402
 from orchestrator.app import App  # noqa: E402
 from orchestrator.demo import ensure_organisation  # noqa: E402
+from orchestrator.devstack import api_argv  # noqa: E402
 from orchestrator.migrate import upgrade  # noqa: E402
 from orchestrator.models import Department, Person, Publication, Submission, Version  # noqa: E402
 from orchestrator.settings import Settings  # noqa: E402
@@ -167,18 +168,7 @@ def api_server(data_dir: Path) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "SANSHEN_DATA_DIR": str(data_dir), "SANSHEN_KDF_PROFILE": "min"}
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "orchestrator.api:api",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        api_argv("127.0.0.1", port),
         cwd=REPO,
         env=env,
     )

@@ -10,7 +10,6 @@ import base64
 import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ import pytest
 from orchestrator import redis_embedded
 from orchestrator.app import App
 from orchestrator.demo import demo_cover, ensure_organisation, tiny_png
+from orchestrator.devstack import api_argv
 from orchestrator.migrate import upgrade
 from orchestrator.services import org
 from orchestrator.settings import Settings
@@ -121,18 +121,7 @@ def start_server(data_dir: Path, **env: str) -> Server:
         **env,
     }
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "orchestrator.api:api",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        api_argv("127.0.0.1", port),
         cwd=REPO,
         env=environment,
     )
