@@ -44,6 +44,11 @@ class Capabilities:
     # publish() with the same key finishes an unpublished draft the platform already holds,
     # without a second article: the orchestrator may then resend after a lost reply.
     resumes_drafts: bool = False
+    # The platform itself never makes a second article for one key, even while an earlier
+    # request with that key is still being processed (its documented contract). After an
+    # unknown outcome the worker may then ask at once and resend, instead of leaving the row
+    # for the reconciler until any hung call is certainly over.
+    dedupes_by_key: bool = False
 
 
 @dataclass(frozen=True, slots=True)

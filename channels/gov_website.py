@@ -89,7 +89,7 @@ class GovWebsiteChannel(Channel):
     name: ClassVar[str] = "gov_website"
     display_name: ClassVar[str] = "政府网站"
     kind: ClassVar[ChannelKind] = ChannelKind.OWN
-    capabilities: ClassVar[Capabilities] = Capabilities(resumes_drafts=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(resumes_drafts=True, dedupes_by_key=True)
     settings_model: ClassVar[type[ChannelSettings]] = GovWebsiteSettings
     settings: GovWebsiteSettings
     error_codes: ClassVar[Mapping[str | int, type[ChannelError]]] = {

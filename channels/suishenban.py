@@ -85,7 +85,9 @@ class SuishenbanChannel(Channel):
     name: ClassVar[str] = "suishenban"
     display_name: ClassVar[str] = "随申办旗舰店"
     kind: ClassVar[ChannelKind] = ChannelKind.OWN
-    capabilities: ClassVar[Capabilities] = Capabilities(async_confirmation=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        async_confirmation=True, dedupes_by_key=True
+    )
     settings_model: ClassVar[type[ChannelSettings]] = SuishenbanSettings
     settings: SuishenbanSettings
     error_codes: ClassVar[Mapping[str | int, type[ChannelError]]] = {

@@ -413,7 +413,9 @@ class UpwardChannel(Channel):
     """An upward platform over HTTP; subclasses supply `api`, `limits` and the envelope."""
 
     kind: ClassVar[ChannelKind] = ChannelKind.UPWARD
-    capabilities: ClassVar[Capabilities] = Capabilities(async_confirmation=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        async_confirmation=True, dedupes_by_key=True
+    )
     settings_model: ClassVar[type[ChannelSettings]] = UpwardSettings
     settings: UpwardSettings
     api: ClassVar[UpwardApi]

@@ -232,43 +232,61 @@ class Publisher:
         now = self.clock()
         with self.app.db.session() as session:
             if isinstance(error, ce.OutcomeUnknown):
-                # Stay `sending`: the reconciler asks the platform before anything is resent.
+                # Stay `sending`: the platform is asked what it holds before anything is resent.
                 _attempt(session, plan.pub_id, "publish", started, took, "unknown", error)
                 session.execute(
                     update(Publication)
                     .where(Publication.id == plan.pub_id)
                     .values(last_error_class=error.code, last_error=str(error))
                 )
-                return "unknown"
-            if isinstance(error, ce.Retryable):
-                _attempt(session, plan.pub_id, "publish", started, took, "retryable", error)
-                return self._retry_later(
-                    session,
-                    plan.pub_id,
-                    plan.channel,
-                    plan.attempt,
-                    plan.first_attempt_at,
-                    error,
-                    now,
-                )
-            _attempt(session, plan.pub_id, "publish", started, took, "permanent", error)
-            move(
+            else:
+                return self._retry_or_fail(plan, error, started, took, now, session)
+        if self.hub.get(plan.channel).capabilities.dedupes_by_key:
+            # The platform makes one article per key even if the lost call is still running
+            # there: ask now rather than wait out the settle time (a failed ask leaves the row
+            # to the reconciler, as for every other platform).
+            return self.settle(plan.pub_id)
+        return "unknown"
+
+    def _retry_or_fail(
+        self,
+        plan: SendPlan,
+        error: ce.ChannelError,
+        started: datetime,
+        took: float,
+        now: datetime,
+        session: Session,
+    ) -> str:
+        if isinstance(error, ce.Retryable):
+            _attempt(session, plan.pub_id, "publish", started, took, "retryable", error)
+            return self._retry_later(
                 session,
                 plan.pub_id,
-                (State.SENDING,),
-                State.FAILED,
-                now=now,
-                last_error_class=error.code,
-                last_error=str(error),
+                plan.channel,
+                plan.attempt,
+                plan.first_attempt_at,
+                error,
+                now,
             )
-            audit.record(
-                session,
-                "publication.failed",
-                subject=f"publication:{plan.pub_id}",
-                payload={"error": error.code, "message": str(error)},
-                at=now,
-            )
-            return State.FAILED.value
+        _attempt(session, plan.pub_id, "publish", started, took, "permanent", error)
+        if not move(
+            session,
+            plan.pub_id,
+            (State.SENDING,),
+            State.FAILED,
+            now=now,
+            last_error_class=error.code,
+            last_error=str(error),
+        ):
+            return "lost-race"
+        audit.record(
+            session,
+            "publication.failed",
+            subject=f"publication:{plan.pub_id}",
+            payload={"error": error.code, "message": str(error)},
+            at=now,
+        )
+        return State.FAILED.value
 
     def _retry_later(
         self,
@@ -291,7 +309,7 @@ class Publisher:
             now + timedelta(seconds=delay) - first > timedelta(seconds=s.retry_window)
         )
         if give_up:
-            move(
+            if not move(
                 session,
                 pub_id,
                 (State.SENDING,),
@@ -299,7 +317,8 @@ class Publisher:
                 now=now,
                 last_error_class=error.code,
                 last_error=f"重试 {attempt} 次仍未成功：{error}",
-            )
+            ):
+                return "lost-race"
             audit.record(
                 session,
                 "publication.failed",
@@ -395,14 +414,15 @@ class Publisher:
 
     def _settled(self, session: Session, pub_id: int, found: Receipt, now: datetime) -> str:
         target = _state_of(found.state)
-        move(
+        if not move(
             session,
             pub_id,
             (State.SENDING,),
             target,
             now=now,
             **_receipt_values(found, now, self.settings.confirm_first_check),
-        )
+        ):
+            return "lost-race"  # the worker's own settle and the reconciler's met
         audit.record(
             session,
             "publication.settled",

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import signal
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
 
 from orchestrator.models import Attempt
@@ -66,25 +69,64 @@ def test_content_rejected_fails_with_the_platforms_reason(stack: Stack) -> None:
     assert stack.ledger("suishenban") == {}
 
 
-def test_reply_lost_after_publishing_is_settled_not_resent(stack: Stack) -> None:
+def test_reply_lost_after_publishing_is_found_at_once_not_resent(stack: Stack) -> None:
+    """The website dedupes by key, so the worker asks it straight away instead of leaving the
+    row to the reconciler for the settle time (7 s here)."""
     faults(stack, "gov_website", drop_reply_rate=1.0)
     stack.start("worker")
     stack.start("scheduler")
     sub = stack.signed_off(("gov_website",))
-    stack.wait_for(
-        lambda: (
-            one(stack, sub).state == "sending"
-            and one(stack, sub).last_error_class == "outcome_unknown"
-        ),
-        timeout=30,
-        what="outcome unknown",
-    )
-    faults(stack, "gov_website", drop_reply_rate=0.0)
-    stack.wait_for(lambda: stack.settled(sub), timeout=30, what="settled by the reconciler")
+    stack.wait_for(lambda: stack.settled(sub), timeout=30, what="settled by the worker")
     pub = one(stack, sub)
     assert pub.state == "published" and pub.url
     assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
-    assert [a.operation for a in attempts(stack, pub.id)] == ["publish", "find"]
+    publish, find = attempts(stack, pub.id)
+    assert (publish.operation, publish.outcome) == ("publish", "unknown")
+    assert (find.operation, find.outcome) == ("find", "ok")
+    asked_after = find.started_at - publish.started_at
+    assert asked_after < timedelta(seconds=3), asked_after  # not the reconciler's 7 s
+
+
+def test_a_create_still_running_when_the_reply_times_out_makes_one_article(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The website is still working on the create when the worker stops waiting: the worker
+    asks at once and finds nothing yet, and the resend with the same key gets the article
+    that the slow create made, not a second one."""
+    from channels.simulators import gov_website as simulated
+    from orchestrator.services.dispatch import claim_due
+
+    real, slow_done = simulated.KEY_PATTERN, threading.Event()
+
+    class SlowFirstCreate:  # the key check is the create handler's first step
+        def fullmatch(self, key: str) -> object:
+            if not slow_done.is_set():
+                time.sleep(1.5)
+                slow_done.set()
+            return real.fullmatch(key)
+
+    monkeypatch.setattr(simulated, "KEY_PATTERN", SlowFirstCreate())
+    hub = ChannelHub(stack.env | {"SANSHEN_CHANNEL_GOV_WEBSITE_READ_TIMEOUT": "0.5"})
+    publisher = Publisher(stack.app, hub, MemoryRateGate())
+    sub = stack.signed_off(("gov_website",))
+    with stack.app.db.session() as session:
+        ((pub_id, _),) = claim_due(session, now=datetime.now(UTC))
+
+    assert publisher.send(pub_id) == "retry"
+    assert [(a.operation, a.outcome) for a in attempts(stack, pub_id)] == [
+        ("publish", "unknown"),
+        ("find", "ok"),
+    ]
+    assert slow_done.wait(5)
+    time.sleep(0.3)  # the slow create stores its draft after the key check
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    with stack.app.db.session() as session:
+        assert claim_due(session, now=later) == [(pub_id, "gov_website")]
+    assert publisher.send(pub_id) == "published"
+    pub = one(stack, sub)
+    assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
+    received = [r["operation"] for r in stack.sims.simulator("gov_website").received]
+    assert received.count("create") == 1 and "create_replayed" in received
 
 
 def test_worker_killed_mid_call_is_settled_without_a_second_send(stack: Stack) -> None:
