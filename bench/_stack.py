@@ -176,6 +176,11 @@ class SimulatorProcess:
     def set_faults(self, faults: dict[str, dict[str, Any]]) -> None:
         self.call("faults", faults)
 
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return int(self._proc.pid)
+
     def stop(self) -> None:
         if self._proc is None:
             return
@@ -487,6 +492,64 @@ def _pss(proc: Any) -> int:
         return 0
 
 
+class CpuMeter:
+    """CPU seconds (user + system) each named process tree spends between enter and exit.
+
+    Pool processes that exit in between (replaced past the memory bound) take their time with
+    them; the benches' pools are not replaced in a run of this size."""
+
+    def __init__(self, pids: Mapping[str, int], alone: tuple[str, ...] = ("bench",)) -> None:
+        self.pids, self.alone = dict(pids), alone  # `alone`: without the process's children
+        self.spent: dict[str, float] = {}
+        self._start: dict[str, dict[int, float]] = {}
+
+    def _sample(self) -> dict[str, dict[int, float]]:
+        import psutil
+
+        out: dict[str, dict[int, float]] = {}
+        for name, pid in self.pids.items():
+            times: dict[int, float] = {}
+            with contextlib.suppress(psutil.Error):
+                root = psutil.Process(pid)
+                tree = [root] if name in self.alone else [root, *root.children(recursive=True)]
+                for proc in tree:
+                    with contextlib.suppress(psutil.Error):
+                        t = proc.cpu_times()
+                        times[proc.pid] = t.user + t.system
+            out[name] = times
+        return out
+
+    def __enter__(self) -> CpuMeter:
+        self._start = self._sample()
+        return self
+
+    def add(self, name: str, pid: int) -> None:
+        """A process started inside the measured span: all it spends counts."""
+        self.pids[name], self._start[name] = pid, {}
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._sample()
+        for name, times in end.items():
+            before = self._start.get(name, {})
+            self.spent[name] = sum(t - before.get(pid, 0.0) for pid, t in times.items())
+
+    def per(self, count: int) -> dict[str, float | None]:
+        """Milliseconds of CPU per unit of work, per process tree and in all."""
+        each = {name: rounded(spent / count * 1000, 2) for name, spent in self.spent.items()}
+        return each | {"all": rounded(sum(self.spent.values()) / count * 1000, 2)}
+
+
+def redis_pid(stack: Stack) -> int:
+    """The embedded redis-server serving this stack (found by its socket's folder)."""
+    import psutil
+
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if "redis-server" in cmdline and str(stack.root) in cmdline:
+            return int(proc.pid)
+    raise RuntimeError("the stack's redis-server was not found")
+
+
 # --- the bare Celery floor --------------------------------------------------------------------
 
 _BARE: Any = None
@@ -566,7 +629,7 @@ def bare_worker_argv() -> list[str]:
 
 def bare_tasks_per_s(
     stack: Stack, tasks: int, *, http_calls: int = 0, url: str = ""
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """No-op tasks through the same broker and worker settings, first send to last done. With
     `http_calls`, each task first makes that many loopback HTTP requests to `url` (the floor a
     publication's platform calls set)."""
@@ -583,14 +646,24 @@ def bare_tasks_per_s(
         bare.send_task(name, args=args, queue=BARE_QUEUE)
     wait_for(lambda: int(red.get(BARE_COUNTER) or 0) >= 20, 30, 0.05, "bare warm-up")
     red.set(BARE_COUNTER, 0)
-    started = time.monotonic()
-    for _ in range(tasks):
-        bare.send_task(name, args=args, queue=BARE_QUEUE)
-    sent = time.monotonic() - started
-    wait_for(lambda: int(red.get(BARE_COUNTER) or 0) >= tasks, 600, 0.005, "bare tasks")
-    took = time.monotonic() - started
+    pids = {"worker": stack.pid("bare"), "redis": redis_pid(stack), "bench": os.getpid()}
+    if http_calls:
+        pids["simulators"] = stack.sims.pid
+    with CpuMeter(pids) as cpu:
+        started = time.monotonic()
+        for _ in range(tasks):
+            bare.send_task(name, args=args, queue=BARE_QUEUE)
+        sent = time.monotonic() - started
+        wait_for(lambda: int(red.get(BARE_COUNTER) or 0) >= tasks, 600, 0.005, "bare tasks")
+        took = time.monotonic() - started
     stack.kill("bare", signal.SIGTERM)
-    return {"tasks": tasks, "per_s": tasks / took, "seconds": took, "send_seconds": sent}
+    return {
+        "tasks": tasks,
+        "per_s": tasks / took,
+        "seconds": took,
+        "send_seconds": sent,
+        "cpu_ms": cpu.per(tasks),
+    }
 
 
 # --- small helpers for the benches ----------------------------------------------------------------

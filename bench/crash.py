@@ -101,6 +101,7 @@ def main() -> None:
     parser.add_argument(
         "--wechat-rate-limit", action="store_true", help="WeChat gets rate-limit faults too"
     )
+    parser.add_argument("--concurrency", type=int, default=2, help="the worker's pool processes")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     overrides: dict[str, Any] = {"read_timeout": READ_TIMEOUT_S}
@@ -111,6 +112,7 @@ def main() -> None:
         channel_overrides=overrides,
         keep=args.keep,
     ) as stack:
+        stack.worker_extra = ["-c", str(args.concurrency)]
         emit(run(stack, args))
 
 
@@ -282,6 +284,7 @@ def report(
         f"1 s, dropped reply), latency {args.latency_ms:.0f} ms"
         + ("" if args.wechat_rate_limit else "; WeChat: no rate-limit faults (5xx instead)"),
         "settings": SETTINGS | {"read_timeout": READ_TIMEOUT_S},
+        "worker_concurrency": args.concurrency,
         "wechat_send_log": "redis" if args.wechat_redis else "per process (default)",
     }
 

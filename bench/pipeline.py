@@ -16,6 +16,7 @@ The last line of stdout is the JSON result.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -28,11 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._stack import (  # noqa: E402
     AT_PLATFORM,
+    CpuMeter,
     Stack,
     TreeMemory,
     bare_tasks_per_s,
     emit,
     phase,
+    redis_pid,
     rounded,
     say,
     wait_for,
@@ -66,8 +69,15 @@ def run(stack: Stack, args: Any) -> dict[str, Any]:
         stack.wait_worker_ready()
     profiles = start_profiles(stack, args.profile) if args.profile else []
     served_before = stack.sims.served()
-    with TreeMemory(stack.pid("worker")) as memory:
+    pids = {
+        "worker": stack.pid("worker"),
+        "simulators": stack.sims.pid,
+        "redis": redis_pid(stack),
+        "bench": os.getpid(),
+    }
+    with TreeMemory(stack.pid("worker")) as memory, CpuMeter(pids) as cpu:
         stack.start("scheduler")
+        cpu.add("scheduler", stack.pid("scheduler"))
         wait_for(stack.any_left_scheduled, 60, 0.01, "the first claim")
         first_claim = time.time()
         say(f"first claim; {total} publications to send")
@@ -104,6 +114,9 @@ def run(stack: Stack, args: Any) -> dict[str, Any]:
         "platform_calls_per_publication": rounded(calls, 2),
         "http_floor_per_s": rounded(floor["per_s"], 1),
         "ratio_to_http_floor": rounded(pipeline_per_s / floor["per_s"], 4),
+        "cpu_ms_per_publication": cpu.per(total),
+        "cpu_ms_per_bare_task": bare["cpu_ms"],
+        "cpu_ms_per_http_floor_task": floor["cpu_ms"],
         "duplicates": sum(n - 1 for per in ledgers.values() for n in per.values() if n > 1),
         "worker_peak_rss_mb": rounded(memory.peak_rss, 1),
         "worker_process_peak_rss_mb": rounded(memory.peak_process_rss, 1),

@@ -11,6 +11,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
@@ -149,6 +150,10 @@ class Channel(ABC):
         """Withdraw a published article."""
         raise NotSupported(f"{self.display_name}不支持撤稿", channel=self.name)
 
-    def find(self, idempotency_key: str) -> Receipt | None:
-        """What the platform holds for this key, to settle an unknown outcome before resending."""
+    def find(self, idempotency_key: str, since: datetime | None = None) -> Receipt | None:
+        """What the platform holds for this key, to settle an unknown outcome before resending.
+
+        `since` is when the key was first sent, if known. None means the platform holds nothing
+        for the key; a platform that can only list its recent articles answers None only when
+        its listing reached back past `since`, and raises `SearchInconclusive` otherwise."""
         raise NotSupported(f"{self.display_name}无法按幂等键查询", channel=self.name)

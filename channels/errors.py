@@ -98,6 +98,14 @@ class NotSupported(Permanent):
     default_message = "该渠道不支持此操作"
 
 
+class SearchInconclusive(NotSupported):
+    """The platform can only list recent articles, and its lists ran out before reaching back to
+    when the key was first sent: neither "there" nor "not there" can be said."""
+
+    code = "search_inconclusive"
+    default_message = "平台只能列出最近的稿件，未能查到首次发送之时，无法确认是否已发布"
+
+
 class OutcomeUnknown(ChannelError):
     code = "outcome_unknown"
     default_message = "请求已发出但未收到答复，结果未知，需先核对再决定"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
 
 import requests
@@ -173,7 +174,7 @@ class GovWebsiteChannel(Channel):
         )
         return self._article_status(response, changes_state=True)
 
-    def find(self, idempotency_key: str) -> Receipt | None:
+    def find(self, idempotency_key: str, since: datetime | None = None) -> Receipt | None:
         response = self._request(
             "GET", "/articles", changes_state=False, params={"idempotency_key": idempotency_key}
         )

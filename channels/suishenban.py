@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
 
 import requests
@@ -175,7 +176,7 @@ class SuishenbanChannel(Channel):
         )
         return self._info_status(response, changes_state=True)
 
-    def find(self, idempotency_key: str) -> Receipt | None:
+    def find(self, idempotency_key: str, since: datetime | None = None) -> Receipt | None:
         response = self._request(
             "GET", "/info", changes_state=False, params={"bizNo": idempotency_key}
         )

@@ -483,7 +483,7 @@ class UpwardChannel(Channel):
         submission = self._parse(self._submission, data, changes_state=False)
         return Status(submission.state, submission.url, submission.reason)
 
-    def find(self, idempotency_key: str) -> Receipt | None:
+    def find(self, idempotency_key: str, since: datetime | None = None) -> Receipt | None:
         params = {self.api.find_param: idempotency_key}
         data = self._request("GET", self.api.find, changes_state=False, params=params)
         found = self._parse(self._submissions, data, changes_state=False)

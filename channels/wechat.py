@@ -26,7 +26,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from xml.parsers.expat import ExpatError
 
@@ -60,6 +60,7 @@ from channels.errors import (
     Problem,
     RateLimited,
     Retryable,
+    SearchInconclusive,
     Unavailable,
 )
 from channels.http import call
@@ -89,6 +90,9 @@ SOURCE_URL_MAX_BYTES = 1024
 THUMB_MAX_BYTES = 64 * 1024
 INLINE_IMAGE_MAX_BYTES = 1024 * 1024 - 1  # "under 1 MB"
 PAGE_SIZE = 20  # batchget's maximum
+# How much WeChat's clock (update_time) may differ from ours when `find` decides that a list has
+# reached back past the first send.
+CLOCK_MARGIN = timedelta(minutes=5)
 CALLBACK_MAX_BYTES = 256 * 1024
 CALLBACK_EVENTS = frozenset({"PUBLISHJOBFINISH", "FREEPUBLISHJOBFINISH"})  # new, old name
 
@@ -195,7 +199,9 @@ class WeChatSettings(ChannelSettings):
     token_refresh_margin_s: int = Field(default=300, ge=0, le=3600)
     redis_url: SecretStr | None = None  # shares token, send log, status quota between workers
     status_checks_per_day: int = Field(default=80, ge=0, le=100)  # of freepublish/get's 100
-    find_pages: int = Field(default=3, ge=1, le=50)  # of 20 articles, per list searched
+    # How far `find` may page back, per list, in pages of 20 (each page is one API call);
+    # given the time the key was first sent, it stops as soon as it is past that time.
+    find_pages: int = Field(default=10, ge=1, le=50)
     callback_max_age_s: int = Field(default=600, ge=0)  # 0: do not check the timestamp
 
     @field_validator("encoding_aes_key")
@@ -645,7 +651,12 @@ class WeChatChannel(Channel):
         if "receipt" in record:
             return Receipt.from_dict(record["receipt"])
         if record.get("submit") == "sending":
-            found = self._search(idempotency_key, drafts=True)
+            at = record.get("at")
+            since = datetime.fromtimestamp(at, UTC) if isinstance(at, int | float) else None
+            try:
+                found = self._search(idempotency_key, drafts=True, since=since)
+            except SearchInconclusive as error:
+                raise OutcomeUnknown(str(error), channel=NAME) from error
             if found is None:
                 raise OutcomeUnknown("上次发表的结果仍无法确认，请稍后核对", channel=NAME)
             return found
@@ -689,7 +700,7 @@ class WeChatChannel(Channel):
         return {"media_id": media_id, "thumb_media_id": thumb_media_id}
 
     def _submit(self, key: str, draft: Mapping[str, Any]) -> Receipt:
-        self._sent.put(key, dict(draft) | {"submit": "sending"})
+        self._sent.put(key, dict(draft) | {"submit": "sending", "at": time.time()})
         try:
             job = self._api(
                 "freepublish/submit", data={"media_id": draft["media_id"]}, changes_state=True
@@ -854,22 +865,29 @@ class WeChatChannel(Channel):
 
     # --- find -----------------------------------------------------------------------------
 
-    def find(self, idempotency_key: str) -> Receipt | None:
+    def find(self, idempotency_key: str, since: datetime | None = None) -> Receipt | None:
         """The receipt this key got, else the published article carrying its marker, else its
         draft (unless the send log knows the draft was never submitted).
 
         A draft alone means "not published (yet)": the submit may be running, may have failed
         or may never have arrived. It is returned as SUBMITTED with `draft_only`, so nothing
         is resent blindly; `status` of that receipt searches again.
+
+        The lists are newest first and WeChat cannot be asked by key, so "nothing" needs the
+        search to have reached back past `since` (the first send) in both lists, or to have
+        seen all of them; when `find_pages` ran out first, `SearchInconclusive`. Without
+        `since`, the search is the newest `find_pages` pages (a recent send's settling).
         """
         record = self._sent.get(idempotency_key)
         if "receipt" in record:
             return Receipt.from_dict(record["receipt"])
-        return self._search(idempotency_key, drafts=record.get("submit") != "refused")
+        drafts = record.get("submit") != "refused"
+        return self._search(idempotency_key, drafts=drafts, since=since)
 
-    def _search(self, key: str, *, drafts: bool) -> Receipt | None:
+    def _search(self, key: str, *, drafts: bool, since: datetime | None = None) -> Receipt | None:
         marker = _marker_pattern(key)
-        for entry, news in self._news("freepublish/batchget"):
+        listing = _Listing(since)
+        for entry, news in self._news("freepublish/batchget", listing):
             if marker.search(str(news.get("content", ""))):
                 article_id = str(entry.get("article_id", ""))
                 receipt = Receipt(
@@ -885,7 +903,8 @@ class WeChatChannel(Channel):
                 with suppress(Unavailable):
                     self._sent.put(key, {"receipt": receipt.as_dict()})
                 return receipt
-        for entry, news in self._news("draft/batchget") if drafts else ():
+        drafts_listing = _Listing(since)
+        for entry, news in self._news("draft/batchget", drafts_listing) if drafts else ():
             if marker.search(str(news.get("content", ""))):
                 media_id = str(entry.get("media_id", ""))
                 return Receipt(
@@ -895,14 +914,24 @@ class WeChatChannel(Channel):
                     state=RemoteState.SUBMITTED,
                     extra={"media_id": media_id, "draft_only": True, "draft": True},
                 )
+        if since is not None and not (listing.complete and (drafts_listing.complete or not drafts)):
+            raise SearchInconclusive(
+                f"在微信最近 {self.settings.find_pages * PAGE_SIZE} 篇中未找到，且未查到首次发送"
+                f"（{since:%Y-%m-%d %H:%M} UTC）之时，无法确认是否已发布",
+                channel=NAME,
+            )
         return None
 
-    def _news(self, path: str) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any]]]:
-        for entry in self._pages(path):
+    def _news(
+        self, path: str, listing: _Listing
+    ) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+        for entry in self._pages(path, listing):
             for news in (entry.get("content") or {}).get("news_item") or []:
                 yield entry, news
 
-    def _pages(self, path: str) -> Iterator[Mapping[str, Any]]:
+    def _pages(self, path: str, listing: _Listing) -> Iterator[Mapping[str, Any]]:
+        """Newest first, page by page, until the list ends, `listing.since` is passed, or
+        `find_pages` is spent (then `listing.complete` stays False)."""
         for page in range(self.settings.find_pages):
             body = {"offset": page * PAGE_SIZE, "count": PAGE_SIZE, "no_content": 0}
             answer = self._api(path, data=body, changes_state=False)
@@ -911,7 +940,29 @@ class WeChatChannel(Channel):
             if len(items) < PAGE_SIZE or (page + 1) * PAGE_SIZE >= int(
                 answer.get("total_count", 0)
             ):
+                listing.complete = True
                 return
+            if listing.passed(items):
+                listing.complete = True
+                return
+
+
+@dataclass
+class _Listing:
+    """How far one newest-first search got: `complete` once nothing older can be the key's."""
+
+    since: datetime | None
+    complete: bool = False
+
+    def passed(self, items: list[Mapping[str, Any]]) -> bool:
+        """Every item of this page was last updated before the first send (less the margin)."""
+        if self.since is None:
+            return False
+        limit = (self.since - CLOCK_MARGIN).timestamp()
+        times = [item.get("update_time") for item in items]
+        return bool(times) and all(
+            isinstance(t, int | float) and not isinstance(t, bool) and t < limit for t in times
+        )
 
 
 class _RedisLock:

@@ -22,8 +22,6 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import IO, Any
 
-from sqlalchemy.orm import Session
-
 CONTEXT_IDS = ("submission_id", "version_id", "channel", "publication_id")
 _context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
     "sanshen_log_context", default=MappingProxyType({})
@@ -47,7 +45,7 @@ def redact(text: str) -> str:
 @contextmanager
 def log_context(**ids: Any) -> Iterator[None]:
     """Add ids to every line logged inside the block (in this thread or task); None is skipped."""
-    merged = {**_context.get(), **{k: v for k, v in ids.items() if v is not None}}
+    merged = {**_context.get(), **_known(ids)}  # this block's own dict: `bind` adds to it
     token = _context.set(merged)
     try:
         yield
@@ -55,23 +53,20 @@ def log_context(**ids: Any) -> Iterator[None]:
         _context.reset(token)
 
 
+def bind(**ids: Any) -> None:
+    """Add ids, once they are known, to the innermost `log_context` block (its end takes them
+    away again); outside any block this does nothing."""
+    current = _context.get()
+    if isinstance(current, dict):
+        current.update(_known(ids))
+
+
+def _known(ids: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in ids.items() if v is not None}
+
+
 def current_context() -> Mapping[str, Any]:
     return _context.get()
-
-
-def publication_ids(session: Session, pub_id: int) -> dict[str, Any]:
-    """The context ids of a publication (empty when it does not exist)."""
-    from orchestrator.models import Publication
-
-    pub = session.get(Publication, pub_id)
-    if pub is None:
-        return {"publication_id": pub_id}
-    return {
-        "submission_id": pub.submission_id,
-        "version_id": pub.version_id,
-        "channel": pub.channel,
-        "publication_id": pub.id,
-    }
 
 
 def _jsonable(value: Any) -> Any:

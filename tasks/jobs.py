@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from orchestrator import logs
 from orchestrator.app import App
 from orchestrator.redis_embedded import client
 from orchestrator.services import alerts
@@ -31,11 +30,7 @@ def enqueue(rows: list[tuple[int, str]]) -> None:
 
 @app.task(name="sanshen.publish")
 def publish(pub_id: int) -> str:
-    p = publisher()
-    with p.app.db.read() as session:
-        ids = logs.publication_ids(session, pub_id)
-    with logs.log_context(**ids):
-        return p.send(pub_id)
+    return publisher().send(pub_id)  # logs with the publication's ids
 
 
 @app.task(name="sanshen.dispatch_due")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.orm import Session
 
 from orchestrator import audit
@@ -113,15 +113,15 @@ def move(
     for source in sources:
         if not allowed(source, target):
             raise ValueError(f"transition {source} -> {target} is not in the table")
-    result = session.execute(
-        update(Publication)
-        .where(Publication.id == pub_id, Publication.state.in_([s.value for s in sources]))
-        .values(
-            state=target.value, revision=Publication.revision + 1, state_changed_at=now, **values
-        )
-        .execution_options(synchronize_session=False)
+    table = cast(Table, Publication.__table__)
+    # A Core statement on the session's connection: the ORM's bulk-update machinery would only
+    # add cost here (nothing in the session is synchronised anyway).
+    result = session.connection().execute(
+        update(table)
+        .where(table.c.id == pub_id, table.c.state.in_([s.value for s in sources]))
+        .values(state=target.value, revision=table.c.revision + 1, state_changed_at=now, **values)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 # --- the scheduler --------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from channels import errors as ce
 from channels.base import Channel, ChannelKind, Receipt, RemoteState, Status
 from channels.item import Item
 from gate import evaluate
-from orchestrator import audit
+from orchestrator import audit, logs
 from orchestrator.app import App
 from orchestrator.errors import Conflict, GateRefused, InvalidInput, NotFound, SanshenError
 from orchestrator.models import Attempt, Publication
@@ -95,6 +95,10 @@ class Publisher:
 
     # the one entry point a worker calls for a queued row
     def send(self, pub_id: int) -> str:
+        with logs.log_context(publication_id=pub_id):  # `_prepare` binds the other ids
+            return self._send(pub_id)
+
+    def _send(self, pub_id: int) -> str:
         plan = self._prepare(pub_id)
         if isinstance(plan, str):
             return plan
@@ -123,6 +127,9 @@ class Publisher:
             pub = session.get(Publication, pub_id)
             if pub is None:
                 return "missing"
+            logs.bind(
+                submission_id=pub.submission_id, version_id=pub.version_id, channel=pub.channel
+            )
             if pub.state != State.QUEUED.value:
                 return f"skipped:{pub.state}"
             channel, key, attempt = pub.channel, pub.idempotency_key, pub.attempts + 1
@@ -386,11 +393,12 @@ class Publisher:
         t0 = time.monotonic()
         try:
             adapter = self.hub.get(channel_name)
-            found = adapter.find(key)
+            found = adapter.find(key, since=first)  # the first send: how far back to look
         except ce.NotSupported as error:
-            return self._unconfirmed(
-                pub_id, now, "find", t0, error, "平台无法按幂等键核对，需人工确认是否已发布"
-            )
+            note = "平台无法按幂等键核对，需人工确认是否已发布"
+            if isinstance(error, ce.SearchInconclusive):
+                note = f"{error}，需人工确认"
+            return self._unconfirmed(pub_id, now, "find", t0, error, note)
         except (ce.ChannelError, ChannelNotConfigured) as error:
             with self.app.db.session() as session:
                 _attempt(session, pub_id, "find", now, time.monotonic() - t0, "retryable", error)

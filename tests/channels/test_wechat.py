@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -37,6 +37,7 @@ from channels.errors import (
     OutcomeUnknown,
     Permanent,
     RateLimited,
+    SearchInconclusive,
     Unavailable,
 )
 from channels.item import Image, Item, Source
@@ -639,6 +640,45 @@ def test_find_searches_past_the_first_page(
     found = make().find("k-0")  # another worker, without this one's send log; on page 2
     assert found is not None and found.state is RemoteState.PUBLISHED
     assert sim.calls["freepublish/batchget"] == 2
+
+
+def _age(sim: WeChatSimulator, seconds: int) -> None:
+    """Everything the account holds was last updated `seconds` ago."""
+    for article in sim.articles.values():
+        article.update_time -= seconds
+    for draft in sim.drafts.values():
+        draft["update_time"] -= seconds
+
+
+def test_find_with_the_first_send_time_stops_once_past_it(
+    wechat: WeChatChannel, make: Callable[..., WeChatChannel], sim: WeChatSimulator
+) -> None:
+    for n in range(45):  # three pages
+        published(wechat, f"k-old-{n}")
+    _age(sim, 3600)
+    before = sim.calls["freepublish/batchget"]
+
+    assert make().find("k-new", since=datetime.now(UTC)) is None  # nothing newer than the send
+    assert sim.calls["freepublish/batchget"] - before == 1  # page 1 is already older
+
+
+def test_find_that_cannot_reach_back_to_the_first_send_is_inconclusive(
+    wechat: WeChatChannel, make: Callable[..., WeChatChannel], sim: WeChatSimulator
+) -> None:
+    """Many articles went out after the first send: a search that stops within the newest
+    ones cannot say "not there", so nothing is resent on its word."""
+    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    for n in range(45):
+        published(wechat, f"k-{n}")  # k-0 ends up on page 3, newest first
+
+    with pytest.raises(SearchInconclusive) as caught:
+        make(find_pages=2).find("k-0", since=an_hour_ago)
+    assert isinstance(caught.value, NotSupported) and "40 篇" in str(caught.value)
+    assert make(find_pages=2).find("k-0") is None  # without `since`: the newest pages only
+
+    found = make(find_pages=3).find("k-0", since=an_hour_ago)
+    assert found is not None and found.state is RemoteState.PUBLISHED
+    assert make(find_pages=3).find("k-absent", since=an_hour_ago) is None  # saw every one
 
 
 def test_an_html_answer_is_outcome_unknown_for_a_write_and_unavailable_for_a_read(

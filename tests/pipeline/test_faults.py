@@ -315,3 +315,31 @@ def test_a_draft_left_by_a_lost_publish_step_is_finished_once(stack: Stack) -> N
         claim_due(session, now=later)
     assert publisher.send(pub_id) == "published"
     assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
+
+
+def test_a_wechat_send_older_than_the_searchable_lists_becomes_unconfirmed(stack: Stack) -> None:
+    """WeChat cannot be asked by key, only listed newest first: when more articles went out
+    since the first send than `find_pages` covers, "not found" proves nothing, so the row goes
+    to an operator instead of being sent again."""
+    from orchestrator.services.dispatch import claim_due, move
+    from orchestrator.states import State
+    from tests.channels.conftest import sample_item
+
+    sub = stack.signed_off(("wechat",))
+    now = datetime.now(UTC)
+    first_send = now - timedelta(hours=1)
+    with stack.app.db.session() as session:
+        ((pub_id, _),) = claim_due(session, now=now)
+        move(
+            session, pub_id, (State.QUEUED,), State.SENDING, now=now, attempts=1, sent_at=first_send
+        )
+    hub = ChannelHub(stack.env | {"SANSHEN_CHANNEL_WECHAT_FIND_PAGES": "1"})
+    for n in range(21):  # published since: one more than the one page searched
+        hub.get("wechat").publish(sample_item(), f"since-{n}")
+
+    assert Publisher(stack.app, hub, MemoryRateGate()).settle(pub_id) == "unconfirmed"
+    pub = one(stack, sub)
+    assert pub.state == "unconfirmed" and "无法确认" in (pub.note or ""), pub.note
+    assert pub.idempotency_key not in stack.ledger("wechat")
+    find = attempts(stack, pub_id)[-1]
+    assert (find.operation, find.error_class) == ("find", "search_inconclusive")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
 
 import requests
@@ -100,7 +101,7 @@ class ExampleChannel(Channel):
         post = self._call("POST", f"/posts/{receipt.external_id}/delete", True)
         return Status(STATES[post["state"]], url=post["url"])
 
-    def find(self, idempotency_key: str) -> Receipt | None:
+    def find(self, idempotency_key: str, since: datetime | None = None) -> Receipt | None:
         found = self._call("GET", "/posts", False, params={"key": idempotency_key})["items"]
         return self._receipt(found[0]) if found else None
 
