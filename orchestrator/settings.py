@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         default=20, ge=1, description="每个渠道同时排队的发布上限（其余留在数据库中待调度）"
     )
     reconcile_interval: float = Field(default=15.0, gt=0, description="核对（对账）间隔（秒）")
+    reconcile_concurrency: int = Field(
+        default=4, ge=1, le=32, description="核对时同时向平台查询的条数（线程数）"
+    )
     retry_max_attempts: int = Field(default=6, ge=1, description="每个渠道最多发送尝试次数")
     retry_window: float = Field(default=3600, gt=0, description="自首次尝试起重试的最长时间（秒）")
     retry_base_delay: float = Field(default=5, gt=0, description="指数退避的起始间隔（秒）")

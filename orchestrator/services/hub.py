@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class ChannelHub:
         self.redis_url = redis_url
         self.classes = load_channels()
         self._built: dict[str, Channel] = {}
+        self._building = threading.Lock()  # the reconciler checks rows from several threads
 
     def _env_for(self, name: str) -> Mapping[str, str]:
         """Adapters that share state between workers (a token, a quota) get our Redis unless
@@ -75,7 +77,12 @@ class ChannelHub:
         return {**self.env, variable: redis_py_url(self.redis_url)}
 
     def get(self, name: str) -> Channel:
-        if name not in self._built:
+        found = self._built.get(name)
+        if found is not None:
+            return found
+        with self._building:
+            if name in self._built:
+                return self._built[name]
             try:
                 settings = channel_settings(name, self._env_for(name), channels=self.classes)
                 self._built[name] = build_channel(name, settings, channels=self.classes)

@@ -12,6 +12,8 @@ import os
 import random
 import re
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -370,12 +372,26 @@ class Publisher:
                 .order_by(Publication.next_check_at)
                 .limit(limit)
             ).all()
-        counts = {"settled": 0, "confirmed": 0}
-        for pub_id in stuck:
-            counts["settled"] += self.settle(pub_id) != "open"
-        for pub_id in waiting:
-            counts["confirmed"] += self.confirm(pub_id) != State.SUBMITTED.value
-        return counts
+        # Each check is a platform call with its own short transactions: several at once, so
+        # one slow platform (or a backlog after downtime) does not hold up the round.
+        with ThreadPoolExecutor(s.reconcile_concurrency, "sanshen-check") as pool:
+            settled = list(pool.map(lambda pub_id: self._guarded(self.settle, pub_id), stuck))
+            confirmed = list(pool.map(lambda pub_id: self._guarded(self.confirm, pub_id), waiting))
+        return {
+            "settled": sum(result not in ("open", "error") for result in settled),
+            "confirmed": sum(
+                result not in (State.SUBMITTED.value, "error") for result in confirmed
+            ),
+        }
+
+    @staticmethod
+    def _guarded(check: Callable[[int], str], pub_id: int) -> str:
+        """One row's failure is logged and leaves the row for the next round, not the others."""
+        try:
+            return check(pub_id)
+        except Exception:
+            log.exception("checking publication %s failed; next round tries again", pub_id)
+            return "error"
 
     def settle(self, pub_id: int) -> str:
         """Ask the platform what it holds for the key of a row stuck in `sending`."""

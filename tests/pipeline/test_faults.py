@@ -343,3 +343,39 @@ def test_a_wechat_send_older_than_the_searchable_lists_becomes_unconfirmed(stack
     assert pub.idempotency_key not in stack.ledger("wechat")
     find = attempts(stack, pub_id)[-1]
     assert (find.operation, find.error_class) == ("find", "search_inconclusive")
+
+
+def test_a_reconcile_round_checks_rows_side_by_side_and_one_failure_spares_the_rest(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.services.dispatch import claim_due, move
+    from orchestrator.states import State
+
+    subs = [stack.signed_off(("gov_website",)) for _ in range(3)]
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    with stack.app.db.session() as session:
+        rows = claim_due(session, now=datetime.now(UTC))
+        for pub_id, _ in rows:
+            move(session, pub_id, (State.QUEUED,), State.SENDING, now=long_ago, attempts=1)
+    broken = rows[0][0]
+    publisher = Publisher(stack.app, ChannelHub(stack.env), MemoryRateGate())
+    real_settle = publisher.settle
+
+    def settle(pub_id: int) -> str:
+        if pub_id == broken:
+            raise RuntimeError("boom")
+        return real_settle(pub_id)
+
+    monkeypatch.setattr(publisher, "settle", settle)
+    faults(stack, "gov_website", latency_ms=1500)
+    seen: list[int] = []
+    round_ = threading.Thread(target=lambda: seen.append(publisher.reconcile()["settled"]))
+    round_.start()
+    finds = lambda: [r for r in stack.sims.busy_requests() if "GET" in r]  # noqa: E731
+    stack.wait_for(lambda: len(finds()) >= 2 or not round_.is_alive(), 10, "two finds")
+    assert len(finds()) == 2, stack.sims.busy_requests()  # both asked at once
+    round_.join(30)
+    assert seen == [2]
+    states = {pub.id: pub.state for sub in subs for pub in stack.publications(sub)}
+    assert states[broken] == "sending"  # left for the next round
+    assert sorted(s for i, s in states.items() if i != broken) == ["scheduled", "scheduled"]
