@@ -308,7 +308,7 @@ class Stack:
         from orchestrator.devstack import scheduler_argv, worker_argv
 
         argv = {
-            "worker": worker_argv(2, ALL_CHANNELS) + self.worker_extra,
+            "worker": worker_argv(None, ALL_CHANNELS) + self.worker_extra,
             "scheduler": scheduler_argv(),
             "bare": bare_worker_argv() + self.worker_extra,
         }[what]
@@ -621,7 +621,7 @@ def bare_worker_argv() -> list[str]:
     """The real worker's command line, with the bare app and its queue."""
     from orchestrator.devstack import worker_argv
 
-    argv = worker_argv(2, ())
+    argv = worker_argv(None, ())
     argv[argv.index("-A") + 1] = "bench._stack:bare_app"
     argv[argv.index("-Q") + 1] = BARE_QUEUE
     return argv

@@ -101,7 +101,9 @@ def main() -> None:
     parser.add_argument(
         "--wechat-rate-limit", action="store_true", help="WeChat gets rate-limit faults too"
     )
-    parser.add_argument("--concurrency", type=int, default=2, help="the worker's pool processes")
+    parser.add_argument(
+        "--concurrency", type=int, help="the worker's pool (default: the product's)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     overrides: dict[str, Any] = {"read_timeout": READ_TIMEOUT_S}
@@ -112,6 +114,9 @@ def main() -> None:
         channel_overrides=overrides,
         keep=args.keep,
     ) as stack:
+        from orchestrator.settings import get_settings
+
+        args.concurrency = args.concurrency or get_settings().worker_concurrency
         stack.worker_extra = ["-c", str(args.concurrency)]
         emit(run(stack, args))
 

@@ -52,10 +52,15 @@ def main() -> None:
     parser.add_argument(
         "--pool", default="prefork", choices=("prefork", "threads"), help="both workers' pool"
     )
-    parser.add_argument("--concurrency", type=int, default=2, help="both workers' concurrency")
+    parser.add_argument(
+        "--concurrency", type=int, help="both workers' pool size (default: the product's)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     with Stack("pipeline", keep=args.keep) as stack:
+        from orchestrator.settings import get_settings
+
+        args.concurrency = args.concurrency or get_settings().worker_concurrency
         stack.worker_extra = ["-P", args.pool, "-c", str(args.concurrency)]
         emit(run(stack, args))
 

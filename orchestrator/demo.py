@@ -184,7 +184,7 @@ def publish_demo(
         env |= simulator_env({name: sims.client_settings(name) for name in sims.names})
         procs = Processes(data_dir / "logs", env)
         try:
-            procs.start("worker", worker_argv(2))
+            procs.start("worker", worker_argv())
             procs.start("scheduler", scheduler_argv())
             say("发送进程（Celery worker）与调度循环已启动，等待各渠道发布结果……")
             deadline = time.monotonic() + timeout

@@ -25,7 +25,12 @@ from channels.registry import channel_entries
 BIN = Path(sys.executable).parent
 
 
-def worker_argv(concurrency: int = 2, channels: Iterable[str] | None = None) -> list[str]:
+def worker_argv(concurrency: int | None = None, channels: Iterable[str] | None = None) -> list[str]:
+    """The worker's command line; `concurrency` defaults to SANSHEN_WORKER_CONCURRENCY."""
+    if concurrency is None:
+        from orchestrator.settings import get_settings
+
+        concurrency = get_settings().worker_concurrency
     names = list(channels) if channels is not None else [e.name for e in channel_entries()]
     queues = ",".join(["sanshen", *(f"publish.{name}" for name in names)])
     return [

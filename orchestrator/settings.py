@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         default=True, description="对上报送被采用后自动生成转载稿（仍须三审）"
     )
 
+    worker_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="发送进程（Celery 进程池）的并发数：发布多在等平台应答，可多于 CPU 核数",
+    )
     worker_max_memory_mb: int = Field(
         default=150,
         ge=50,

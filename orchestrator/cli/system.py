@@ -94,9 +94,12 @@ def scheduler_cmd() -> None:
 
 @app.command("worker", help="启动 Celery 发送进程（消费全部渠道队列）")
 def worker_cmd(
-    concurrency: Annotated[int, typer.Option(help="并发进程数")] = 2,
+    concurrency: Annotated[
+        int | None, typer.Option(help="并发进程数（默认 SANSHEN_WORKER_CONCURRENCY）", min=1)
+    ] = None,
 ) -> None:
     channels_or_exit()
+    concurrency = concurrency or ctx().app.settings.worker_concurrency
     from tasks.app import CONTROL_QUEUE, queue_for
     from tasks.app import app as celery_app
 

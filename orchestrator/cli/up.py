@@ -75,9 +75,13 @@ def up_cmd(
     ] = False,
     host: Annotated[str, typer.Option(help="控制台监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="控制台端口")] = 8000,
-    workers: Annotated[int, typer.Option(help="发送进程的并发数", min=1)] = 2,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="发送进程的并发数（默认 SANSHEN_WORKER_CONCURRENCY）", min=1),
+    ] = None,
 ) -> None:
     channels_or_exit()
+    workers = workers or ctx().app.settings.worker_concurrency
     stack = Stack(ctx().app, host=host, port=port, workers=workers, demo=demo)
     try:
         code = stack.run()
