@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from orchestrator.errors import Conflict, Forbidden, InvalidInput
 from orchestrator.models import Publication, Submission
@@ -42,6 +42,51 @@ def test_scheduled_for_tomorrow_waits_and_can_be_moved_or_cancelled(stack: Stack
     assert stack.ledger("suishenban") == {}
     with pytest.raises(Conflict):
         p.cancel(gov.id, reason="太晚了", actor="web")
+
+
+def test_bad_requests_are_refused_by_code_and_change_nothing(stack: Stack) -> None:
+    """A time in the past, a retract of something never published, a platform result for a
+    publish id nobody sent: each a named refusal, and the row and the audit log as they were."""
+    from channels.base import RemoteState, Status
+    from orchestrator.errors import NotFound
+    from orchestrator.models import AuditEvent
+
+    sub = stack.signed_off(("gov_website", "wechat"), publish_date=TOMORROW)
+    p = publisher(stack)
+
+    def snapshot() -> tuple[object, ...]:
+        with stack.app.db.session() as session:
+            rows = session.execute(
+                select(Publication.state, Publication.revision, Publication.scheduled_at)
+                .where(Publication.submission_id == sub)
+                .order_by(Publication.id)
+            ).all()
+            events = session.scalar(select(func.count()).select_from(AuditEvent))
+        return tuple(rows), events
+
+    before = snapshot()
+    gov, _ = stack.publications(sub)
+    refusals = [
+        (
+            InvalidInput,
+            "time_in_past",
+            lambda: p.reschedule(gov.id, when=datetime.now(UTC) - timedelta(hours=1), actor="web"),
+        ),
+        (Conflict, "nothing_to_retract", lambda: p.retract(gov.id, reason="有误", actor="web")),
+        (Conflict, "nothing_to_retract", lambda: p.retract_all(sub, reason="有误", actor="web")),
+        (
+            NotFound,
+            "unknown_publish_id",
+            lambda: p.apply_status(
+                "wechat", "no-such-publish-id", Status(RemoteState.PUBLISHED, url="https://x/1")
+            ),
+        ),
+    ]
+    for error, code, call in refusals:
+        with pytest.raises(error) as caught:
+            call()
+        assert caught.value.code == code and caught.value.message, code
+    assert snapshot() == before
 
 
 def test_overdue_after_downtime_goes_out_in_schedule_order_flagged_late(stack: Stack) -> None:
@@ -154,6 +199,17 @@ def test_wechat_result_arrives_by_signed_callback(stack: Stack) -> None:
         f"{base}/callbacks/wechat?signature=bad&timestamp=1&nonce=2", data=b"<xml></xml>", timeout=5
     )
     assert forged.status_code == 403
+    xml = (  # a correctly signed result for a publish id we never got: nothing changes
+        "<xml><ToUserName><![CDATA[gh_sim]]></ToUserName><MsgType><![CDATA[event]]></MsgType>"
+        "<Event><![CDATA[PUBLISHJOBFINISH]]></Event><PublishEventInfo>"
+        "<publish_id>999999999</publish_id><publish_status>2</publish_status>"
+        "<fail_idx>1</fail_idx></PublishEventInfo></xml>"
+    )
+    query, body = sim.signed_event(xml)
+    unknown = requests.post(f"{base}/callbacks/wechat", params=query, data=body, timeout=5)
+    assert unknown.status_code == 404, unknown.text
+    assert unknown.json()["error"] == "unknown_publish_id"
+    assert stack.states(sub) == {"wechat": "published"}
 
 
 def stack_bin():  # type: ignore[no-untyped-def]
