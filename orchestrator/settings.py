@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     )
 
     worker_concurrency: int = Field(
-        default=4,
+        default=8,
         ge=1,
         le=64,
         description="发送进程（Celery 进程池）的并发数：发布多在等平台应答，可多于 CPU 核数",
