@@ -463,14 +463,15 @@ class Publisher:
     ) -> str:
         with self.app.db.session() as session:
             _attempt(session, pub_id, operation, now, time.monotonic() - t0, "unknown", error)
-            move(
+            if not move(
                 session,
                 pub_id,
                 (State.SENDING, State.SUBMITTED),
                 State.UNCONFIRMED,
                 now=now,
                 note=note,
-            )
+            ):
+                return "lost-race"
             audit.record(
                 session,
                 "publication.unconfirmed",
