@@ -231,6 +231,7 @@ class Stack:
         self.redis_url = ""
         self.procs: Any = None
         self.worker_extra: list[str] = []  # e.g. ["-P", "threads"]
+        self.concurrency: int | None = None  # both workers' pool; None: the product's default
         self.app: Any = None
         self._saved_env = dict(os.environ)
 
@@ -308,9 +309,9 @@ class Stack:
         from orchestrator.devstack import scheduler_argv, worker_argv
 
         argv = {
-            "worker": worker_argv(None, ALL_CHANNELS) + self.worker_extra,
+            "worker": worker_argv(self.concurrency, ALL_CHANNELS) + self.worker_extra,
             "scheduler": scheduler_argv(),
-            "bare": bare_worker_argv() + self.worker_extra,
+            "bare": bare_worker_argv(self.concurrency) + self.worker_extra,
         }[what]
         self.procs.start(what, argv)
 
@@ -540,14 +541,13 @@ class CpuMeter:
 
 
 def redis_pid(stack: Stack) -> int:
-    """The embedded redis-server serving this stack (found by its socket's folder)."""
-    import psutil
+    """The embedded redis-server serving this stack."""
+    from orchestrator.redis_embedded import server_pid
 
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if "redis-server" in cmdline and str(stack.root) in cmdline:
-            return int(proc.pid)
-    raise RuntimeError("the stack's redis-server was not found")
+    pid = server_pid(stack.root)
+    if pid is None:
+        raise RuntimeError("the stack's redis-server is not running")
+    return pid
 
 
 # --- the bare Celery floor --------------------------------------------------------------------
@@ -617,11 +617,18 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-def bare_worker_argv() -> list[str]:
+def pool_default() -> int:
+    """The worker pool size the product runs with (SANSHEN_WORKER_CONCURRENCY)."""
+    from orchestrator.settings import get_settings
+
+    return get_settings().worker_concurrency
+
+
+def bare_worker_argv(concurrency: int | None = None) -> list[str]:
     """The real worker's command line, with the bare app and its queue."""
     from orchestrator.devstack import worker_argv
 
-    argv = worker_argv(None, ())
+    argv = worker_argv(concurrency, ())
     argv[argv.index("-A") + 1] = "bench._stack:bare_app"
     argv[argv.index("-Q") + 1] = BARE_QUEUE
     return argv

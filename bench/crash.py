@@ -40,6 +40,7 @@ from bench._stack import (  # noqa: E402
     Stack,
     emit,
     phase,
+    pool_default,
     rounded,
     say,
     wait_for,
@@ -114,10 +115,7 @@ def main() -> None:
         channel_overrides=overrides,
         keep=args.keep,
     ) as stack:
-        from orchestrator.settings import get_settings
-
-        args.concurrency = args.concurrency or get_settings().worker_concurrency
-        stack.worker_extra = ["-c", str(args.concurrency)]
+        stack.concurrency = args.concurrency = args.concurrency or pool_default()
         emit(run(stack, args))
 
 

@@ -35,6 +35,7 @@ from bench._stack import (  # noqa: E402
     bare_tasks_per_s,
     emit,
     phase,
+    pool_default,
     redis_pid,
     rounded,
     say,
@@ -58,10 +59,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     with Stack("pipeline", keep=args.keep) as stack:
-        from orchestrator.settings import get_settings
-
-        args.concurrency = args.concurrency or get_settings().worker_concurrency
-        stack.worker_extra = ["-P", args.pool, "-c", str(args.concurrency)]
+        stack.concurrency = args.concurrency = args.concurrency or pool_default()
+        stack.worker_extra = ["-P", args.pool]
         emit(run(stack, args))
 
 
