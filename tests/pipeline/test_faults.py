@@ -203,7 +203,6 @@ def test_redis_going_away_and_back_loses_nothing(stack: Stack, redis_url: str) -
     folder = redis_embedded.client(redis_url).config_get("dir")["dir"]
     redis_embedded.client(redis_url).shutdown(save=True, nosave=False)
     sub = stack.signed_off(("gov_website", "xuexi"))
-    import time
 
     time.sleep(2)
     from pathlib import Path
@@ -230,7 +229,6 @@ def test_two_publishers_never_send_one_row_twice(stack: Stack) -> None:
 
 
 def test_database_locked_for_a_moment_is_waited_out(stack: Stack) -> None:
-    import threading
 
     stack.start("worker")
     stack.start("scheduler")
@@ -248,7 +246,6 @@ def hold_write_lock(stack: Stack, seconds: float = 3.0) -> Callable[[], None]:
     SQLite: a writer's BEGIN IMMEDIATE. PostgreSQL: the tables a sign-off and a send write,
     locked against every other writer."""
     import sqlite3
-    import time
 
     url = stack.app.db.url
     if url.startswith("sqlite"):
@@ -371,7 +368,10 @@ def test_a_reconcile_round_checks_rows_side_by_side_and_one_failure_spares_the_r
     seen: list[int] = []
     round_ = threading.Thread(target=lambda: seen.append(publisher.reconcile()["settled"]))
     round_.start()
-    finds = lambda: [r for r in stack.sims.busy_requests() if "GET" in r]  # noqa: E731
+
+    def finds() -> list[str]:
+        return [r for r in stack.sims.busy_requests() if "GET" in r]
+
     stack.wait_for(lambda: len(finds()) >= 2 or not round_.is_alive(), 10, "two finds")
     assert len(finds()) == 2, stack.sims.busy_requests()  # both asked at once
     round_.join(30)
