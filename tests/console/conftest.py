@@ -8,7 +8,7 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -20,6 +20,7 @@ from orchestrator.app import App
 from orchestrator.devstack import BIN, Processes
 from orchestrator.migrate import upgrade
 from orchestrator.settings import Settings, get_settings
+from tests.clock import shanghai_tomorrow
 from tests.pipeline.conftest import Stack, redis_url, sims, stack  # noqa: F401  (fixtures)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,7 +34,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
-TOMORROW = datetime.now(UTC).date() + timedelta(days=1)
 
 
 @pytest.fixture(scope="session")
@@ -97,8 +97,8 @@ class Console:
     app: App
     procs: Processes
 
-    def signed_off(self, channels: tuple[str, ...], publish_date: date = TOMORROW) -> int:
-        draft = demo.demo_draft(channels, publish_date=publish_date)
+    def signed_off(self, channels: tuple[str, ...], publish_date: date | None = None) -> int:
+        draft = demo.demo_draft(channels, publish_date=publish_date or shanghai_tomorrow())
         return demo.submit_and_sign_off(self.app, draft)
 
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import Page, expect
 
 from orchestrator.models import Alert
-from tests.console.conftest import DEMO_PASSWORDS, TOMORROW, Console, sign_in
+from tests.clock import shanghai_tomorrow
+from tests.console.conftest import DEMO_PASSWORDS, Console, sign_in
 from tests.console.test_pages_item import fail, publications
 
 
@@ -20,7 +21,7 @@ def test_failed_rows_come_first_and_the_filters_narrow_the_board(
     console: Console, page: Page
 ) -> None:
     first = console.signed_off(("gov_website", "xuexi"))
-    second = console.signed_off(("wechat",), publish_date=TOMORROW + timedelta(days=1))
+    second = console.signed_off(("wechat",), publish_date=shanghai_tomorrow() + timedelta(days=1))
     third = console.signed_off(("gov_website",))
     fail(console, publications(console, first)["gov_website"].id)
     sign_in(page, console.url, "wuyun", DEMO_PASSWORDS["wuyun"])
@@ -39,7 +40,7 @@ def test_failed_rows_come_first_and_the_filters_narrow_the_board(
         ["编号", "标题", "科室", "微信公众号"]
     )
 
-    page.goto(f"{console.url}/board?to={TOMORROW.isoformat()}")
+    page.goto(f"{console.url}/board?to={shanghai_tomorrow().isoformat()}")
     assert row_ids(page) == [str(first), str(third)]
     page.goto(f"{console.url}/board?department=zhk")
     expect(page.locator("#board-rows")).to_contain_text("没有符合条件的发布")

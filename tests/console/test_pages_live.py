@@ -3,14 +3,11 @@ when the worker has sent, and a failed publication is sent again from the item p
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from playwright.sync_api import Locator, Page, expect
 
+from tests.clock import shanghai_tomorrow
 from tests.console.conftest import Live, sign_in
 from tests.orchestrator.conftest import PASSWORDS
-
-TOMORROW = datetime.now(UTC).date() + timedelta(days=1)
 
 
 def cell(page: Page, sub: int, channel: str) -> Locator:
@@ -21,7 +18,7 @@ def test_a_cell_turns_published_on_the_open_board_after_the_worker_sends(
     live: Live, page: Page
 ) -> None:
     stack = live.stack
-    sub = stack.signed_off(("gov_website",), publish_date=TOMORROW)
+    sub = stack.signed_off(("gov_website",), publish_date=shanghai_tomorrow())
     (pub,) = stack.publications(sub)
     sign_in(page, live.url, "web", PASSWORDS["web"])
     page.goto(f"{live.url}/board")

@@ -9,6 +9,7 @@ from gate.model import ChannelRequest, Decision, ReviewStage
 from orchestrator.app import App
 from orchestrator.demo import tiny_png
 from orchestrator.services import org, review, submissions
+from tests.clock import shanghai_today
 from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
 
 ALL_CHANNELS = ("gov_website", "suishenban", "wechat", "xuexi", "lvse_qingpu")
@@ -37,7 +38,7 @@ def signed_off(
     publish_date: date | None = None,
 ) -> int:
     """A submission through all three reviews and sign-off: its publications are scheduled."""
-    when = publish_date or datetime.now(UTC).date()
+    when = publish_date or shanghai_today()
     draft = submissions.Draft(
         title=title,
         body_html='<p>自下月起周六上午提供延时服务。</p><p><img src="a.png"></p>',

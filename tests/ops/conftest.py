@@ -4,19 +4,19 @@ a way to put publications into a given state through the state machine's compare
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from channels.simulators.webhook import WebhookReceiver
 from orchestrator.services.dispatch import move
 from orchestrator.states import State
+from tests.clock import shanghai_tomorrow
 from tests.orchestrator.conftest import app
 from tests.pipeline.conftest import Stack, redis_url, sims, stack
 
 __all__ = ["app", "redis_url", "sims", "stack"]  # fixtures, shared rather than copied
 
-TOMORROW = datetime.now(UTC).date() + timedelta(days=1)
 # The shortest legal path from scheduled to each state.
 PATHS = {
     State.SCHEDULED: (),
@@ -46,5 +46,5 @@ def put(stack: Stack, pub_id: int, target: State, **values: object) -> None:
 
 def publications(stack: Stack, channels: tuple[str, ...]) -> dict[str, int]:
     """A signed-off submission for tomorrow on `channels`: channel -> publication id."""
-    sub = stack.signed_off(channels, publish_date=TOMORROW)
+    sub = stack.signed_off(channels, publish_date=shanghai_tomorrow())
     return {p.channel: p.id for p in stack.publications(sub)}

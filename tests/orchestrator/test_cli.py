@@ -6,17 +6,15 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.clock import shanghai_tomorrow
 from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
 
 SANSHEN = str(Path(sys.executable).with_name("sanshen"))
-TOMORROW = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
 
 
 def sanshen(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -82,7 +80,7 @@ def test_walk_from_the_command_line(data: Path) -> None:
         "--image",
         str(data / "p.png"),
         "--channel",
-        f"政府网站:{TOMORROW}",
+        f"政府网站:{shanghai_tomorrow()}",
         "--json",
     )
     assert created.returncode == 0, created.stderr
@@ -149,7 +147,7 @@ def test_out_of_turn_review_is_refused_in_chinese(data: Path) -> None:
         "--body",
         str(data / "body.html"),
         "--channel",
-        f"gov_website:{TOMORROW}",
+        f"gov_website:{shanghai_tomorrow()}",
     )
     r = sanshen(
         d,

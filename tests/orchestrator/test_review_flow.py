@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
@@ -25,9 +24,9 @@ from orchestrator.errors import (
 )
 from orchestrator.models import AuditEvent, ReviewAction, Submission, Version
 from orchestrator.services import review, submissions
+from tests.clock import shanghai_today
 from tests.orchestrator.conftest import PASSWORDS
 
-TODAY = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
 S = ReviewStage
 
 
@@ -36,7 +35,7 @@ def draft(**changes: Any) -> submissions.Draft:
         "title": "一网通办新功能上线",
         "body_html": '<p>正文内容。</p><p><img src="a.png"></p>',
         "images": [submissions.ImageFile("a.png", tiny_png())],
-        "channels": [ChannelRequest("gov_website", TODAY + timedelta(days=1))],
+        "channels": [ChannelRequest("gov_website", shanghai_today() + timedelta(days=1))],
     }
     return submissions.Draft(**(base | changes))
 
@@ -259,8 +258,8 @@ def test_bad_drafts_are_refused_with_every_problem(org_app: App) -> None:
             draft=draft(
                 title=" ",
                 channels=[
-                    ChannelRequest("nowhere", TODAY),
-                    ChannelRequest("gov_website", TODAY - timedelta(days=3)),
+                    ChannelRequest("nowhere", shanghai_today()),
+                    ChannelRequest("gov_website", shanghai_today() - timedelta(days=3)),
                 ],
             ),
         )

@@ -28,6 +28,7 @@ from orchestrator.models import Publication
 from orchestrator.services import org, review, submissions
 from orchestrator.settings import Settings, get_settings
 from orchestrator.states import State
+from tests.clock import shanghai_today
 from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
 
 ALL_CHANNELS = ("gov_website", "suishenban", "wechat", "xuexi", "lvse_qingpu")
@@ -78,7 +79,7 @@ class Stack:
         publish_date: date | None = None,
         **draft: Any,
     ) -> int:
-        today = publish_date or datetime.now(UTC).date()
+        today = publish_date or shanghai_today()
         fields: dict[str, Any] = {
             "title": "区政务服务中心推出周末延时服务",
             "body_html": '<p>自下月起周六上午提供延时服务。</p><p><img src="a.png"></p>',

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from orchestrator.models import Attempt
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
+from tests.clock import shanghai_tomorrow
 from tests.pipeline.conftest import Stack
 
 
@@ -166,7 +167,7 @@ def test_rate_limit_pauses_the_channel_then_sends(stack: Stack) -> None:
 
 
 def test_gate_runs_again_right_before_the_send(stack: Stack) -> None:
-    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    tomorrow = shanghai_tomorrow()
     sub = stack.signed_off(("gov_website",), publish_date=tomorrow)
     with stack.app.db.engine.begin() as conn:  # someone edits the approved text in the database
         conn.execute(text("UPDATE versions SET body_html = body_html || '<p>加一句</p>'"))

@@ -14,9 +14,8 @@ from orchestrator.errors import Conflict, Forbidden, InvalidInput
 from orchestrator.models import Publication, Submission
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
+from tests.clock import shanghai_tomorrow
 from tests.pipeline.conftest import Stack
-
-TOMORROW = datetime.now(UTC).date() + timedelta(days=1)
 
 
 def publisher(stack: Stack) -> Publisher:
@@ -26,7 +25,7 @@ def publisher(stack: Stack) -> Publisher:
 def test_scheduled_for_tomorrow_waits_and_can_be_moved_or_cancelled(stack: Stack) -> None:
     stack.start("worker")
     stack.start("scheduler")
-    sub = stack.signed_off(("gov_website", "suishenban"), publish_date=TOMORROW)
+    sub = stack.signed_off(("gov_website", "suishenban"), publish_date=shanghai_tomorrow())
     time.sleep(1.5)
     assert set(stack.states(sub).values()) == {"scheduled"}
     gov, zsb = stack.publications(sub)
@@ -51,7 +50,7 @@ def test_bad_requests_are_refused_by_code_and_change_nothing(stack: Stack) -> No
     from orchestrator.errors import NotFound
     from orchestrator.models import AuditEvent
 
-    sub = stack.signed_off(("gov_website", "wechat"), publish_date=TOMORROW)
+    sub = stack.signed_off(("gov_website", "wechat"), publish_date=shanghai_tomorrow())
     p = publisher(stack)
 
     def snapshot() -> tuple[object, ...]:
@@ -90,7 +89,7 @@ def test_bad_requests_are_refused_by_code_and_change_nothing(stack: Stack) -> No
 
 
 def test_overdue_after_downtime_goes_out_in_schedule_order_flagged_late(stack: Stack) -> None:
-    subs = [stack.signed_off(("gov_website",), publish_date=TOMORROW) for _ in range(3)]
+    subs = [stack.signed_off(("gov_website",), publish_date=shanghai_tomorrow()) for _ in range(3)]
     now = datetime.now(UTC)
     with stack.app.db.engine.begin() as conn:  # the office was closed for a few hours
         for i, sub in enumerate(subs):
@@ -254,9 +253,9 @@ def test_reviewers_see_each_platforms_objections_before_sign_off(stack: Stack) -
                 body_html="<p>正文</p>",
                 cover=submissions.ImageFile("c.jpg", COVER),
                 channels=[
-                    ChannelRequest("wechat", TOMORROW),
-                    ChannelRequest("gov_website", TOMORROW),
-                    ChannelRequest("xuexi", TOMORROW),
+                    ChannelRequest("wechat", shanghai_tomorrow()),
+                    ChannelRequest("gov_website", shanghai_tomorrow()),
+                    ChannelRequest("xuexi", shanghai_tomorrow()),
                 ],
             ),
         )

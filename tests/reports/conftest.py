@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,12 @@ from orchestrator.migrate import upgrade
 from orchestrator.services import org, review, submissions
 from orchestrator.settings import Settings
 from tests.api.conftest import Server, start_server, stop_server
+from tests.clock import shanghai_tomorrow
 from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
 
 SANSHEN = str(Path(sys.executable).with_name("sanshen"))
 
 COVER = files("orchestrator").joinpath("data/demo-cover.jpg").read_bytes()
-TOMORROW = datetime.now(UTC).date() + timedelta(days=1)
 WALK = (
     (ReviewStage.FIRST, "author"),
     (ReviewStage.SECOND, "head"),
@@ -51,12 +51,15 @@ def app(tmp_path: Path) -> Iterator[App]:
 
 def draft(
     title: str = "区政务服务中心推出周末延时服务",
-    channels: tuple[tuple[str, date, str], ...] = (
-        ("gov_website", TOMORROW, ""),
-        ("wechat", TOMORROW, "头条"),
-    ),
+    channels: tuple[tuple[str, date, str], ...] | None = None,
     **changes: Any,
 ) -> submissions.Draft:
+    """By default for tomorrow on 政府网站 and 微信公众号 (头条)."""
+    if channels is None:
+        channels = (
+            ("gov_website", shanghai_tomorrow(), ""),
+            ("wechat", shanghai_tomorrow(), "头条"),
+        )
     fields: dict[str, Any] = {
         "title": title,
         "body_html": '<p>自下月起周六上午提供延时服务。</p><p><img src="a.png"></p>'

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
@@ -20,9 +19,8 @@ from orchestrator.reports import accountability
 from orchestrator.services import dispatch
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
+from tests.clock import shanghai_today
 from tests.reports.conftest import Server, demo_signed_off, draft, sanshen, signed_off
-
-TODAY = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +44,7 @@ def send_due(app: App, publisher: Publisher) -> None:
 
 
 def published(app: App, publisher: Publisher, channel: str = "gov_website") -> Publication:
-    sub_id = signed_off(app, draft(channels=((channel, TODAY, ""),)))
+    sub_id = signed_off(app, draft(channels=((channel, shanghai_today(), ""),)))
     send_due(app, publisher)
     with app.db.read() as session:
         pub = session.scalars(select(Publication).where(Publication.submission_id == sub_id)).one()
@@ -91,7 +89,7 @@ def test_names_author_each_stage_and_sign_off_with_valid_signatures(
 
 
 def test_the_person_who_rescheduled_is_the_publisher(app: App, publisher: Publisher) -> None:
-    tomorrow = TODAY + timedelta(days=1)
+    tomorrow = shanghai_today() + timedelta(days=1)
     sub_id = signed_off(app, draft(channels=(("gov_website", tomorrow, ""),)))
     with app.db.read() as session:
         pub_id = session.scalars(

@@ -23,9 +23,9 @@ from orchestrator.reports import form
 from orchestrator.reports.fonts import FontMissing, register_cjk
 from orchestrator.services import review, submissions
 from orchestrator.settings import Settings
+from tests.clock import shanghai_tomorrow
 from tests.orchestrator.conftest import PASSWORDS
 from tests.reports.conftest import (
-    TOMORROW,
     Server,
     demo_signed_off,
     draft,
@@ -75,7 +75,7 @@ def test_pdf_shows_department_rows_signers_times_and_fingerprints(app: App, tmp_
     assert "申请日期：" + datetime.now(SHANGHAI).strftime("%Y年%m月%d日") in text
     assert "区政务服务中心推出周末延时服务" in text
     assert "政府网站" in text and "微信公众号" in text and "头条" in text
-    assert TOMORROW.isoformat() in text
+    assert shanghai_tomorrow().isoformat() in text
     for label in (
         "科室、窗口经办人",
         "科室、窗口负责人审核",
@@ -131,7 +131,10 @@ def test_principal_line_appears_when_the_item_needed_it(app: App, tmp_path: Path
 def test_several_items_of_one_department_are_rows_one_to_n(app: App, tmp_path: Path) -> None:
     first = signed_off(app)
     second = signed_off(
-        app, draft(title="“一网通办”新增十项服务", channels=(("suishenban", TOMORROW, "首页"),))
+        app,
+        draft(
+            title="“一网通办”新增十项服务", channels=(("suishenban", shanghai_tomorrow(), "首页"),)
+        ),
     )
     text = text_of(pdf_of(app, [first, second], tmp_path))
     assert "附：第 1 项信息内容" in text and "附：第 2 项信息内容" in text
@@ -157,8 +160,14 @@ def test_docx_reads_back_with_rows_and_signatures(app: App) -> None:
     rows = [[c.text for c in row.cells] for row in rows_table.rows]
     assert rows[0] == ["序号", "信息名称", "发布形式", "发布日期", "备注"]
     assert rows[1:] == [
-        ["1", "区政务服务中心推出周末延时服务", "政府网站", TOMORROW.isoformat(), ""],
-        ["1", "区政务服务中心推出周末延时服务", "微信公众号", TOMORROW.isoformat(), "头条"],
+        ["1", "区政务服务中心推出周末延时服务", "政府网站", shanghai_tomorrow().isoformat(), ""],
+        [
+            "1",
+            "区政务服务中心推出周末延时服务",
+            "微信公众号",
+            shanghai_tomorrow().isoformat(),
+            "头条",
+        ],
     ]
     signed = [[c.text for c in row.cells] for row in sign_table.rows][1:]
     by_name = {row[2]: row for row in signed}
