@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from channels.simulators import gov_website as simulated
+from orchestrator import redis_embedded
+from orchestrator.db import make_engine
 from orchestrator.models import Attempt
+from orchestrator.render import render
+from orchestrator.services.dispatch import claim_due, move
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
+from orchestrator.states import State
+from tests.channels.conftest import sample_item
 from tests.clock import shanghai_tomorrow
 from tests.pipeline.conftest import Stack
 
@@ -94,8 +103,6 @@ def test_a_create_still_running_when_the_reply_times_out_makes_one_article(
     """The website is still working on the create when the worker stops waiting: the worker
     asks at once and finds nothing yet, and the resend with the same key gets the article
     that the slow create made, not a second one."""
-    from channels.simulators import gov_website as simulated
-    from orchestrator.services.dispatch import claim_due
 
     real, slow_done = simulated.KEY_PATTERN, threading.Event()
 
@@ -197,18 +204,16 @@ def test_channel_without_configuration_fails_clearly(stack: Stack) -> None:
 
 
 def test_redis_going_away_and_back_loses_nothing(stack: Stack, redis_url: str) -> None:
-    from orchestrator import redis_embedded
 
     stack.start("worker")
     stack.start("scheduler")
     folder = redis_embedded.client(redis_url).config_get("dir")["dir"]
     redis_embedded.client(redis_url).shutdown(save=True, nosave=False)
-    sub = stack.signed_off(("gov_website", "xuexi"))
-
-    time.sleep(2)
-    from pathlib import Path
-
-    redis_embedded.ensure_running(Path(folder).parent)
+    try:
+        sub = stack.signed_off(("gov_website", "xuexi"))
+        time.sleep(2)
+    finally:  # the suite's Redis comes back whatever happened here, or every later test fails
+        redis_embedded.ensure_running(Path(folder).parent)
     stack.wait_for(lambda: stack.settled(sub), timeout=60, what="published after Redis returns")
     assert set(stack.states(sub).values()) == {"published"}
     for pub in stack.publications(sub):
@@ -218,7 +223,6 @@ def test_redis_going_away_and_back_loses_nothing(stack: Stack, redis_url: str) -
 def test_two_publishers_never_send_one_row_twice(stack: Stack) -> None:
     """Two workers racing for the same queued row: only one compare-and-set wins."""
     sub = stack.signed_off(("gov_website",))
-    from orchestrator.services.dispatch import claim_due
 
     with stack.app.db.session() as session:
         ((pub_id, _),) = claim_due(session, now=datetime.now(UTC))
@@ -246,7 +250,6 @@ def hold_write_lock(stack: Stack, seconds: float = 3.0) -> Callable[[], None]:
     """Take the database's write lock now; the returned function releases it after `seconds`.
     SQLite: a writer's BEGIN IMMEDIATE. PostgreSQL: the tables a sign-off and a send write,
     locked against every other writer."""
-    import sqlite3
 
     url = stack.app.db.url
     if url.startswith("sqlite"):
@@ -260,7 +263,6 @@ def hold_write_lock(stack: Stack, seconds: float = 3.0) -> Callable[[], None]:
             locker.close()
 
         return release_sqlite
-    from orchestrator.db import make_engine
 
     engine = make_engine(url)
     connection = engine.connect()
@@ -278,9 +280,6 @@ def hold_write_lock(stack: Stack, seconds: float = 3.0) -> Callable[[], None]:
 
 def test_a_draft_left_by_a_lost_publish_step_is_finished_once(stack: Stack) -> None:
     """The worker died after the website stored the draft, before the publish step."""
-    from orchestrator.render import render
-    from orchestrator.services.dispatch import claim_due, move
-    from orchestrator.states import State
 
     sub = stack.signed_off(("gov_website",))
     now = datetime.now(UTC)
@@ -319,9 +318,6 @@ def test_a_wechat_send_older_than_the_searchable_lists_becomes_unconfirmed(stack
     """WeChat cannot be asked by key, only listed newest first: when more articles went out
     since the first send than `find_pages` covers, "not found" proves nothing, so the row goes
     to an operator instead of being sent again."""
-    from orchestrator.services.dispatch import claim_due, move
-    from orchestrator.states import State
-    from tests.channels.conftest import sample_item
 
     sub = stack.signed_off(("wechat",))
     now = datetime.now(UTC)
@@ -346,8 +342,6 @@ def test_a_wechat_send_older_than_the_searchable_lists_becomes_unconfirmed(stack
 def test_a_reconcile_round_checks_rows_side_by_side_and_one_failure_spares_the_rest(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator.services.dispatch import claim_due, move
-    from orchestrator.states import State
 
     subs = [stack.signed_off(("gov_website",)) for _ in range(3)]
     long_ago = datetime.now(UTC) - timedelta(minutes=5)
