@@ -87,6 +87,12 @@ class ContentRejected(Permanent):
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.problems = problems
 
+    def __str__(self) -> str:
+        """The refusal with each of its reasons, so a failed row says what to fix."""
+        text = super().__str__()
+        reasons = [p.message for p in self.problems if p.message and p.message not in text]
+        return f"{text}：{'；'.join(reasons)}" if reasons else text
+
 
 class ConfigurationInvalid(Permanent):
     code = "configuration_invalid"

@@ -668,7 +668,7 @@ class WeChatChannel(Channel):
         blocking = tuple(p for p in self.validate(item) if p.code not in WARNING_CODES)
         if blocking:
             raise ContentRejected(
-                "稿件不符合微信公众号的要求：" + "；".join(p.message for p in blocking),
+                "稿件不符合微信公众号的要求",
                 problems=blocking,
                 channel=NAME,
             )

@@ -35,6 +35,7 @@ from channels.errors import (
 from channels.item import Item
 from channels.simulators.base import FaultKind, Simulator
 from channels.simulators.server import SimulatorServer
+from tests.channels.conftest import sample_item
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -151,6 +152,22 @@ def test_a_refusal_raises_its_class_and_publishes_nothing(
     assert caught.value.channel == adapter.name
     if isinstance(caught.value, RateLimited):
         assert caught.value.retry_after > 0
+    assert simulator.ledger.count(idempotency_key) == 0
+
+
+def test_an_item_the_channel_refuses_names_every_reason_and_reaches_no_platform(
+    adapter: Channel, idempotency_key: str, simulator: Simulator
+) -> None:
+    """What a failed row shows (str of the error) says what to fix, not only that it failed."""
+    bad = sample_item(title="题" * 200)
+
+    with pytest.raises(ContentRejected) as caught:
+        adapter.publish(bad, idempotency_key)
+
+    problems = caught.value.problems
+    assert problems and problems == tuple(adapter.validate(bad))
+    for problem in problems:
+        assert problem.message in str(caught.value)
     assert simulator.ledger.count(idempotency_key) == 0
 
 

@@ -84,6 +84,10 @@ class ExampleChannel(Channel):
         )
 
     def publish(self, item: Item, idempotency_key: str) -> Receipt:
+        if problems := self.validate(item):
+            raise ContentRejected(
+                "稿件不符合示例平台的要求", problems=tuple(problems), channel=self.name
+            )
         html = rendering.clean_html(item.body_html)
         post = {"key": idempotency_key, "title": item.title, "html": html}
         return self._receipt(self._call("POST", "/posts", True, json=post))
