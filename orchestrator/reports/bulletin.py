@@ -52,20 +52,29 @@ def issue(
     actor: str = "system",
     now: datetime | None = None,
 ) -> Issued:
-    """Build and archive the bulletin for `period` once; later calls return what was archived."""
+    """Build and archive the bulletin for `period` once; later calls return what was archived.
+
+    The figures are read and the files rendered outside any write transaction: rendering takes
+    seconds of CPU, and on SQLite a write transaction holds the one write lock that every
+    send and every claim of a due row waits for (the scheduler issues bulletins beside its
+    dispatch loop). Only archiving writes; it looks again first, so two issuers archive once.
+    """
     now = now or datetime.now(UTC)
+    with app.db.read() as session:
+        found = existing(session, period)
+        if all(kind in found for kind in KINDS):
+            return Issued(period, [found[k] for k in KINDS], created=False)
+        report = st.build(session, period, now=now)
+    data = {"bulletin_pdf": render_pdf(report), "bulletin_xlsx": render_xlsx(report)}
     with app.db.session() as session:
         _serialise(session, period)
         found = existing(session, period)
         missing = [kind for kind in KINDS if kind not in found]
-        if missing:
-            report = st.build(session, period, now=now)
-            data = {"bulletin_pdf": render_pdf(report), "bulletin_xlsx": render_xlsx(report)}
-            for kind in missing:
-                found[kind] = archive.store(
-                    session, app, kind=kind, name=f"{file_stem(period)}.{kind[9:]}",
-                    data=data[kind], mime=KINDS[kind], period=period.key, actor=actor,
-                )  # fmt: skip
+        for kind in missing:
+            found[kind] = archive.store(
+                session, app, kind=kind, name=f"{file_stem(period)}.{kind[9:]}",
+                data=data[kind], mime=KINDS[kind], period=period.key, actor=actor,
+            )  # fmt: skip
         return Issued(period, [found[k] for k in KINDS], created=bool(missing))
 
 

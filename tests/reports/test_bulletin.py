@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from orchestrator.app import App
 from orchestrator.models import ArchiveEntry
@@ -202,3 +202,34 @@ def test_two_issuers_at_once_archive_once(seeded: App) -> None:  # noqa: F811
         results = list(pool.map(lambda _: bulletin.issue(seeded, july), range(2)))
     assert sorted(r.created for r in results) == [False, True]
     assert bulletin_count(seeded) == before + 2
+
+
+def test_rendering_holds_no_write_transaction(
+    seeded: App,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the files render (seconds of CPU), a send elsewhere can still commit: on SQLite a
+    render inside the write transaction held every worker's and the scheduler's writes."""
+    june = st.resolve_period(None, "2026-06")
+    render_pdf = bulletin.render_pdf
+    committed: list[bool] = []
+
+    def render_while_someone_writes(report: st.Report) -> bytes:
+        other = App(seeded.settings)
+        try:
+            with other.db.engine.connect() as conn:
+                driver = conn.connection.driver_connection  # before SQLAlchemy's BEGIN
+                if conn.dialect.name == "sqlite":
+                    driver.execute("PRAGMA busy_timeout=500")
+                else:
+                    driver.execute("SET lock_timeout = '500ms'")
+                conn.execute(update(ArchiveEntry).where(ArchiveEntry.id < 0).values(name="x"))
+                conn.commit()
+            committed.append(True)
+        finally:
+            other.db.dispose()
+        return render_pdf(report)
+
+    monkeypatch.setattr(bulletin, "render_pdf", render_while_someone_writes)
+    issued = bulletin.issue(seeded, june)
+    assert issued.created and committed == [True]
