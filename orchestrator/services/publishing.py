@@ -351,10 +351,15 @@ class Publisher:
     # --- reconciling ------------------------------------------------------------------------
 
     def reconcile(self, limit: int = 100) -> dict[str, int]:
-        """Settle rows whose outcome is open: stuck `sending`, waiting `submitted`."""
+        """Settle rows whose outcome is open: stuck `sending`, waiting `submitted`.
+
+        The rows are found, and each is read before its platform call, in read transactions:
+        on SQLite only writes take the one write lock that the workers' sends and the
+        scheduler's claims wait for, so a round of a hundred checks takes it once per row, not
+        twice. Every write is still a compare-and-set."""
         now = self.clock()
         s = self.settings
-        with self.app.db.session() as session:
+        with self.app.db.read() as session:
             stuck = session.scalars(
                 select(Publication.id)
                 .where(
@@ -396,7 +401,7 @@ class Publisher:
     def settle(self, pub_id: int) -> str:
         """Ask the platform what it holds for the key of a row stuck in `sending`."""
         now = self.clock()
-        with self.app.db.session() as session:
+        with self.app.db.read() as session:
             pub = session.get(Publication, pub_id)
             if pub is None or pub.state != State.SENDING.value:
                 return "open" if pub is None else pub.state
@@ -485,7 +490,7 @@ class Publisher:
         """Ask the platform where a `submitted` article stands: a sparing poll whose interval
         doubles with the time already waited (the callback is the main path where there is one)."""
         now = self.clock()
-        with self.app.db.session() as session:
+        with self.app.db.read() as session:
             pub = session.get(Publication, pub_id)
             if pub is None or pub.state != State.SUBMITTED.value or not pub.receipt:
                 return State.SUBMITTED.value if pub is None else pub.state
