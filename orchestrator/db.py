@@ -9,7 +9,9 @@ run it again (see `retry_on_disconnect`).
 from __future__ import annotations
 
 import logging
+import random
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,6 +35,8 @@ T = TypeVar("T")
 
 # How long opening a connection waits for a server that is down (a restart, a fail-over).
 CONNECT_PATIENCE = 15.0
+# How long a statement waits for SQLite's write lock before "database is locked".
+BUSY_TIMEOUT = 30.0
 # Connection failures that waiting cannot cure: a wrong name, user or password.
 _CONFIGURATION_ERRORS = ("does not exist", "authentication", "password", "pg_hba.conf")
 
@@ -64,14 +68,45 @@ def _sqlite_setup(engine: Engine, *, immediate: bool) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Writers take the write lock up front, so read-then-write never deadlocks on upgrade;
         # readers begin deferred and, under WAL, never wait for a writer.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if immediate:
+            _begin_immediate(connection)
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(connection: Any) -> None:
+    """BEGIN IMMEDIATE, asking again for the write lock every few milliseconds.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100, 100 … ms
+    between tries. A writer that has waited a little then sleeps through the short gaps between
+    another process's back-to-back transactions (a reconcile round writing a row per platform
+    check) and can starve for seconds: the scheduler's claim of due rows did, in
+    bench/schedule.py. Here each try fails at once (busy_timeout 0 for the BEGIN alone) and the
+    next comes 1-5 ms later, for up to BUSY_TIMEOUT in all, as before.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        delay = 0.001
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except exc.OperationalError as error:
+                busy = getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() >= deadline:
+                    raise
+            time.sleep(random.uniform(0.5, 1.0) * delay)
+            delay = min(delay * 1.5, 0.005)
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
 
 
 def _server_down(error: BaseException) -> bool:
@@ -105,7 +140,7 @@ def normalise_url(url: str) -> str:
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT})
         _sqlite_setup(engine, immediate=not read_only)
         return engine
     engine = create_engine(normalise_url(url), pool_pre_ping=True)
