@@ -89,7 +89,7 @@ def _begin_immediate(connection: Any) -> None:
     another process's back-to-back transactions (a reconcile round writing a row per platform
     check) and can starve for seconds: the scheduler's claim of due rows did, in
     bench/schedule.py. Here each try fails at once (busy_timeout 0 for the BEGIN alone) and the
-    next comes 1-5 ms later, for up to BUSY_TIMEOUT in all, as before.
+    next comes at most 5 ms later, for up to BUSY_TIMEOUT in all, as before.
     """
     deadline = time.monotonic() + BUSY_TIMEOUT
     connection.exec_driver_sql("PRAGMA busy_timeout=0")
@@ -100,7 +100,10 @@ def _begin_immediate(connection: Any) -> None:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
                 return
             except exc.OperationalError as error:
-                busy = getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                # the primary code: SQLITE_BUSY_RECOVERY (a WAL being recovered after a
+                # crash) and the other extended codes are waited out the same way
+                code = getattr(error.orig, "sqlite_errorcode", 0) or 0
+                busy = code & 0xFF == sqlite3.SQLITE_BUSY
                 if not busy or time.monotonic() >= deadline:
                     raise
             time.sleep(random.uniform(0.5, 1.0) * delay)
