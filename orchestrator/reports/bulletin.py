@@ -54,10 +54,11 @@ def issue(
 ) -> Issued:
     """Build and archive the bulletin for `period` once; later calls return what was archived.
 
-    The figures are read and the files rendered outside any write transaction: rendering takes
-    seconds of CPU, and on SQLite a write transaction holds the one write lock that every
-    send and every claim of a due row waits for (the scheduler issues bulletins beside its
-    dispatch loop). Only archiving writes; it looks again first, so two issuers archive once.
+    The figures are read and the files rendered outside any write transaction: rendering is
+    CPU work of a second or more on a busy machine, and on SQLite a write transaction holds the
+    one write lock that every send and every claim of a due row waits for (the scheduler issues
+    bulletins beside its dispatch loop). Only archiving writes; it looks again first, so two
+    issuers archive once.
     """
     now = now or datetime.now(UTC)
     with app.db.read() as session:
