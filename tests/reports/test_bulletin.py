@@ -17,6 +17,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select, update
 
+from orchestrator import db
 from orchestrator.app import App
 from orchestrator.models import ArchiveEntry
 from orchestrator.reports import archive, bulletin
@@ -217,19 +218,14 @@ def test_rendering_holds_no_write_transaction(
     def render_while_someone_writes(report: st.Report) -> bytes:
         other = App(seeded.settings)
         try:
-            with other.db.engine.connect() as conn:
-                driver = conn.connection.driver_connection  # before SQLAlchemy's BEGIN
-                if conn.dialect.name == "sqlite":
-                    driver.execute("PRAGMA busy_timeout=500")
-                else:
-                    driver.execute("SET lock_timeout = '500ms'")
+            with other.db.engine.begin() as conn:
                 conn.execute(update(ArchiveEntry).where(ArchiveEntry.id < 0).values(name="x"))
-                conn.commit()
             committed.append(True)
         finally:
             other.db.dispose()
         return render_pdf(report)
 
+    monkeypatch.setattr(db, "BUSY_TIMEOUT", 0.5)  # SQLite's wait for the write lock
     monkeypatch.setattr(bulletin, "render_pdf", render_while_someone_writes)
     issued = bulletin.issue(seeded, june)
     assert issued.created and committed == [True]
