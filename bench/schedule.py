@@ -6,7 +6,7 @@ warm worker. Lateness is the platform's receipt time (the simulator ledger's fir
 the key) minus the row's due time. The first publish call's start is reported too, to tell the
 scheduler's share from the sending's.
 
-Run: python bench/schedule.py [--interval 0.2] [--reconcile-interval 15] [--publications 500]
+Run: python bench/schedule.py [--interval 0.2] [--reconcile-interval 1] [--publications 500]
 The last line of stdout is the JSON result.
 """
 
@@ -34,6 +34,7 @@ from bench._stack import (  # noqa: E402
     utcnow,
     wait_for,
 )
+from orchestrator.settings import Settings  # noqa: E402
 
 LEAD_S = 4.0  # the scheduler's start-up, before the first row is due
 
@@ -44,7 +45,10 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=60.0, help="seconds the due times span")
     parser.add_argument("--interval", type=float, default=0.2, help="SANSHEN_SCHEDULER_INTERVAL")
     parser.add_argument(
-        "--reconcile-interval", type=float, default=15.0, help="SANSHEN_RECONCILE_INTERVAL"
+        "--reconcile-interval",
+        type=float,
+        default=Settings().reconcile_interval,
+        help="SANSHEN_RECONCILE_INTERVAL (default: the product's)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()

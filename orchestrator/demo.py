@@ -176,7 +176,7 @@ def publish_demo(
             "SANSHEN_REDIS_URL": redis_url,
             "SANSHEN_KDF_PROFILE": app.settings.kdf_profile,
             "SANSHEN_SCHEDULER_INTERVAL": "0.5",
-            "SANSHEN_RECONCILE_INTERVAL": "2",
+            "SANSHEN_ALERT_INTERVAL": "2",
             "SANSHEN_CONFIRM_FIRST_CHECK": "1",
         }
         if app.settings.database_url:

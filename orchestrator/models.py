@@ -284,7 +284,8 @@ class Publication(Base):
     last_error_class: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    next_check_at: Mapped[datetime | None]  # when to ask the platform again (submitted rows)
+    # when to ask the platform again: a submitted row's status, a stuck send's find after an error
+    next_check_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)  # reason of a cancel / retract / operator call

@@ -40,10 +40,18 @@ class Settings(BaseSettings):
     max_queued_per_channel: int = Field(
         default=20, ge=1, description="每个渠道同时排队的发布上限（其余留在数据库中待调度）"
     )
-    reconcile_interval: float = Field(default=15.0, gt=0, description="核对（对账）间隔（秒）")
+    reconcile_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="核对（对账）轮次间隔（秒）：每轮只查已到查询时间的稿件，轮次密则查询分散、不扎堆",
+    )
+    reconcile_batch: int = Field(
+        default=20, ge=1, description="每轮最多核对的稿件数（发送中、已提交各计），其余留待下一轮"
+    )
     reconcile_concurrency: int = Field(
         default=4, ge=1, le=32, description="核对时同时向平台查询的条数（线程数）"
     )
+    alert_interval: float = Field(default=15.0, gt=0, description="告警扫描与推送间隔（秒）")
     retry_max_attempts: int = Field(default=6, ge=1, description="每个渠道最多发送尝试次数")
     retry_window: float = Field(default=3600, gt=0, description="自首次尝试起重试的最长时间（秒）")
     retry_base_delay: float = Field(default=5, gt=0, description="指数退避的起始间隔（秒）")

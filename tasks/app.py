@@ -72,7 +72,7 @@ def make_app() -> Celery:
             },
             "alerts": {
                 "task": "sanshen.alerts",
-                "schedule": timedelta(seconds=settings.reconcile_interval),
+                "schedule": timedelta(seconds=settings.alert_interval),
             },
         },
     )

@@ -44,14 +44,18 @@ def run(stop: threading.Event | None = None) -> None:
     settings = publisher().settings
     beat = client(app.conf.broker_url)  # each loop's last round, for the health snapshot
     # Alerts in a thread of their own too: a slow webhook must not delay a reconcile round.
+    loops = (
+        ("reconcile", settings.reconcile_interval, reconcile_once),
+        ("alerts", settings.alert_interval, alerts_once),
+    )
     threads = [
         threading.Thread(
             target=every,
-            args=(stop, settings.reconcile_interval, marking(work, name, beat), name),
+            args=(stop, interval, marking(work, name, beat), name),
             name=f"sanshen-{name}",
             daemon=True,
         )
-        for name, work in (("reconcile", reconcile_once), ("alerts", alerts_once))
+        for name, interval, work in loops
     ]
     threads.append(
         threading.Thread(target=_bulletins, args=(stop,), name="sanshen-bulletin", daemon=True)

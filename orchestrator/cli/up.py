@@ -51,7 +51,7 @@ STOP_TIMEOUT = {"api": 10.0, "scheduler": 10.0, "worker": 30.0}
 LABELS = {"api": "控制台", "worker": "发送进程", "scheduler": "调度器"}
 DEMO_PACE = {  # the demo walk settles in seconds rather than at production pace
     "SANSHEN_SCHEDULER_INTERVAL": "0.5",
-    "SANSHEN_RECONCILE_INTERVAL": "2",
+    "SANSHEN_ALERT_INTERVAL": "2",
     "SANSHEN_CONFIRM_FIRST_CHECK": "1",
 }
 

@@ -180,6 +180,7 @@ class Publisher:
                 now=now,
                 attempts=Publication.attempts + 1,
                 sent_at=first,
+                next_check_at=None,  # a stuck send is asked about settle_after from now
             ):
                 return "lost-race"
         return SendPlan(pub_id, channel, key, item, attempt, first)
@@ -350,31 +351,37 @@ class Publisher:
 
     # --- reconciling ------------------------------------------------------------------------
 
-    def reconcile(self, limit: int = 100) -> dict[str, int]:
+    def reconcile(self, limit: int | None = None) -> dict[str, int]:
         """Settle rows whose outcome is open: stuck `sending`, waiting `submitted`.
+
+        A round takes only the rows whose time to be asked has come (`next_check_at`), at most
+        `reconcile_batch` of each kind, oldest first: short rounds then spread the platform
+        calls over time as the rows fall due, instead of a burst every round that competes
+        with the due sends (bench/schedule.py), and a backlog drains at a steady pace.
 
         The rows are found, and each is read before its platform call, in read transactions:
         on SQLite only writes take the one write lock that the workers' sends and the
-        scheduler's claims wait for, so a round of a hundred checks takes it once per row, not
-        twice. Every write is still a compare-and-set."""
+        scheduler's claims wait for, so a check takes it once, not twice. Every write is still
+        a compare-and-set."""
         now = self.clock()
         s = self.settings
+        limit = limit or s.reconcile_batch
+        due = Publication.next_check_at.is_(None) | (Publication.next_check_at <= now)
         with self.app.db.read() as session:
             stuck = session.scalars(
                 select(Publication.id)
                 .where(
                     Publication.state == State.SENDING.value,
                     Publication.state_changed_at < now - timedelta(seconds=s.settle_after),
+                    due,
                 )
+                .order_by(Publication.next_check_at.nulls_first(), Publication.id)
                 .limit(limit)
             ).all()
             waiting = session.scalars(
                 select(Publication.id)
-                .where(
-                    Publication.state == State.SUBMITTED.value,
-                    (Publication.next_check_at.is_(None)) | (Publication.next_check_at <= now),
-                )
-                .order_by(Publication.next_check_at)
+                .where(Publication.state == State.SUBMITTED.value, due)
+                .order_by(Publication.next_check_at.nulls_first(), Publication.id)
                 .limit(limit)
             ).all()
         # Each check is a platform call with its own short transactions: several at once, so
@@ -421,9 +428,20 @@ class Publisher:
                 note = f"{error}，需人工确认"
             return self._unconfirmed(pub_id, now, "find", t0, error, note)
         except (ce.ChannelError, ChannelNotConfigured) as error:
+            # Asked again after the base backoff, behind the other stuck rows: a platform that
+            # is down does not keep a round's places from the rows of the others.
+            delay = self.settings.retry_base_delay
+            if isinstance(error, ce.RateLimited):
+                delay = max(delay, error.retry_after)
             with self.app.db.session() as session:
                 _attempt(session, pub_id, "find", now, time.monotonic() - t0, "retryable", error)
-            return "open"  # try again on the next round
+                session.execute(
+                    update(Publication)
+                    .where(Publication.id == pub_id, Publication.state == State.SENDING.value)
+                    .values(next_check_at=now + timedelta(seconds=delay))
+                    .execution_options(synchronize_session=False)
+                )
+            return "open"
         draft_only = found is not None and bool(found.extra.get("draft"))
         if draft_only and not adapter.capabilities.resumes_drafts:
             return self._unconfirmed(

@@ -374,3 +374,47 @@ def test_a_reconcile_round_checks_rows_side_by_side_and_one_failure_spares_the_r
     states = {pub.id: pub.state for sub in subs for pub in stack.publications(sub)}
     assert states[broken] == "sending"  # left for the next round
     assert sorted(s for i, s in states.items() if i != broken) == ["scheduled", "scheduled"]
+
+
+def test_a_round_takes_a_bounded_batch_and_a_platform_that_is_down_starves_no_other(
+    stack: Stack,
+) -> None:
+    """Rounds are short and take at most `reconcile_batch` rows of a kind, the longest-waiting
+    first. A stuck send whose platform cannot be asked waits the base backoff before it is
+    asked again, so the rows of a platform that is down do not take every round's places."""
+
+    down = [stack.signed_off(("gov_website",)) for _ in range(3)]
+    up = stack.signed_off(("suishenban",))
+    now = datetime.now(UTC)
+    with stack.app.db.session() as session:
+        rows = dict(claim_due(session, now=now))
+        for pub_id in sorted(rows):  # gov_website's three rows hold the lowest ids
+            move(session, pub_id, (State.QUEUED,), State.SENDING, now=now, attempts=1)
+    faults(stack, "gov_website", rates={"5xx": 1.0})
+    clock = [now + timedelta(minutes=5)]  # past settle_after
+    publisher = Publisher(
+        stack.app, ChannelHub(stack.env), MemoryRateGate(), clock=lambda: clock[0]
+    )
+    publisher.settings = publisher.settings.model_copy(update={"reconcile_batch": 2})
+
+    def finds() -> dict[int, int]:
+        return {
+            pub_id: sum(a.operation == "find" for a in attempts(stack, pub_id)) for pub_id in rows
+        }
+
+    (first, second, third), (other,) = (
+        [one(stack, sub).id for sub in down],
+        [one(stack, up).id],
+    )
+    publisher.reconcile()
+    assert finds() == {first: 1, second: 1, third: 0, other: 0}
+    publisher.reconcile()  # the same moment: the two that failed wait their backoff
+    assert finds() == {first: 1, second: 1, third: 1, other: 1}
+    assert one(stack, up).state == "scheduled"  # not at its platform: sent again
+    publisher.reconcile()
+    assert finds() == {first: 1, second: 1, third: 1, other: 1}  # nothing due yet
+    clock[0] += timedelta(seconds=publisher.settings.retry_base_delay + 1)
+    publisher.reconcile()
+    assert finds() == {first: 2, second: 2, third: 1, other: 1}
+    assert {one(stack, sub).state for sub in down} == {"sending"}
+    assert stack.ledger("gov_website") == {} and stack.ledger("suishenban") == {}
