@@ -57,9 +57,6 @@ SETTINGS = {
     "SANSHEN_RETRY_MAX_DELAY": "4",
     "SANSHEN_CONFIRM_FIRST_CHECK": "1",
     "SANSHEN_CONFIRM_MAX_INTERVAL": "5",
-    # Time runs ~700x faster here (polls every <=5 s instead of <=3600 s), so a round may take
-    # as many rows as it did before rounds were bounded; 20, the default, caps checks at 20/s.
-    "SANSHEN_RECONCILE_BATCH": "100",
 }
 READ_TIMEOUT_S = 2.0
 IN_FLIGHT = ("scheduled", "queued", "sending")
