@@ -230,6 +230,41 @@ class FolderLock:
             self._fd = None
 
 
+DEMO_CHANNELS = "demo-channels.json"
+
+
+def publish_demo_channels(folder: Path, env: Mapping[str, str]) -> None:
+    """Tell the commands run by hand on this data folder where `sanshen up --demo`'s simulated
+    platforms answer: they live only in the `up` process, which hands them to its children."""
+    path = folder / DEMO_CHANNELS
+    partial = path.with_suffix(".tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # test secrets in it
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump({"pid": os.getpid(), "env": dict(env)}, out)
+    os.replace(partial, path)
+
+
+def withdraw_demo_channels(folder: Path) -> None:
+    (folder / DEMO_CHANNELS).unlink(missing_ok=True)
+
+
+def demo_channels(folder: Path) -> dict[str, str]:
+    """The simulated platforms' settings of the `sanshen up --demo` running on `folder`; empty
+    when none runs. A file left by a killed `up` is ignored: its writer must still hold the
+    folder's lock (`FolderLock` names the holder's pid) and be alive."""
+    from orchestrator.redis_embedded import pid_alive
+
+    try:
+        published = json.loads((folder / DEMO_CHANNELS).read_text(encoding="utf-8"))
+        holder = int((folder / "sanshen-up.lock").read_text().strip() or 0)
+        pid, env = int(published["pid"]), dict(published["env"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+    if pid != holder or not pid_alive(pid):
+        return {}
+    return {str(key): str(value) for key, value in env.items()}
+
+
 def scheduler_healthy() -> bool:
     """The scheduler's dispatch loop has stamped a round lately (its container health check)."""
     from datetime import UTC, datetime

@@ -109,7 +109,7 @@ def server_pid(data_dir: Path) -> int | None:
         pid = int((socket_dir(data_dir) / "redis.pid").read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    return pid if pid_alive(pid) else None
 
 
 def stop(data_dir: Path, timeout: float = 10.0) -> None:
@@ -120,11 +120,11 @@ def stop(data_dir: Path, timeout: float = 10.0) -> None:
         with contextlib.suppress(redis.ConnectionError):  # it hangs up as it goes
             client(url, retry=_ONCE).shutdown(save=True)
     deadline = time.monotonic() + timeout
-    while pid is not None and _alive(pid) and time.monotonic() < deadline:
+    while pid is not None and pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Running, not merely waiting to be reaped (a daemon's parent is init, which may be slow)."""
     try:
         os.kill(pid, 0)

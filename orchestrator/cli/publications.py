@@ -25,7 +25,7 @@ from orchestrator.errors import InvalidInput
 from orchestrator.models import Publication
 from orchestrator.permissions import require
 from orchestrator.services import reposts, submissions
-from orchestrator.services.hub import ChannelHub, MemoryRateGate
+from orchestrator.services.hub import MemoryRateGate, hub_for
 from orchestrator.services.publishing import Publisher, get_publication
 from orchestrator.states import State
 
@@ -39,7 +39,8 @@ app.add_typer(upward_app, name="upward")
 
 def publisher() -> Publisher:
 
-    return Publisher(ctx().app, ChannelHub(), MemoryRateGate())
+    app = ctx().app
+    return Publisher(app, hub_for(app.settings.data_dir), MemoryRateGate())
 
 
 def describe_publication(pub: Any, with_attempts: bool = False) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from orchestrator.cli.base import (
 )
 from orchestrator.errors import GateRefused, InvalidInput
 from orchestrator.services import prechecks, review
+from orchestrator.services.hub import hub_for
 
 # --- review ---------------------------------------------------------------------------------
 
@@ -160,7 +161,9 @@ def gate_check(submission_id: int, as_json: JsonOpt = False) -> None:
                     for v in verdict.violations
                 ],
                 "aids": aids,
-                "channel_problems": prechecks.channel_problems(session, a, submission_id),
+                "channel_problems": prechecks.channel_problems(
+                    session, a, submission_id, hub_for(a.settings.data_dir)
+                ),
             }
 
     def show(r: dict[str, Any]) -> None:

@@ -36,10 +36,12 @@ from orchestrator.devstack import (
     FolderLock,
     Processes,
     api_argv,
+    publish_demo_channels,
     record_children,
     scheduler_argv,
     simulator_env,
     stop_leftovers,
+    withdraw_demo_channels,
     worker_argv,
 )
 from orchestrator.errors import Conflict, InvalidInput, SanshenError
@@ -212,6 +214,7 @@ class Stack:
 
             self.sims = SimulatorServer().start()
             env = DEMO_PACE | env | self._simulator_settings()
+            publish_demo_channels(self.data_dir, self._simulator_settings())
             self.say(f"✓ 模拟平台 {self.sims.url}/（运营视图）")
         return env
 
@@ -307,6 +310,7 @@ class Stack:
                     self.procs.stop(name, timeout=STOP_TIMEOUT[name])
                     self.say(f"✓ {LABELS[name]}已停止")
         if self.sims is not None:
+            withdraw_demo_channels(self.data_dir)
             self.sims.stop()
             self.say("✓ 模拟平台已停止")
         self.children_file.unlink(missing_ok=True)

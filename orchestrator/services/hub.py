@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from channels.base import Channel
@@ -17,6 +18,7 @@ from channels.registry import (
     env_variable,
     load_channels,
 )
+from orchestrator.devstack import demo_channels
 from orchestrator.errors import SanshenError
 
 
@@ -95,6 +97,12 @@ def redis_py_url(url: str) -> str:
     """Celery's redis+socket:///path as redis-py spells it (unix:///path)."""
     prefix = "redis+socket://"
     return "unix://" + url.removeprefix(prefix) if url.startswith(prefix) else url
+
+
+def hub_for(data_dir: Path) -> ChannelHub:
+    """For commands run by hand: the adapters from the environment and, beside a running
+    `sanshen up --demo` on the same data folder, its simulated platforms (the environment wins)."""
+    return ChannelHub({**demo_channels(data_dir), **os.environ})
 
 
 class ChannelNotConfigured(SanshenError):

@@ -19,7 +19,13 @@ from gate.model import Decision, ReviewStage
 from orchestrator import redis_embedded
 from orchestrator.app import App
 from orchestrator.demo import ALL_DEMO_CHANNELS, demo_draft, submit_and_sign_off
-from orchestrator.devstack import simulator_env
+from orchestrator.devstack import (
+    DEMO_CHANNELS,
+    FolderLock,
+    demo_channels,
+    publish_demo_channels,
+    simulator_env,
+)
 from orchestrator.migrate import upgrade
 from orchestrator.models import Publication
 from orchestrator.services import org, review, submissions
@@ -82,12 +88,39 @@ def test_demo_comes_up_refuses_a_second_up_publishes_everywhere_and_stops_every_
     assert states(app, sub) == dict.fromkeys(ALL_DEMO_CHANNELS, State.PUBLISHED.value)
     app.db.dispose()
 
+    # Another terminal, on the same data folder and without the simulators' settings, sees the
+    # demo's platforms: its channel pre-check finds every channel configured.
+    beside = sanshen(data, "gate", "check", str(sub))
+    assert beside.returncode == 0, beside.stdout + beside.stderr
+    assert "审核闸门通过" in beside.stdout and "channel_not_configured" not in beside.stdout
+
     owned = up.pids()
     assert len(owned) >= 4, owned  # console, worker and its pool, scheduler, Redis
     assert up.stop(signal.SIGINT) == 0, up.output
     assert [pid for pid in owned if alive(pid)] == []
     assert "已全部停止" in up.output
     assert not (data / "redis" / "redis.sock").exists()
+    assert not (data / DEMO_CHANNELS).exists()
+    after = sanshen(data, "gate", "check", str(sub))
+    assert "[channel_not_configured]" in after.stdout, after.stdout + after.stderr
+
+
+def test_a_demo_channels_file_counts_only_while_its_up_holds_the_folder(data: Path) -> None:
+    data.mkdir(parents=True, exist_ok=True)
+    env = {"SANSHEN_CHANNEL_GOV_WEBSITE_BASE_URL": "http://127.0.0.1:9/"}
+    publish_demo_channels(data, env)  # as this process: its pid is in the file
+    assert (data / DEMO_CHANNELS).stat().st_mode & 0o777 == 0o600
+    assert demo_channels(data) == {}  # no lock file: no `up` holds the folder
+    lock = FolderLock(data)
+    lock.acquire()
+    try:
+        assert demo_channels(data) == env
+        (data / DEMO_CHANNELS).write_text('{"pid": 999999999, "env": {}}')  # a killed up's
+        assert demo_channels(data) == {}
+    finally:
+        lock.release()
+    publish_demo_channels(data, env)
+    assert demo_channels(data) == {}  # the lock released: the holder's pid is gone from it
 
 
 @pytest.mark.parametrize(
