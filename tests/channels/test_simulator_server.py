@@ -136,7 +136,12 @@ def test_main_serves_until_interrupted() -> None:
         assert gov["faults"]["rates"] == {"5xx": 1.0}
     finally:
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
+        try:
+            _, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()  # not left running, its pipes not left for a later test to trip on
+            process.communicate()
+            pytest.fail("the simulators did not stop on SIGINT within 30 s")
     assert process.returncode == 0, err
     assert "政府网站（gov_website）" in "".join(printed)
     assert "按 Ctrl-C 停止" in printed[-1]
