@@ -47,6 +47,26 @@ DRAFT_ONLY_NOTE = "平台上只有草稿，提交发表的结果未知：请在�
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+def _ask_again(
+    session: Session,
+    pub_id: int,
+    state: State,
+    now: datetime,
+    delay: float,
+    error: ce.ChannelError | ChannelNotConfigured | None,
+) -> None:
+    """When the reconciler asks the platform about a row still in `state` again; a rate limit's
+    retry-after (e.g. WeChat's daily freepublish/get quota) comes first."""
+    if isinstance(error, ce.RateLimited):
+        delay = max(delay, error.retry_after)
+    session.execute(
+        update(Publication)
+        .where(Publication.id == pub_id, Publication.state == state.value)
+        .values(next_check_at=now + timedelta(seconds=delay))
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _attempt(
     session: Session,
     pub_id: int,
@@ -430,16 +450,10 @@ class Publisher:
         except (ce.ChannelError, ChannelNotConfigured) as error:
             # Asked again after the base backoff, behind the other stuck rows: a platform that
             # is down does not keep a round's places from the rows of the others.
-            delay = self.settings.retry_base_delay
-            if isinstance(error, ce.RateLimited):
-                delay = max(delay, error.retry_after)
             with self.app.db.session() as session:
                 _attempt(session, pub_id, "find", now, time.monotonic() - t0, "retryable", error)
-                session.execute(
-                    update(Publication)
-                    .where(Publication.id == pub_id, Publication.state == State.SENDING.value)
-                    .values(next_check_at=now + timedelta(seconds=delay))
-                    .execution_options(synchronize_session=False)
+                _ask_again(
+                    session, pub_id, State.SENDING, now, self.settings.retry_base_delay, error
                 )
             return "open"
         draft_only = found is not None and bool(found.extra.get("draft"))
@@ -550,14 +564,7 @@ class Publisher:
     ) -> None:
         s = self.settings
         delay = min(s.confirm_max_interval, max(s.confirm_first_check, waited.total_seconds()))
-        if isinstance(error, ce.RateLimited):  # e.g. WeChat's daily freepublish/get quota
-            delay = max(delay, error.retry_after)
-        session.execute(
-            update(Publication)
-            .where(Publication.id == pub_id, Publication.state == State.SUBMITTED.value)
-            .values(next_check_at=now + timedelta(seconds=delay))
-            .execution_options(synchronize_session=False)
-        )
+        _ask_again(session, pub_id, State.SUBMITTED, now, delay, error)
 
     def apply_status(self, channel: str, external_id: str, status: Status) -> str:
         """A platform told us (callback) where an article stands."""
