@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from gate.model import Content, Decision, ReviewStage
 
 FINGERPRINT_FORMAT = "sanshen.version.v1"
 SIGNATURE_FORMAT = "sanshen.review.v1"
+AMENDMENT_FORMAT = "sanshen.reschedule.v1"
 
 
 def _utc(value: datetime) -> str:
@@ -77,6 +78,31 @@ def signing_payload(
             "fingerprint": fingerprint,
             "stage": stage.value,
             "decision": decision.value,
+            "acted_at": _utc(acted_at),
+            "comment": comment,
+        }
+    )
+
+
+def amendment_payload(
+    *,
+    submission_id: str,
+    fingerprint: str,
+    channel: str,
+    old_date: date,
+    new_date: date,
+    acted_at: datetime,
+    comment: str,
+) -> bytes:
+    """The exact bytes the 宣传分管领导's key signs for one 改期 of a signed row."""
+    return _dumps(
+        {
+            "format": AMENDMENT_FORMAT,
+            "submission": submission_id,
+            "fingerprint": fingerprint,
+            "channel": channel,
+            "old_date": old_date.isoformat(),
+            "new_date": new_date.isoformat(),
             "acted_at": _utc(acted_at),
             "comment": comment,
         }

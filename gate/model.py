@@ -7,6 +7,7 @@ All datetimes are timezone-aware (UTC is expected; any aware value compares corr
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -121,11 +122,19 @@ class Content:
 
 @dataclass(frozen=True, slots=True)
 class RoleAssignment:
-    """A role held from `valid_from` (inclusive) until `valid_until` (exclusive, None = open)."""
+    """A role held from `valid_from` (inclusive) until `valid_until` (exclusive, None = open).
+
+    `departments` are the 科室/窗口 the role covers: None means the holder's own department (a
+    供稿人's or 科室负责人's), a set names them (the departments a 分管领导 is in charge of, or
+    the one department an acting holder stands in for). Office-wide stages ignore it.
+    `acting_for` names the person whose duty a delegate (代理) holds for these dates.
+    """
 
     role: Role
     valid_from: datetime
     valid_until: datetime | None = None
+    departments: frozenset[str] | None = None
+    acting_for: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +162,48 @@ class ReviewAction:
 
 
 @dataclass(frozen=True, slots=True)
+class DateAmendment:
+    """A signed 改期: the 宣传分管领导 moves a signed row's 发布日期 from `old_date` to `new_date`.
+
+    It amends the row of `channel` in the version named by `fingerprint`; amendments chain, each
+    starting from the date the one before it set.
+    """
+
+    submission_id: str
+    fingerprint: str
+    channel: str
+    old_date: date
+    new_date: date
+    actor_id: str
+    acted_at: datetime
+    signature: bytes
+    comment: str = ""
+    id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationRow:
+    """A row that is about to go out (or may): the channel and the moment it is scheduled for.
+
+    `origin_problem` is the caller's finding about where the row came from: empty when the row
+    is the one the sign-off created (and every change to it was recorded), else the reason.
+    """
+
+    id: str
+    channel: str
+    scheduled_at: datetime
+    origin_problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ReviewRecord:
-    """A version of a submission with every review action recorded for the submission."""
+    """A version of a submission with every review action recorded for the submission.
+
+    `stored_images` maps each image hash the content names to the SHA-256 of the bytes actually
+    stored under it (None: missing). None for the whole mapping means nobody looked, which the
+    gate refuses for content with images. `publications` are the rows to check against the
+    signed 审批表 rows (amended by `amendments`).
+    """
 
     submission_id: str
     department: str
@@ -162,3 +211,6 @@ class ReviewRecord:
     content: Content
     actions: tuple[ReviewAction, ...]
     people: dict[str, Person] = field(default_factory=dict)
+    stored_images: Mapping[str, str | None] | None = None
+    publications: tuple[PublicationRow, ...] = ()
+    amendments: tuple[DateAmendment, ...] = ()

@@ -8,6 +8,8 @@ stages and roles by their English values:
     principal_for_special_content: true
     qualified_sources: [学习强国, 绿色青浦, 政务公共信息平台]
     skip_second_review_departments: [某科室]
+    department_scoped_stages: [first, second, final]   # reviewed only by the item's department
+    timezone: Asia/Shanghai                            # whose calendar the 发布日期 are days of
     clock_skew_seconds: 300
 
 Unknown keys, unknown stages or roles and wrong types raise `InvalidPolicy` naming the key.
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gate.model import STAGE_ORDER, ReviewStage, Role
 
@@ -36,6 +39,12 @@ DEFAULT_STAGE_ROLES: Mapping[ReviewStage, frozenset[Role]] = MappingProxyType(
 # The upward platforms (市、区及以上媒体平台) the seed names; the office may add more.
 DEFAULT_QUALIFIED_SOURCES: frozenset[str] = frozenset({"学习强国", "绿色青浦", "政务公共信息平台"})
 
+# The seed names the people of *that* 科室/窗口 (经办人, 科室负责人) and the 业务分管领导 of that
+# business; 主要领导 and 宣传分管领导 act for the whole office.
+DEFAULT_SCOPED_STAGES: frozenset[ReviewStage] = frozenset(
+    {ReviewStage.FIRST, ReviewStage.SECOND, ReviewStage.FINAL}
+)
+
 
 class InvalidPolicy(ValueError):
     """A policy configuration that cannot be used; the message says which key and why."""
@@ -51,7 +60,10 @@ class Policy:
     qualified_sources: frozenset[str] = DEFAULT_QUALIFIED_SOURCES
     # Departments without a 科室负责人 may go from 初审 straight to 终审.
     skip_second_review_departments: frozenset[str] = frozenset()
+    department_scoped_stages: frozenset[ReviewStage] = DEFAULT_SCOPED_STAGES
+    timezone: str = "Asia/Shanghai"
     clock_skew: timedelta = timedelta(minutes=5)
+    zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         missing = [s.label for s in STAGE_ORDER if not self.stage_roles.get(s)]
@@ -59,7 +71,16 @@ class Policy:
             raise InvalidPolicy(f"stage_roles：以下审核环节没有可审核的角色：{'、'.join(missing)}")
         if self.clock_skew < timedelta(0):
             raise InvalidPolicy("clock_skew_seconds：允许的时钟偏差不能为负数")
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidPolicy(f"timezone：未知的时区“{self.timezone}”") from None
+        object.__setattr__(self, "zone", zone)
         object.__setattr__(self, "stage_roles", MappingProxyType(dict(self.stage_roles)))
+
+    def scoped(self, stage: ReviewStage) -> bool:
+        """Whether `stage` may only be done by people whose role covers the item's department."""
+        return stage in self.department_scoped_stages
 
     def roles_for(self, stage: ReviewStage) -> frozenset[Role]:
         return self.stage_roles[stage]
@@ -99,6 +120,10 @@ class Policy:
             "principal_for_special_content": self.principal_for_special_content,
             "qualified_sources": sorted(self.qualified_sources),
             "skip_second_review_departments": sorted(self.skip_second_review_departments),
+            "department_scoped_stages": [
+                s.value for s in STAGE_ORDER if s in self.department_scoped_stages
+            ],
+            "timezone": self.timezone,
             "clock_skew_seconds": self.clock_skew.total_seconds(),
         }
 
@@ -119,6 +144,21 @@ def _seconds(raw: Any) -> timedelta:
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise TypeError(f"应为秒数，实际为 {raw!r}")
     return timedelta(seconds=raw)
+
+
+def _stages(raw: Any) -> frozenset[ReviewStage]:
+    if isinstance(raw, str) or not all(isinstance(x, str) for x in raw):
+        raise TypeError(f"应为审核环节列表，实际为 {raw!r}")
+    unknown = [x for x in raw if x not in _STAGE_VALUES]
+    if unknown:
+        raise ValueError(f"未知的审核环节 {unknown!r}（可用：{', '.join(_STAGE_VALUES)}）")
+    return frozenset(ReviewStage(x) for x in raw)
+
+
+def _text(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise TypeError(f"应为文字，实际为 {raw!r}")
+    return raw
 
 
 def _stage_roles(raw: Any) -> Mapping[ReviewStage, frozenset[Role]]:
@@ -146,6 +186,8 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "principal_for_special_content": ("principal_for_special_content", _bool),
     "qualified_sources": ("qualified_sources", _names),
     "skip_second_review_departments": ("skip_second_review_departments", _names),
+    "department_scoped_stages": ("department_scoped_stages", _stages),
+    "timezone": ("timezone", _text),
     "clock_skew_seconds": ("clock_skew", _seconds),
 }
 

@@ -8,18 +8,25 @@ The approvals left are the *effective approvals*; `RULES` judge them.
 
 Because the fingerprint covers the content's channel rows, one 签发 covers every channel the
 content requests, with exactly the publish dates and remarks it requests; changing any row is a
-new version that needs a new review.
+new version that needs a new review. A signed 改期 (`DateAmendment`) by a 签发 role after the
+sign-off moves one row's date; the publication rows handed in with the record must each name a
+signed channel and fall on its (amended) day in the policy's time zone.
+
+Stages the policy scopes to the item's department count only when the reviewer's role covers
+that department at the time (`role_covers`): their own for a 供稿人 or 科室负责人, the
+departments a 分管领导 is in charge of, or the department a delegate (代理) stands in for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from gate.canonical import fingerprint
 from gate.model import (
     STAGE_ORDER,
+    DateAmendment,
     Decision,
     Person,
     ReviewAction,
@@ -28,7 +35,7 @@ from gate.model import (
     RoleAssignment,
 )
 from gate.policy import Policy
-from gate.signature import signature_valid
+from gate.signature import amendment_signature_valid, signature_valid
 from gate.verdict import Violation, violation
 
 SIGN_OFF = ReviewStage.SIGN_OFF
@@ -65,6 +72,8 @@ class ReviewContext:
         for action in self.effective_approvals:
             self.approval_of.setdefault(action.stage, action)
         self.required_stages = _required_stages(record, policy)
+        # Each signed channel's 发布日期 after the valid 改期, with the 改期 that set it.
+        self.signed_dates, self.amendment_violations = _amended_dates(self)
 
     def _screen(self, action: ReviewAction) -> tuple[Violation, ...]:
         found: list[Violation] = []
@@ -132,6 +141,88 @@ def _required_stages(record: ReviewRecord, policy: Policy) -> tuple[ReviewStage,
     return tuple(s for s in STAGE_ORDER if s not in skipped)
 
 
+SignedDates = dict[str, tuple[date, DateAmendment | None]]
+
+
+def _amended_dates(context: ReviewContext) -> tuple[SignedDates, tuple[Violation, ...]]:
+    """Replay this version's 改期 in the order made; an invalid one is reported and skipped."""
+    record = context.record
+    dates: SignedDates = {c.channel: (c.publish_date, None) for c in record.content.channels}
+    mine = [
+        a
+        for a in record.amendments
+        if a.submission_id == record.submission_id and a.fingerprint == context.fingerprint
+    ]
+    found = [
+        violation("amendment_invalid", action_id=a.id, channel=a.channel, reason="时间缺少时区")
+        for a in mine
+        if not _aware(a.acted_at)
+    ]
+    for amendment in sorted((a for a in mine if _aware(a.acted_at)), key=lambda a: a.acted_at):
+        reason = _amendment_problem(context, amendment, dates)
+        if reason:
+            found.append(
+                violation(
+                    "amendment_invalid",
+                    action_id=amendment.id,
+                    channel=amendment.channel,
+                    reason=reason,
+                )
+            )
+        else:
+            dates[amendment.channel] = (amendment.new_date, amendment)
+    return dates, tuple(found)
+
+
+def _amendment_problem(context: ReviewContext, amendment: DateAmendment, dates: SignedDates) -> str:
+    """Why this 改期 cannot amend the signed rows, or "" when it can."""
+    person = context.record.people.get(amendment.actor_id)
+    if person is None:
+        return f"改期人（{amendment.actor_id}）不在人员名单中"
+    if not amendment_signature_valid(amendment, person.public_key):
+        return "改期签名无效（记录可能在签名后被改动）"
+    at = amendment.acted_at
+    roles = context.policy.roles_for(SIGN_OFF)
+    if not any(h.role in roles and _holds_at(h, at) for h in person.assignments):
+        return f"{context.name(amendment.actor_id)}在改期时不具有签发所需的角色"
+    if at > context.now + context.policy.clock_skew:
+        return f"改期时间（{at.isoformat()}）晚于当前时间"
+    sign_off = context.approval_of.get(SIGN_OFF)
+    if sign_off is None or at <= sign_off.acted_at:
+        return "改期早于本版本的签发，不能修改未签发的发布日期"
+    if amendment.channel not in dates:
+        return f"审批表中没有渠道“{amendment.channel}”"
+    current = dates[amendment.channel][0]
+    if amendment.old_date != current:
+        return (
+            f"改期所依据的原日期 {amendment.old_date.isoformat()} 与当时的发布日期 "
+            f"{current.isoformat()} 不符"
+        )
+    return ""
+
+
+def role_covers(held: RoleAssignment, person: Person, department: str) -> bool:
+    """Whether an assignment covers `department`: its own list, else the holder's department."""
+    covered = held.departments
+    if covered is None:
+        return person.department is not None and person.department == department
+    return department in covered
+
+
+def role_problem(
+    person: Person, stage: ReviewStage, department: str, policy: Policy, at: datetime
+) -> str | None:
+    """The code of what keeps `person` from acting at `stage` on an item of `department` at `at`:
+    `role_not_held`, `role_out_of_scope`, or None when they may."""
+    roles = policy.roles_for(stage)
+    held = [h for h in person.assignments if h.role in roles and _holds_at(h, at)]
+    if not held:
+        return "role_not_held"
+    if policy.scoped(stage) and not any(role_covers(h, person, department) for h in held):
+        return "role_out_of_scope"
+    return None
+
+
 def _aware(moment: datetime) -> bool:
     return moment.utcoffset() is not None
 
@@ -176,14 +267,21 @@ def check_signature(context: ReviewContext, action: ReviewAction) -> Violation |
 
 
 def check_role_held(context: ReviewContext, action: ReviewAction) -> Violation | None:
-    roles = context.policy.roles_for(action.stage)
-    at = action.acted_at
-    assignments = context.record.people[action.actor_id].assignments
-    if any(held.role in roles and _holds_at(held, at) for held in assignments):
+    """The actor held a role of the stage at the time, covering the item's department when the
+    policy scopes the stage (a delegate only inside the delegation's dates)."""
+    department = context.record.department
+    person = context.record.people[action.actor_id]
+    code = role_problem(person, action.stage, department, context.policy, action.acted_at)
+    if code is None:
         return None
-    labels = "、".join(sorted(r.label for r in roles))
+    labels = "、".join(sorted(r.label for r in context.policy.roles_for(action.stage)))
     return _action_violation(
-        "role_not_held", action, acted_at=at.isoformat(), roles=labels, **_about(context, action)
+        code,
+        action,
+        acted_at=action.acted_at.isoformat(),
+        roles=labels,
+        department=department,
+        **_about(context, action),
     )
 
 
@@ -252,6 +350,55 @@ def rule_repost_source_url(context: ReviewContext) -> Iterator[Violation]:
         or _has_space(source.url)
     ):
         yield violation("repost_source_invalid", url=source.url)
+
+
+def rule_images_stored(context: ReviewContext) -> Iterator[Violation]:
+    """Every image the content names is stored, with bytes that still hash to that name."""
+    content = context.record.content
+    named = list(dict.fromkeys([*content.image_hashes, *filter(None, [content.cover_hash])]))
+    stored = context.record.stored_images
+    if not named:
+        return
+    if stored is None:
+        yield violation("images_unverified")
+        return
+    for sha in named:
+        if sha not in stored:
+            yield violation("images_unverified")
+        elif stored[sha] is None:
+            yield violation("image_missing", image=sha[:12])
+        elif stored[sha] != sha:
+            yield violation("image_bytes_changed", image=sha[:12], actual=str(stored[sha])[:12])
+
+
+def rule_amendments_valid(context: ReviewContext) -> Iterator[Violation]:
+    yield from context.amendment_violations
+
+
+def rule_publications_signed(context: ReviewContext) -> Iterator[Violation]:
+    """Each row handed in goes out on a signed channel, on its signed (or amended) day."""
+    zone = context.policy.zone
+    for row in context.record.publications:
+        if row.origin_problem:
+            yield violation("publication_origin", publication=row.id, reason=row.origin_problem)
+        signed = context.signed_dates.get(row.channel)
+        if signed is None:
+            yield violation(
+                "publication_channel_not_signed", publication=row.id, channel=row.channel
+            )
+            continue
+        if not _aware(row.scheduled_at):
+            yield violation("publication_time_invalid", publication=row.id, channel=row.channel)
+            continue
+        day = row.scheduled_at.astimezone(zone).date()
+        if day != signed[0]:
+            yield violation(
+                "publication_date_not_signed",
+                publication=row.id,
+                channel=row.channel,
+                day=day.isoformat(),
+                signed=signed[0].isoformat(),
+            )
 
 
 def rule_actions_valid(context: ReviewContext) -> Iterator[Violation]:
@@ -345,6 +492,7 @@ RULES: tuple[Rule, ...] = (
     rule_repost_source_complete,
     rule_repost_source_qualified,
     rule_repost_source_url,
+    rule_images_stored,
     rule_actions_valid,
     rule_not_rejected,
     rule_required_stages_present,
@@ -353,6 +501,8 @@ RULES: tuple[Rule, ...] = (
     rule_sign_off_last,
     rule_one_stage_per_person,
     rule_author_only_first_review,
+    rule_amendments_valid,
+    rule_publications_signed,
 )
 
 

@@ -20,12 +20,21 @@ VIOLATION_MESSAGES: Mapping[str, str] = MappingProxyType(
         "repost_source_invalid": "转载来源链接不是有效的 http(s) 地址：{url}",
         "repost_source_time_invalid": "转载来源的首发时间缺少时区，无法核验",
         "source_not_qualified": "转载来源“{platform}”不在具有信息发布资质的平台名单内",
+        "images_unverified": "未核对存储的图片文件，不能判定图片是否为审核时的原图",
+        "image_missing": "图片 {image}… 在存储中缺失",
+        "image_bytes_changed": (
+            "图片 {image}… 的存储文件已被改动（现为 {actual}…），与审核时的原图不符"
+        ),
         # one review action of this version
         "action_time_invalid": "{stage}{decision}意见的审核时间缺少时区，不予计入",
         "action_in_future": "{stage}{decision}意见的审核时间（{acted_at}）晚于当前时间，不予计入",
         "unknown_actor": "{stage}{decision}意见的审核人（{actor}）不在人员名单中，不予计入",
         "role_not_held": (
             "{actor}在审核时（{acted_at}）不具有{stage}所需的角色（{roles}），不予计入"
+        ),
+        "role_out_of_scope": (
+            "{actor}在审核时（{acted_at}）所担任的{roles}不负责科室“{department}”，"
+            "{stage}须由该科室的{roles}（或其代理人）审核，不予计入"
         ),
         "signature_invalid": (
             "{actor}的{stage}{decision}意见签名无效（记录可能在签名后被改动），不予计入"
@@ -44,6 +53,17 @@ VIOLATION_MESSAGES: Mapping[str, str] = MappingProxyType(
             "{actor}已审核{other}，不能再审核{stage}，每一级须由不同的人审核"
         ),
         "author_reviewed_later_stage": "作者{actor}只能参与初审，不能审核自己稿件的{stage}",
+        # 改期 and the rows that go out
+        "amendment_invalid": "“{channel}”的改期无效，不予计入：{reason}",
+        "publication_origin": "发布记录 {publication} 来历不明，拒绝发送：{reason}",
+        "publication_channel_not_signed": (
+            "发布记录 {publication} 的渠道“{channel}”不在已签发的审批表中，拒绝发送"
+        ),
+        "publication_time_invalid": "发布记录 {publication}（{channel}）的发布时间缺少时区",
+        "publication_date_not_signed": (
+            "发布记录 {publication}（{channel}）排定在 {day}，与审批表签发的发布日期 {signed} "
+            "不符；改到其他日期须经宣传分管领导签署改期"
+        ),
     }
 )
 

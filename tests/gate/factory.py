@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from nacl.signing import SigningKey
 
@@ -12,8 +13,10 @@ from gate.canonical import fingerprint
 from gate.model import (
     ChannelRequest,
     Content,
+    DateAmendment,
     Decision,
     Person,
+    PublicationRow,
     RepostSource,
     ReviewAction,
     ReviewRecord,
@@ -21,7 +24,7 @@ from gate.model import (
     Role,
     RoleAssignment,
 )
-from gate.signature import sign_action
+from gate.signature import sign_action, sign_amendment
 
 T0 = datetime(2024, 5, 6, 1, 0, tzinfo=UTC)
 NOW = T0 + timedelta(days=1)
@@ -114,6 +117,42 @@ def approvals(of: Content, stages: Iterable[ReviewStage] = FOUR_STAGES) -> list[
     return [act(stage, 10 * (i + 1), of=of) for i, stage in enumerate(stages)]
 
 
+def amend(
+    channel: str,
+    old: date,
+    new: date,
+    minutes: float,
+    *,
+    actor: str = "sun",
+    of: Content | None = None,
+    key: SigningKey | None = None,
+) -> DateAmendment:
+    """A 改期 of `channel`'s row from `old` to `new`, signed `minutes` after T0 by `actor`."""
+    amendment = DateAmendment(
+        submission_id=SUBMISSION,
+        fingerprint=fingerprint(content() if of is None else of),
+        channel=channel,
+        old_date=old,
+        new_date=new,
+        actor_id=actor,
+        acted_at=T0 + timedelta(minutes=minutes),
+        signature=b"",
+        id=f"amend-{channel}-{minutes}",
+    )
+    return sign_amendment(amendment, KEYS[actor] if key is None else key)
+
+
+def row(channel: str, day: date, hour: int = 9, origin: str = "") -> PublicationRow:
+    """A publication row of `channel` at `hour` o'clock Shanghai time on `day`."""
+    local = datetime(day.year, day.month, day.day, hour, tzinfo=ZoneInfo("Asia/Shanghai"))
+    return PublicationRow(f"P-{channel}", channel, local.astimezone(UTC), origin)
+
+
+def intact(of: Content) -> dict[str, str | None]:
+    """What the store holds for `of`'s images when nothing was changed: each under its hash."""
+    return {sha: sha for sha in (*of.image_hashes, *filter(None, [of.cover_hash]))}
+
+
 def record(
     of: Content | None = None,
     actions: Iterable[ReviewAction] | None = None,
@@ -133,12 +172,15 @@ def record(
         content=of,
         actions=tuple(actions),
         people=people() if staff is None else staff,
+        stored_images=intact(of),
     )
 
 
 def with_content(rec: ReviewRecord, **changes: object) -> ReviewRecord:
-    """The same actions over an edited version (they were signed for the old one)."""
-    return dataclasses.replace(rec, content=dataclasses.replace(rec.content, **changes))  # type: ignore[arg-type]
+    """The same actions over an edited version (they were signed for the old one), its images
+    stored intact."""
+    edited = dataclasses.replace(rec.content, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(rec, content=edited, stored_images=intact(edited))
 
 
 def replace_action(rec: ReviewRecord, stage: ReviewStage, new: ReviewAction) -> ReviewRecord:

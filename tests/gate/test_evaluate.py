@@ -23,6 +23,7 @@ from tests.gate.factory import (
     T0,
     act,
     add_actions,
+    amend,
     approvals,
     content,
     drop_stage,
@@ -30,6 +31,7 @@ from tests.gate.factory import (
     person,
     record,
     replace_action,
+    row,
     with_content,
 )
 
@@ -38,6 +40,31 @@ MAJOR = content(major_event=True)
 SPECIAL = content(special_content=True)
 REPOSTED = content(repost_source=REPOST)
 SKIPPING = Policy(skip_second_review_departments=frozenset({"综合科"}))
+SIGNED_DAY = date(2024, 5, 8)  # the date of both rows of content()
+WEBSITE = "政府网站"
+
+
+def _in(department: str) -> dict[str, object]:
+    """Everyone on the staff, at home in `department`."""
+    return {pid: replace(p, department=department) for pid, p in people().items()}
+
+
+def _holding(pid: str, role: Role, departments: frozenset[str] | None, **dates: object) -> object:
+    """`pid` holding only `role`, covering `departments` (None: their own)."""
+    held = RoleAssignment(role, dates.pop("since", SINCE), departments=departments, **dates)  # type: ignore[arg-type]
+    return replace(person(pid), assignments=(held,))
+
+
+def _staff(**changed: object) -> ReviewRecord:
+    return record(staff=people(**changed))  # type: ignore[arg-type]
+
+
+def _with(**fields: object) -> Callable[[], ReviewRecord]:
+    return lambda: replace(record(), **fields)  # type: ignore[arg-type]
+
+
+def _amended(*amendments: object, rows: tuple[object, ...] = ()) -> Callable[[], ReviewRecord]:
+    return _with(amendments=amendments, publications=rows)
 
 
 @dataclass(frozen=True)
@@ -90,8 +117,72 @@ PASSING = [
     ),
     Case(
         "department allowed to skip 复审",
-        lambda: dataclasses.replace(drop_stage(record(), SECOND), department="综合科"),
+        lambda: dataclasses.replace(
+            drop_stage(record(staff=_in("综合科")), SECOND),  # type: ignore[arg-type]
+            department="综合科",
+        ),
         policy=SKIPPING,
+    ),
+    Case(
+        "终审 by a 分管领导 in charge of the department, from no department of their own",
+        lambda: _staff(
+            zhao=replace(
+                _holding("zhao", Role.LEADER_IN_CHARGE, frozenset({"其他科", "政府网站运行科"})),
+                department=None,
+            )
+        ),
+    ),
+    Case(
+        "复审 by a delegate (代理) inside the delegation's dates",
+        lambda: _staff(
+            wang=replace(
+                _holding(
+                    "wang",
+                    Role.SECTION_HEAD,
+                    frozenset({"政府网站运行科"}),
+                    since=T0,
+                    valid_until=T0 + timedelta(days=1),
+                    acting_for="李科长",
+                ),
+                department="其他科",
+            )
+        ),
+    ),
+    Case(
+        "no stage scoped by policy: reviewers of another department count",
+        lambda: record(staff=_in("其他科")),  # type: ignore[arg-type]
+        policy=Policy(department_scoped_stages=frozenset()),
+    ),
+    Case(
+        "no images, nothing to look up",
+        _with(
+            content=content(image_hashes=()),
+            actions=approvals(content(image_hashes=())),
+            stored_images=None,
+        ),
+    ),
+    Case(
+        "rows on the signed channels, any hour of the signed day",
+        _with(publications=(row(WEBSITE, SIGNED_DAY, 0), row("微信公众号", SIGNED_DAY, 23))),
+    ),
+    Case(
+        "a signed 改期 moves a row to another day",
+        _amended(
+            amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50),
+            rows=(row(WEBSITE, date(2024, 5, 10)), row("微信公众号", SIGNED_DAY)),
+        ),
+    ),
+    Case(
+        "two 改期 in a row, each from the date the one before set",
+        _amended(
+            amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50),
+            amend(WEBSITE, date(2024, 5, 10), date(2024, 5, 7), 60),
+            rows=(row(WEBSITE, date(2024, 5, 7)),),
+        ),
+    ),
+    Case(
+        "a 改期 of another version does not matter",
+        _amended(amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50, of=content(title="旧标题"))),
     ),
     Case(
         "principal review not required by policy",
@@ -115,6 +206,133 @@ PASSING = [
 FAILING = [
     # content
     Case("no channel requested", lambda: record(content(channels=())), ("no_channels",)),
+    # the stored bytes of the images
+    Case("images never looked up", _with(stored_images=None), ("images_unverified",)),
+    Case(
+        "one image never looked up",
+        lambda: replace(record(), stored_images={"a" * 64: "a" * 64}),
+        ("images_unverified",),
+    ),
+    Case(
+        "an image's stored bytes changed",
+        _with(stored_images={"a" * 64: "a" * 64, "b" * 64: "c" * 64}),
+        ("image_bytes_changed",),
+    ),
+    Case(
+        "an image missing from the store",
+        _with(stored_images={"a" * 64: None, "b" * 64: "b" * 64}),
+        ("image_missing",),
+    ),
+    # whose department
+    Case(
+        "复审 by the 科室负责人 of another department",
+        lambda: _staff(wang=replace(person("wang"), department="其他科")),
+        ("role_out_of_scope", "stage_missing"),
+    ),
+    Case(
+        "初审 by a contributor of another department",
+        lambda: _staff(zhang=replace(person("zhang"), department="其他科")),
+        ("role_out_of_scope", "stage_missing"),
+    ),
+    Case(
+        "终审 by a 分管领导 not in charge of the department",
+        lambda: _staff(zhao=_holding("zhao", Role.LEADER_IN_CHARGE, frozenset({"其他科"}))),
+        ("role_out_of_scope", "stage_missing"),
+    ),
+    Case(
+        "复审 by a delegate after the delegation ended",
+        lambda: _staff(
+            wang=_holding(
+                "wang",
+                Role.SECTION_HEAD,
+                frozenset({"政府网站运行科"}),
+                since=T0,
+                valid_until=T0 + timedelta(minutes=15),
+            )
+        ),
+        ("role_not_held", "stage_missing"),
+    ),
+    # the rows that go out
+    Case(
+        "a row on a channel no signed row names",
+        _with(publications=(row("随申办旗舰店", SIGNED_DAY),)),
+        ("publication_channel_not_signed",),
+    ),
+    Case(
+        "a row moved to the day before the signed date",
+        _with(publications=(row(WEBSITE, date(2024, 5, 7), 23),)),
+        ("publication_date_not_signed",),
+    ),
+    Case(
+        "a row moved past midnight Shanghai time (still the signed day in UTC)",
+        _with(publications=(row(WEBSITE, date(2024, 5, 9), 1),)),
+        ("publication_date_not_signed",),
+    ),
+    Case(
+        "a row the sign-off did not create",
+        _with(publications=(row(WEBSITE, SIGNED_DAY, origin="审计链中没有其创建记录"),)),
+        ("publication_origin",),
+    ),
+    Case(
+        "a row without a time zone",
+        _with(
+            publications=(replace(row(WEBSITE, SIGNED_DAY), scheduled_at=datetime(2024, 5, 8, 1)),)
+        ),
+        ("publication_time_invalid",),
+    ),
+    Case(
+        "a 改期 by someone without the 签发 role does not count",
+        _amended(
+            amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50, actor="zhao"),
+            rows=(row(WEBSITE, date(2024, 5, 10)),),
+        ),
+        ("amendment_invalid", "publication_date_not_signed"),
+    ),
+    Case(
+        "a 改期 changed after it was signed",
+        _amended(
+            replace(amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50), new_date=date(2024, 5, 11)),
+            rows=(row(WEBSITE, date(2024, 5, 11)),),
+        ),
+        ("amendment_invalid", "publication_date_not_signed"),
+    ),
+    Case(
+        "a 改期 signed before the sign-off",
+        _amended(amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 35)),
+        ("amendment_invalid",),
+    ),
+    Case(
+        "a 改期 from a date that was no longer the row's",
+        _amended(amend(WEBSITE, date(2024, 5, 9), date(2024, 5, 10), 50)),
+        ("amendment_invalid",),
+    ),
+    Case(
+        "a 改期 of a channel the form does not have",
+        _amended(amend("随申办旗舰店", SIGNED_DAY, date(2024, 5, 10), 50)),
+        ("amendment_invalid",),
+    ),
+    Case(
+        "a 改期 by someone not on the staff list",
+        lambda: replace(
+            record(staff={k: v for k, v in people().items() if k != "chen"}),
+            amendments=(amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50, actor="chen"),),
+        ),
+        ("amendment_invalid",),
+    ),
+    Case(
+        "a 改期 dated in the future",
+        _amended(amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 60 * 48)),
+        ("amendment_invalid",),
+    ),
+    Case(
+        "a 改期 without a time zone",
+        _amended(
+            replace(
+                amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50), acted_at=datetime(2024, 5, 6, 2)
+            )
+        ),
+        ("amendment_invalid",),
+    ),
     Case(
         "repost from an unqualified platform",
         lambda: record(content(repost_source=replace(REPOST, platform="某自媒体"))),

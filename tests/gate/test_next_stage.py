@@ -9,7 +9,16 @@ import pytest
 
 from gate import Policy, evaluate, next_stage
 from gate.model import Decision, ReviewRecord, ReviewStage
-from tests.gate.factory import FIVE_STAGES, FOUR_STAGES, NOW, OUTSIDER_KEY, act, content, record
+from tests.gate.factory import (
+    FIVE_STAGES,
+    FOUR_STAGES,
+    NOW,
+    OUTSIDER_KEY,
+    act,
+    content,
+    people,
+    record,
+)
 
 FIRST, SECOND, FINAL, PRINCIPAL, SIGN_OFF = FIVE_STAGES[:3] + FIVE_STAGES[3:]
 MAJOR = content(major_event=True)
@@ -74,7 +83,8 @@ def test_tampered_signature_makes_the_stage_wait_again() -> None:
 
 def test_department_allowed_to_skip_goes_from_first_to_final() -> None:
     policy = Policy(skip_second_review_departments=frozenset({"综合科"}))
-    rec = dataclasses.replace(record(actions=[act(FIRST, 10)]), department="综合科")
+    staff = {pid: dataclasses.replace(p, department="综合科") for pid, p in people().items()}
+    rec = dataclasses.replace(record(actions=[act(FIRST, 10)], staff=staff), department="综合科")
     assert next_stage(rec, policy, now=NOW) is FINAL
 
 

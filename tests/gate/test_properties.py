@@ -11,6 +11,7 @@ import dataclasses
 import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ from gate.model import (
     Content,
     Decision,
     Person,
+    PublicationRow,
     RepostSource,
     ReviewAction,
     ReviewRecord,
@@ -44,8 +46,15 @@ ROLE_OF = {
     PRINCIPAL: Role.PRINCIPAL_LEADER,
     SIGN_OFF: Role.PUBLICITY_LEADER,
 }
-POLICIES = (Policy(), Policy(skip_second_review_departments=frozenset({"综合科"})))
+POLICIES = (
+    Policy(),
+    Policy(skip_second_review_departments=frozenset({"综合科"})),
+    Policy(department_scoped_stages=frozenset()),
+)
 DEPARTMENTS = ("综合科", "政府网站运行科")
+# The seed: 初审, 复审 and 终审 by the people of the item's own department (or its 分管领导).
+SCOPED_BY_SEED = {STAGE_ORDER[0], STAGE_ORDER[1], STAGE_ORDER[2]}
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # Two people per stage for valid-by-construction records, plus a small pool for random ones.
 STAFF_IDS = [f"{stage.value}-{i}" for stage in STAGE_ORDER for i in range(2)]
@@ -64,7 +73,7 @@ SETTINGS = settings(
 
 def staff_person(pid: str) -> Person:
     stage = ReviewStage(pid.rsplit("-", 1)[0])
-    held = (RoleAssignment(ROLE_OF[stage], LONG_AGO),)
+    held = (RoleAssignment(ROLE_OF[stage], LONG_AGO, departments=frozenset(DEPARTMENTS)),)
     return Person(pid, pid, KEYS[pid].verify_key.encode(), held)
 
 
@@ -124,6 +133,16 @@ def oracle(record: ReviewRecord, policy: Policy, now: datetime) -> bool:
             return False
         if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", source.url.strip(), re.IGNORECASE):
             return False
+    named = [*content.image_hashes, *([content.cover_hash] if content.cover_hash else [])]
+    stored = record.stored_images
+    if named and (stored is None or any(stored.get(h, "") != h for h in named)):
+        return False
+    for row in record.publications:
+        dates = {c.channel: c.publish_date for c in content.channels}
+        if row.origin_problem or row.channel not in dates:
+            return False
+        if row.scheduled_at.astimezone(SHANGHAI).date() != dates[row.channel]:
+            return False
     version = fingerprint(content)
     mine = [
         a
@@ -136,7 +155,12 @@ def oracle(record: ReviewRecord, policy: Policy, now: datetime) -> bool:
         if a.acted_at <= now + policy.clock_skew
         and a.actor_id in record.people
         and verifies(a, record.people[a.actor_id])
-        and held(record.people[a.actor_id], policy.stage_roles[a.stage], a.acted_at)
+        and held(
+            record.people[a.actor_id],
+            policy.stage_roles[a.stage],
+            a.acted_at,
+            record.department if a.stage in scoped_stages(policy) else None,
+        )
     ]
     if len(good) < len(mine):  # every action on this version must be sound, needed or not
         return False
@@ -180,9 +204,21 @@ def verifies(action: ReviewAction, person: Person) -> bool:
     return True
 
 
-def held(person: Person, roles: frozenset[Role], at: datetime) -> bool:
+def scoped_stages(policy: Policy) -> set[ReviewStage]:
+    return set() if not policy.department_scoped_stages else SCOPED_BY_SEED
+
+
+def held(person: Person, roles: frozenset[Role], at: datetime, department: str | None) -> bool:
+    """A role of `roles` held at `at`; covering `department` unless it is None."""
     return any(
-        r.role in roles and r.valid_from <= at and (r.valid_until is None or at < r.valid_until)
+        r.role in roles
+        and r.valid_from <= at
+        and (r.valid_until is None or at < r.valid_until)
+        and (
+            department is None
+            or (department in r.departments if r.departments is not None else False)
+            or (r.departments is None and person.department == department)
+        )
         for r in person.assignments
     )
 
@@ -203,9 +239,32 @@ def random_people(draw: st.DrawFn) -> dict[str, Person]:
         for role in roles:
             start = T0 + timedelta(minutes=draw(st.integers(-60, 60)))
             end = draw(st.none() | st.integers(0, 120).map(lambda m: T0 + timedelta(minutes=m)))
-            held_.append(RoleAssignment(role, start, end))
-        people[pid] = Person(pid, pid, KEYS[pid].verify_key.encode(), tuple(held_))
+            covers = draw(st.sampled_from(SCOPES))
+            held_.append(RoleAssignment(role, start, end, departments=covers))
+        home = draw(st.sampled_from([None, *DEPARTMENTS]))
+        people[pid] = Person(pid, pid, KEYS[pid].verify_key.encode(), tuple(held_), home)
     return people
+
+
+SCOPES = [None, frozenset(), *(frozenset({d}) for d in DEPARTMENTS), frozenset(DEPARTMENTS)]
+
+
+def intact(content: Content) -> dict[str, str | None]:
+    return {h: h for h in (*content.image_hashes, *filter(None, [content.cover_hash]))}
+
+
+def on_day(day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+@st.composite
+def signed_rows(draw: st.DrawFn, content: Content) -> tuple[PublicationRow, ...]:
+    """Rows the sign-off would create: a signed channel, at some hour of its signed day."""
+    return tuple(
+        PublicationRow(f"P{i}", c.channel, on_day(c.publish_date, draw(st.integers(0, 23))))
+        for i, c in enumerate(content.channels)
+        if draw(st.booleans())
+    )
 
 
 @st.composite
@@ -246,6 +305,8 @@ def random_records(draw: st.DrawFn) -> tuple[ReviewRecord, Policy]:
         content=content,
         actions=tuple(actions),
         people=people,
+        stored_images=intact(content),
+        publications=draw(signed_rows(content)),
     )
     return record, draw(st.sampled_from(POLICIES))
 
@@ -287,7 +348,16 @@ def valid_records(draw: st.DrawFn) -> tuple[ReviewRecord, Policy]:
     if author != actors[FIRST] and author in actors.values():
         author = "outside-author"
     actions = draw(st.permutations([*chain, *noise]))
-    record = ReviewRecord(SID, department, author, content, tuple(actions), dict(STAFF))
+    record = ReviewRecord(
+        SID,
+        department,
+        author,
+        content,
+        tuple(actions),
+        dict(STAFF),
+        stored_images=intact(content),
+        publications=draw(signed_rows(content)),
+    )
     return record, policy
 
 
@@ -351,8 +421,15 @@ def test_gate_agrees_with_the_oracle_on_tampered_valid_records(
 @st.composite
 def tamperings(draw: st.DrawFn, record: ReviewRecord) -> ReviewRecord:
     kind = draw(
-        st.sampled_from(["content", "field", "drop", "swap_times", "people", "author", "extra"])
+        st.sampled_from(
+            [
+                *("content", "field", "drop", "swap_times", "people", "author", "extra"),
+                *("scope", "images", "row"),
+            ]
+        )
     )
+    if kind in ("scope", "images", "row"):
+        return draw(outside_tamperings(record, kind))
     actions = list(record.actions)
     if not actions:
         return record
@@ -422,3 +499,30 @@ def tamperings(draw: st.DrawFn, record: ReviewRecord) -> ReviewRecord:
 def resign(action: ReviewAction, **changes: object) -> ReviewAction:
     changed = dataclasses.replace(action, **changes)  # type: ignore[arg-type]
     return sign_action(changed, KEYS.get(action.actor_id, OUTSIDER))
+
+
+@st.composite
+def outside_tamperings(draw: st.DrawFn, record: ReviewRecord, kind: str) -> ReviewRecord:
+    """What surrounds the signed record: whose department a role covers, the stored image
+    bytes, the rows about to be sent."""
+    if kind == "scope":
+        pid = draw(st.sampled_from(sorted(record.people)))
+        person = record.people[pid]
+        covers = draw(st.sampled_from(SCOPES))
+        held_ = tuple(dataclasses.replace(r, departments=covers) for r in person.assignments)
+        people = {**record.people, pid: dataclasses.replace(person, assignments=held_)}
+        return dataclasses.replace(record, people=people)
+    if kind == "images":
+        stored = dict(record.stored_images or {})
+        change = draw(st.sampled_from(["changed", "missing", "unchecked", "nothing"]))
+        if change == "unchecked":
+            return dataclasses.replace(record, stored_images=None)
+        for sha in list(stored):
+            stored[sha] = {"changed": "e" * 64, "missing": None, "nothing": sha}[change]
+        return dataclasses.replace(record, stored_images=stored)
+    channel = draw(st.sampled_from(["政府网站", "微信公众号"]))
+    day = draw(st.sampled_from([date(2024, 5, 7), date(2024, 5, 8), date(2024, 5, 9)]))
+    hour = draw(st.sampled_from([0, 9, 23]))
+    origin = draw(st.sampled_from(["", "", "没有创建记录"]))
+    row = PublicationRow("P9", channel, on_day(day, hour), origin)
+    return dataclasses.replace(record, publications=(*record.publications, row))
