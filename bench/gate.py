@@ -33,6 +33,7 @@ from gate.model import (  # noqa: E402
     Content,
     Decision,
     Person,
+    PublicationRow,
     ReviewAction,
     ReviewRecord,
     Role,
@@ -61,6 +62,10 @@ SENTENCES = (
 )
 
 
+DEPARTMENT = "政府网站运行科"
+SEND_AT = datetime(2024, 5, 8, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai on the signed day
+
+
 def body(rng: random.Random, n: int) -> str:
     parts: list[str] = [f"<h2>第{n}期 政务服务工作动态</h2>"]
     size = 0
@@ -75,7 +80,11 @@ def build_people() -> tuple[dict[str, Person], dict[str, SigningKey]]:
     keys = {f"p{i}": SigningKey.generate() for i in range(len(ROLES))}
     people = {
         pid: Person(
-            pid, pid, key.verify_key.encode(), (RoleAssignment(role, T0 - timedelta(days=1)),)
+            pid,
+            pid,
+            key.verify_key.encode(),
+            (RoleAssignment(role, T0 - timedelta(days=1)),),
+            DEPARTMENT,
         )
         for (pid, key), role in zip(keys.items(), ROLES, strict=True)
     }
@@ -105,7 +114,17 @@ def build_record(
         )
         for i, stage in enumerate(STAGE_ORDER)
     )
-    return ReviewRecord(f"S-{n}", "政府网站运行科", "p0", content, actions, people)
+    # As at a send: the stored images looked up, and the row about to go out on its signed day.
+    return ReviewRecord(
+        f"S-{n}",
+        DEPARTMENT,
+        "p0",
+        content,
+        actions,
+        people,
+        stored_images={sha: sha for sha in content.image_hashes},
+        publications=(PublicationRow(f"P-{n}", "政府网站", SEND_AT),),
+    )
 
 
 def ceiling(record: ReviewRecord, checks: list[tuple[VerifyKey, bytes, bytes]]) -> None:

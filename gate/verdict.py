@@ -81,12 +81,14 @@ MISSING_STAGE_CODES: frozenset[str] = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """One broken rule. `action_id` names the review action it concerns, when there is one."""
+    """One broken rule. `action_id` names the review action (or 改期) it concerns, and
+    `publication` the publication row, when there is one."""
 
     code: str
     message: str
     stage: ReviewStage | None = None
     action_id: str = ""
+    publication: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,4 +113,5 @@ def violation(
     template = VIOLATION_MESSAGES[code]
     if stage is not None:
         fields.setdefault("stage", stage.label)
-    return Violation(code, template.format(**fields), stage, action_id)
+    publication = str(fields.get("publication", ""))
+    return Violation(code, template.format(**fields), stage, action_id, publication)

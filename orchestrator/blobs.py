@@ -43,6 +43,17 @@ class BlobStore:
             session.add(blob)
         return blob
 
+    def actual_sha256(self, sha256: str) -> str | None:
+        """The SHA-256 of the bytes stored under `sha256` now; None when the file is missing."""
+        digest = hashlib.sha256()
+        try:
+            with self.path(sha256).open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+        except FileNotFoundError:
+            return None
+        return digest.hexdigest()
+
     def get(self, sha256: str) -> bytes | None:
         """The bytes, or None when the file is missing or no longer matches its hash."""
         try:

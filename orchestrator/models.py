@@ -74,12 +74,19 @@ class Person(Base):
 
     department: Mapped[Department | None] = relationship()
     assignments: Mapped[list[RoleAssignment]] = relationship(
-        back_populates="person", order_by="RoleAssignment.valid_from"
+        back_populates="person",
+        order_by="RoleAssignment.valid_from",
+        foreign_keys="RoleAssignment.person_id",
     )
 
 
 class RoleAssignment(Base):
-    """A role held from valid_from (inclusive) to valid_until (exclusive; open when null)."""
+    """A role held from valid_from (inclusive) to valid_until (exclusive; open when null).
+
+    `department_id` is the department the role covers; null means the holder's own department.
+    A 分管领导 holds one row per department in charge of. A delegation (代理) is a dated row
+    with `acting_for_id` naming whose duty it stands in for and `granted_by` who granted it.
+    """
 
     __tablename__ = "role_assignments"
 
@@ -88,8 +95,14 @@ class RoleAssignment(Base):
     role: Mapped[str] = mapped_column(String(32))
     valid_from: Mapped[datetime]
     valid_until: Mapped[datetime | None]
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    acting_for_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    granted_by: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(String(500), default="")
 
-    person: Mapped[Person] = relationship(back_populates="assignments")
+    person: Mapped[Person] = relationship(back_populates="assignments", foreign_keys=[person_id])
+    department: Mapped[Department | None] = relationship()
+    acting_for: Mapped[Person | None] = relationship(foreign_keys=[acting_for_id])
 
 
 class Blob(Base):
@@ -127,6 +140,7 @@ class Submission(Base):
     actions: Mapped[list[ReviewAction]] = relationship(
         back_populates="submission", order_by="ReviewAction.id"
     )
+    amendments: Mapped[list[DateAmendment]] = relationship(order_by="DateAmendment.id")
 
     @property
     def current(self) -> Version:
@@ -208,6 +222,27 @@ class ReviewAction(Base):
     actor: Mapped[Person] = relationship()
 
 
+class DateAmendment(Base):
+    """A signed 改期: the 宣传分管领导 moved one signed row's 发布日期 (never updated)."""
+
+    __tablename__ = "date_amendments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(64))
+    old_date: Mapped[date] = mapped_column(Date)
+    new_date: Mapped[date] = mapped_column(Date)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    acted_at: Mapped[datetime]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+
+    actor: Mapped[Person] = relationship()
+
+
 class AuditEvent(Base):
     """Append-only; each row carries the hash of the one before (see orchestrator.audit)."""
 
@@ -235,7 +270,15 @@ class AuditHead(Base):
 
 Index("ix_review_actions_version", ReviewAction.version_id)
 
-IMMUTABLE = (Version, VersionImage, ChannelRequestRow, ReviewAction, AuditEvent, Blob)
+IMMUTABLE = (
+    Version,
+    VersionImage,
+    ChannelRequestRow,
+    ReviewAction,
+    DateAmendment,
+    AuditEvent,
+    Blob,
+)
 
 
 @event.listens_for(Base, "before_update", propagate=True)

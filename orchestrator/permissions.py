@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from channels.base import ChannelKind
 from gate.model import Role
 from orchestrator.errors import Forbidden
-from orchestrator.models import Person
+from orchestrator.models import Department, Person
 from orchestrator.services.org import person_by_username
 
 R = Role
@@ -67,7 +67,24 @@ def require(
     return person
 
 
-def require_writer(person: Person, at: datetime) -> None:
+def require_writer(person: Person, department: Department, at: datetime) -> None:
+    """综合科 writes and edits any item (the office's single intake); a 供稿人/编辑 only the
+    items of the departments their role covers (their own, or one they stand in for)."""
     if not holds(person, WRITERS, at):
         allowed = "、".join(sorted(r.label for r in WRITERS))
         raise Forbidden(f"{person.name}无权提交或修改稿件（需要：{allowed}）", code="not_permitted")
+    if holds(person, frozenset({R.GENERAL_OFFICE}), at):
+        return
+    if any(
+        a.role == R.CONTRIBUTOR.value
+        and a.valid_from <= at
+        and (a.valid_until is None or at < a.valid_until)
+        and (a.department_id or person.department_id) == department.id
+        for a in person.assignments
+    ):
+        return
+    raise Forbidden(
+        f"{person.name}只能为本科室提交或修改稿件：“{department.name}”的稿件须由该科室的"
+        "供稿人/编辑或综合科办理",
+        code="out_of_department",
+    )

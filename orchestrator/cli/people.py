@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,17 +10,19 @@ import typer
 from sqlalchemy.engine import make_url
 
 from orchestrator.cli.base import (
+    ActorOpt,
     JsonOpt,
     app,
     ctx,
     db_app,
+    local,
     person_app,
     read_password,
     run,
 )
 from orchestrator.errors import InvalidInput
 from orchestrator.migrate import upgrade
-from orchestrator.services import org
+from orchestrator.services import delegation, org
 
 # --- db -------------------------------------------------------------------------------------
 
@@ -113,6 +116,107 @@ def person_revoke(username: str, role: str, as_json: JsonOpt = False) -> None:
             return org.describe_person(person)
 
     run(as_json, work, lambda r: typer.echo(f"{r['username']} 当前角色：{','.join(r['roles'])}"))
+
+
+@person_app.command("in-charge", help="设定分管领导分管的科室（终审只能由分管该科室的领导办理）")
+def person_in_charge(
+    username: str,
+    departments: Annotated[str, typer.Option(help="科室代码，逗号分隔，如 sjgl,zhk")],
+    as_json: JsonOpt = False,
+) -> None:
+    def work() -> dict[str, Any]:
+        codes = [c.strip() for c in departments.replace("，", ",").split(",") if c.strip()]
+        if not codes:
+            raise InvalidInput("请至少给出一个科室代码", code="no_departments")
+        with ctx().session() as session:
+            person = org.person_by_username(session, username)
+            org.set_in_charge(session, person, codes, actor="cli")
+            return org.describe_person(person)
+
+    run(
+        as_json,
+        work,
+        lambda r: typer.echo(f"{r['username']} 现分管：{'、'.join(r['in_charge_of'])}"),
+    )
+
+
+@person_app.command("delegate", help="安排代理：某人外出期间，由另一人代行其科室角色（含起止日期）")
+def person_delegate(
+    deputy: Annotated[str, typer.Option("--to", help="代理人用户名")],
+    acting_for: Annotated[str, typer.Option("--for", help="被代理人（外出者）用户名")],
+    role: Annotated[str, typer.Option(help="代行的角色，如 section_head 或 科室负责人/支部书记")],
+    start: Annotated[str, typer.Option("--from", help="开始日期 YYYY-MM-DD（含）")],
+    until: Annotated[str, typer.Option(help="结束日期 YYYY-MM-DD（含）")],
+    actor: ActorOpt,
+    department: Annotated[
+        str | None, typer.Option(help="代理哪个科室（被代理人分管多个时必填）")
+    ] = None,
+    note: Annotated[str, typer.Option(help="说明，如外出事由")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    def work() -> dict[str, Any]:
+        with ctx().session() as session:
+            row = delegation.delegate(
+                session,
+                deputy=deputy,
+                acting_for=acting_for,
+                role=org.parse_role(role),
+                start=_day(start),
+                end=_day(until),
+                department=department,
+                actor=actor,
+                note=note,
+            )
+            return delegation.describe(row)
+
+    run(as_json, work, lambda r: typer.echo("已安排代理：" + _delegation_line(r)))
+
+
+@person_app.command("delegations", help="列出代理安排（默认只列未结束的）")
+def person_delegations(
+    all_: Annotated[bool, typer.Option("--all", help="包括已结束的")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    def work() -> list[dict[str, Any]]:
+        with ctx().session() as session:
+            at = None if all_ else datetime.now(UTC)
+            return [delegation.describe(r) for r in delegation.delegations(session, current_at=at)]
+
+    def show(rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            typer.echo("没有代理安排")
+        for r in rows:
+            typer.echo(_delegation_line(r))
+
+    run(as_json, work, show)
+
+
+@person_app.command("end-delegation", help="提前结束一项代理（此前代理人的审核仍然有效）")
+def person_end_delegation(delegation_id: int, actor: ActorOpt, as_json: JsonOpt = False) -> None:
+    def work() -> dict[str, Any]:
+        with ctx().session() as session:
+            return delegation.describe(
+                delegation.end_delegation(session, delegation_id, actor=actor)
+            )
+
+    run(as_json, work, lambda r: typer.echo("已结束代理：" + _delegation_line(r)))
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"日期“{text}”无效，应为 YYYY-MM-DD", code="bad_date") from None
+
+
+def _delegation_line(r: dict[str, Any]) -> str:
+    until = r["valid_until"] - timedelta(microseconds=1)
+    where = f"{r['department']} 的" if r["department"] else ""
+    return (
+        f"#{r['id']} {r['deputy_name']}（{r['deputy']}）代理 {r['acting_for_name']} 的"
+        f"{where}{r['role_label']}，{local(r['valid_from'])} 至 {local(until)}"
+        f"（{r['granted_by']} 安排）"
+    )
 
 
 @person_app.command("list", help="列出人员及其当前角色")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any
 
 import typer
@@ -14,17 +14,19 @@ from orchestrator.cli.base import (
     SHANGHAI,
     ActorOpt,
     JsonOpt,
+    PwOpt,
     ReasonOpt,
     app,
     ctx,
     local,
+    read_password,
     run,
 )
 from orchestrator.cli.content import describe_submission, show_submission
 from orchestrator.errors import InvalidInput
 from orchestrator.models import Publication
 from orchestrator.permissions import require
-from orchestrator.services import reposts, submissions
+from orchestrator.services import amendments, reposts, submissions
 from orchestrator.services.hub import MemoryRateGate, hub_for
 from orchestrator.services.publishing import Publisher, get_publication
 from orchestrator.states import State
@@ -140,7 +142,10 @@ def parse_when(text: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
 
 
-@pub_app.command("reschedule", help="改期（或 --at now 立即发布）：发送开始前均可")
+@pub_app.command(
+    "reschedule",
+    help="在签发的发布日期当天内调整时间（或 --at now 立即发布）；改到其他日期用 amend-date",
+)
 def publication_reschedule(
     pub_id: int,
     at: Annotated[str, typer.Option(help="新的发布时间")],
@@ -152,6 +157,64 @@ def publication_reschedule(
         return {"publication": pub_id, "scheduled_at": parse_when(at)}
 
     run(as_json, work, lambda r: typer.echo(f"发布 {pub_id} 已改期至 {local(r['scheduled_at'])}"))
+
+
+@pub_app.command(
+    "amend-date", help="宣传分管领导签署改期：把已签发的发布改到另一天（须输入密码以签名）"
+)
+def publication_amend_date(
+    pub_id: int,
+    new_date: Annotated[str, typer.Option("--date", help="新的发布日期 YYYY-MM-DD")],
+    actor: ActorOpt,
+    at: Annotated[str | None, typer.Option(help="当天的发布时间 HH:MM（默认保持原时间）")] = None,
+    comment: Annotated[str, typer.Option(help="改期原因（签入签名）")] = "",
+    password_stdin: PwOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    def work() -> dict[str, Any]:
+        day, clock = parse_day(new_date), parse_clock(at) if at else None
+        password = read_password(password_stdin)
+        with ctx().session() as session:
+            done = amendments.amend_date(
+                session,
+                pub_id,
+                new_date=day,
+                at_time=clock,
+                actor=actor,
+                password=password,
+                policy=ctx().app.policy,
+                comment=comment,
+            )
+            return {
+                "publication": pub_id,
+                "amendment": done.amendment.id,
+                "old_date": done.amendment.old_date.isoformat(),
+                "new_date": done.amendment.new_date.isoformat(),
+                "scheduled_at": done.scheduled_at,
+            }
+
+    run(
+        as_json,
+        work,
+        lambda r: typer.echo(
+            f"发布 {pub_id} 已改期：{r['old_date']} → {r['new_date']}，"
+            f"将于 {local(r['scheduled_at'])} 发布（改期已签名并记入审计链）"
+        ),
+    )
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"日期“{text}”无效，应为 YYYY-MM-DD", code="bad_date") from None
+
+
+def parse_clock(text: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"时间“{text}”无效，应为 HH:MM", code="bad_time") from None
 
 
 @pub_app.command("cancel", help="取消尚未开始发送的发布")

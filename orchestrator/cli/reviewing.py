@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
+from sqlalchemy.orm import Session
 
+from gate import Verdict
 from gate.model import STAGE_LABELS, Decision, ReviewStage
 from orchestrator import audit
 from orchestrator.cli.base import (
@@ -25,6 +28,9 @@ from orchestrator.cli.base import (
 from orchestrator.errors import GateRefused, InvalidInput
 from orchestrator.services import prechecks, review
 from orchestrator.services.hub import hub_for
+from orchestrator.states import State
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # --- review ---------------------------------------------------------------------------------
 
@@ -160,6 +166,7 @@ def gate_check(submission_id: int, as_json: JsonOpt = False) -> None:
                     }
                     for v in verdict.violations
                 ],
+                "publications": _rows(session, submission_id, verdict),
                 "aids": aids,
                 "channel_problems": prechecks.channel_problems(
                     session, a, submission_id, hub_for(a.settings.data_dir)
@@ -173,12 +180,37 @@ def gate_check(submission_id: int, as_json: JsonOpt = False) -> None:
             typer.secho(f"稿件 {r['submission']}：审核闸门未通过", fg=typer.colors.RED)
             for v in r["violations"]:
                 typer.echo(f"  ✗ [{v['code']}] {v['message']}")
+        for row in r["publications"]:
+            mark = "✓ 与签发的审批表一致" if row["ok"] else "✗ 与签发的审批表不符"
+            typer.echo(
+                f"  发布记录 P{row['id']} {row['channel']} {row['scheduled_at']}"
+                f"（{row['state_label']}）{mark}"
+            )
         for a in r["aids"]:
             typer.echo(f"  ! 审核提示 [{a['code']}] {a['message']}")
         for p in r["channel_problems"]:
             typer.echo(f"  ! 渠道预检 [{p['code']}] {p['message']}")
 
     run(as_json, work, show, status=lambda r: 0 if r["passed"] else GateRefused.exit_code)
+
+
+def _rows(session: Session, submission_id: int, verdict: Verdict) -> list[dict[str, Any]]:
+    """Each publication row of the current version, with the gate's findings about it."""
+    rows = []
+    for pub in review.live_rows(session, review.get(session, submission_id).current):
+        problems = [v.code for v in verdict.violations if v.publication == f"P{pub.id}"]
+        rows.append(
+            {
+                "id": pub.id,
+                "channel": pub.channel,
+                "scheduled_at": f"{pub.scheduled_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+                "state": pub.state,
+                "state_label": State(pub.state).label,
+                "ok": not problems,
+                "problems": problems,
+            }
+        )
+    return rows
 
 
 # --- audit ----------------------------------------------------------------------------------

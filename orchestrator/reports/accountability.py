@@ -92,7 +92,7 @@ def report(
     now = now or datetime.now(UTC)
     pub = find(session, channel, url=url, external_id=external_id)
     submission, version = pub.submission, pub.version
-    record = review_record(submission, version)
+    record = review_record(submission, version, store=app.blobs)
     context = ReviewContext(record, app.policy, now)
     verdict = evaluate(record, app.policy, now=now)
     events = list(

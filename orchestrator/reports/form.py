@@ -180,7 +180,7 @@ def _refuse_unsigned(subs: list[Submission], app: App, now: datetime) -> None:
     missing: list[dict[str, Any]] = []
     texts: list[str] = []
     for sub in subs:
-        verdict = evaluate(review_record(sub), app.policy, now=now)
+        verdict = evaluate(review_record(sub, store=app.blobs), app.policy, now=now)
         if not verdict.passed:
             messages = [v.message for v in verdict.violations]
             missing.append(

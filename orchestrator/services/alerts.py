@@ -43,7 +43,25 @@ from orchestrator.states import State
 log = logging.getLogger("sanshen.alerts")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-KIND_LABELS = {"failed": "发布失败", "unconfirmed": "结果未确认", "overdue": "逾期未发"}
+KIND_LABELS = {
+    "failed": "发布失败",
+    "unconfirmed": "结果未确认",
+    "overdue": "逾期未发",
+    "integrity": "完整性告警",
+}
+# Gate findings that mean a record was altered outside the product, not an unfinished review.
+INTEGRITY_CODES = frozenset(
+    {
+        "publication_origin",
+        "publication_channel_not_signed",
+        "publication_date_not_signed",
+        "publication_time_invalid",
+        "image_bytes_changed",
+        "image_missing",
+        "signature_invalid",
+        "amendment_invalid",
+    }
+)
 OVERDUE_STATES = (State.SCHEDULED.value, State.QUEUED.value)
 ACKNOWLEDGERS = frozenset({Role.WEB_OPERATIONS, Role.GENERAL_OFFICE, Role.OPERATOR})
 LEASE = timedelta(seconds=120)  # a claimed delivery is not taken by another scheduler meanwhile
@@ -169,6 +187,27 @@ def scan(session: Session, *, now: datetime, overdue_after: float) -> list[int]:
             if insert_once(session, alert):
                 created.append(alert.id)
     return created
+
+
+def raise_integrity(session: Session, pub_id: int, refusal: Any, *, now: datetime) -> bool:
+    """An alert at once when the send-time gate found the record altered (a row the sign-off
+    did not create, a channel or date nobody signed, changed image bytes or signatures)."""
+    codes = set(getattr(refusal, "details", None) or [])
+    if not codes & INTEGRITY_CODES:
+        return False
+    pub = session.get(Publication, pub_id)
+    if pub is None:
+        return False
+    title = session.scalar(select(Version.title).where(Version.id == pub.version_id)) or ""
+    alert = Alert(
+        dedup_key=f"integrity:{pub.id}:{pub.revision}",
+        kind="integrity",
+        publication_id=pub.id,
+        message=f"《{title}》（{channel_label(pub.channel)}）发送前复核发现记录被改动，已拒绝发送："
+        + _clip(refusal.message),
+        created_at=now,
+    )
+    return insert_once(session, alert)
 
 
 def insert_once(session: Session, alert: Alert) -> bool:

@@ -41,6 +41,8 @@ class PersonSpec(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     department: str | None = None
     roles: list[str] = Field(default_factory=list)
+    # For a 分管领导: the departments whose 终审 they do (their role covers these, not their own).
+    in_charge_of: list[str] = Field(default_factory=list)
     password: str | None = None
 
 
@@ -142,18 +144,44 @@ def add_person(
             "public_key": sealed.public_key.hex(),
         },
     )
+    if spec.in_charge_of and Role.LEADER_IN_CHARGE not in roles:
+        raise InvalidInput(
+            f"{spec.name}：只有分管领导（leader_in_charge）可以填写 in_charge_of",
+            code="bad_organisation",
+        )
     for role in roles:
-        grant_role(session, person, role, actor=actor, now=now)
+        if role is Role.LEADER_IN_CHARGE and spec.in_charge_of:
+            for code in spec.in_charge_of:
+                department = department_by_code(session, code)
+                grant_role(session, person, role, department=department, actor=actor, now=now)
+        else:
+            grant_role(session, person, role, actor=actor, now=now)
     return NewPerson(person, password, generated)
 
 
 def grant_role(
-    session: Session, person: Person, role: Role, *, actor: str = "", now: datetime | None = None
+    session: Session,
+    person: Person,
+    role: Role,
+    *,
+    department: Department | None = None,
+    actor: str = "",
+    now: datetime | None = None,
 ) -> RoleAssignment:
+    """Open a role from now on, covering `department` (None: the person's own)."""
     now = now or datetime.now(UTC)
-    if any(a.role == role.value and a.valid_until is None for a in person.assignments):
-        raise Conflict(f"{person.name} 已担任 {role.label}", code="role_already_held")
-    assignment = RoleAssignment(person=person, role=role.value, valid_from=now)
+    if any(
+        a.role == role.value
+        and a.valid_until is None
+        and a.acting_for_id is None
+        and a.department_id == (department.id if department else None)
+        for a in person.assignments
+    ):
+        where = f"（{department.name}）" if department else ""
+        raise Conflict(f"{person.name} 已担任 {role.label}{where}", code="role_already_held")
+    assignment = RoleAssignment(
+        person=person, role=role.value, valid_from=now, department=department, granted_by=actor
+    )
     session.add(assignment)
     session.flush()
     audit.record(
@@ -161,7 +189,11 @@ def grant_role(
         "role.grant",
         actor=actor,
         subject=f"person:{person.username}",
-        payload={"role": role.value, "valid_from": now.isoformat()},
+        payload={
+            "role": role.value,
+            "department": department.code if department else None,
+            "valid_from": now.isoformat(),
+        },
         at=now,
     )
     return assignment
@@ -171,19 +203,72 @@ def revoke_role(
     session: Session, person: Person, role: Role, *, actor: str = "", now: datetime | None = None
 ) -> RoleAssignment:
     now = now or datetime.now(UTC)
-    for assignment in person.assignments:
-        if assignment.role == role.value and assignment.valid_until is None:
+    ending = [
+        a
+        for a in person.assignments
+        if a.role == role.value and a.valid_until is None and a.acting_for_id is None
+    ]
+    if not ending:
+        raise Conflict(f"{person.name} 当前并未担任 {role.label}", code="role_not_held")
+    for assignment in ending:  # a 分管领导 holds one row per department in charge of
+        assignment.valid_until = now
+    audit.record(
+        session,
+        "role.revoke",
+        actor=actor,
+        subject=f"person:{person.username}",
+        payload={"role": role.value, "valid_until": now.isoformat()},
+        at=now,
+    )
+    return ending[0]
+
+
+def set_in_charge(
+    session: Session,
+    person: Person,
+    codes: list[str],
+    *,
+    actor: str = "",
+    now: datetime | None = None,
+) -> list[str]:
+    """Make a 分管领导 in charge of exactly these departments from now on: rows for the others
+    end now (their past approvals still count), rows for new ones open now."""
+    now = now or datetime.now(UTC)
+    wanted = {code: department_by_code(session, code) for code in dict.fromkeys(codes)}
+    leader = Role.LEADER_IN_CHARGE.value
+    current = [
+        a
+        for a in person.assignments
+        if a.role == leader and a.valid_until is None and a.acting_for_id is None
+    ]
+    if not current:
+        raise Conflict(f"{person.name} 当前并未担任 分管领导", code="role_not_held")
+    for assignment in current:
+        code = assignment.department.code if assignment.department else None
+        if code not in wanted:
             assignment.valid_until = now
-            audit.record(
-                session,
-                "role.revoke",
-                actor=actor,
-                subject=f"person:{person.username}",
-                payload={"role": role.value, "valid_until": now.isoformat()},
-                at=now,
+    held = {a.department.code for a in current if a.department and a.department.code in wanted}
+    for code, department in wanted.items():
+        if code not in held:
+            session.add(
+                RoleAssignment(
+                    person=person,
+                    role=leader,
+                    valid_from=now,
+                    department=department,
+                    granted_by=actor,
+                )
             )
-            return assignment
-    raise Conflict(f"{person.name} 当前并未担任 {role.label}", code="role_not_held")
+    session.flush()
+    audit.record(
+        session,
+        "role.in_charge",
+        actor=actor,
+        subject=f"person:{person.username}",
+        payload={"departments": list(wanted)},
+        at=now,
+    )
+    return list(wanted)
 
 
 def initialise(
@@ -208,10 +293,16 @@ def all_people(session: Session) -> list[Person]:
 
 
 def describe_person(person: Person) -> dict[str, Any]:
+    open_ = [a for a in person.assignments if a.valid_until is None and a.acting_for_id is None]
     return {
         "username": person.username,
         "name": person.name,
         "department": person.department.code if person.department else None,
-        "roles": [a.role for a in person.assignments if a.valid_until is None],
+        "roles": list(dict.fromkeys(a.role for a in open_)),
+        "in_charge_of": [
+            a.department.code
+            for a in open_
+            if a.role == Role.LEADER_IN_CHARGE.value and a.department is not None
+        ],
         "public_key": person.public_key.hex(),
     }

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import tenacity
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from channels import errors as ce
 from channels.base import Channel, ChannelKind, Receipt, RemoteState, Status
@@ -33,13 +33,14 @@ from orchestrator.errors import Conflict, GateRefused, InvalidInput, NotFound, S
 from orchestrator.models import Attempt, Publication
 from orchestrator.permissions import require
 from orchestrator.render import render
+from orchestrator.services import alerts, amendments
 from orchestrator.services.dispatch import move
 from orchestrator.services.hub import (
     ChannelHub,
     ChannelNotConfigured,
     RateGate,
 )
-from orchestrator.services.review import review_record
+from orchestrator.services.review import origin_problem, review_record
 from orchestrator.states import State
 
 log = logging.getLogger("sanshen.publishing")
@@ -191,6 +192,7 @@ class Publisher:
                         payload={"code": refusal.code, "reason": refusal.message},
                         at=now,
                     )
+                    alerts.raise_integrity(session, pub_id, refusal, now=now)
                 return "refused"
             if not move(
                 session,
@@ -206,11 +208,18 @@ class Publisher:
         return SendPlan(pub_id, channel, key, item, attempt, first)
 
     def _checked_item(self, pub: Publication) -> Item:
-        """The gate again, right before the send, on exactly what is about to go out."""
+        """The gate again, right before the send, on exactly what is about to go out: this
+        row's channel and time against the signed rows, and the stored image bytes."""
         self.hub.get(pub.channel)  # raises ChannelNotConfigured
-        verdict = evaluate(
-            review_record(pub.submission, pub.version), self.app.policy, now=self.clock()
+        session = object_session(pub)
+        record = review_record(
+            pub.submission,
+            pub.version,
+            store=self.app.blobs,
+            publications=(pub,),
+            origin=lambda row: origin_problem(session, row),
         )
+        verdict = evaluate(record, self.app.policy, now=self.clock())
         if not verdict.passed:
             raise GateRefused(
                 "发送前复核未通过：" + "；".join(v.message for v in verdict.violations),
@@ -732,7 +741,8 @@ class Publisher:
             )
 
     def reschedule(self, pub_id: int, *, when: datetime, actor: str) -> None:
-        """Set the publish time (also "publish now"): only while the send has not started."""
+        """Set the publish time (also "publish now") within the signed day, only while the
+        send has not started; another day needs the 宣传分管领导's signed 改期."""
         now = self.clock()
         if when.tzinfo is None:
             raise InvalidInput("发布时间必须带时区", code="naive_time")
@@ -745,6 +755,7 @@ class Publisher:
         with self.app.db.session() as session:
             pub = get_publication(session, pub_id)
             require(session, actor, "schedule", self._kind(pub), now)
+            _refuse_another_day(session, pub, max(when, now), self.app.policy.zone)
             result = session.execute(
                 update(Publication)
                 .where(Publication.id == pub_id, Publication.state == State.SCHEDULED.value)
@@ -837,6 +848,18 @@ class Publisher:
                 at=now,
             )
             self.on_published(session, pub_id, now)
+
+
+def _refuse_another_day(session: Session, pub: Publication, when: datetime, zone: Any) -> None:
+    signed, _ = amendments.signed_day(session, pub)
+    day = when.astimezone(zone).date()
+    if day != signed:
+        raise Conflict(
+            f"发布 {pub.id} 的审批表发布日期是 {signed.isoformat()}，改到 {day.isoformat()} "
+            "须由宣传分管领导签署改期（sanshen publication amend-date），"
+            "或在控制台由宣传分管领导办理",
+            code="needs_date_amendment",
+        )
 
 
 def _quick_retry(call: Any, *args: Any) -> Any:

@@ -6,22 +6,32 @@ record and judged before anything is written, so the services never restate a re
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import gate.model as g
 from gate import Policy, Verdict, evaluate, next_stage
 from gate.aids import review_aids
 from gate.canonical import fingerprint, signing_payload
+from gate.rules import role_problem
 from orchestrator import audit, keys
 from orchestrator.app import App
 from orchestrator.blobs import BlobStore, sniff_mime
 from orchestrator.errors import Conflict, Forbidden, GateRefused
-from orchestrator.models import Person, ReviewAction, Submission, Version
-from orchestrator.permissions import holds
+from orchestrator.models import (
+    DateAmendment,
+    Person,
+    Publication,
+    ReviewAction,
+    RoleAssignment,
+    Submission,
+    Version,
+)
 from orchestrator.services import dispatch
 from orchestrator.services.org import person_by_username
 from orchestrator.services.submissions import content_of, get
@@ -29,17 +39,51 @@ from orchestrator.services.submissions import content_of, get
 CANDIDATE = "candidate"
 
 
-def _person(person: Person) -> g.Person:
+def gate_person(person: Person) -> g.Person:
+    """The gate's view of a person: key, dated roles and the departments each role covers."""
     return g.Person(
         id=person.username,
         name=person.name,
         public_key=person.public_key,
-        assignments=tuple(
-            g.RoleAssignment(g.Role(a.role), a.valid_from, a.valid_until)
-            for a in person.assignments
-        ),
+        assignments=tuple(_assignment(a) for a in person.assignments),
         department=person.department.code if person.department else None,
     )
+
+
+def _assignment(row: RoleAssignment) -> g.RoleAssignment:
+    return g.RoleAssignment(
+        g.Role(row.role),
+        row.valid_from,
+        row.valid_until,
+        departments=None if row.department is None else frozenset({row.department.code}),
+        acting_for=row.acting_for.username if row.acting_for else "",
+    )
+
+
+def _amendment(submission: Submission, row: DateAmendment) -> g.DateAmendment:
+    return g.DateAmendment(
+        submission_id=submission.uid,
+        fingerprint=row.fingerprint,
+        channel=row.channel,
+        old_date=row.old_date,
+        new_date=row.new_date,
+        actor_id=row.actor.username,
+        acted_at=row.acted_at,
+        signature=row.signature,
+        comment=row.comment,
+        id=str(row.id),
+    )
+
+
+def stored_images(version: Version, store: BlobStore) -> dict[str, str | None]:
+    """What the store holds under each image hash of the version: the SHA-256 of the bytes
+    actually there, or None when the file is missing."""
+    named = [i.sha256 for i in version.images] + [c for c in [version.cover_sha256] if c]
+    return {sha: store.actual_sha256(sha) for sha in dict.fromkeys(named)}
+
+
+def publication_row(pub: Publication, origin_problem: str = "") -> g.PublicationRow:
+    return g.PublicationRow(f"P{pub.id}", pub.channel, pub.scheduled_at, origin_problem)
 
 
 def _action(submission: Submission, row: ReviewAction) -> g.ReviewAction:
@@ -61,13 +105,20 @@ def review_record(
     version: Version | None = None,
     extra: tuple[g.ReviewAction, ...] = (),
     extra_people: tuple[Person, ...] = (),
+    *,
+    store: BlobStore | None = None,
+    publications: Iterable[Publication] = (),
+    origin: Callable[[Publication], str] | None = None,
+    extra_amendments: tuple[g.DateAmendment, ...] = (),
 ) -> g.ReviewRecord:
-    """The gate's view of a submission's version and every action recorded on the submission."""
+    """The gate's view of a submission's version, every action and 改期 recorded on the
+    submission, the stored images' real hashes (when `store` is given: without it the gate
+    refuses content with images) and the publication rows to check against the signed rows
+    (`origin` says what is wrong with where a row came from, "" when nothing)."""
     version = version or submission.current
-    people = {
-        p.username: _person(p)
-        for p in [submission.author, *(a.actor for a in submission.actions), *extra_people]
-    }
+    amendments = submission.amendments
+    actors = [*(a.actor for a in submission.actions), *(a.actor for a in amendments)]
+    people = {p.username: gate_person(p) for p in [submission.author, *actors, *extra_people]}
     return g.ReviewRecord(
         submission_id=submission.uid,
         department=submission.department.code,
@@ -75,6 +126,11 @@ def review_record(
         content=content_of(version),
         actions=tuple(_action(submission, a) for a in submission.actions) + extra,
         people=people,
+        stored_images=None if store is None else stored_images(version, store),
+        publications=tuple(
+            publication_row(p, origin(p) if origin else "") for p in publications
+        ),
+        amendments=tuple(_amendment(submission, a) for a in amendments) + extra_amendments,
     )
 
 
@@ -125,11 +181,11 @@ def review(
     person = person_by_username(session, actor)
     record = review_record(submission)
     _refuse_out_of_turn(record, policy, stage, now)
-    if not holds(person, policy.roles_for(stage), now):
-        roles = "、".join(sorted(r.label for r in policy.roles_for(stage)))
-        raise Forbidden(
-            f"{person.name}不具有{stage.label}所需的角色（{roles}）", code="role_not_held"
-        )
+    refuse_out_of_scope(person, stage, submission, policy, now)
+    signing_off = stage is g.ReviewStage.SIGN_OFF and decision is g.Decision.APPROVE
+    if signing_off:
+        _refuse_past_dates(submission.current, now, policy)
+        app = app or _app_for(session)
     version = submission.current
     candidate = g.ReviewAction(
         submission_id=submission.uid,
@@ -142,13 +198,16 @@ def review(
         comment=comment,
         id=CANDIDATE,
     )
-    signature = keys.sign(_sealed(person), password, _payload(candidate))
+    signature = keys.sign(sealed_key(person), password, _payload(candidate))
     signed = replace(candidate, signature=signature)
+    store = app.blobs if signing_off and app is not None else None
     after = evaluate(
-        review_record(submission, extra=(signed,), extra_people=(person,)), policy, now=now
+        review_record(submission, extra=(signed,), extra_people=(person,), store=store),
+        policy,
+        now=now,
     )
     _refuse_personal(after)
-    if stage is g.ReviewStage.SIGN_OFF and decision is g.Decision.APPROVE and not after.passed:
+    if signing_off and not after.passed:
         raise GateRefused(
             "审核闸门未通过，不能签发：" + "；".join(v.message for v in after.violations),
             details=[v.code for v in after.violations],
@@ -181,17 +240,60 @@ def review(
         at=now,
     )
     session.refresh(submission, ["actions"])
-    if stage is g.ReviewStage.SIGN_OFF and after.passed:
+    if signing_off and after.passed:
+        assert app is not None
         dispatch.create_publications(
             session, version, default_time=default_publish_time, now=now, actor=actor
         )
         from orchestrator.reports import archive  # the 审批表 and content, kept with the sign-off
 
-        archive.archive_sign_off(
-            session, app or archive.app_for(session), submission.id, actor=actor, now=now
-        )
+        archive.archive_sign_off(session, app, submission.id, actor=actor, now=now)
     waiting = next_stage(review_record(submission), policy, now=now)
     return Outcome(row, after, waiting)
+
+
+def _app_for(session: Session) -> App:
+    from orchestrator.reports import archive  # reports import this module: a late import
+
+    return archive.app_for(session)
+
+
+def who_may(stage: g.ReviewStage, department_name: str, policy: Policy) -> str:
+    """Who may act at `stage` on an item of the named department, for people to read."""
+    roles = "、".join(sorted(r.label for r in policy.roles_for(stage)))
+    if not policy.scoped(stage):
+        return roles
+    if policy.roles_for(stage) == frozenset({g.Role.LEADER_IN_CHARGE}):
+        return f"分管{department_name}的分管领导"
+    return f"{department_name}的{roles}"
+
+
+def refuse_out_of_scope(
+    person: Person, stage: g.ReviewStage, submission: Submission, policy: Policy, now: datetime
+) -> None:
+    """Refuse, before anything is signed, a person whose roles do not allow `stage` on this
+    item now: the gate's own rule (`role_problem`), with the reason in words."""
+    department = submission.department
+    code = role_problem(gate_person(person), stage, department.code, policy, now)
+    if code is None:
+        return
+    who = who_may(stage, department.name, policy)
+    if code == "role_out_of_scope":
+        message = f"{person.name}不负责{department.name}的稿件：{stage.label}须由{who}办理"
+    else:
+        message = f"{person.name}不具有{stage.label}所需的角色：{stage.label}须由{who}办理"
+    raise Forbidden(message, code=code)
+
+
+def _refuse_past_dates(version: Version, now: datetime, policy: Policy) -> None:
+    today = now.astimezone(policy.zone).date()
+    past = [row for row in version.channels if row.publish_date < today]
+    if past:
+        rows = "、".join(f"{r.channel}（{r.publish_date.isoformat()}）" for r in past)
+        raise Conflict(
+            f"审批表中的发布日期已过：{rows}。请修改稿件的发布日期后再送审签发",
+            code="publish_date_past",
+        )
 
 
 def _payload(action: g.ReviewAction) -> bytes:
@@ -205,7 +307,7 @@ def _payload(action: g.ReviewAction) -> bytes:
     )
 
 
-def _sealed(person: Person) -> keys.SealedKey:
+def sealed_key(person: Person) -> keys.SealedKey:
     return keys.SealedKey(
         person.public_key,
         person.sealed_private_key,
@@ -216,7 +318,12 @@ def _sealed(person: Person) -> keys.SealedKey:
 
 
 # Violations about the new action itself: who may not sign this stage.
-_PERSONAL = {"same_person_multiple_stages", "author_reviewed_later_stage", "role_not_held"}
+_PERSONAL = {
+    "same_person_multiple_stages",
+    "author_reviewed_later_stage",
+    "role_not_held",
+    "role_out_of_scope",
+}
 
 
 def _refuse_personal(verdict: Verdict) -> None:
@@ -237,7 +344,12 @@ def check(
     """The gate's verdict on the current version, what waits, and the reviewer aids."""
     now = now or datetime.now(UTC)
     submission = get(session, submission_id)
-    record = review_record(submission)
+    record = review_record(
+        submission,
+        store=store,
+        publications=live_rows(session, submission.current),
+        origin=lambda pub: origin_problem(session, pub),
+    )
     verdict = evaluate(record, policy, now=now)
     aids = [
         {"code": a.code, "message": a.message, "excerpt": a.excerpt}
@@ -249,6 +361,23 @@ def check(
     ]
     aids.extend(image_aids(submission.current, store))
     return verdict, next_stage(record, policy, now=now), aids
+
+
+def live_rows(session: Session, version: Version) -> list[Publication]:
+    """The version's publication rows that went or may still go out (not cancelled)."""
+    return list(
+        session.scalars(
+            select(Publication)
+            .where(Publication.version_id == version.id, Publication.state != "cancelled")
+            .order_by(Publication.id)
+        )
+    )
+
+
+def origin_problem(session: Session, pub: Publication) -> str:
+    """What is wrong with where a publication row came from: "" when the sign-off created it
+    and every later change to it is in the audit chain."""
+    return ""
 
 
 def image_aids(version: Version, store: BlobStore) -> list[dict[str, str]]:

@@ -202,14 +202,10 @@ def create(
     """A new submission. `check_role=False` only for the system's own drafts (auto reposts)."""
     now = now or datetime.now(UTC)
     person = person_by_username(session, author)
+    home = department_by_code(session, department)
     if check_role:
-        require_writer(person, now)
-    submission = Submission(
-        uid=str(uuid.uuid4()),
-        department=department_by_code(session, department),
-        author=person,
-        created_at=now,
-    )
+        require_writer(person, home, now)
+    submission = Submission(uid=str(uuid.uuid4()), department=home, author=person, created_at=now)
     session.add(submission)
     version = _add_version(session, store, submission, person, draft, now)
     audit.record(
@@ -241,7 +237,7 @@ def revise(
     now = now or datetime.now(UTC)
     submission = get(session, submission_id)
     person = person_by_username(session, editor)
-    require_writer(person, now)
+    require_writer(person, submission.department, now)
     dispatch.cancel_superseded(session, submission, now=now, actor=editor)
     version = _add_version(session, store, submission, person, draft, now)
     audit.record(

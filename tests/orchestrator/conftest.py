@@ -21,7 +21,7 @@ people:
   - {username: author, name: 王供稿, department: sjgl, roles: [contributor], password: pw-author-1}
   - {username: editor, name: 刘编辑, department: zhk, roles: [contributor], password: pw-editor-1}
   - {username: head, name: 李科长, department: sjgl, roles: [section_head], password: pw-head-01}
-  - {username: leader, name: 赵分管, roles: [leader_in_charge], password: pw-leader-1}
+  - {username: leader, name: 赵分管, roles: [leader_in_charge], in_charge_of: [zhk, sjgl, solo], password: pw-leader-1}
   - {username: chief, name: 陈主要, roles: [principal_leader], password: pw-chief-01}
   - {username: publicity, name: 孙宣传, roles: [publicity_leader], password: pw-public-1}
   - {username: web, name: 吴网站, department: zhk, roles: [web_operations], password: pw-web-001}

@@ -168,6 +168,13 @@ def test_author_does_no_stage_after_the_first(org_app: App) -> None:
             org.parse_role("section_head"),
             now=datetime(2020, 1, 1, tzinfo=UTC),
         )
+        org.grant_role(  # an editor of 综合科 who also edits for 数据管理发展科
+            session,
+            org.person_by_username(session, "editor"),
+            org.parse_role("contributor"),
+            department=org.department_by_code(session, "sjgl"),
+            now=datetime(2020, 1, 1, tzinfo=UTC),
+        )
     sub = create(org_app)
     act(org_app, sub, S.FIRST, "editor")  # the editor may do 初审 for the author
     refused(

@@ -1,0 +1,199 @@
+"""改期: moving a signed publication row to another day, signed by the 宣传分管领导.
+
+Within the signed day 政府网站运行科 moves a row freely (`Publisher.reschedule`); another day,
+earlier or later, is a change to what the leader signed, so it takes the 宣传分管领导's own
+Ed25519 signature over (the item, the version, the channel, the old and the new date), which the
+gate accepts as amending that row's date. Cancelling needs no signature: not publishing is safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+import gate.model as g
+from gate import Policy, evaluate
+from gate.canonical import amendment_payload
+from gate.rules import role_problem
+from orchestrator import audit, keys
+from orchestrator.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
+from orchestrator.models import DateAmendment, Person, Publication
+from orchestrator.services.org import person_by_username
+from orchestrator.services.review import gate_person, review_record, sealed_key
+from orchestrator.states import State
+
+CANDIDATE = "candidate"
+
+
+def signed_day(session: Session, pub: Publication) -> tuple[date, DateAmendment | None]:
+    """The day the row may go out: its 审批表 row's 发布日期, or the last 改期 of the row."""
+    last = session.scalar(
+        select(DateAmendment)
+        .where(DateAmendment.publication_id == pub.id)
+        .order_by(DateAmendment.acted_at.desc(), DateAmendment.id.desc())
+        .limit(1)
+    )
+    if last is not None:
+        return last.new_date, last
+    signed = next((c.publish_date for c in pub.version.channels if c.channel == pub.channel), None)
+    if signed is None:  # a row no signed row names: the gate refuses it at send
+        raise Conflict(f"发布 {pub.id} 的渠道不在已签发的审批表中", code="channel_not_signed")
+    return signed, None
+
+
+@dataclass(frozen=True)
+class Amended:
+    amendment: DateAmendment
+    scheduled_at: datetime
+
+
+def amend_date(
+    session: Session,
+    pub_id: int,
+    *,
+    new_date: date,
+    actor: str,
+    password: str,
+    policy: Policy,
+    at_time: time | None = None,
+    comment: str = "",
+    now: datetime | None = None,
+) -> Amended:
+    """Record a signed 改期 and move the row to `new_date` (at `at_time`, else the same time of
+    day), or refuse it whole with the reason: nothing is written on a refusal."""
+    now = now or datetime.now(UTC)
+    pub = session.get(Publication, pub_id)
+    if pub is None:
+        raise NotFound(f"发布 {pub_id} 不存在", code="unknown_publication")
+    person = person_by_username(session, actor)
+    _refuse_unentitled(person, policy, now)
+    if pub.state != State.SCHEDULED.value:
+        raise Conflict(
+            f"发布 {pub_id} 当前为“{State(pub.state).label}”，发送已开始或已结束，不能改期",
+            code="too_late_to_reschedule",
+        )
+    old_date, _ = signed_day(session, pub)
+    when = _new_time(pub, new_date, at_time, policy, now)
+    if new_date == old_date:
+        raise InvalidInput(
+            f"新日期与审批表的发布日期相同（{old_date.isoformat()}），当天内调整时间无需签署改期",
+            code="same_day",
+        )
+    candidate = g.DateAmendment(
+        submission_id=pub.submission.uid,
+        fingerprint=pub.version.fingerprint,
+        channel=pub.channel,
+        old_date=old_date,
+        new_date=new_date,
+        actor_id=person.username,
+        acted_at=now,
+        signature=b"",
+        comment=comment,
+        id=CANDIDATE,
+    )
+    signature = keys.sign(sealed_key(person), password, _payload(candidate))
+    _refuse_if_gate_would(session, pub, candidate, signature, when, person, policy, now)
+    row = DateAmendment(
+        submission_id=pub.submission_id,
+        version_id=pub.version_id,
+        publication_id=pub.id,
+        fingerprint=candidate.fingerprint,
+        channel=pub.channel,
+        old_date=old_date,
+        new_date=new_date,
+        actor=person,
+        acted_at=now,
+        comment=comment,
+        signature=signature,
+    )
+    session.add(row)
+    moved = session.execute(
+        update(Publication)
+        .where(Publication.id == pub.id, Publication.state == State.SCHEDULED.value)
+        .values(scheduled_at=when, revision=Publication.revision + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"发布 {pub_id} 的发送刚刚开始，不能改期", code="too_late_to_reschedule")
+    session.flush()
+    audit.record(
+        session,
+        "publication.amend_date",
+        actor=actor,
+        subject=f"publication:{pub.id}",
+        payload={
+            "amendment": row.id,
+            "channel": pub.channel,
+            "old_date": old_date.isoformat(),
+            "new_date": new_date.isoformat(),
+            "scheduled_at": when,
+            "signature": signature.hex(),
+            "comment": comment,
+        },
+        at=now,
+    )
+    return Amended(row, when)
+
+
+def _refuse_unentitled(person: Person, policy: Policy, now: datetime) -> None:
+    if role_problem(gate_person(person), g.ReviewStage.SIGN_OFF, "", policy, now) is None:
+        return
+    labels = "、".join(sorted(r.label for r in policy.roles_for(g.ReviewStage.SIGN_OFF)))
+    raise Forbidden(
+        f"{person.name}无权签署改期：改到其他日期须由{labels}签署", code="not_permitted"
+    )
+
+
+def _new_time(
+    pub: Publication, new_date: date, at_time: time | None, policy: Policy, now: datetime
+) -> datetime:
+    local = pub.scheduled_at.astimezone(policy.zone)
+    clock = at_time or local.time().replace(tzinfo=None)
+    when = datetime.combine(new_date, clock, tzinfo=policy.zone).astimezone(UTC)
+    if new_date < now.astimezone(policy.zone).date():
+        raise InvalidInput(f"新的发布日期 {new_date.isoformat()} 已过", code="time_in_past")
+    return max(when, now + timedelta(seconds=1))
+
+
+def _refuse_if_gate_would(
+    session: Session,
+    pub: Publication,
+    candidate: g.DateAmendment,
+    signature: bytes,
+    when: datetime,
+    person: Person,
+    policy: Policy,
+    now: datetime,
+) -> None:
+    """Judge the moved row with the new 改期 exactly as the send will; refuse what fails."""
+    signed = replace(candidate, signature=signature)
+    moved = g.PublicationRow(f"P{pub.id}", pub.channel, when)
+    record = review_record(
+        pub.submission, pub.version, extra_people=(person,), extra_amendments=(signed,)
+    )
+    record = replace(record, publications=(moved,), stored_images={})
+    found = [
+        v
+        for v in evaluate(record, policy, now=now).violations
+        if v.action_id == CANDIDATE or v.publication == moved.id
+    ]
+    if found:
+        raise GateRefused(
+            "改期未被审核闸门接受：" + "；".join(v.message for v in found),
+            details=[v.code for v in found],
+        )
+
+
+def _payload(amendment: g.DateAmendment) -> bytes:
+    return amendment_payload(
+        submission_id=amendment.submission_id,
+        fingerprint=amendment.fingerprint,
+        channel=amendment.channel,
+        old_date=amendment.old_date,
+        new_date=amendment.new_date,
+        acted_at=amendment.acted_at,
+        comment=amendment.comment,
+    )
