@@ -183,10 +183,11 @@ def _department(
     if wanted is None:
         if len(codes) != 1:
             raise InvalidInput(
-                f"{absent.name}的{role.label}涉及多个科室（{'、'.join(sorted(codes))}），请指明代理哪个科室",
+                f"{absent.name}的{role.label}涉及多个科室（{'、'.join(sorted(codes))}），"
+                "请用 --department 指明代理哪个科室",
                 code="bad_delegation",
             )
-        wanted = codes.pop()
+        wanted = next(iter(codes))
     if wanted not in codes:
         raise InvalidInput(
             f"{absent.name}的{role.label}不负责科室“{wanted}”", code="bad_delegation"
