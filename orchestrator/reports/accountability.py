@@ -22,13 +22,14 @@ from orchestrator.app import App
 from orchestrator.errors import InvalidInput, NotFound
 from orchestrator.models import AuditEvent, Person, Publication
 from orchestrator.reports.form import local, short_fingerprint
-from orchestrator.services.review import review_record
+from orchestrator.services.review import origin_problem, review_record
 from orchestrator.services.submissions import channel_catalogue, resolve_channel
 from orchestrator.states import State
 
 # Hand actions that decide when (or whether again) a publication is sent.
 TRIGGERS = {
-    "publication.reschedule": "改期发布",
+    "publication.reschedule": "当天内调整发布时间",
+    "publication.amend_date": "宣传分管领导签署改期",
     "publication.retry": "重新发送",
     "publication.schedule": "安排发布",
     "publication.publish_now": "立即发布",
@@ -92,7 +93,13 @@ def report(
     now = now or datetime.now(UTC)
     pub = find(session, channel, url=url, external_id=external_id)
     submission, version = pub.submission, pub.version
-    record = review_record(submission, version, store=app.blobs)
+    record = review_record(
+        submission,
+        version,
+        store=app.blobs,
+        publications=(pub,),
+        origin=lambda row: origin_problem(session, row),
+    )
     context = ReviewContext(record, app.policy, now)
     verdict = evaluate(record, app.policy, now=now)
     events = list(
@@ -139,6 +146,7 @@ def report(
             }
             for e in events
         ],
+        "amendments": _amendments(pub, record, context),
         "signatures_valid": all(r["signature_valid"] for r in reviews),
         "gate": {
             "passed": verdict.passed,
@@ -147,6 +155,27 @@ def report(
     }
     out["summary"] = summary(out)
     return out
+
+
+def _amendments(
+    pub: Publication, record: g.ReviewRecord, context: ReviewContext
+) -> list[dict[str, Any]]:
+    """Each signed 改期 of this row's channel on this version, and whether the gate counts it."""
+    refused = {v.action_id for v in context.amendment_violations}
+    return [
+        {
+            "old_date": a.old_date.isoformat(),
+            "new_date": a.new_date.isoformat(),
+            "username": a.actor_id,
+            "name": record.people[a.actor_id].name if a.actor_id in record.people else a.actor_id,
+            "at": local(a.acted_at),
+            "comment": a.comment,
+            "signature_fingerprint": short_fingerprint(a.signature),
+            "counts": a.id not in refused,
+        }
+        for a in record.amendments
+        if a.channel == pub.channel and a.fingerprint == context.fingerprint
+    ]
 
 
 def _publication(pub: Publication) -> dict[str, Any]:
@@ -257,6 +286,13 @@ def summary(found: dict[str, Any]) -> list[str]:
                 f"警告：{review['name']}的{review['stage_label']}{review['decision_label']}"
                 "签名验证失败（记录可能在签名后被改动）"
             )
+    for a in found["amendments"]:
+        note = "" if a["counts"] else "（无效，不予计入）"
+        lines.append(
+            f"改期：{a['name']}（{a['username']}）{a['at']} 签署，发布日期 {a['old_date']} → "
+            f"{a['new_date']}，签名 {a['signature_fingerprint']}{note}"
+            + (f"，原因：{a['comment']}" if a["comment"] else "")
+        )
     lines.append(f"发布：{found['publisher']['text']}")
     for who in found["publisher"]["confirmed_by"]:
         lines.append(f"人工确认已发布：{who['name']}（{who['username']}）{who['at']}")

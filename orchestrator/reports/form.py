@@ -76,10 +76,19 @@ class Signed:
 
 @dataclass(frozen=True)
 class ChannelLine:
+    """A row of the form; `publish_date` is the date in force, `amended` who moved it from the
+    signed date by a signed 改期 (empty when nobody did)."""
+
     channel: str
     label: str
     publish_date: date
     remark: str
+    amended: str = ""
+
+    @property
+    def date_text(self) -> str:
+        day = self.publish_date.isoformat()
+        return f"{day}（{self.amended}）" if self.amended else day
 
 
 @dataclass(frozen=True)
@@ -213,6 +222,19 @@ def organisation_name(session: Session) -> str:
     return str(name) if name else DEFAULT_ORGANISATION
 
 
+def _line(
+    row: Any, catalogue: dict[str, str], context: ReviewContext, sub: Submission
+) -> ChannelLine:
+    day, amendment = context.signed_dates.get(row.channel, (row.publish_date, None))
+    amended = ""
+    if amendment is not None:
+        names = {a.actor.username: a.actor.name for a in sub.amendments}
+        who = names.get(amendment.actor_id, amendment.actor_id)
+        amended = f"原定 {row.publish_date.isoformat()}，{who} {local(amendment.acted_at)} 签署改期"
+    label = catalogue.get(row.channel, row.channel)
+    return ChannelLine(row.channel, label, day, row.remark, amended)
+
+
 def _item(
     number: int, sub: Submission, app: App, now: datetime, catalogue: dict[str, str]
 ) -> FormItem:
@@ -245,10 +267,7 @@ def _item(
         author_username=sub.author.username,
         version_number=version.number,
         version_fingerprint=version.fingerprint,
-        channels=tuple(
-            ChannelLine(c.channel, catalogue.get(c.channel, c.channel), c.publish_date, c.remark)
-            for c in version.channels
-        ),
+        channels=tuple(_line(c, catalogue, context, sub) for c in version.channels),
         signatures=signatures,
         required=context.required_stages,
         body_text=body_text(version),
@@ -354,7 +373,7 @@ def content_facts(item: FormItem) -> list[tuple[str, str]]:
         (
             "发布渠道",
             "；".join(
-                f"{c.label} {c.publish_date.isoformat()}" + (f"（{c.remark}）" if c.remark else "")
+                f"{c.label} {c.date_text}" + (f"（{c.remark}）" if c.remark else "")
                 for c in item.channels
             ),
         )
@@ -499,7 +518,7 @@ def _pdf_rows(form: Form, styles: dict[str, Any]) -> Any:
                     cell(str(item.number)),
                     cell(item.title),
                     cell(c.label),
-                    cell(c.publish_date.isoformat()),
+                    cell(c.date_text),
                     cell(c.remark),
                 ]
             )
@@ -633,7 +652,7 @@ def _docx_rows(doc: Any, form: Form) -> None:
         first = len(table.rows)
         for c in item.channels:
             cells = table.add_row().cells
-            values = (str(item.number), item.title, c.label, c.publish_date.isoformat(), c.remark)
+            values = (str(item.number), item.title, c.label, c.date_text, c.remark)
             for cell, text in zip(cells, values, strict=True):
                 cell.text = text
         last = len(table.rows) - 1
@@ -688,6 +707,7 @@ def as_dict(form: Form) -> dict[str, Any]:
                         "channel": c.channel,
                         "label": c.label,
                         "publish_date": c.publish_date.isoformat(),
+                        "amended": c.amended,
                         "remark": c.remark,
                     }
                     for c in i.channels

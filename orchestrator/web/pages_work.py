@@ -24,7 +24,7 @@ from starlette.datastructures import FormData, UploadFile
 from channels.base import ChannelKind
 from channels.registry import load_channels
 from gate.model import ChannelRequest, Decision, RepostSource, ReviewStage, Role
-from gate.rules import ReviewContext
+from gate.rules import ReviewContext, role_problem
 from orchestrator.app import App
 from orchestrator.blobs import sniff_mime
 from orchestrator.errors import Forbidden, InvalidInput, NotFound, SanshenError
@@ -100,7 +100,9 @@ def waiting_stage(sub: Submission, person: Person, app: App, now: datetime) -> R
     one-person-one-stage and author-only-初审 rules hide what they would refuse anyway."""
     context = ReviewContext(review.review_record(sub), app.policy, now)
     stage = context.next_stage()
-    if stage is None or not holds(person, app.policy.roles_for(stage), now):
+    if stage is None:
+        return None
+    if role_problem(review.gate_person(person), stage, sub.department.code, app.policy, now):
         return None
     if sub.author_id == person.id and stage is not ReviewStage.FIRST:
         return None
@@ -546,7 +548,7 @@ def review_context(session: Session, app: App, sub_id: int, who: Principal) -> d
     person = _me(session, who)
     stage = ReviewContext(review.review_record(sub), app.policy, now).next_stage()
     mine = waiting_stage(sub, person, app, now)
-    roles = "、".join(sorted(r.label for r in app.policy.roles_for(stage))) if stage else ""
+    roles = review.who_may(stage, sub.department.name, app.policy) if stage else ""
     current = sub.current
     return {
         "submission": sub,

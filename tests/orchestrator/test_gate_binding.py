@@ -18,6 +18,7 @@ from gate.model import ReviewStage
 from orchestrator.app import App
 from orchestrator.errors import Conflict, Forbidden, GateRefused, InvalidInput, WrongPassword
 from orchestrator.models import DateAmendment, Publication
+from orchestrator.reports import form
 from orchestrator.services import amendments, delegation, org, review, submissions
 from orchestrator.services.hub import MemoryRateGate, hub_for
 from orchestrator.services.publishing import Publisher
@@ -330,3 +331,15 @@ def test_sign_off_is_refused_when_an_image_was_changed_on_disk(org_app: App) -> 
     refused(
         org_app, lambda: act(org_app, sub, S.SIGN_OFF, "publicity"), GateRefused, "gate_refused"
     )
+
+
+def test_the_form_shows_the_amended_date_and_who_signed_it(org_app: App) -> None:
+    sub, pub = signed_off(org_app)
+    signed = pub.scheduled_at.astimezone(SHANGHAI).date()
+    new = shanghai_today() + timedelta(days=3)
+    amend(org_app, pub.id, new)
+    with org_app.db.read() as session:
+        (line,) = form.build(session, org_app, [sub]).items[0].channels
+    assert line.publish_date == new
+    assert line.date_text.startswith(f"{new.isoformat()}（原定 {signed.isoformat()}，孙宣传 ")
+    assert line.date_text.endswith("签署改期）")

@@ -16,10 +16,11 @@ from orchestrator.devstack import simulator_env
 from orchestrator.errors import InvalidInput, NotFound
 from orchestrator.models import Publication, ReviewAction
 from orchestrator.reports import accountability
-from orchestrator.services import dispatch
+from orchestrator.services import amendments, dispatch
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
 from tests.clock import shanghai_today
+from tests.orchestrator.conftest import PASSWORDS
 from tests.reports.conftest import Server, demo_signed_off, draft, sanshen, signed_off
 
 
@@ -95,6 +96,16 @@ def test_the_person_who_rescheduled_is_the_publisher(app: App, publisher: Publis
         pub_id = session.scalars(
             select(Publication.id).where(Publication.submission_id == sub_id)
         ).one()
+    with app.db.session() as session:  # the leader signs the move to today, the clerk sends now
+        amendments.amend_date(
+            session,
+            pub_id,
+            new_date=shanghai_today(),
+            actor="publicity",
+            password=PASSWORDS["publicity"],
+            policy=app.policy,
+            comment="提前发布",
+        )
     publisher.reschedule(pub_id, when=datetime.now(UTC), actor="web")
     send_due(app, publisher)
     with app.db.read() as session:
@@ -105,7 +116,14 @@ def test_the_person_who_rescheduled_is_the_publisher(app: App, publisher: Publis
     assert found["publisher"]["kind"] == "person"
     assert found["publisher"]["username"] == "web"
     assert found["publisher"]["name"] == "吴网站"
-    assert "改期发布" in found["publisher"]["text"]
+    assert "当天内调整发布时间" in found["publisher"]["text"]
+    (moved,) = found["amendments"]
+    assert (moved["username"], moved["new_date"], moved["counts"]) == (
+        "publicity",
+        shanghai_today().isoformat(),
+        True,
+    )
+    assert any(line.startswith("改期：孙宣传") for line in found["summary"])
 
 
 def test_a_tampered_signature_is_flagged(app: App, publisher: Publisher) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import io
 import json
 import subprocess
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from orchestrator.errors import GateRefused, InvalidInput, NotFound
 from orchestrator.models import ReviewAction
 from orchestrator.reports import form
 from orchestrator.reports.fonts import FontMissing, register_cjk
-from orchestrator.services import review, submissions
+from orchestrator.services import org, review, submissions
 from orchestrator.settings import Settings
 from tests.clock import shanghai_tomorrow
 from tests.orchestrator.conftest import PASSWORDS
@@ -262,6 +262,15 @@ def test_a_stage_the_policy_skips_is_said_and_the_editor_signs_beside_the_handle
     policy = tmp_path / "policy.yaml"
     policy.write_text("skip_second_review_departments: [solo]\n", encoding="utf-8")
     solo = App(Settings(data_dir=app.settings.data_dir, kdf_profile="min", policy_file=policy))
+    with solo.db.session() as session:  # the window has no staff of its own: two editors cover it
+        for who in ("author", "editor"):
+            org.grant_role(
+                session,
+                org.person_by_username(session, who),
+                org.parse_role("contributor"),
+                department=org.department_by_code(session, "solo"),
+                now=datetime(2020, 1, 1, tzinfo=UTC),
+            )
     with solo.db.session() as session:
         sub_id = submissions.create(
             session, solo.blobs, author="author", department="solo", draft=draft()
