@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
 from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -46,7 +47,15 @@ from orchestrator.models import (
     Version,
 )
 from orchestrator.permissions import require
-from orchestrator.services import org, prechecks, reposts, review, submissions
+from orchestrator.services import (
+    amendments,
+    delegation,
+    org,
+    prechecks,
+    reposts,
+    review,
+    submissions,
+)
 from orchestrator.services.publishing import get_publication
 from orchestrator.states import State
 from orchestrator.web import auth
@@ -968,6 +977,32 @@ def reschedule(pub_id: int, body: s.RescheduleIn, who: Who) -> s.PublicationStat
     return publication_state(pub_id)
 
 
+@router.post("/publications/{pub_id}/amend-date", response_model=s.AmendedOut, tags=["发布"])
+def amend_date(pub_id: int, body: s.AmendDateIn, who: Who) -> s.AmendedOut:
+    """改期 to another day: the 宣传分管领导 signs it with their key (password re-asked)."""
+    app = get_app()
+    clock = day_time.fromisoformat(body.at) if body.at else None
+    with app.db.session() as session:
+        done = amendments.amend_date(
+            session,
+            pub_id,
+            new_date=body.new_date,
+            at_time=clock,
+            actor=who.username,
+            password=body.password,
+            policy=app.policy,
+            comment=body.comment,
+        )
+        return s.AmendedOut(
+            publication=pub_id,
+            amendment=done.amendment.id,
+            old_date=done.amendment.old_date,
+            new_date=done.amendment.new_date,
+            scheduled_at=done.scheduled_at,
+            scheduled_at_local=local(done.scheduled_at),
+        )
+
+
 @router.post("/publications/{pub_id}/cancel", response_model=s.PublicationState, tags=["发布"])
 def cancel(pub_id: int, body: s.CancelIn, who: Who) -> s.PublicationState:
     publisher().cancel(pub_id, reason=body.reason, actor=who.username)
@@ -1061,6 +1096,42 @@ def people(who: Who) -> list[s.PersonOut]:
     now = utc_now()
     with get_app().db.read() as session:
         return [person_out(p, now) for p in org.all_people(session)]
+
+
+@router.get("/delegations", response_model=list[s.DelegationOut], tags=["组织"])
+def delegations(
+    who: Who, include_ended: Annotated[bool, Query(alias="all")] = False
+) -> list[s.DelegationOut]:
+    """Delegations (代理) not yet ended, or all of them (`?all=true`)."""
+    with get_app().db.read() as session:
+        rows = delegation.delegations(session, current_at=None if include_ended else utc_now())
+        return [s.DelegationOut(**delegation.describe(r)) for r in rows]  # type: ignore[arg-type]
+
+
+@router.post("/delegations", response_model=s.DelegationOut, status_code=201, tags=["组织"])
+def delegate(body: s.DelegationIn, who: Who) -> s.DelegationOut:
+    """Let a deputy hold an absent person's role between two dates (by the person themselves,
+    a 主要领导 or 综合科)."""
+    with get_app().db.session() as session:
+        row = delegation.delegate(
+            session,
+            deputy=body.deputy,
+            acting_for=body.acting_for,
+            role=org.parse_role(body.role),
+            department=body.department,
+            start=body.start,
+            end=body.end,
+            actor=who.username,
+            note=body.note,
+        )
+        return s.DelegationOut(**delegation.describe(row))  # type: ignore[arg-type]
+
+
+@router.post("/delegations/{delegation_id}/end", response_model=s.DelegationOut, tags=["组织"])
+def end_delegation(delegation_id: int, who: Who) -> s.DelegationOut:
+    with get_app().db.session() as session:
+        row = delegation.end_delegation(session, delegation_id, actor=who.username)
+        return s.DelegationOut(**delegation.describe(row))  # type: ignore[arg-type]
 
 
 @router.get("/channels", response_model=list[s.ChannelOut], tags=["组织"])

@@ -335,6 +335,49 @@ class RescheduleIn(StrictBody):
     now: bool = Field(default=False, description="立即发布")
 
 
+class AmendDateIn(StrictBody):
+    new_date: Annotated[date, Strict(False)] = Field(description="新的发布日期（上海日历日）")
+    at: str | None = Field(
+        default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="当天的发布时间 HH:MM"
+    )
+    comment: str = Field(default="", max_length=2000, description="改期原因，签入签名")
+    password: str = Field(min_length=1, max_length=1024, description="宣传分管领导的密码，用于签名")
+
+
+class AmendedOut(BaseModel):
+    publication: int
+    amendment: int
+    old_date: date
+    new_date: date
+    scheduled_at: datetime
+    scheduled_at_local: str
+
+
+class DelegationIn(StrictBody):
+    deputy: str = Field(min_length=1, max_length=64, description="代理人用户名")
+    acting_for: str = Field(min_length=1, max_length=64, description="被代理人用户名")
+    role: str = Field(min_length=1, max_length=64, description="代行的角色")
+    department: str | None = Field(default=None, max_length=64, description="代理的科室代码")
+    start: Annotated[date, Strict(False)] = Field(description="开始日期（含）")
+    end: Annotated[date, Strict(False)] = Field(description="结束日期（含）")
+    note: str = Field(default="", max_length=500)
+
+
+class DelegationOut(BaseModel):
+    id: int
+    deputy: str
+    deputy_name: str
+    acting_for: str
+    acting_for_name: str
+    role: str
+    role_label: str
+    department: str | None
+    valid_from: datetime
+    valid_until: datetime | None
+    granted_by: str
+    note: str
+
+
 class ReasonIn(StrictBody):
     reason: str = Field(min_length=1, max_length=2000)
 

@@ -190,11 +190,20 @@ def test_people_act_on_publications(server: Server) -> None:
     pubs = publications_of(server, sub["id"])
     own, upward = pubs["gov_website"]["id"], pubs["xuexi"]["id"]
     later = (utcnow() + timedelta(days=2)).isoformat()
+    new_day = (utcnow() + timedelta(days=2, hours=8)).date().isoformat()
     moved = server.as_("wuyun").post(f"/publications/{own}/reschedule", json={"at": later})
-    assert moved.status_code == 200, moved.text
-    assert moved.json()["scheduled_at_local"].startswith(
-        (utcnow() + timedelta(days=2, hours=8)).date().isoformat()
+    assert moved.status_code == 409 and moved.json()["error"] == "needs_date_amendment"
+    amend = {"new_date": new_day, "at": "10:30", "comment": "活动延期", "password": "wrong"}
+    refused = server.as_("sunxuan").post(f"/publications/{own}/amend-date", json=amend)
+    assert refused.status_code == 403 and refused.json()["error"] == "wrong_password"
+    amended = server.as_("sunxuan").post(
+        f"/publications/{own}/amend-date", json=amend | {"password": PASSWORDS["sunxuan"]}
     )
+    assert amended.status_code == 200, amended.text
+    assert amended.json()["scheduled_at_local"].startswith(f"{new_day} 10:30")
+    moved = server.as_("wuyun").post(f"/publications/{own}/reschedule", json={"at": later})
+    assert moved.status_code == 200, moved.text  # within the amended day: 政府网站运行科's act
+    assert moved.json()["scheduled_at_local"].startswith(new_day)
     both = server.as_("wuyun").post(
         f"/publications/{own}/reschedule", json={"at": later, "now": True}
     )

@@ -24,6 +24,7 @@ from gate.model import ReviewStage, Role
 from orchestrator.api import api
 from orchestrator.models import Publication, utcnow
 from orchestrator.permissions import PERMISSIONS, WRITERS
+from orchestrator.services import delegation
 from orchestrator.web import auth
 from tests.api.conftest import PASSWORDS, Server, create_submission, draft_body, walk
 
@@ -53,6 +54,7 @@ class World:
     own: int  # a scheduled publication on an own platform
     upward: int  # a scheduled upward report
     out: int  # a submission published on an own platform
+    delegation: int  # 李军's delegation to 周综, far ahead
 
     def token_id(self, username: str) -> int:
         with self.server.app.db.session() as session:
@@ -169,6 +171,34 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
             perm("confirm", ChannelKind.UPWARD),
         ),
     ],
+    ("POST", "/api/v1/publications/{pub_id}/amend-date"): [
+        Case(
+            lambda w, _u: f"/publications/{w.own}/amend-date",
+            lambda _w, _u: {"new_date": "2099-01-01", "password": "wrong-password"},
+            stage_roles(ReviewStage.SIGN_OFF),
+        )
+    ],
+    ("POST", "/api/v1/delegations"): [
+        Case(
+            fixed("/delegations"),
+            lambda _w, _u: {
+                "deputy": "zhouzh",
+                "acting_for": "lijun",
+                "role": "section_head",
+                "start": "2099-01-01",
+                "end": "2099-01-02",
+            },
+            # the absent person themselves, a 主要领导 or 综合科
+            frozenset({Role.SECTION_HEAD, Role.PRINCIPAL_LEADER, Role.GENERAL_OFFICE}),
+        )
+    ],
+    ("POST", "/api/v1/delegations/{delegation_id}/end"): [
+        Case(
+            lambda w, _u: f"/delegations/{w.delegation}/end",
+            body(None),
+            frozenset({Role.SECTION_HEAD, Role.PRINCIPAL_LEADER, Role.GENERAL_OFFICE}),
+        )
+    ],
     # orchestrator/web/api_reports.py: recomputes the archive's hashes, changes nothing.
     ("POST", "/api/v1/archive/verify"): [Case(fixed("/archive/verify"), body(None), ANYONE)],
     ("POST", "/api/v1/upward/{pub_id}/repost"): [
@@ -241,8 +271,25 @@ def world(server: Server) -> World:
                 published_at=utcnow() - timedelta(minutes=5),
             )
         )
+    with server.app.db.session() as session:
+        far = utcnow().date() + timedelta(days=3650)
+        delegated = delegation.delegate(
+            session,
+            deputy="zhouzh",
+            acting_for="lijun",
+            role=Role.SECTION_HEAD,
+            start=far,
+            end=far,
+            actor="lijun",
+        ).id
     return World(
-        server, fresh, at_sign_off, by[(signed, "gov_website")], by[(signed, "xuexi")], out
+        server,
+        fresh,
+        at_sign_off,
+        by[(signed, "gov_website")],
+        by[(signed, "xuexi")],
+        out,
+        delegated,
     )
 
 
