@@ -11,7 +11,7 @@ import logging
 import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from channels.base import ChannelKind
 from channels.registry import load_channels
 from gate import next_stage
-from gate.model import STAGE_ORDER, Role
+from gate.model import STAGE_ORDER, ReviewStage, Role
 from gate.signature import signature_valid
 from orchestrator.errors import InvalidInput, NotFound, SanshenError, Unauthenticated
 from orchestrator.models import (
@@ -37,7 +37,7 @@ from orchestrator.models import (
     Version,
 )
 from orchestrator.permissions import PERMISSIONS, holds
-from orchestrator.services import alerts, submissions
+from orchestrator.services import alerts, amendments, submissions
 from orchestrator.services.org import person_by_username
 from orchestrator.services.review import review_record
 from orchestrator.states import State
@@ -481,6 +481,9 @@ def offered_actions(person: Person, pub: Publication, now: datetime) -> list[str
         offered.append("retry")
     if state == State.SCHEDULED.value and may("schedule"):
         offered.append("reschedule")
+    signs_off = get_app().policy.roles_for(ReviewStage.SIGN_OFF)
+    if state == State.SCHEDULED.value and holds(person, signs_off, now):
+        offered.append("amend")
     if state in WAITING_STATES and may("schedule"):
         offered.append("cancel")
     if state in RETRACTABLE and pub.receipt and cls.capabilities.retract and may("retract"):
@@ -512,6 +515,7 @@ def item(request: Request, submission_id: int, who: Who) -> HTMLResponse:
         order = {name: i for i, name in enumerate(ordered_channels())}
         pubs = sorted(pubs, key=lambda p: (-p.version.number, order.get(p.channel, 99)))
         offered = {p.id: offered_actions(person, p, now) for p in pubs}
+        signed_days = {p.id: _signed_day(session, p) for p in pubs}
         waiting = next_stage(review_record(submission), app.policy, now=now)
         # rendered inside the session: the template walks relationships
         return page(
@@ -525,6 +529,7 @@ def item(request: Request, submission_id: int, who: Who) -> HTMLResponse:
             waiting=waiting,
             pubs=pubs,
             offered=offered,
+            signed_days=signed_days,
             can_retract_all=any("retract" in a for a in offered.values()),
             now=now,
             overdue=overdue,
@@ -534,6 +539,17 @@ def item(request: Request, submission_id: int, who: Who) -> HTMLResponse:
 def _back(submission_id: int, pub_id: int | None = None) -> RedirectResponse:
     anchor = f"#pub-{pub_id}" if pub_id else ""
     return RedirectResponse(f"/items/{submission_id}{anchor}", status_code=303)
+
+
+def _signed_day(session: Session, pub: Publication) -> dict[str, Any] | None:
+    """The day a row may go out, and who moved it there by a signed 改期 (None: unsigned)."""
+    try:
+        day, amendment = amendments.signed_day(session, pub)
+    except SanshenError:
+        return None
+    if amendment is None:
+        return {"day": day, "by": None}
+    return {"day": day, "by": amendment.actor.name, "at": amendment.acted_at}
 
 
 def _when(text: str) -> datetime:
@@ -572,6 +588,8 @@ def _act(action: str, pub_id: int, channel: str, who: auth.Principal, form: Acti
         when = _when("now" if form.now else form.when)
         p.reschedule(pub_id, when=when, actor=who.username)
         return "已改期至 " + local(when)
+    if action == "amend":
+        return _amend(pub_id, who, form)
     if action == "retract":
         p.retract(pub_id, reason=form.reason, actor=who.username)
         return "已撤稿"
@@ -581,6 +599,27 @@ def _act(action: str, pub_id: int, channel: str, who: auth.Principal, form: Acti
     raise NotFound(f"没有操作“{action}”", code="unknown_action")
 
 
+def _amend(pub_id: int, who: auth.Principal, form: ActionForm) -> str:
+    try:
+        day = date.fromisoformat(form.new_date)
+        clock = time.fromisoformat(form.at) if form.at else None
+    except ValueError:
+        raise InvalidInput("请填写有效的新日期和时间", code="bad_date") from None
+    app = get_app()
+    with app.db.session() as session:
+        done = amendments.amend_date(
+            session,
+            pub_id,
+            new_date=day,
+            at_time=clock,
+            actor=who.username,
+            password=form.password,
+            policy=app.policy,
+            comment=form.reason.strip(),
+        )
+        return f"已签署改期，改至 {local(done.scheduled_at)}"
+
+
 @dataclass
 class ActionForm:
     reason: str = ""
@@ -588,6 +627,9 @@ class ActionForm:
     now: bool = False
     url: str = ""
     checked: bool = False
+    new_date: str = ""
+    at: str = ""
+    password: str = ""
 
 
 @router.post("/items/{submission_id}/publications/{pub_id}/{action}")
@@ -601,6 +643,9 @@ def publication_action(
     now: Annotated[bool, Form()] = False,
     url: Annotated[str, Form()] = "",
     checked: Annotated[bool, Form()] = False,
+    new_date: Annotated[str, Form()] = "",
+    at: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
 ) -> Response:
     with get_app().db.read() as session:
         pub = session.get(Publication, pub_id)
@@ -609,7 +654,8 @@ def publication_action(
         channel = pub.channel
     label = channel_label(channel)
     try:
-        done = _act(action, pub_id, channel, who, ActionForm(reason, when, now, url, checked))
+        form = ActionForm(reason, when, now, url, checked, new_date, at, password)
+        done = _act(action, pub_id, channel, who, form)
     except SanshenError as refusal:
         return flash(_back(submission_id, pub_id), f"{label}：{refusal.message}", "error")
     return flash(_back(submission_id, pub_id), f"{label}：{done}")

@@ -104,6 +104,7 @@ class Console:
 
 DEMO_PASSWORDS = {
     "wangfang": "demo-pass-1",
+    "sunxuan": "demo-pass-5",
     "zhouzh": "demo-pass-6",
     "wuyun": "demo-pass-7",
     "zhengop": "demo-pass-8",

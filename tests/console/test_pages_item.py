@@ -3,7 +3,7 @@ whose role covers the channel and only in states that allow the action; forms ne
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from orchestrator.services import submissions
 from orchestrator.services.dispatch import move
 from orchestrator.states import State
 from orchestrator.web.auth import CSRF_HEADER
+from tests.clock import shanghai_tomorrow
 from tests.console.conftest import DEMO_PASSWORDS, Console, sign_in
 
 
@@ -49,7 +50,7 @@ def test_buttons_follow_the_role_for_the_channel_and_the_state(
     page.goto(f"{console.url}/items/{sub}")
     assert buttons(page, own) == ["重发"]
     assert buttons(page, upward) == []  # upward reports are 综合科's
-    assert buttons(page, waiting) == ["改期", "立即发布", "取消发布"]
+    assert buttons(page, waiting) == ["当天改时", "立即发布", "取消发布"]
 
     page.context.clear_cookies()
     sign_in(page, console.url, "zhouzh", DEMO_PASSWORDS["zhouzh"])  # 综合科: upward reports
@@ -156,3 +157,31 @@ def test_general_office_confirms_an_adopted_upward_report_by_hand(
     expect(page.locator(".flash-ok")).to_have_text("学习强国：已人工确认发布")
     expect(page.locator(f"#pub-{pub} .state")).to_have_text("已发布")
     expect(page.locator(f"#pub-{pub} a[href='{adopted}']")).to_be_visible()
+
+
+def test_moving_to_another_day_is_the_publicity_leaders_signed_amendment(
+    console: Console, page: Page
+) -> None:
+    tomorrow = shanghai_tomorrow()
+    sub = console.signed_off(("gov_website",), publish_date=tomorrow)
+    pub = publications(console, sub)["gov_website"].id
+    sign_in(page, console.url, "wuyun", DEMO_PASSWORDS["wuyun"])
+    page.goto(f"{console.url}/items/{sub}")
+    expect(page.locator(f"#pub-{pub}")).to_contain_text(f"审批表发布日期：{tomorrow.isoformat()}")
+    page.click(f"#pub-{pub} button[name=now]")  # a day early: not 政府网站运行科's to decide
+    expect(page.locator(".flash-error")).to_contain_text("须由宣传分管领导签署改期")
+    expect(page.locator(f"#pub-{pub} button[name=amend]")).to_have_count(0)
+
+    page.context.clear_cookies()
+    sign_in(page, console.url, "sunxuan", DEMO_PASSWORDS["sunxuan"])
+    page.goto(f"{console.url}/items/{sub}")
+    later = tomorrow + timedelta(days=2)
+    page.fill(f"#pub-{pub} input[name=new_date]", later.isoformat())
+    page.fill(f"#pub-{pub} input[name=at]", "10:30")
+    page.fill(f"#pub-{pub} form.amend input[name=reason]", "活动延期")
+    page.fill(f"#pub-{pub} input[name=password]", DEMO_PASSWORDS["sunxuan"])
+    page.click(f"#pub-{pub} button[name=amend]")
+    expect(page.locator(".flash-ok")).to_contain_text(f"已签署改期，改至 {later.isoformat()} 10:30")
+    expect(page.locator(f"#pub-{pub}")).to_contain_text(
+        f"审批表发布日期：{later.isoformat()}（孙宣 "
+    )
