@@ -24,6 +24,7 @@ from orchestrator.services.org import department_by_code, person_by_username
 
 IMAGE_SRC_PREFIX = "sanshen-image:"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+REPLACEMENT_CHARACTER = "\ufffd"  # what a lossy decode leaves where bytes were not text
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,20 @@ class Draft:
     major_event: bool = False
     special_content: bool = False
     repost: RepostSource | None = None
+
+
+def body_text(data: bytes, source: str) -> str:
+    """A body file's text: UTF-8 (with or without a BOM), else GB18030 (which covers GBK), both
+    strict. Anything else is refused rather than stored with replacement characters."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput(
+        f"正文文件 {source} 既不是 UTF-8 也不是 GB18030/GBK 编码的文本，请将它另存为 UTF-8 后重试",
+        code="body_not_text",
+    )
 
 
 def channel_catalogue() -> dict[str, str]:
@@ -73,6 +88,17 @@ def _check(draft: Draft, catalogue: dict[str, str], today: date) -> None:
         problems.append("标题为空")
     if not draft.body_html.strip():
         problems.append("正文为空")
+    for label, text in (
+        ("标题", draft.title),
+        ("正文", draft.body_html),
+        ("摘要", draft.digest),
+        ("署名", draft.byline),
+    ):
+        if REPLACEMENT_CHARACTER in text:
+            problems.append(
+                f"{label}含有乱码替换字符“{REPLACEMENT_CHARACTER}”（文字在编码转换中已损坏），"
+                "请从原文件重新复制或将原文件另存为 UTF-8 后重新提交"
+            )
     if not draft.channels:
         problems.append("未申请任何发布渠道（审批表至少一行）")
     seen: set[str] = set()
