@@ -9,6 +9,7 @@ from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 
@@ -44,6 +45,12 @@ async def _out_of_range(_request: Request, _error: DataError) -> JSONResponse:
     """A value the database cannot hold (an id past PostgreSQL's integer range): bad input."""
     body = {"error": "value_out_of_range", "message": "输入的数值超出允许范围（如编号过大）"}
     return JSONResponse(body, status_code=422)
+
+
+@api.exception_handler(RequestValidationError)
+async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+    """Bad input on routes outside /api/v1 (reports, console pages): the same error body."""
+    return api_v1.validation_refusal(error)
 
 
 def wants_page(request: Request) -> bool:

@@ -51,7 +51,7 @@ from orchestrator.services.publishing import get_publication
 from orchestrator.states import State
 from orchestrator.web import auth
 from orchestrator.web import schemas as s
-from orchestrator.web.deps import get_app, principal
+from orchestrator.web.deps import MAX_ROW_ID, RowId, get_app, principal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_BODY_BYTES = 20 * 1024 * 1024
@@ -94,7 +94,7 @@ def _problem(error: dict[str, Any]) -> str:
     return f"{where}：{text}"
 
 
-def _invalid(exc: RequestValidationError) -> JSONResponse:
+def validation_refusal(exc: RequestValidationError) -> JSONResponse:
     errors = list(exc.errors())
     malformed = any(e.get("type") == "json_invalid" for e in errors)
     body = s.ErrorBody(
@@ -158,7 +158,7 @@ class ApiRoute(APIRoute):
             try:
                 response = await handler(request)
             except RequestValidationError as exc:
-                response = _invalid(exc)
+                response = validation_refusal(exc)
             except HTTPException as exc:
                 if exc.status_code != 400:
                     raise
@@ -298,7 +298,7 @@ def list_tokens(who: Who) -> list[s.TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", response_model=s.Revoked, tags=["登录"])
-def revoke_token(token_id: int, who: Who) -> s.Revoked:
+def revoke_token(token_id: RowId, who: Who) -> s.Revoked:
     with get_app().db.session() as session:
         row = session.get(ApiToken, token_id)
         if row is None or row.person_id != who.person_id:  # others' tokens do not exist for you
@@ -473,7 +473,7 @@ def create_submission(body: s.SubmissionIn, who: Who) -> s.SubmissionOut:
     status_code=201,
     tags=["稿件"],
 )
-def revise_submission(submission_id: int, body: s.DraftIn, who: Who) -> s.SubmissionOut:
+def revise_submission(submission_id: RowId, body: s.DraftIn, who: Who) -> s.SubmissionOut:
     """A new version; earlier approvals no longer count, waiting publications are cancelled."""
     app = get_app()
     with app.db.session() as session:
@@ -567,7 +567,7 @@ def list_submissions(
 
 
 @router.get("/submissions/{submission_id}", response_model=s.SubmissionOut, tags=["稿件"])
-def get_submission(submission_id: int, who: Who) -> s.SubmissionOut:
+def get_submission(submission_id: RowId, who: Who) -> s.SubmissionOut:
     with get_app().db.read() as session:
         return submission_out(submissions.get(session, submission_id))
 
@@ -582,7 +582,7 @@ def find_version(sub: Submission, number: int) -> Version:
 @router.get(
     "/submissions/{submission_id}/versions/{number}", response_model=s.VersionOut, tags=["稿件"]
 )
-def get_version(submission_id: int, number: int, who: Who) -> s.VersionOut:
+def get_version(submission_id: RowId, number: RowId, who: Who) -> s.VersionOut:
     with get_app().db.read() as session:
         return version_out(find_version(submissions.get(session, submission_id), number))
 
@@ -618,7 +618,7 @@ def other_changes(a: Version, b: Version) -> list[str]:
 
 @router.get("/submissions/{submission_id}/diff", response_model=s.DiffOut, tags=["稿件"])
 def diff_versions(
-    submission_id: int,
+    submission_id: RowId,
     who: Who,
     from_version: Annotated[int, Query(alias="from", ge=1)],
     to_version: Annotated[int, Query(alias="to", ge=1)],
@@ -652,7 +652,7 @@ def diff_versions(
     status_code=201,
     tags=["审核"],
 )
-def post_review(submission_id: int, body: s.ReviewIn, who: Who) -> s.ReviewResult:
+def post_review(submission_id: RowId, body: s.ReviewIn, who: Who) -> s.ReviewResult:
     """初审/复审/终审/主要领导审定, or 签发 (stage sign_off); the password unlocks the key."""
     app = get_app()
     with auth.signing_guard(app.db, who.username, app.settings), app.db.session() as session:
@@ -686,7 +686,7 @@ def post_review(submission_id: int, body: s.ReviewIn, who: Who) -> s.ReviewResul
 
 
 @router.get("/submissions/{submission_id}/gate", response_model=s.GateOut, tags=["审核"])
-def gate_check(submission_id: int, who: Who) -> s.GateOut:
+def gate_check(submission_id: RowId, who: Who) -> s.GateOut:
     """The gate's verdict with every violation, the reviewer aids and each channel's problems."""
     app = get_app()
     with app.db.read() as session:
@@ -885,7 +885,7 @@ def list_publications(
     state: Annotated[list[str] | None, Query(description="状态，可多次给出")] = None,
     channel: Annotated[list[str] | None, Query(description="渠道名，可多次给出")] = None,
     department: Annotated[str | None, Query(max_length=64, description="科室/窗口代码")] = None,
-    submission: Annotated[int | None, Query(ge=1, description="稿件编号")] = None,
+    submission: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="稿件编号")] = None,
     date_from: Annotated[str | None, Query(alias="from", pattern=DAY, description=FROM)] = None,
     date_to: Annotated[str | None, Query(alias="to", pattern=DAY, description=TO)] = None,
 ) -> s.PublicationPage:
@@ -932,7 +932,7 @@ def publication_out(session: Session, pub: Publication) -> s.PublicationOut:
 
 
 @router.get("/publications/{pub_id}", response_model=s.PublicationOut, tags=["发布"])
-def get_publication_detail(pub_id: int, who: Who) -> s.PublicationOut:
+def get_publication_detail(pub_id: RowId, who: Who) -> s.PublicationOut:
     with get_app().db.read() as session:
         return publication_out(session, get_publication(session, pub_id))
 
@@ -956,7 +956,7 @@ def publisher() -> Any:
 
 
 @router.post("/publications/{pub_id}/reschedule", response_model=s.PublicationState, tags=["发布"])
-def reschedule(pub_id: int, body: s.RescheduleIn, who: Who) -> s.PublicationState:
+def reschedule(pub_id: RowId, body: s.RescheduleIn, who: Who) -> s.PublicationState:
     """Set the publish time, or publish now: only before the send has started."""
     if body.now == (body.at is not None):
         raise InvalidInput(
@@ -969,33 +969,33 @@ def reschedule(pub_id: int, body: s.RescheduleIn, who: Who) -> s.PublicationStat
 
 
 @router.post("/publications/{pub_id}/cancel", response_model=s.PublicationState, tags=["发布"])
-def cancel(pub_id: int, body: s.CancelIn, who: Who) -> s.PublicationState:
+def cancel(pub_id: RowId, body: s.CancelIn, who: Who) -> s.PublicationState:
     publisher().cancel(pub_id, reason=body.reason, actor=who.username)
     return publication_state(pub_id)
 
 
 @router.post("/publications/{pub_id}/retract", response_model=s.PublicationState, tags=["发布"])
-def retract(pub_id: int, body: s.ReasonIn, who: Who) -> s.PublicationState:
+def retract(pub_id: RowId, body: s.ReasonIn, who: Who) -> s.PublicationState:
     publisher().retract(pub_id, reason=body.reason, actor=who.username)
     return publication_state(pub_id)
 
 
 @router.post("/publications/{pub_id}/retry", response_model=s.PublicationState, tags=["发布"])
-def retry(pub_id: int, body: s.RetryIn, who: Who) -> s.PublicationState:
+def retry(pub_id: RowId, body: s.RetryIn, who: Who) -> s.PublicationState:
     """Send a failed row again; an unconfirmed one only with checked=true (platform checked)."""
     publisher().retry(pub_id, actor=who.username, checked=body.checked)
     return publication_state(pub_id)
 
 
 @router.post("/publications/{pub_id}/confirm", response_model=s.PublicationState, tags=["发布"])
-def confirm(pub_id: int, body: s.ConfirmIn, who: Who) -> s.PublicationState:
+def confirm(pub_id: RowId, body: s.ConfirmIn, who: Who) -> s.PublicationState:
     """Seen on the platform (or adopted upward): published, with its URL."""
     publisher().confirm_by_hand(pub_id, url=body.url, actor=who.username)
     return publication_state(pub_id)
 
 
 @router.post("/submissions/{submission_id}/retract", response_model=s.RetractAllOut, tags=["发布"])
-def retract_submission(submission_id: int, body: s.ReasonIn, who: Who) -> s.RetractAllOut:
+def retract_submission(submission_id: RowId, body: s.ReasonIn, who: Who) -> s.RetractAllOut:
     """撤稿 on every channel the submission went out on; each channel answers for itself."""
     with get_app().db.read() as session:
         submissions.get(session, submission_id)
@@ -1041,7 +1041,7 @@ def upward_queue(
 @router.post(
     "/upward/{pub_id}/repost", response_model=s.SubmissionOut, status_code=201, tags=["对上报送"]
 )
-def repost(pub_id: int, body: s.RepostRequest, who: Who) -> s.SubmissionOut:
+def repost(pub_id: RowId, body: s.RepostRequest, who: Who) -> s.SubmissionOut:
     """A repost submission (转载稿) of an adopted upward report; it still needs three reviews."""
     app = get_app()
     with app.db.session() as session:

@@ -42,7 +42,7 @@ from orchestrator.services.org import person_by_username
 from orchestrator.services.review import review_record
 from orchestrator.states import State
 from orchestrator.web import auth
-from orchestrator.web.deps import get_app, principal
+from orchestrator.web.deps import RowId, get_app, principal
 from orchestrator.web.templating import (
     SHANGHAI,
     STATIC_DIR,
@@ -494,7 +494,7 @@ def offered_actions(person: Person, pub: Publication, now: datetime) -> list[str
 
 
 @router.get("/items/{submission_id}", response_class=HTMLResponse)
-def item(request: Request, submission_id: int, who: Who) -> HTMLResponse:
+def item(request: Request, submission_id: RowId, who: Who) -> HTMLResponse:
     now = datetime.now(UTC)
     app = get_app()
     with app.db.read() as session:
@@ -592,8 +592,8 @@ class ActionForm:
 
 @router.post("/items/{submission_id}/publications/{pub_id}/{action}")
 def publication_action(
-    submission_id: int,
-    pub_id: int,
+    submission_id: RowId,
+    pub_id: RowId,
     action: str,
     who: Who,
     reason: Annotated[str, Form()] = "",
@@ -616,7 +616,7 @@ def publication_action(
 
 
 @router.post("/items/{submission_id}/retract-all")
-def retract_all(submission_id: int, who: Who, reason: Annotated[str, Form()] = "") -> Response:
+def retract_all(submission_id: RowId, who: Who, reason: Annotated[str, Form()] = "") -> Response:
     from orchestrator.api import publisher
 
     try:
@@ -702,7 +702,7 @@ def alerts_page(
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
-def acknowledge_alert(alert_id: int, who: Who) -> Response:
+def acknowledge_alert(alert_id: RowId, who: Who) -> Response:
     """已知悉: a person takes the alert on; the first acknowledgement is kept and audited."""
     response = RedirectResponse(f"/alerts#alert-{alert_id}", status_code=303)
     try:

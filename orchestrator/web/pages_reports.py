@@ -22,7 +22,7 @@ from orchestrator.models import ArchiveEntry, Department
 from orchestrator.reports import archive, bulletin, charts
 from orchestrator.reports import statistics as st
 from orchestrator.web.auth import Principal
-from orchestrator.web.deps import get_app, principal
+from orchestrator.web.deps import RowId, get_app, principal
 from orchestrator.web.templating import flash, load_me, page
 
 router = APIRouter(include_in_schema=False)
@@ -175,7 +175,7 @@ def issue_bulletin(who: Who, month: Annotated[str, Form(max_length=10)]) -> Resp
 
 
 @router.get("/bulletins/{entry_id}/download")
-def bulletin_file(entry_id: int, who: Who) -> Response:
+def bulletin_file(entry_id: RowId, who: Who) -> Response:
     app = get_app()
     with app.db.read() as session:
         kind = session.scalar(select(ArchiveEntry.kind).where(ArchiveEntry.id == entry_id))

@@ -43,7 +43,7 @@ from orchestrator.services.org import person_by_username
 from orchestrator.services.publishing import Publisher, get_publication
 from orchestrator.web import auth
 from orchestrator.web.auth import Principal
-from orchestrator.web.deps import get_app, principal
+from orchestrator.web.deps import RowId, get_app, principal
 from orchestrator.web.templating import flash, page
 
 router = APIRouter()
@@ -472,7 +472,7 @@ async def new_submit(request: Request, who: Who) -> Response:
 
 
 @router.get("/submissions/{sub_id}/revise", response_class=HTMLResponse)
-async def revise_form(request: Request, sub_id: int, who: Who) -> Response:
+async def revise_form(request: Request, sub_id: RowId, who: Who) -> Response:
     def work() -> Response:
         with get_app().db.read() as session:
             sub = submissions.get(session, sub_id)
@@ -484,7 +484,7 @@ async def revise_form(request: Request, sub_id: int, who: Who) -> Response:
 
 
 @router.post("/submissions/{sub_id}/revise", response_class=HTMLResponse)
-async def revise_submit(request: Request, sub_id: int, who: Who) -> Response:
+async def revise_submit(request: Request, sub_id: RowId, who: Who) -> Response:
     form = await request.form()
     values, uploads = values_from_form(form), await uploads_of(form)
 
@@ -512,7 +512,7 @@ async def revise_submit(request: Request, sub_id: int, who: Who) -> Response:
 
 
 @router.get("/submissions/{sub_id}/images/{sha}")
-def submission_image(sub_id: int, sha: str, who: Who) -> Response:
+def submission_image(sub_id: RowId, sha: str, who: Who) -> Response:
     """An image of one of the submission's versions, for the review preview."""
     app = get_app()
     with app.db.read() as session:
@@ -599,7 +599,7 @@ def _review_page(
 
 
 @router.get("/submissions/{sub_id}/review", response_class=HTMLResponse)
-async def review_form(request: Request, sub_id: int, who: Who) -> Response:
+async def review_form(request: Request, sub_id: RowId, who: Who) -> Response:
     return await run_in_threadpool(_review_page, request, who, sub_id)
 
 
@@ -645,7 +645,7 @@ def _done_message(sub_id: int, stage: ReviewStage, decision: Decision, out: Any)
 
 
 @router.post("/submissions/{sub_id}/review", response_class=HTMLResponse)
-async def review_submit(request: Request, sub_id: int, who: Who) -> Response:
+async def review_submit(request: Request, sub_id: RowId, who: Who) -> Response:
     form = await request.form()
     comment = _text(form, "comment")
     typed = {"decision": _text(form, "decision"), "comment": comment}
@@ -727,7 +727,7 @@ async def _upward_action(action: Callable[[], str]) -> Response:
 
 
 @router.post("/upward/{pub_id}/confirm")
-async def upward_confirm(request: Request, pub_id: int, who: Who) -> Response:
+async def upward_confirm(request: Request, pub_id: RowId, who: Who) -> Response:
     url = _text(await request.form(), "url").strip()
 
     def work() -> str:
@@ -738,7 +738,7 @@ async def upward_confirm(request: Request, pub_id: int, who: Who) -> Response:
 
 
 @router.post("/upward/{pub_id}/repost")
-async def upward_repost(pub_id: int, who: Who) -> Response:
+async def upward_repost(pub_id: RowId, who: Who) -> Response:
     def work() -> str:
         app = get_app()
         with app.db.session() as session:
