@@ -23,10 +23,12 @@ from orchestrator.settings import get_settings
 from orchestrator.web import api_reports, api_v1, metrics, pages, pages_reports, pages_work
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import principal
+from orchestrator.web.headers import SecurityHeaders
 
 # The schema needs a session or token like everything else; Swagger UI is off (it loads its
 # scripts from a CDN, and these machines have no internet).
 api = FastAPI(title="三审发布", version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None)
+api.add_middleware(SecurityHeaders)
 
 STATUS_BY_ERROR = {
     "not_found": 404,

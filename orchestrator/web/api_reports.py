@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -17,15 +16,10 @@ from orchestrator.errors import InvalidInput
 from orchestrator.reports import accountability, archive, form
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import MAX_ROW_ID, RowId, get_app, principal
+from orchestrator.web.downloads import attachment
 
 router = APIRouter(prefix="/api/v1", tags=["审批表与存档"])
 Who = Annotated[Principal, Depends(principal)]
-
-
-def attachment(data: bytes, name: str, mime: str) -> Response:
-    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-    return Response(data, media_type=mime, headers={"Content-Disposition": disposition})
 
 
 def _form(submission_id: int, suffix: str) -> Response:

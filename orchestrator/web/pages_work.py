@@ -44,6 +44,7 @@ from orchestrator.services.publishing import Publisher, get_publication
 from orchestrator.web import auth
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import RowId, get_app, principal
+from orchestrator.web.downloads import attachment
 from orchestrator.web.templating import flash, page
 
 router = APIRouter()
@@ -517,12 +518,13 @@ def submission_image(sub_id: RowId, sha: str, who: Who) -> Response:
     app = get_app()
     with app.db.read() as session:
         sub = submissions.get(session, sub_id)
-        known = {i.sha256 for v in sub.versions for i in v.images}
-        known |= {v.cover_sha256 for v in sub.versions if v.cover_sha256}
-    data = app.blobs.get(sha) if sha in known else None
+        names = {v.cover_sha256: "封面" for v in sub.versions if v.cover_sha256}
+        names |= {i.sha256: i.filename for v in sub.versions for i in v.images}
+    data = app.blobs.get(sha) if sha in names else None
     if data is None:
         raise NotFound(f"稿件 {sub_id} 没有这张图片", code="image_not_found")
-    return Response(data, media_type=sniff_mime(data), headers={"Cache-Control": "private"})
+    # An <img> shows it; opened on its own it is a download, never a page of this site.
+    return attachment(data, names[sha], sniff_mime(data), private=True)
 
 
 # --- review and sign-off ---------------------------------------------------------------------
