@@ -91,12 +91,14 @@ def local_path(target: str | None) -> str | None:
 def _login_form(
     request: Request, *, username: str = "", error: str = "", next_: str = "", status: int = 200
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
+    token = auth.login_csrf_token(request.cookies.get(auth.LOGIN_CSRF_COOKIE))
+    response = templates.TemplateResponse(
         request,
         "login.html",
         {
             "me": None,
             "csrf_token": "",
+            "login_csrf": token,
             "flash": None,
             "username": username,
             "error": error,
@@ -104,6 +106,16 @@ def _login_form(
         },
         status_code=status,
     )
+    response.set_cookie(
+        auth.LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=get_app().settings.cookie_secure,
+        max_age=24 * 3600,
+        path="/login",
+    )
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -117,8 +129,17 @@ def login(
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     app = get_app()
+    if not auth.login_csrf_ok(request.cookies.get(auth.LOGIN_CSRF_COOKIE), csrf_token):
+        return _login_form(
+            request,
+            username=username,
+            error="登录页面已失效或来源不明（CSRF 校验失败），请刷新页面后重新登录",
+            next_=next,
+            status=403,
+        )
     if not username.strip() or not password:
         return _login_form(
             request, username=username, error="请输入用户名和密码", next_=next, status=400
@@ -139,6 +160,7 @@ def login(
         max_age=app.settings.session_max_hours * 3600,
         path="/",
     )
+    response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
