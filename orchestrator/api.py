@@ -24,11 +24,13 @@ from orchestrator.web import api_reports, api_v1, metrics, pages, pages_reports,
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import principal
 from orchestrator.web.headers import SecurityHeaders
+from orchestrator.web.limits import BodyLimit
 
 # The schema needs a session or token like everything else; Swagger UI is off (it loads its
 # scripts from a CDN, and these machines have no internet).
 api = FastAPI(title="三审发布", version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None)
-api.add_middleware(SecurityHeaders)
+api.add_middleware(BodyLimit)
+api.add_middleware(SecurityHeaders)  # added last, so outermost: 413s carry the headers too
 
 STATUS_BY_ERROR = {
     "not_found": 404,

@@ -17,6 +17,7 @@ from gate.model import ChannelRequest, Content, RepostSource
 from orchestrator import audit
 from orchestrator.blobs import BlobStore
 from orchestrator.errors import InvalidInput, NotFound, SanshenError
+from orchestrator.images import image_problem
 from orchestrator.models import ChannelRequestRow, Person, Submission, Version, VersionImage
 from orchestrator.permissions import require_writer
 from orchestrator.services import dispatch
@@ -124,6 +125,13 @@ def _check(draft: Draft, catalogue: dict[str, str], today: date) -> None:
         )
 
 
+def _check_images(draft: Draft) -> None:
+    named = [*draft.images, *([draft.cover] if draft.cover else [])]
+    problems = [p for f in named if (p := image_problem(f.filename, f.data)) is not None]
+    if problems:
+        raise InvalidInput("；".join(problems), code="image_invalid", details=problems)
+
+
 def _stored_images(session: Session, store: BlobStore, draft: Draft) -> list[VersionImage]:
     return [
         VersionImage(
@@ -182,6 +190,7 @@ def _add_version(
 ) -> Version:
     catalogue = channel_catalogue()
     _check(draft, catalogue, now.astimezone(SHANGHAI).date())
+    _check_images(draft)
     cover = store.put(session, draft.cover.data) if draft.cover else None
     images = _stored_images(session, store, draft)
     version = Version(

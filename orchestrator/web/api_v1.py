@@ -54,7 +54,6 @@ from orchestrator.web import schemas as s
 from orchestrator.web.deps import MAX_ROW_ID, RowId, get_app, principal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MAX_BODY_BYTES = 20 * 1024 * 1024
 
 _ERROR = {"model": s.ErrorBody}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -114,47 +113,15 @@ def _unreadable() -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=400)
 
 
-def _too_large(size: int) -> JSONResponse:
-    return JSONResponse(
-        s.ErrorBody(
-            error="body_too_large",
-            message=f"请求内容过大（{size / 1024 / 1024:.1f} MB），上限为 "
-            f"{MAX_BODY_BYTES // 1024 // 1024} MB；请压缩图片后重试",
-        ).model_dump(),
-        status_code=413,
-    )
-
-
-async def _oversize(request: Request) -> JSONResponse | None:
-    """413 before the body is parsed; a body without Content-Length is read up to the limit."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        size = int(declared) if declared.isdigit() else 0
-        return _too_large(size) if size > MAX_BODY_BYTES else None
-    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return _too_large(size)
-        chunks.append(chunk)
-    request._body = b"".join(chunks)
-    return None
-
-
 class ApiRoute(APIRoute):
-    """Our error model for FastAPI's validation errors, 413 for oversize bodies, and the
-    handler's own time in X-Process-Time (milliseconds)."""
+    """Our error model for FastAPI's validation errors and the handler's own time in
+    X-Process-Time (milliseconds). Oversize bodies never get here (web.limits)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
             started = time.perf_counter()
-            refused = await _oversize(request)
-            if refused is not None:
-                return refused
             try:
                 response = await handler(request)
             except RequestValidationError as exc:

@@ -28,6 +28,7 @@ from gate.rules import ReviewContext
 from orchestrator.app import App
 from orchestrator.blobs import sniff_mime
 from orchestrator.errors import Forbidden, InvalidInput, NotFound, SanshenError
+from orchestrator.images import image_problem
 from orchestrator.models import (
     Department,
     Person,
@@ -332,11 +333,7 @@ async def uploads_of(form: FormData) -> Uploads:
 
 def _image_problems(uploads: Uploads) -> list[str]:
     named = [*uploads.images, *([uploads.cover] if uploads.cover else [])]
-    return [
-        f"文件“{f.filename}”不是可发布的图片（JPG/PNG/GIF）"
-        for f in named
-        if sniff_mime(f.data) == "application/octet-stream"
-    ]
+    return [p for f in named if (p := image_problem(f.filename, f.data)) is not None]
 
 
 def build_draft(

@@ -337,3 +337,26 @@ def test_body_files_decode_as_utf8_or_gb18030_strictly() -> None:
     with pytest.raises(InvalidInput) as info:
         submissions.body_text(b"\xff\xfe<\x00p\x00>\x00", "x.html")
     assert info.value.code == "body_not_text" and "x.html" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("evil.jpg", b"<?php system($_GET['c']); ?>"),
+        ("shell.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00<?php system($_GET['c']); ?>"),
+        ("photo.gif", tiny_png()),
+    ],
+)
+def test_images_that_are_not_the_image_they_claim_are_refused(
+    org_app: App, name: str, data: bytes
+) -> None:
+    """The check every entry point shares (API, console, CLI): in the service."""
+    with pytest.raises(InvalidInput) as info, org_app.db.session() as session:
+        submissions.create(
+            session,
+            org_app.blobs,
+            author="author",
+            department="sjgl",
+            draft=draft(images=[submissions.ImageFile(name, data)]),
+        )
+    assert info.value.code == "image_invalid" and name in info.value.message
