@@ -9,6 +9,7 @@ from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 
@@ -22,10 +23,14 @@ from orchestrator.settings import get_settings
 from orchestrator.web import api_reports, api_v1, metrics, pages, pages_reports, pages_work
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import principal
+from orchestrator.web.headers import SecurityHeaders
+from orchestrator.web.limits import BodyLimit
 
 # The schema needs a session or token like everything else; Swagger UI is off (it loads its
 # scripts from a CDN, and these machines have no internet).
 api = FastAPI(title="三审发布", version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None)
+api.add_middleware(BodyLimit)
+api.add_middleware(SecurityHeaders)  # added last, so outermost: 413s carry the headers too
 
 STATUS_BY_ERROR = {
     "not_found": 404,
@@ -44,6 +49,12 @@ async def _out_of_range(_request: Request, _error: DataError) -> JSONResponse:
     """A value the database cannot hold (an id past PostgreSQL's integer range): bad input."""
     body = {"error": "value_out_of_range", "message": "输入的数值超出允许范围（如编号过大）"}
     return JSONResponse(body, status_code=422)
+
+
+@api.exception_handler(RequestValidationError)
+async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+    """Bad input on routes outside /api/v1 (reports, console pages): the same error body."""
+    return api_v1.validation_refusal(error)
 
 
 def wants_page(request: Request) -> bool:

@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(default=12, ge=1, description="网页会话最长有效期（小时）")
     login_max_failures: int = Field(default=5, ge=1, description="连续输错密码几次后暂时锁定账户")
     login_lockout_minutes: int = Field(default=15, ge=1, description="账户锁定时长（分钟）")
+    upload_max_mb: int = Field(
+        default=20,
+        ge=1,
+        le=1024,
+        description="一次请求（含上传的图片）的大小上限（MB），API 与控制台表单相同",
+    )
     cookie_secure: bool = Field(
         default=False, description="会话 Cookie 仅经 HTTPS 发送（生产环境在 HTTPS 之后应设为 true）"
     )

@@ -74,7 +74,7 @@ def build_draft(
         repost = RepostSource(repost_platform, repost_url, published)
     return submissions.Draft(
         title=title,
-        body_html=read_file(body, "正文文件").decode("utf-8", errors="replace"),
+        body_html=submissions.body_text(read_file(body, "正文文件"), str(body)),
         channels=[parse_channel(c, catalogue) for c in channel],
         images=[submissions.ImageFile(p.name, read_file(p, "图片")) for p in image or []],
         cover=submissions.ImageFile(cover.name, read_file(cover, "封面")) if cover else None,
@@ -87,7 +87,10 @@ def build_draft(
 
 
 TitleOpt = Annotated[str, typer.Option(help="标题")]
-BodyOpt = Annotated[Path, typer.Option(help='正文 HTML 文件；<img src="文件名"> 指向 --image')]
+BodyOpt = Annotated[
+    Path,
+    typer.Option(help='正文 HTML 文件（UTF-8，或 GBK/GB18030）；<img src="文件名"> 指向 --image'),
+]
 ImageOpt = Annotated[list[Path] | None, typer.Option("--image", help="图片文件，可多次给出")]
 CoverOpt = Annotated[Path | None, typer.Option(help="封面图片（微信公众号需要）")]
 ChannelOpt = Annotated[list[str], typer.Option("--channel", help="发布渠道:日期[:备注]，可多次")]

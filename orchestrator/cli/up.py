@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from orchestrator import redis_embedded
 from orchestrator.app import App
-from orchestrator.cli.base import app, ctx, fail
+from orchestrator.cli.base import Context, app, ctx, fail
 from orchestrator.config_check import channels_or_exit
 from orchestrator.devstack import (
     FolderBusy,
@@ -64,7 +64,7 @@ class PartDied(SanshenError):
 
 
 class Stop(BaseException):
-    """SIGTERM, delivered the way Ctrl-C is."""
+    """SIGTERM or SIGINT, delivered the way Ctrl-C is."""
 
 
 @app.command(
@@ -81,10 +81,18 @@ def up_cmd(
         int | None,
         typer.Option(help="发送进程的并发数（默认 SANSHEN_WORKER_CONCURRENCY）", min=1),
     ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="数据目录（同 SANSHEN_DATA_DIR 或 sanshen --data-dir；缺省 ./sanshen-data）",
+        ),
+    ] = None,
 ) -> None:
     channels_or_exit()
-    workers = workers or ctx().app.settings.worker_concurrency
-    stack = Stack(ctx().app, host=host, port=port, workers=workers, demo=demo)
+    application = Context(data_dir).app if data_dir is not None else ctx().app
+    workers = workers or application.settings.worker_concurrency
+    stack = Stack(application, host=host, port=port, workers=workers, demo=demo)
     try:
         code = stack.run()
     except SanshenError as error:
@@ -355,14 +363,18 @@ def _where(url: str) -> str:
 
 @contextlib.contextmanager
 def _signals_as_stop() -> Iterator[None]:
+    """SIGTERM and SIGINT stop the stack. SIGINT gets its handler here too: started in a
+    script's background, up inherits SIGINT ignored and Python then installs none."""
+
     def stop(signum: int, frame: FrameType | None) -> None:
         raise Stop()
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 @contextlib.contextmanager

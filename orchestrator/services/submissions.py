@@ -17,6 +17,7 @@ from gate.model import ChannelRequest, Content, RepostSource
 from orchestrator import audit
 from orchestrator.blobs import BlobStore
 from orchestrator.errors import InvalidInput, NotFound, SanshenError
+from orchestrator.images import image_problem
 from orchestrator.models import ChannelRequestRow, Person, Submission, Version, VersionImage
 from orchestrator.permissions import require_writer
 from orchestrator.services import dispatch
@@ -24,6 +25,7 @@ from orchestrator.services.org import department_by_code, person_by_username
 
 IMAGE_SRC_PREFIX = "sanshen-image:"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+REPLACEMENT_CHARACTER = "\ufffd"  # what a lossy decode leaves where bytes were not text
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,20 @@ class Draft:
     major_event: bool = False
     special_content: bool = False
     repost: RepostSource | None = None
+
+
+def body_text(data: bytes, source: str) -> str:
+    """A body file's text: UTF-8 (with or without a BOM), else GB18030 (which covers GBK), both
+    strict. Anything else is refused rather than stored with replacement characters."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput(
+        f"正文文件 {source} 既不是 UTF-8 也不是 GB18030/GBK 编码的文本，请将它另存为 UTF-8 后重试",
+        code="body_not_text",
+    )
 
 
 def channel_catalogue() -> dict[str, str]:
@@ -73,6 +89,17 @@ def _check(draft: Draft, catalogue: dict[str, str], today: date) -> None:
         problems.append("标题为空")
     if not draft.body_html.strip():
         problems.append("正文为空")
+    for label, text in (
+        ("标题", draft.title),
+        ("正文", draft.body_html),
+        ("摘要", draft.digest),
+        ("署名", draft.byline),
+    ):
+        if REPLACEMENT_CHARACTER in text:
+            problems.append(
+                f"{label}含有乱码替换字符“{REPLACEMENT_CHARACTER}”（文字在编码转换中已损坏），"
+                "请从原文件重新复制或将原文件另存为 UTF-8 后重新提交"
+            )
     if not draft.channels:
         problems.append("未申请任何发布渠道（审批表至少一行）")
     seen: set[str] = set()
@@ -96,6 +123,13 @@ def _check(draft: Draft, catalogue: dict[str, str], today: date) -> None:
         raise InvalidInput(
             "稿件有误：" + "；".join(problems), code="invalid_draft", details=problems
         )
+
+
+def _check_images(draft: Draft) -> None:
+    named = [*draft.images, *([draft.cover] if draft.cover else [])]
+    problems = [p for f in named if (p := image_problem(f.filename, f.data)) is not None]
+    if problems:
+        raise InvalidInput("；".join(problems), code="image_invalid", details=problems)
 
 
 def _stored_images(session: Session, store: BlobStore, draft: Draft) -> list[VersionImage]:
@@ -156,6 +190,7 @@ def _add_version(
 ) -> Version:
     catalogue = channel_catalogue()
     _check(draft, catalogue, now.astimezone(SHANGHAI).date())
+    _check_images(draft)
     cover = store.put(session, draft.cover.data) if draft.cover else None
     images = _stored_images(session, store, draft)
     version = Version(

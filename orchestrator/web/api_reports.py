@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -16,16 +15,11 @@ from fastapi.responses import Response
 from orchestrator.errors import InvalidInput
 from orchestrator.reports import accountability, archive, form
 from orchestrator.web.auth import Principal
-from orchestrator.web.deps import get_app, principal
+from orchestrator.web.deps import MAX_ROW_ID, RowId, get_app, principal
+from orchestrator.web.downloads import attachment
 
 router = APIRouter(prefix="/api/v1", tags=["审批表与存档"])
 Who = Annotated[Principal, Depends(principal)]
-
-
-def attachment(data: bytes, name: str, mime: str) -> Response:
-    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-    return Response(data, media_type=mime, headers={"Content-Disposition": disposition})
 
 
 def _form(submission_id: int, suffix: str) -> Response:
@@ -39,22 +33,22 @@ def _form(submission_id: int, suffix: str) -> Response:
 
 
 @router.get("/submissions/{submission_id}/form.pdf", summary="信息发布审批表（PDF）")
-def form_pdf(submission_id: int, _who: Who) -> Response:
+def form_pdf(submission_id: RowId, _who: Who) -> Response:
     return _form(submission_id, "pdf")
 
 
 @router.get("/submissions/{submission_id}/form.docx", summary="信息发布审批表（Word）")
-def form_docx(submission_id: int, _who: Who) -> Response:
+def form_docx(submission_id: RowId, _who: Who) -> Response:
     return _form(submission_id, "docx")
 
 
 @router.get("/archive", summary="存档文件列表（分页，最新在前）")
 def archive_list(
     _who: Who,
-    page: int = 1,
-    per_page: int = 50,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
     kind: str | None = None,
-    submission: int | None = None,
+    submission: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> dict[str, Any]:
     with get_app().db.read() as session:
         total, rows = archive.list_entries(
@@ -98,7 +92,7 @@ def archive_export(
 
 
 @router.get("/archive/{entry_id}", summary="下载一个存档文件（先核对哈希）")
-def archive_download(entry_id: int, _who: Who) -> Response:
+def archive_download(entry_id: RowId, _who: Who) -> Response:
     app = get_app()
     with app.db.read() as session:
         entry, data = archive.read_entry(session, app, entry_id)

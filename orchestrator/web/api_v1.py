@@ -60,10 +60,9 @@ from orchestrator.services.publishing import get_publication
 from orchestrator.states import State
 from orchestrator.web import auth
 from orchestrator.web import schemas as s
-from orchestrator.web.deps import get_app, principal
+from orchestrator.web.deps import MAX_ROW_ID, RowId, get_app, principal
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MAX_BODY_BYTES = 20 * 1024 * 1024
 
 _ERROR = {"model": s.ErrorBody}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -103,7 +102,7 @@ def _problem(error: dict[str, Any]) -> str:
     return f"{where}：{text}"
 
 
-def _invalid(exc: RequestValidationError) -> JSONResponse:
+def validation_refusal(exc: RequestValidationError) -> JSONResponse:
     errors = list(exc.errors())
     malformed = any(e.get("type") == "json_invalid" for e in errors)
     body = s.ErrorBody(
@@ -123,51 +122,19 @@ def _unreadable() -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=400)
 
 
-def _too_large(size: int) -> JSONResponse:
-    return JSONResponse(
-        s.ErrorBody(
-            error="body_too_large",
-            message=f"请求内容过大（{size / 1024 / 1024:.1f} MB），上限为 "
-            f"{MAX_BODY_BYTES // 1024 // 1024} MB；请压缩图片后重试",
-        ).model_dump(),
-        status_code=413,
-    )
-
-
-async def _oversize(request: Request) -> JSONResponse | None:
-    """413 before the body is parsed; a body without Content-Length is read up to the limit."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        size = int(declared) if declared.isdigit() else 0
-        return _too_large(size) if size > MAX_BODY_BYTES else None
-    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE"):
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return _too_large(size)
-        chunks.append(chunk)
-    request._body = b"".join(chunks)
-    return None
-
-
 class ApiRoute(APIRoute):
-    """Our error model for FastAPI's validation errors, 413 for oversize bodies, and the
-    handler's own time in X-Process-Time (milliseconds)."""
+    """Our error model for FastAPI's validation errors and the handler's own time in
+    X-Process-Time (milliseconds). Oversize bodies never get here (web.limits)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
             started = time.perf_counter()
-            refused = await _oversize(request)
-            if refused is not None:
-                return refused
             try:
                 response = await handler(request)
             except RequestValidationError as exc:
-                response = _invalid(exc)
+                response = validation_refusal(exc)
             except HTTPException as exc:
                 if exc.status_code != 400:
                     raise
@@ -307,7 +274,7 @@ def list_tokens(who: Who) -> list[s.TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", response_model=s.Revoked, tags=["登录"])
-def revoke_token(token_id: int, who: Who) -> s.Revoked:
+def revoke_token(token_id: RowId, who: Who) -> s.Revoked:
     with get_app().db.session() as session:
         row = session.get(ApiToken, token_id)
         if row is None or row.person_id != who.person_id:  # others' tokens do not exist for you
@@ -482,7 +449,7 @@ def create_submission(body: s.SubmissionIn, who: Who) -> s.SubmissionOut:
     status_code=201,
     tags=["稿件"],
 )
-def revise_submission(submission_id: int, body: s.DraftIn, who: Who) -> s.SubmissionOut:
+def revise_submission(submission_id: RowId, body: s.DraftIn, who: Who) -> s.SubmissionOut:
     """A new version; earlier approvals no longer count, waiting publications are cancelled."""
     app = get_app()
     with app.db.session() as session:
@@ -576,7 +543,7 @@ def list_submissions(
 
 
 @router.get("/submissions/{submission_id}", response_model=s.SubmissionOut, tags=["稿件"])
-def get_submission(submission_id: int, who: Who) -> s.SubmissionOut:
+def get_submission(submission_id: RowId, who: Who) -> s.SubmissionOut:
     with get_app().db.read() as session:
         return submission_out(submissions.get(session, submission_id))
 
@@ -591,7 +558,7 @@ def find_version(sub: Submission, number: int) -> Version:
 @router.get(
     "/submissions/{submission_id}/versions/{number}", response_model=s.VersionOut, tags=["稿件"]
 )
-def get_version(submission_id: int, number: int, who: Who) -> s.VersionOut:
+def get_version(submission_id: RowId, number: RowId, who: Who) -> s.VersionOut:
     with get_app().db.read() as session:
         return version_out(find_version(submissions.get(session, submission_id), number))
 
@@ -627,7 +594,7 @@ def other_changes(a: Version, b: Version) -> list[str]:
 
 @router.get("/submissions/{submission_id}/diff", response_model=s.DiffOut, tags=["稿件"])
 def diff_versions(
-    submission_id: int,
+    submission_id: RowId,
     who: Who,
     from_version: Annotated[int, Query(alias="from", ge=1)],
     to_version: Annotated[int, Query(alias="to", ge=1)],
@@ -661,7 +628,7 @@ def diff_versions(
     status_code=201,
     tags=["审核"],
 )
-def post_review(submission_id: int, body: s.ReviewIn, who: Who) -> s.ReviewResult:
+def post_review(submission_id: RowId, body: s.ReviewIn, who: Who) -> s.ReviewResult:
     """初审/复审/终审/主要领导审定, or 签发 (stage sign_off); the password unlocks the key."""
     app = get_app()
     with auth.signing_guard(app.db, who.username, app.settings), app.db.session() as session:
@@ -695,7 +662,7 @@ def post_review(submission_id: int, body: s.ReviewIn, who: Who) -> s.ReviewResul
 
 
 @router.get("/submissions/{submission_id}/gate", response_model=s.GateOut, tags=["审核"])
-def gate_check(submission_id: int, who: Who) -> s.GateOut:
+def gate_check(submission_id: RowId, who: Who) -> s.GateOut:
     """The gate's verdict with every violation, the reviewer aids and each channel's problems."""
     app = get_app()
     with app.db.read() as session:
@@ -894,7 +861,7 @@ def list_publications(
     state: Annotated[list[str] | None, Query(description="状态，可多次给出")] = None,
     channel: Annotated[list[str] | None, Query(description="渠道名，可多次给出")] = None,
     department: Annotated[str | None, Query(max_length=64, description="科室/窗口代码")] = None,
-    submission: Annotated[int | None, Query(ge=1, description="稿件编号")] = None,
+    submission: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="稿件编号")] = None,
     date_from: Annotated[str | None, Query(alias="from", pattern=DAY, description=FROM)] = None,
     date_to: Annotated[str | None, Query(alias="to", pattern=DAY, description=TO)] = None,
 ) -> s.PublicationPage:
@@ -941,7 +908,7 @@ def publication_out(session: Session, pub: Publication) -> s.PublicationOut:
 
 
 @router.get("/publications/{pub_id}", response_model=s.PublicationOut, tags=["发布"])
-def get_publication_detail(pub_id: int, who: Who) -> s.PublicationOut:
+def get_publication_detail(pub_id: RowId, who: Who) -> s.PublicationOut:
     with get_app().db.read() as session:
         return publication_out(session, get_publication(session, pub_id))
 
@@ -965,7 +932,7 @@ def publisher() -> Any:
 
 
 @router.post("/publications/{pub_id}/reschedule", response_model=s.PublicationState, tags=["发布"])
-def reschedule(pub_id: int, body: s.RescheduleIn, who: Who) -> s.PublicationState:
+def reschedule(pub_id: RowId, body: s.RescheduleIn, who: Who) -> s.PublicationState:
     """Set the publish time, or publish now: only before the send has started."""
     if body.now == (body.at is not None):
         raise InvalidInput(
@@ -1004,33 +971,33 @@ def amend_date(pub_id: int, body: s.AmendDateIn, who: Who) -> s.AmendedOut:
 
 
 @router.post("/publications/{pub_id}/cancel", response_model=s.PublicationState, tags=["发布"])
-def cancel(pub_id: int, body: s.CancelIn, who: Who) -> s.PublicationState:
+def cancel(pub_id: RowId, body: s.CancelIn, who: Who) -> s.PublicationState:
     publisher().cancel(pub_id, reason=body.reason, actor=who.username)
     return publication_state(pub_id)
 
 
 @router.post("/publications/{pub_id}/retract", response_model=s.PublicationState, tags=["发布"])
-def retract(pub_id: int, body: s.ReasonIn, who: Who) -> s.PublicationState:
+def retract(pub_id: RowId, body: s.ReasonIn, who: Who) -> s.PublicationState:
     publisher().retract(pub_id, reason=body.reason, actor=who.username)
     return publication_state(pub_id)
 
 
 @router.post("/publications/{pub_id}/retry", response_model=s.PublicationState, tags=["发布"])
-def retry(pub_id: int, body: s.RetryIn, who: Who) -> s.PublicationState:
+def retry(pub_id: RowId, body: s.RetryIn, who: Who) -> s.PublicationState:
     """Send a failed row again; an unconfirmed one only with checked=true (platform checked)."""
     publisher().retry(pub_id, actor=who.username, checked=body.checked)
     return publication_state(pub_id)
 
 
 @router.post("/publications/{pub_id}/confirm", response_model=s.PublicationState, tags=["发布"])
-def confirm(pub_id: int, body: s.ConfirmIn, who: Who) -> s.PublicationState:
+def confirm(pub_id: RowId, body: s.ConfirmIn, who: Who) -> s.PublicationState:
     """Seen on the platform (or adopted upward): published, with its URL."""
     publisher().confirm_by_hand(pub_id, url=body.url, actor=who.username)
     return publication_state(pub_id)
 
 
 @router.post("/submissions/{submission_id}/retract", response_model=s.RetractAllOut, tags=["发布"])
-def retract_submission(submission_id: int, body: s.ReasonIn, who: Who) -> s.RetractAllOut:
+def retract_submission(submission_id: RowId, body: s.ReasonIn, who: Who) -> s.RetractAllOut:
     """撤稿 on every channel the submission went out on; each channel answers for itself."""
     with get_app().db.read() as session:
         submissions.get(session, submission_id)
@@ -1076,7 +1043,7 @@ def upward_queue(
 @router.post(
     "/upward/{pub_id}/repost", response_model=s.SubmissionOut, status_code=201, tags=["对上报送"]
 )
-def repost(pub_id: int, body: s.RepostRequest, who: Who) -> s.SubmissionOut:
+def repost(pub_id: RowId, body: s.RepostRequest, who: Who) -> s.SubmissionOut:
     """A repost submission (转载稿) of an adopted upward report; it still needs three reviews."""
     app = get_app()
     with app.db.session() as session:

@@ -14,9 +14,10 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import nacl.exceptions
 import nacl.pwhash
@@ -32,6 +33,9 @@ from orchestrator.settings import Settings
 SESSION_COOKIE = "sanshen_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
+# Before there is a session, the sign-in form carries a token that must match this cookie
+# (double submit), so another site cannot sign a browser in to an account of its choosing.
+LOGIN_CSRF_COOKIE = "sanshen_login_csrf"
 TOKEN_PREFIX = "ssp_"
 
 
@@ -80,25 +84,67 @@ def _sealed(person: Person) -> keys.SealedKey:
     )
 
 
+@dataclass
+class Stranger:
+    """Stands in for a username nobody has: its failures are counted and locked like a
+    person's, so neither the answer nor the lock-out tells which usernames exist. Kept in this
+    process (the API runs one), the oldest forgotten past STRANGERS_KEPT."""
+
+    username: str
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+
+
+STRANGERS_KEPT = 10_000
+_strangers: dict[str, Stranger] = {}
+
+
+def _stranger(username: str) -> Stranger:
+    found = _strangers.pop(username, None) or Stranger(username)
+    _strangers[username] = found  # most recent last
+    while len(_strangers) > STRANGERS_KEPT:
+        del _strangers[next(iter(_strangers))]
+    return found
+
+
+@cache
+def _stand_in_hash(kdf_profile: str) -> bytes:
+    return hash_password(secrets.token_urlsafe(16), kdf_profile).encode()
+
+
+def _stand_in_check(password: str, settings: Settings) -> bool:
+    """As long as checking a real password: the same argon2id verification, never true."""
+    with suppress(nacl.exceptions.InvalidkeyError):
+        nacl.pwhash.verify(_stand_in_hash(settings.kdf_profile), password.encode())
+    return False
+
+
+def _locked(account: Person | Stranger, now: datetime) -> Unauthenticated | None:
+    if account.locked_until is None or account.locked_until <= now:
+        return None
+    minutes = max(1, int((account.locked_until - now).total_seconds() // 60) + 1)
+    return Unauthenticated(
+        f"密码连续输错次数过多，账户已锁定，请约 {minutes} 分钟后再试", code="account_locked"
+    )
+
+
 def check_password(
     session: Session, username: str, password: str, settings: Settings, *, now: datetime
 ) -> Person:
     """The person if the password is right. Counts failures and locks the account after too many.
 
-    Unknown users and wrong passwords get the same message, so sign-in does not reveal who exists.
+    Unknown users get the same answers as wrong passwords, lock-out included, after the same
+    work, so sign-in does not reveal who exists.
     """
     person = session.scalar(select(Person).where(Person.username == username))
-    refused = Unauthenticated("用户名或密码不正确", code="bad_credentials")
-    if person is None:
-        raise refused
-    if person.locked_until is not None and person.locked_until > now:
-        minutes = max(1, int((person.locked_until - now).total_seconds() // 60) + 1)
-        raise Unauthenticated(
-            f"密码连续输错次数过多，账户已锁定，请约 {minutes} 分钟后再试", code="account_locked"
-        )
-    if not _password_ok(person, password):
-        _count_failure(session, person, settings, now)
-        raise refused
+    account = person if person is not None else _stranger(username)
+    locked = _locked(account, now)
+    if locked is not None:
+        raise locked
+    right = _password_ok(person, password) if person else _stand_in_check(password, settings)
+    if person is None or not right:
+        _count_failure(session, account, settings, now)
+        raise Unauthenticated("用户名或密码不正确", code="bad_credentials")
     person.failed_logins = 0
     person.locked_until = None
     if not person.password_hash:
@@ -169,14 +215,20 @@ def signing_guard(db: Database, username: str, settings: Settings) -> Iterator[N
         raise
 
 
-def _count_failure(session: Session, person: Person, settings: Settings, now: datetime) -> None:
-    person.failed_logins += 1
-    if person.failed_logins >= settings.login_max_failures:
-        person.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-        person.failed_logins = 0
-        audit.record(
-            session, "person.locked", actor=person.username, subject=f"person:{person.username}"
-        )
+def _count_failure(
+    session: Session, account: Person | Stranger, settings: Settings, now: datetime
+) -> None:
+    account.failed_logins += 1
+    if account.failed_logins >= settings.login_max_failures:
+        account.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+        account.failed_logins = 0
+        if isinstance(account, Person):
+            audit.record(
+                session,
+                "person.locked",
+                actor=account.username,
+                subject=f"person:{account.username}",
+            )
 
 
 def sign_out(session: Session, cookie_token: str, *, now: datetime | None = None) -> None:
@@ -261,3 +313,14 @@ def csrf_ok(principal: Principal, presented: str | None) -> bool:
     if not presented or principal.csrf_token is None:
         return False
     return hmac.compare_digest(presented, principal.csrf_token)
+
+
+def login_csrf_token(cookie: str | None) -> str:
+    """The sign-in form's token: the browser's current one, or a new one."""
+    return cookie if cookie and len(cookie) >= 32 else secrets.token_urlsafe(32)
+
+
+def login_csrf_ok(cookie: str | None, presented: str | None) -> bool:
+    if not cookie or not presented:
+        return False
+    return hmac.compare_digest(cookie, presented)

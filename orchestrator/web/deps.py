@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Path, Request
 
 from orchestrator.app import App
 from orchestrator.errors import Forbidden, Unauthenticated
@@ -12,6 +13,10 @@ from orchestrator.settings import get_settings
 from orchestrator.web import auth
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_ROW_ID = 2**63 - 1  # PostgreSQL's bigint and SQLite's INTEGER; past it the driver raises
+
+# Every id in a path: out of range is bad input (422), not a driver error (500).
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="编号")]
 
 
 @cache

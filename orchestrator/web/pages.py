@@ -42,7 +42,7 @@ from orchestrator.services.org import person_by_username
 from orchestrator.services.review import review_record
 from orchestrator.states import State
 from orchestrator.web import auth
-from orchestrator.web.deps import get_app, principal
+from orchestrator.web.deps import RowId, get_app, principal
 from orchestrator.web.templating import (
     SHANGHAI,
     STATIC_DIR,
@@ -91,12 +91,14 @@ def local_path(target: str | None) -> str | None:
 def _login_form(
     request: Request, *, username: str = "", error: str = "", next_: str = "", status: int = 200
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
+    token = auth.login_csrf_token(request.cookies.get(auth.LOGIN_CSRF_COOKIE))
+    response = templates.TemplateResponse(
         request,
         "login.html",
         {
             "me": None,
             "csrf_token": "",
+            "login_csrf": token,
             "flash": None,
             "username": username,
             "error": error,
@@ -104,6 +106,16 @@ def _login_form(
         },
         status_code=status,
     )
+    response.set_cookie(
+        auth.LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=get_app().settings.cookie_secure,
+        max_age=24 * 3600,
+        path="/login",
+    )
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -117,8 +129,17 @@ def login(
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     app = get_app()
+    if not auth.login_csrf_ok(request.cookies.get(auth.LOGIN_CSRF_COOKIE), csrf_token):
+        return _login_form(
+            request,
+            username=username,
+            error="登录页面已失效或来源不明（CSRF 校验失败），请刷新页面后重新登录",
+            next_=next,
+            status=403,
+        )
     if not username.strip() or not password:
         return _login_form(
             request, username=username, error="请输入用户名和密码", next_=next, status=400
@@ -139,6 +160,7 @@ def login(
         max_age=app.settings.session_max_hours * 3600,
         path="/",
     )
+    response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
@@ -497,7 +519,7 @@ def offered_actions(person: Person, pub: Publication, now: datetime) -> list[str
 
 
 @router.get("/items/{submission_id}", response_class=HTMLResponse)
-def item(request: Request, submission_id: int, who: Who) -> HTMLResponse:
+def item(request: Request, submission_id: RowId, who: Who) -> HTMLResponse:
     now = datetime.now(UTC)
     app = get_app()
     with app.db.read() as session:
@@ -634,8 +656,8 @@ class ActionForm:
 
 @router.post("/items/{submission_id}/publications/{pub_id}/{action}")
 def publication_action(
-    submission_id: int,
-    pub_id: int,
+    submission_id: RowId,
+    pub_id: RowId,
     action: str,
     who: Who,
     reason: Annotated[str, Form()] = "",
@@ -662,7 +684,7 @@ def publication_action(
 
 
 @router.post("/items/{submission_id}/retract-all")
-def retract_all(submission_id: int, who: Who, reason: Annotated[str, Form()] = "") -> Response:
+def retract_all(submission_id: RowId, who: Who, reason: Annotated[str, Form()] = "") -> Response:
     from orchestrator.api import publisher
 
     try:
@@ -748,7 +770,7 @@ def alerts_page(
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
-def acknowledge_alert(alert_id: int, who: Who) -> Response:
+def acknowledge_alert(alert_id: RowId, who: Who) -> Response:
     """已知悉: a person takes the alert on; the first acknowledgement is kept and audited."""
     response = RedirectResponse(f"/alerts#alert-{alert_id}", status_code=303)
     try:

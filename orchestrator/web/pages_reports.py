@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,20 +22,14 @@ from orchestrator.models import ArchiveEntry, Department
 from orchestrator.reports import archive, bulletin, charts
 from orchestrator.reports import statistics as st
 from orchestrator.web.auth import Principal
-from orchestrator.web.deps import get_app, principal
+from orchestrator.web.deps import RowId, get_app, principal
+from orchestrator.web.downloads import attachment
 from orchestrator.web.templating import flash, load_me, page
 
 router = APIRouter(include_in_schema=False)
 PERIOD_CHOICES = [(kind, st.PERIOD_LABELS[kind]) for kind in st.PERIOD_KINDS]
 Who = Annotated[Principal, Depends(principal)]
 Text = Annotated[str | None, Query(max_length=40)]
-
-
-def attachment(data: bytes, name: str, mime: str) -> Response:
-    """A download; the Chinese file name rides in filename* (RFC 6266), ASCII in filename."""
-    fallback = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "")
-    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
-    return Response(data, media_type=mime, headers={"Content-Disposition": disposition})
 
 
 def _report(period: str | None, at: str | None, department: str | None) -> st.Report:
@@ -175,7 +169,7 @@ def issue_bulletin(who: Who, month: Annotated[str, Form(max_length=10)]) -> Resp
 
 
 @router.get("/bulletins/{entry_id}/download")
-def bulletin_file(entry_id: int, who: Who) -> Response:
+def bulletin_file(entry_id: RowId, who: Who) -> Response:
     app = get_app()
     with app.db.read() as session:
         kind = session.scalar(select(ArchiveEntry.kind).where(ArchiveEntry.id == entry_id))

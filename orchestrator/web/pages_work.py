@@ -28,6 +28,7 @@ from gate.rules import ReviewContext, role_problem
 from orchestrator.app import App
 from orchestrator.blobs import sniff_mime
 from orchestrator.errors import Forbidden, InvalidInput, NotFound, SanshenError
+from orchestrator.images import image_problem
 from orchestrator.models import (
     Department,
     Person,
@@ -43,7 +44,8 @@ from orchestrator.services.org import person_by_username
 from orchestrator.services.publishing import Publisher, get_publication
 from orchestrator.web import auth
 from orchestrator.web.auth import Principal
-from orchestrator.web.deps import get_app, principal
+from orchestrator.web.deps import RowId, get_app, principal
+from orchestrator.web.downloads import attachment
 from orchestrator.web.templating import flash, page
 
 router = APIRouter()
@@ -333,11 +335,7 @@ async def uploads_of(form: FormData) -> Uploads:
 
 def _image_problems(uploads: Uploads) -> list[str]:
     named = [*uploads.images, *([uploads.cover] if uploads.cover else [])]
-    return [
-        f"文件“{f.filename}”不是可发布的图片（JPG/PNG/GIF）"
-        for f in named
-        if sniff_mime(f.data) == "application/octet-stream"
-    ]
+    return [p for f in named if (p := image_problem(f.filename, f.data)) is not None]
 
 
 def build_draft(
@@ -474,7 +472,7 @@ async def new_submit(request: Request, who: Who) -> Response:
 
 
 @router.get("/submissions/{sub_id}/revise", response_class=HTMLResponse)
-async def revise_form(request: Request, sub_id: int, who: Who) -> Response:
+async def revise_form(request: Request, sub_id: RowId, who: Who) -> Response:
     def work() -> Response:
         with get_app().db.read() as session:
             sub = submissions.get(session, sub_id)
@@ -486,7 +484,7 @@ async def revise_form(request: Request, sub_id: int, who: Who) -> Response:
 
 
 @router.post("/submissions/{sub_id}/revise", response_class=HTMLResponse)
-async def revise_submit(request: Request, sub_id: int, who: Who) -> Response:
+async def revise_submit(request: Request, sub_id: RowId, who: Who) -> Response:
     form = await request.form()
     values, uploads = values_from_form(form), await uploads_of(form)
 
@@ -514,17 +512,18 @@ async def revise_submit(request: Request, sub_id: int, who: Who) -> Response:
 
 
 @router.get("/submissions/{sub_id}/images/{sha}")
-def submission_image(sub_id: int, sha: str, who: Who) -> Response:
+def submission_image(sub_id: RowId, sha: str, who: Who) -> Response:
     """An image of one of the submission's versions, for the review preview."""
     app = get_app()
     with app.db.read() as session:
         sub = submissions.get(session, sub_id)
-        known = {i.sha256 for v in sub.versions for i in v.images}
-        known |= {v.cover_sha256 for v in sub.versions if v.cover_sha256}
-    data = app.blobs.get(sha) if sha in known else None
+        names = {v.cover_sha256: "封面" for v in sub.versions if v.cover_sha256}
+        names |= {i.sha256: i.filename for v in sub.versions for i in v.images}
+    data = app.blobs.get(sha) if sha in names else None
     if data is None:
         raise NotFound(f"稿件 {sub_id} 没有这张图片", code="image_not_found")
-    return Response(data, media_type=sniff_mime(data), headers={"Cache-Control": "private"})
+    # An <img> shows it; opened on its own it is a download, never a page of this site.
+    return attachment(data, names[sha], sniff_mime(data), private=True)
 
 
 # --- review and sign-off ---------------------------------------------------------------------
@@ -601,7 +600,7 @@ def _review_page(
 
 
 @router.get("/submissions/{sub_id}/review", response_class=HTMLResponse)
-async def review_form(request: Request, sub_id: int, who: Who) -> Response:
+async def review_form(request: Request, sub_id: RowId, who: Who) -> Response:
     return await run_in_threadpool(_review_page, request, who, sub_id)
 
 
@@ -647,7 +646,7 @@ def _done_message(sub_id: int, stage: ReviewStage, decision: Decision, out: Any)
 
 
 @router.post("/submissions/{sub_id}/review", response_class=HTMLResponse)
-async def review_submit(request: Request, sub_id: int, who: Who) -> Response:
+async def review_submit(request: Request, sub_id: RowId, who: Who) -> Response:
     form = await request.form()
     comment = _text(form, "comment")
     typed = {"decision": _text(form, "decision"), "comment": comment}
@@ -729,7 +728,7 @@ async def _upward_action(action: Callable[[], str]) -> Response:
 
 
 @router.post("/upward/{pub_id}/confirm")
-async def upward_confirm(request: Request, pub_id: int, who: Who) -> Response:
+async def upward_confirm(request: Request, pub_id: RowId, who: Who) -> Response:
     url = _text(await request.form(), "url").strip()
 
     def work() -> str:
@@ -740,7 +739,7 @@ async def upward_confirm(request: Request, pub_id: int, who: Who) -> Response:
 
 
 @router.post("/upward/{pub_id}/repost")
-async def upward_repost(pub_id: int, who: Who) -> Response:
+async def upward_repost(pub_id: RowId, who: Who) -> Response:
     def work() -> str:
         app = get_app()
         with app.db.session() as session:

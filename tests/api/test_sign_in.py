@@ -11,9 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import nacl.pwhash
+import pytest
 from sqlalchemy import update
 
+from orchestrator.errors import Unauthenticated
 from orchestrator.models import WebSession, utcnow
+from orchestrator.web import auth
 from tests.api.conftest import IDLE_MINUTES, MAX_FAILURES, PASSWORDS, Server, draft_body
 
 
@@ -253,3 +257,60 @@ def test_wrong_signing_passwords_lock_the_account_too(server: Server) -> None:
     assert right.json()["error"] == "account_locked"
     again = server.client().post("/session", json={"username": username, "password": password})
     assert again.json()["error"] == "account_locked"
+
+
+def test_an_unknown_username_locks_like_a_real_one(server: Server) -> None:
+    """After the same failures, a real account and a name nobody has get the same answer."""
+    username, _ = server.new_person()
+    nobody = f"nobody-{username}"
+    client = server.client()
+    answers: dict[str, list[tuple[int, dict[str, object]]]] = {username: [], nobody: []}
+    for name in (username, nobody):
+        for _ in range(MAX_FAILURES + 1):
+            reply = client.post("/session", json={"username": name, "password": "wrong"})
+            answers[name].append((reply.status_code, reply.json()))
+    assert answers[username] == answers[nobody]
+    assert answers[nobody][-1][1]["error"] == "account_locked"
+
+
+def test_an_unknown_username_costs_one_password_hash_like_a_wrong_password(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same work, so the same time: a name nobody has is checked against a stand-in hash."""
+    username, _ = server.new_person()
+    checked: list[bytes] = []
+    verify = nacl.pwhash.verify
+
+    def counting(hashed: bytes, password: bytes) -> bool:
+        checked.append(hashed)
+        return bool(verify(hashed, password))
+
+    monkeypatch.setattr(nacl.pwhash, "verify", counting)
+    for name in (username, f"nobody-{username}"):
+        with server.app.db.read() as session, pytest.raises(Unauthenticated) as refused:
+            auth.check_password(session, name, "wrong", server.app.settings, now=utcnow())
+        assert refused.value.code == "bad_credentials"
+    assert len(checked) == 2 and all(h.startswith(b"$argon2id$") for h in checked)
+
+
+def login_page(client: httpx.Client, url: str) -> str:
+    page = client.get(url + "/login")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def test_the_sign_in_form_needs_its_csrf_token(server: Server) -> None:
+    username, password = server.new_person()
+    form = {"username": username, "password": password}
+    with httpx.Client(base_url=server.url) as browser:
+        forged = browser.post("/login", data=form)
+        assert forged.status_code == 403 and "刷新" in forged.text
+        token = login_page(browser, server.url)
+        assert "sanshen_login_csrf" in browser.cookies
+        other = browser.post("/login", data=form | {"csrf_token": token + "x"})
+        assert other.status_code == 403
+        signed = browser.post("/login", data=form | {"csrf_token": token})
+        assert signed.status_code == 303 and "sanshen_session" in signed.headers["set-cookie"]
+    with httpx.Client(base_url=server.url) as attacker:  # a token without its cookie
+        assert attacker.post("/login", data=form | {"csrf_token": token}).status_code == 403

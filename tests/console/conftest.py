@@ -46,12 +46,28 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+def csp_violations(page: Page) -> list[str]:
+    """What the browser refused under the Content-Security-Policy, as it tells its console."""
+    found: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            found.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return found
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser tab; any CSP violation on any page a test visits fails the test."""
     context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
     context.set_default_timeout(15_000)
-    yield context.new_page()
+    opened = context.new_page()
+    violations = csp_violations(opened)
+    yield opened
     context.close()
+    assert not violations, "\n".join(violations)
 
 
 def free_port() -> int:

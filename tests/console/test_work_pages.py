@@ -170,6 +170,21 @@ def test_a_reviewer_signs_their_stage_with_their_password(console: Console, page
     assert actions(console, sub_id)[-1] == ("second", "approve", "lijun")
 
 
+def test_the_review_page_works_under_the_content_security_policy(
+    console: Console, page: Page
+) -> None:
+    """Styles, the preview frame and its images load with scripts and styles from /static
+    only; the page fixture fails the test on any CSP violation the browser reports."""
+    sub_id = waiting_for_second_review(console)
+    sign_in(page, console.url, "lijun", PASSWORDS["lijun"])
+    reply = page.goto(f"{console.url}/submissions/{sub_id}/review")
+    assert reply is not None and "script-src 'self'" in reply.headers["content-security-policy"]
+    assert page.locator(".reviewform").evaluate("f => getComputedStyle(f).display") == "flex"
+    image = page.frame_locator("iframe.preview").locator("img").first
+    expect(image).to_be_visible()
+    assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+
+
 def test_without_the_stage_role_it_is_not_in_todo_and_a_forged_post_is_refused(
     console: Console, page: Page
 ) -> None:

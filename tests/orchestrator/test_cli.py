@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +175,57 @@ def test_demo_walks_every_stage_and_publishes_everywhere(tmp_path: Path) -> None
         assert f"{platform}：已发布" in result.stdout
     assert "转载稿" in result.stdout
     assert not (tmp_path / "fresh" / "redis" / "redis.sock").exists()  # stopped on the way out
+
+
+GBK_TITLE = "青浦区政务服务办公室"
+
+
+def create_with_body(data: Path, body: bytes) -> subprocess.CompletedProcess[str]:
+    d = data / "d"
+    sanshen(d, "init", str(data / "org.yaml"))
+    (data / "x.html").write_bytes(body)
+    return sanshen(
+        d,
+        "submission",
+        "create",
+        "--author",
+        "author",
+        "--department",
+        "sjgl",
+        "--title",
+        "稿",
+        "--body",
+        str(data / "x.html"),
+        "--channel",
+        f"gov_website:{shanghai_tomorrow()}",
+        "--json",
+    )
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        f"<p>{GBK_TITLE}</p>".encode("gbk"),
+        f"<p>{GBK_TITLE}</p>".encode("gb18030"),
+        f"<p>{GBK_TITLE}</p>".encode("utf-8-sig"),
+        f"<p>{GBK_TITLE}</p>".encode(),
+    ],
+    ids=["gbk", "gb18030", "utf-8-bom", "utf-8"],
+)
+def test_body_files_in_utf8_or_gb18030_are_read_as_text(data: Path, encoded: bytes) -> None:
+    created = create_with_body(data, encoded)
+    assert created.returncode == 0, created.stdout + created.stderr
+    assert body_of(data / "d") == f"<p>{GBK_TITLE}</p>"
+
+
+def body_of(d: Path) -> str:
+    with closing(sqlite3.connect(d / "sanshen.db")) as db:
+        return str(db.execute("select body_html from versions").fetchone()[0])
+
+
+def test_body_file_that_is_not_text_is_refused_naming_the_file(data: Path) -> None:
+    created = create_with_body(data, b"<p>\xff\xfe\x80\x81 binary \x00\xff</p>")
+    assert created.returncode == 2, created.stdout + created.stderr
+    refusal = as_json(created)
+    assert refusal["error"] == "body_not_text"
+    assert "x.html" in refusal["message"] and "UTF-8" in refusal["message"]

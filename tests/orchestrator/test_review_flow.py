@@ -318,3 +318,52 @@ def test_only_writers_submit_or_revise(org_app: App) -> None:
     sub = create(org_app)
     with org_app.db.session() as session, pytest.raises(Forbidden):
         submissions.revise(session, org_app.blobs, sub, editor="leader", draft=draft())
+
+
+@pytest.mark.parametrize("field", ["title", "body_html", "digest", "byline"])
+def test_text_with_replacement_characters_is_refused(org_app: App, field: str) -> None:
+    """Mojibake from any entry point (API JSON, console form, CLI) is never stored."""
+    before = counts(org_app)
+    with pytest.raises(InvalidInput) as info, org_app.db.session() as session:
+        submissions.create(
+            session,
+            org_app.blobs,
+            author="author",
+            department="sjgl",
+            draft=draft(**{field: "<p>青浦区\ufffd\ufffd办公室</p>"}),
+        )
+    assert info.value.code == "invalid_draft"
+    assert any("乱码" in p and "UTF-8" in p for p in info.value.details)
+    assert counts(org_app) == before
+
+
+def test_body_files_decode_as_utf8_or_gb18030_strictly() -> None:
+    text = "<p>青浦区政务服务办公室</p>"
+    for encoded in (text.encode(), text.encode("utf-8-sig"), text.encode("gbk")):
+        assert submissions.body_text(encoded, "x.html") == text
+    with pytest.raises(InvalidInput) as info:
+        submissions.body_text(b"\xff\xfe<\x00p\x00>\x00", "x.html")
+    assert info.value.code == "body_not_text" and "x.html" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("evil.jpg", b"<?php system($_GET['c']); ?>"),
+        ("shell.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00<?php system($_GET['c']); ?>"),
+        ("photo.gif", tiny_png()),
+    ],
+)
+def test_images_that_are_not_the_image_they_claim_are_refused(
+    org_app: App, name: str, data: bytes
+) -> None:
+    """The check every entry point shares (API, console, CLI): in the service."""
+    with pytest.raises(InvalidInput) as info, org_app.db.session() as session:
+        submissions.create(
+            session,
+            org_app.blobs,
+            author="author",
+            department="sjgl",
+            draft=draft(images=[submissions.ImageFile(name, data)]),
+        )
+    assert info.value.code == "image_invalid" and name in info.value.message

@@ -88,10 +88,22 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Up:
     """One `sanshen up` process; its output is read as it comes."""
 
-    def __init__(self, data: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        sigint_ignored: bool = False,
+    ) -> None:
+        """`sanshen --data-dir <data> up …`; with `sigint_ignored`, as a script's background job
+        starts it (the shell sets SIGINT to ignored before the exec)."""
         self.data = data
         self.port = free_port()
         self.proc = subprocess.Popen(
@@ -100,6 +112,7 @@ class Up:
             stderr=subprocess.STDOUT,
             text=True,
             env=env or base_env(),
+            preexec_fn=_ignore_sigint if sigint_ignored else None,
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -105,6 +105,21 @@ def test_demo_comes_up_refuses_a_second_up_publishes_everywhere_and_stops_every_
     assert "[channel_not_configured]" in after.stdout, after.stdout + after.stderr
 
 
+def test_up_in_a_scripts_background_stops_on_sigint_and_takes_data_dir_after_up(
+    data: Path, ups: list[Up]
+) -> None:
+    """A script's `sanshen up … &` inherits SIGINT ignored; `kill -INT` must still stop it.
+    `up --data-dir` (as the README writes it) names the folder like `sanshen --data-dir`."""
+    own = data.parent / "own"
+    up = Up(data, "--data-dir", str(own), sigint_ignored=True)
+    up.data = own  # what teardown must clean up
+    ups.append(up)
+    up.wait_for(READY)
+    assert f"数据目录：{own.resolve()}" in up.output
+    assert up.stop(signal.SIGINT, timeout=30) == 0, up.output
+    assert "正在停止" in up.output and redis_embedded.server_pid(own) is None
+
+
 def test_a_demo_channels_file_counts_only_while_its_up_holds_the_folder(data: Path) -> None:
     data.mkdir(parents=True, exist_ok=True)
     env = {"SANSHEN_CHANNEL_GOV_WEBSITE_BASE_URL": "http://127.0.0.1:9/"}
