@@ -945,7 +945,7 @@ def reschedule(pub_id: RowId, body: s.RescheduleIn, who: Who) -> s.PublicationSt
 
 
 @router.post("/publications/{pub_id}/amend-date", response_model=s.AmendedOut, tags=["发布"])
-def amend_date(pub_id: int, body: s.AmendDateIn, who: Who) -> s.AmendedOut:
+def amend_date(pub_id: RowId, body: s.AmendDateIn, who: Who) -> s.AmendedOut:
     """改期 to another day: the 宣传分管领导 signs it with their key (password re-asked)."""
     app = get_app()
     clock = day_time.fromisoformat(body.at) if body.at else None
@@ -1095,7 +1095,7 @@ def delegate(body: s.DelegationIn, who: Who) -> s.DelegationOut:
 
 
 @router.post("/delegations/{delegation_id}/end", response_model=s.DelegationOut, tags=["组织"])
-def end_delegation(delegation_id: int, who: Who) -> s.DelegationOut:
+def end_delegation(delegation_id: RowId, who: Who) -> s.DelegationOut:
     with get_app().db.session() as session:
         row = delegation.end_delegation(session, delegation_id, actor=who.username)
         return s.DelegationOut(**delegation.describe(row))  # type: ignore[arg-type]
