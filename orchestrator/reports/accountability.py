@@ -45,6 +45,9 @@ EVENT_LABELS = TRIGGERS | {
     "publication.cancel": "取消发布",
     "publication.retract": "撤稿",
     "publication.retracted": "平台已删除",
+    "publication.pause": "渠道暂停，推迟发送",
+    "publication.retry_later": "稍后自动重试",
+    "publication.attest": "升级时登入审计链",
 }
 SYSTEM = "system"
 

@@ -16,7 +16,7 @@ import gate.model as g
 from gate import Policy, Verdict, evaluate, next_stage
 from gate.aids import review_aids
 from gate.canonical import fingerprint, signing_payload
-from orchestrator import audit, keys
+from orchestrator import attest, audit, keys
 from orchestrator.app import App
 from orchestrator.blobs import BlobStore, sniff_mime
 from orchestrator.errors import Conflict, Forbidden, GateRefused
@@ -177,6 +177,7 @@ def review(
             "fingerprint": candidate.fingerprint,
             "action": row.id,
             "signature": signature.hex(),
+            "row": attest.claim(row),
         },
         at=now,
     )
