@@ -46,7 +46,9 @@ class Binding:
     noun: str  # how messages name a row: 审核记录 #12
     immutable: bool = True
     created_by: str = ""  # the audit action that alone creates a row (mutable tables)
-    subject: str = ""  # its events' subject prefix: "publication" for "publication:7"
+    # The subject of the events about a row: "<subject>:<value of subject_column>".
+    subject: str = ""
+    subject_column: str = "id"
     state_column: str = ""
     # state -> the states reachable from it through quiet moves (see states.QUIET_MOVES)
     quiet: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
@@ -59,12 +61,23 @@ BINDINGS: dict[str, Binding] = {}
 
 
 def bind(model: type[Base], columns: Iterable[str], noun: str, **options: Any) -> Binding:
-    """Register a table; its columns are checked now, not when a row is first attested."""
+    """Register a table; checked now, not when a row is first attested. The bound columns
+    include "id"; `subject` names the events about a row (a creation event's subject must be
+    the row's own id)."""
     binding = Binding(model.__tablename__, tuple(columns), noun, **options)
     table = binding.model_table()
-    unknown = {*binding.columns, binding.state_column or "id"} - set(table.c.keys())
-    if binding.table in BINDINGS or unknown or "id" not in binding.columns:
-        raise ValueError(f"cannot bind {binding.table}: unknown {unknown} or bound twice")
+    unknown = {*binding.columns, binding.state_column or "id", binding.subject_column}
+    unknown -= set(table.c.keys())
+    if (
+        binding.table in BINDINGS
+        or unknown
+        or "id" not in binding.columns
+        or not binding.subject
+        or (binding.created_by and binding.subject_column != "id")
+    ):
+        raise ValueError(
+            f"cannot bind {binding.table}: bound twice, unknown {unknown or '-'}, no id"
+        )
     BINDINGS[binding.table] = binding
     return binding
 
@@ -101,6 +114,8 @@ REVIEW_ACTIONS = bind(
         "signature",
     ),
     "审核记录",
+    subject="submission",
+    subject_column="submission_id",
 )
 PUBLICATIONS = bind(
     Publication,
@@ -281,7 +296,7 @@ class Ledger:
     def note(self, event_id: int, action: str, subject: str, payload: Mapping[str, Any]) -> None:
         for binding in BINDINGS.values():
             prefix = f"{binding.subject}:"
-            if action == binding.created_by and subject.startswith(prefix):
+            if binding.created_by and action == binding.created_by and subject.startswith(prefix):
                 self.created.add((binding.table, _int(subject.removeprefix(prefix))))
         row = payload.get("row")
         if isinstance(row, dict) and row.get("table") in BINDINGS:
@@ -325,9 +340,30 @@ def check_rows(session: Session, ledger: Ledger) -> list[RowProblem]:
 
 
 def row_problem(session: Session, binding: Binding, row: Base) -> RowProblem | None:
-    """One row judged against the events whose subject is `<binding.subject>:<id>`: one query
-    on the indexed subject. Only for tables whose claims are recorded under that subject."""
-    subject = f"{binding.subject}:{row.id}"
+    """One ORM row judged against the events about it: one query, on the indexed subject."""
+    names = [*binding.columns, *([binding.state_column] if binding.state_column else [])]
+    return _judge_by_subject(session, binding, {name: getattr(row, name) for name in names})
+
+
+def recheck(session: Session, problem: RowProblem) -> RowProblem | None:
+    """The problem as it stands now, read afresh (None: gone). Under READ COMMITTED
+    (PostgreSQL) a row moved, or created, while verify walked the chain is read with a later
+    event than the walk saw; this second look by row keeps that from being reported."""
+    binding = problem.binding
+    if problem.fault is Fault.DELETED:
+        return problem
+    table = binding.model_table()
+    names = [*binding.columns, *([binding.state_column] if binding.state_column else [])]
+    row = session.execute(
+        select(*(table.c[n] for n in names)).where(table.c.id == problem.row_id)
+    ).first()
+    return problem if row is None else _judge_by_subject(session, binding, row._mapping)
+
+
+def _judge_by_subject(
+    session: Session, binding: Binding, values: Mapping[str, Any]
+) -> RowProblem | None:
+    subject = f"{binding.subject}:{values[binding.subject_column]}"
     ledger = Ledger()
     for event_id, action, payload in session.execute(
         select(AuditEvent.id, AuditEvent.action, AuditEvent.payload)
@@ -335,12 +371,7 @@ def row_problem(session: Session, binding: Binding, row: Base) -> RowProblem | N
         .order_by(AuditEvent.id)
     ):
         ledger.note(event_id, action, subject, payload)
-    names = [*binding.columns, *([binding.state_column] if binding.state_column else [])]
-    key = (binding.table, row.id)
+    key = (binding.table, values["id"])
     return judge(
-        binding,
-        row.id,
-        {name: getattr(row, name) for name in names},
-        ledger.claims.get(key, []),
-        created=key in ledger.created,
+        binding, values["id"], values, ledger.claims.get(key, []), created=key in ledger.created
     )

@@ -156,7 +156,8 @@ def verify(session: Session, checkpoint: str | None = None) -> ChainReport:
         bad = _against_checkpoint(session, checkpoint)
         if bad:
             return ChainReport(False, rows, head_seq, prev, problem=bad)
-    problems = attest.check_rows(session, ledger)
+    found = (attest.recheck(session, p) for p in attest.check_rows(session, ledger))
+    problems = [p for p in found if p is not None]
     if problems:
         return ChainReport(
             False,

@@ -13,7 +13,7 @@ from channels.simulators.server import SimulatorServer
 from orchestrator import attest, audit
 from orchestrator.app import App
 from orchestrator.devstack import simulator_env
-from orchestrator.models import AuditEvent, Publication
+from orchestrator.models import AuditEvent, Publication, ReviewAction
 from orchestrator.services.dispatch import claim_due, publication_origin_problem
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
@@ -183,11 +183,26 @@ def test_a_deleted_publication_is_named(signed: App) -> None:
     assert report.first_bad_row["id"] == gov and "删除" in report.problem
 
 
-def test_a_publication_rescheduled_by_a_person_still_verifies(signed: App) -> None:
+def test_a_reschedule_is_attested_and_a_time_set_back_by_hand_is_named(signed: App) -> None:
     gov, _ = _pub_ids(signed)
     publisher = Publisher(signed, ChannelHub({}), MemoryRateGate())
     publisher.reschedule(gov, when=datetime.now(UTC) + timedelta(days=2), actor="web")
     assert _verify(signed).ok and _origin(signed, gov) is None
+    _sql(
+        signed,
+        "UPDATE publications SET scheduled_at = (SELECT min(acted_at) FROM review_actions)"
+        " WHERE id = :id",
+        id=gov,
+    )
+    report = _verify(signed)
+    assert not report.ok and report.first_bad_row is not None
+    assert report.first_bad_row["id"] == gov and report.first_bad_row["event"] == max_event(signed)
+
+
+def max_event(app: App) -> int:
+    """The last event of the chain (here: the reschedule's)."""
+    with app.db.read() as session:
+        return int(audit.checkpoint(session).split(":")[0])
 
 
 # --- a normal flow -------------------------------------------------------------------------
@@ -237,6 +252,13 @@ def test_the_whole_flow_verifies(signed: App, sims: SimulatorServer) -> None:
 
 def test_quiet_moves_are_transitions_of_the_table() -> None:
     assert QUIET_MOVES and all(allowed(source, target) for source, target in QUIET_MOVES)
+
+
+def test_a_table_is_bound_once_with_known_columns() -> None:
+    with pytest.raises(ValueError, match="cannot bind review_actions"):
+        attest.bind(ReviewAction, ("id",), "审核记录", subject="submission")
+    with pytest.raises(ValueError, match="cannot bind"):
+        attest.bind(AuditEvent, ("id", "no_such_column"), "审计记录", subject="audit")
 
 
 def test_the_digest_is_canonical() -> None:
