@@ -151,7 +151,7 @@ def canonical(value: Any) -> Any:
     return value
 
 
-def digest_values(columns: Iterable[str], values: Mapping[str, Any]) -> str:
+def digest_values(columns: Iterable[str], values: Mapping[Any, Any]) -> str:
     body = json.dumps(
         {name: canonical(values[name]) for name in columns},
         ensure_ascii=False,
@@ -169,7 +169,12 @@ def digest(row: Base) -> str:
 def claim(row: Base, *, state: str | None = None) -> dict[str, Any]:
     """The payload's "row" for an ORM row just created or changed (flushed, so it has its id)."""
     binding = BINDINGS[row.__tablename__]
-    found: dict[str, Any] = {"table": binding.table, "id": row.id, "digest": digest(row)}
+    values = {name: getattr(row, name) for name in binding.columns}
+    found: dict[str, Any] = {
+        "table": binding.table,
+        "id": values["id"],
+        "digest": digest_values(binding.columns, values),
+    }
     if binding.state_column:
         found["state"] = state or getattr(row, binding.state_column)
     return found
@@ -262,7 +267,7 @@ def _label(state: str) -> str:
 def judge(
     binding: Binding,
     row_id: int,
-    values: Mapping[str, Any],
+    values: Mapping[Any, Any],
     claims: list[Attestation],
     *,
     created: bool,
@@ -361,7 +366,7 @@ def recheck(session: Session, problem: RowProblem) -> RowProblem | None:
 
 
 def _judge_by_subject(
-    session: Session, binding: Binding, values: Mapping[str, Any]
+    session: Session, binding: Binding, values: Mapping[Any, Any]
 ) -> RowProblem | None:
     subject = f"{binding.subject}:{values[binding.subject_column]}"
     ledger = Ledger()

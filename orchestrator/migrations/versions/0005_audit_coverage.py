@@ -123,10 +123,10 @@ def _attest_existing_rows(conn: sa.Connection) -> None:
         _append(conn, events)
 
 
-def _claimed(conn: sa.Connection) -> set[tuple[str, int]]:
+def _claimed(conn: sa.Connection) -> set[tuple[Any, Any]]:
     """Rows that some event already attests (none before this revision; a re-run after a
     downgrade must not attest a row twice)."""
-    found = set()
+    found: set[tuple[Any, Any]] = set()
     for (payload,) in conn.execute(sa.select(audit_events.c.payload)):
         row = (payload or {}).get("row")
         if isinstance(row, dict):
