@@ -3,6 +3,10 @@
 row.hash = SHA-256(prev_hash || canonical JSON of the row's own fields, id included), so a
 changed row breaks its own hash, an inserted or deleted row breaks the link or the sequence, and
 a chain rewritten whole is caught by comparing with a checkpoint kept outside the database.
+
+The chain also covers the rows bound in `orchestrator.attest` (review actions, publications):
+the events that create or change them carry the row's digest, and `verify` names a bound row
+that was changed, inserted, deleted or moved outside the application.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from orchestrator import attest
 from orchestrator.errors import InvalidInput
 from orchestrator.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 
 
-def _row_hash(
+def chain_hash(
     prev_hash: str,
     seq: int,
     at: datetime,
@@ -66,7 +71,7 @@ def record(
         session.add(head)
         session.flush()
     seq = head.seq + 1
-    digest = _row_hash(head.hash, seq, at, actor, action, subject, payload)
+    digest = chain_hash(head.hash, seq, at, actor, action, subject, payload)
     event = AuditEvent(
         id=seq,
         at=at,
@@ -88,8 +93,11 @@ class ChainReport:
     rows: int
     head_seq: int
     head_hash: str
-    first_bad_id: int | None = None
+    first_bad_id: int | None = None  # the first bad row of the chain itself
     problem: str = ""
+    # A bound row (attest) that the chain does not vouch for: {"table", "id", "event"?}.
+    first_bad_row: dict[str, Any] | None = None
+    row_problems: tuple[str, ...] = ()  # every such row, first_bad_row's message first
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,21 +106,26 @@ class ChainReport:
             "head": f"{self.head_seq}:{self.head_hash}",
             "first_bad_id": self.first_bad_id,
             "problem": self.problem,
+            "first_bad_row": self.first_bad_row,
+            "row_problems": list(self.row_problems),
         }
 
 
 def verify(session: Session, checkpoint: str | None = None) -> ChainReport:
-    """Recompute the chain; name the first row that was changed, inserted or deleted."""
+    """Recompute the chain; name the first row that was changed, inserted or deleted: of the
+    chain first, then of the rows it vouches for (review actions, publications)."""
     expected_seq, prev, rows = 1, GENESIS, 0
+    ledger = attest.Ledger()
     for event in session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars():
         rows += 1
+        ledger.note(event.id, event.action, event.subject, event.payload)
         problem = ""
         if event.id != expected_seq:
             problem = f"第 {expected_seq} 条记录缺失（被删除），随后出现第 {event.id} 条"
         elif event.prev_hash != prev:
             problem = f"第 {event.id} 条记录与前一条的链接不符（插入或改动）"
         elif (
-            _row_hash(
+            chain_hash(
                 prev, event.id, event.at, event.actor, event.action, event.subject, event.payload
             )
             != event.hash
@@ -143,6 +156,18 @@ def verify(session: Session, checkpoint: str | None = None) -> ChainReport:
         bad = _against_checkpoint(session, checkpoint)
         if bad:
             return ChainReport(False, rows, head_seq, prev, problem=bad)
+    found = (attest.recheck(session, p) for p in attest.check_rows(session, ledger))
+    problems = [p for p in found if p is not None]
+    if problems:
+        return ChainReport(
+            False,
+            rows,
+            head_seq,
+            prev,
+            problem=problems[0].message,
+            first_bad_row=problems[0].as_dict(),
+            row_problems=tuple(p.message for p in problems),
+        )
     return ChainReport(True, rows, head_seq, prev)
 
 

@@ -68,6 +68,15 @@ NEEDS_OPERATOR: frozenset[State] = frozenset({S.FAILED, S.UNCONFIRMED})
 # States in which the platform may already hold the article: never send blindly from here.
 MAYBE_SENT: frozenset[State] = frozenset({S.SENDING, S.SUBMITTED, S.UNCONFIRMED})
 
+# Moves that write no audit event, by design: they are the hot path and change nothing that was
+# signed. The scheduler's claim (dispatch.claim_due) and a worker's start of a send
+# (publishing.Publisher._prepare). Every other move records the state it reached
+# (dispatch.record_move), so a row in a state not reachable from its last recorded one through
+# these was moved outside the application (orchestrator.attest).
+QUIET_MOVES: frozenset[tuple[State, State]] = frozenset(
+    {(S.SCHEDULED, S.QUEUED), (S.QUEUED, S.SENDING)}
+)
+
 
 def allowed(source: State, target: State) -> bool:
     return target in TRANSITIONS[source]

@@ -216,7 +216,9 @@ def _rows(session: Session, submission_id: int, verdict: Verdict) -> list[dict[s
 # --- audit ----------------------------------------------------------------------------------
 
 
-@audit_app.command("verify", help="重新计算审计哈希链，指出第一条被改动、插入或删除的记录")
+@audit_app.command(
+    "verify", help="重新计算审计哈希链并核对审核记录与发布记录，指出第一条被改动、插入或删除的记录"
+)
 def audit_verify(
     checkpoint: Annotated[str | None, typer.Option(help="此前保存的检查点（序号:哈希）")] = None,
     as_json: JsonOpt = False,
@@ -230,6 +232,8 @@ def audit_verify(
             typer.secho(f"审计链完整：共 {r['rows']} 条，链头 {r['head']}", fg=typer.colors.GREEN)
         else:
             typer.secho(f"审计链被破坏：{r['problem']}", fg=typer.colors.RED)
+            for more in r["row_problems"][1:]:
+                typer.secho(f"  另有：{more}", fg=typer.colors.RED)
 
     run(as_json, work, show, status=lambda r: 0 if r["ok"] else 7)
 

@@ -30,6 +30,7 @@ from orchestrator.states import State
 TRIGGERS = {
     "publication.reschedule": "当天内调整发布时间",
     "publication.amend_date": "宣传分管领导签署改期",
+    "publication.amendment": "改期签名",
     "publication.retry": "重新发送",
     "publication.schedule": "安排发布",
     "publication.publish_now": "立即发布",
@@ -46,6 +47,9 @@ EVENT_LABELS = TRIGGERS | {
     "publication.cancel": "取消发布",
     "publication.retract": "撤稿",
     "publication.retracted": "平台已删除",
+    "publication.pause": "渠道暂停，推迟发送",
+    "publication.retry_later": "稍后自动重试",
+    "publication.attest": "升级时登入审计链",
 }
 SYSTEM = "system"
 

@@ -18,9 +18,10 @@ import gate.model as g
 from gate import Policy, evaluate
 from gate.canonical import amendment_payload
 from gate.rules import role_problem
-from orchestrator import audit, keys
+from orchestrator import attest, audit, keys
 from orchestrator.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
 from orchestrator.models import DateAmendment, Person, Publication
+from orchestrator.services import dispatch
 from orchestrator.services.org import person_by_username
 from orchestrator.services.review import gate_person, review_record, sealed_key
 from orchestrator.states import State
@@ -119,21 +120,30 @@ def amend_date(
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"发布 {pub_id} 的发送刚刚开始，不能改期", code="too_late_to_reschedule")
     session.flush()
-    audit.record(
+    audit.record(  # the signed 改期 itself, attested like a review action
         session,
-        "publication.amend_date",
+        "publication.amendment",
         actor=actor,
         subject=f"publication:{pub.id}",
+        payload={"row": attest.claim(row), "signature": signature.hex()},
+        at=now,
+    )
+    dispatch.record_move(  # and the row's new time, so the chain's digest follows it
+        session,
+        pub.id,
+        "publication.amend_date",
+        State.SCHEDULED,
+        actor=actor,
         payload={
             "amendment": row.id,
             "channel": pub.channel,
             "old_date": old_date.isoformat(),
             "new_date": new_date.isoformat(),
             "scheduled_at": when,
-            "signature": signature.hex(),
             "comment": comment,
         },
         at=now,
+        rebound=True,
     )
     return Amended(row, when)
 

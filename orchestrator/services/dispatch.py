@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.orm import Session
 
-from orchestrator import audit
+from orchestrator import attest, audit
 from orchestrator.db import Database, retry_on_disconnect
 from orchestrator.models import Publication, Submission, Version
 from orchestrator.states import State, allowed
@@ -62,6 +62,7 @@ def create_publications(
                 "scheduled_at": pub.scheduled_at,
                 "version": version.number,
                 "fingerprint": version.fingerprint,
+                "row": attest.claim(pub),
             },
             at=now,
         )
@@ -86,11 +87,12 @@ def cancel_superseded(
             now=now,
             note="稿件已修改，旧版本的发布已取消",
         ):
-            audit.record(
+            record_move(
                 session,
+                pub.id,
                 "publication.cancel",
+                State.CANCELLED,
                 actor=actor,
-                subject=f"publication:{pub.id}",
                 payload={"reason": "superseded"},
                 at=now,
             )
@@ -122,6 +124,43 @@ def move(
         .values(state=target.value, revision=table.c.revision + 1, state_changed_at=now, **values)
     )
     return result.rowcount == 1
+
+
+def record_move(
+    session: Session,
+    pub_id: int,
+    action: str,
+    state: State | None,
+    *,
+    at: datetime,
+    actor: str = "",
+    payload: dict[str, Any] | None = None,
+    rebound: bool = False,
+) -> None:
+    """The audit event of a move, in the move's transaction: it records the `state` reached
+    (None: the row did not move), and with `rebound` the new digest of a row whose bound
+    columns (e.g. scheduled_at) the move changed. Moves not recorded: states.QUIET_MOVES."""
+    payload = dict(payload or {})
+    if rebound:
+        payload["row"] = attest.fresh_claim(session, attest.PUBLICATIONS, pub_id)
+    elif state is not None:
+        payload["row"] = attest.state_claim(attest.PUBLICATIONS, pub_id, state.value)
+    audit.record(
+        session, action, actor=actor, subject=f"publication:{pub_id}", payload=payload, at=at
+    )
+
+
+def publication_origin_problem(session: Session, pub: Publication) -> str | None:
+    """Why this row must not be sent, or None: it was created by a sign-off (its
+    `publication.create` event is in the chain), its bound columns match the latest digest the
+    chain holds, and its state was reached through recorded or quiet moves. One query, on the
+    indexed audit_events.subject; for the send path, right before the send."""
+    problem = attest.row_problem(session, attest.PUBLICATIONS, pub)
+    if problem is None:
+        return None
+    if problem.fault in (attest.Fault.NOT_CREATED, attest.Fault.UNATTESTED):
+        return "发布记录不是由签发生成的（审计链中没有其创建记录）"
+    return f"发布记录在签发后被改动：{problem.message}"
 
 
 # --- the scheduler --------------------------------------------------------------------------

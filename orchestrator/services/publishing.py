@@ -27,14 +27,14 @@ from channels import errors as ce
 from channels.base import Channel, ChannelKind, Receipt, RemoteState, Status
 from channels.item import Item
 from gate import evaluate
-from orchestrator import audit, logs
+from orchestrator import logs
 from orchestrator.app import App
 from orchestrator.errors import Conflict, GateRefused, InvalidInput, NotFound, SanshenError
 from orchestrator.models import Attempt, Publication
 from orchestrator.permissions import require
 from orchestrator.render import render
 from orchestrator.services import alerts, amendments
-from orchestrator.services.dispatch import move
+from orchestrator.services.dispatch import move, record_move
 from orchestrator.services.hub import (
     ChannelHub,
     ChannelNotConfigured,
@@ -165,14 +165,24 @@ class Publisher:
                     refusal = error
         with self.app.db.session() as session:
             if wait:
-                move(
+                if move(
                     session,
                     pub_id,
                     (State.QUEUED,),
                     State.SCHEDULED,
                     now=now,
                     scheduled_at=now + timedelta(seconds=wait),
-                )
+                ):
+                    # scheduled_at is bound (attest): the new time is recorded with its digest
+                    record_move(
+                        session,
+                        pub_id,
+                        "publication.pause",
+                        State.SCHEDULED,
+                        payload={"wait": round(wait, 3)},
+                        at=now,
+                        rebound=True,
+                    )
                 return "paused"
             if refusal is not None:
                 if move(
@@ -185,10 +195,11 @@ class Publisher:
                     last_error=refusal.message,
                 ):
                     _attempt(session, pub_id, "publish", now, 0, "refused", refusal)
-                    audit.record(
+                    record_move(
                         session,
+                        pub_id,
                         "publication.refused",
-                        subject=f"publication:{pub_id}",
+                        State.FAILED,
                         payload={"code": refusal.code, "reason": refusal.message},
                         at=now,
                     )
@@ -242,7 +253,7 @@ class Publisher:
         with self.app.db.session() as session:
             _attempt(session, plan.pub_id, "publish", started, took, "ok")
             target = _state_of(receipt.state)
-            move(
+            moved = move(
                 session,
                 plan.pub_id,
                 (State.SENDING,),
@@ -250,10 +261,11 @@ class Publisher:
                 now=now,
                 **_receipt_values(receipt, now, self.settings.confirm_first_check),
             )
-            audit.record(
+            record_move(
                 session,
+                plan.pub_id,
                 "publication.sent",
-                subject=f"publication:{plan.pub_id}",
+                target if moved else None,
                 payload={
                     "state": target.value,
                     "external_id": receipt.external_id,
@@ -318,10 +330,11 @@ class Publisher:
             last_error=str(error),
         ):
             return "lost-race"
-        audit.record(
+        record_move(
             session,
+            plan.pub_id,
             "publication.failed",
-            subject=f"publication:{plan.pub_id}",
+            State.FAILED,
             payload={"error": error.code, "message": str(error)},
             at=now,
         )
@@ -358,15 +371,16 @@ class Publisher:
                 last_error=f"重试 {attempt} 次仍未成功：{error}",
             ):
                 return "lost-race"
-            audit.record(
+            record_move(
                 session,
+                pub_id,
                 "publication.failed",
-                subject=f"publication:{pub_id}",
+                State.FAILED,
                 payload={"error": error.code, "attempts": attempt},
                 at=now,
             )
             return State.FAILED.value
-        move(
+        if move(
             session,
             pub_id,
             (State.SENDING,),
@@ -375,7 +389,17 @@ class Publisher:
             scheduled_at=now + timedelta(seconds=delay),
             last_error_class=error.code,
             last_error=str(error),
-        )
+        ):
+            # scheduled_at is bound (attest): the retry's time is recorded with its digest
+            record_move(
+                session,
+                pub_id,
+                "publication.retry_later",
+                State.SCHEDULED,
+                payload={"error": error.code, "attempt": attempt, "delay": round(delay, 3)},
+                at=now,
+                rebound=True,
+            )
         return "retry"
 
     # --- reconciling ------------------------------------------------------------------------
@@ -493,10 +517,11 @@ class Publisher:
             **_receipt_values(found, now, self.settings.confirm_first_check),
         ):
             return "lost-race"  # the worker's own settle and the reconciler's met
-        audit.record(
+        record_move(
             session,
+            pub_id,
             "publication.settled",
-            subject=f"publication:{pub_id}",
+            target,
             payload={"state": target.value, "external_id": found.external_id},
             at=now,
         )
@@ -518,10 +543,11 @@ class Publisher:
                 note=note,
             ):
                 return "lost-race"
-            audit.record(
+            record_move(
                 session,
+                pub_id,
                 "publication.unconfirmed",
-                subject=f"publication:{pub_id}",
+                State.UNCONFIRMED,
                 payload={"reason": note},
                 at=now,
             )
@@ -611,10 +637,11 @@ class Publisher:
         else:
             return State.SUBMITTED.value
         if move(session, pub_id, (State.SUBMITTED,), target, now=now, next_check_at=None, **values):
-            audit.record(
+            record_move(
                 session,
+                pub_id,
                 f"publication.{target.value}",
-                subject=f"publication:{pub_id}",
+                target,
                 payload={"url": status.url, "reason": status.reason},
                 at=now,
             )
@@ -677,12 +704,13 @@ class Publisher:
             ) from None
         with self.app.db.session() as session:
             _attempt(session, pub_id, "retract", now, time.monotonic() - t0, "ok")
-            move(session, pub_id, (state,), State.RETRACTED, now=now, note=reason)
-            audit.record(
+            moved = move(session, pub_id, (state,), State.RETRACTED, now=now, note=reason)
+            record_move(
                 session,
+                pub_id,
                 "publication.retract",
+                State.RETRACTED if moved else None,
                 actor=actor,
-                subject=f"publication:{pub_id}",
                 payload={"reason": reason},
                 at=now,
             )
@@ -731,11 +759,12 @@ class Publisher:
                     f"发布 {pub_id} 当前为“{State(pub.state).label}”，发送已开始或已结束，不能取消",
                     code="too_late_to_cancel",
                 )
-            audit.record(
+            record_move(
                 session,
+                pub_id,
                 "publication.cancel",
+                State.CANCELLED,
                 actor=actor,
-                subject=f"publication:{pub_id}",
                 payload={"reason": reason},
                 at=now,
             )
@@ -767,13 +796,15 @@ class Publisher:
                     f"发布 {pub_id} 当前为“{State(pub.state).label}”，不能改期",
                     code="too_late_to_reschedule",
                 )
-            audit.record(
+            record_move(
                 session,
+                pub_id,
                 "publication.reschedule",
+                State.SCHEDULED,
                 actor=actor,
-                subject=f"publication:{pub_id}",
                 payload={"scheduled_at": when},
                 at=now,
+                rebound=True,
             )
 
     def retry(self, pub_id: int, *, actor: str, checked: bool = False) -> None:
@@ -800,11 +831,12 @@ class Publisher:
                     f"发布 {pub_id} 当前为“{State(pub.state).label}”，无需重发",
                     code="not_retryable",
                 )
-            audit.record(
+            record_move(
                 session,
+                pub_id,
                 "publication.retry",
+                State.QUEUED,
                 actor=actor,
-                subject=f"publication:{pub_id}",
                 payload={"checked": checked},
                 at=now,
             )
@@ -839,11 +871,12 @@ class Publisher:
                     f"发布 {pub_id} 当前为“{State(pub.state).label}”，不能确认",
                     code="not_confirmable",
                 )
-            audit.record(
+            record_move(
                 session,
+                pub_id,
                 "publication.confirm_by_hand",
+                State.PUBLISHED,
                 actor=actor,
-                subject=f"publication:{pub_id}",
                 payload={"url": url},
                 at=now,
             )

@@ -19,7 +19,7 @@ from gate import Policy, Verdict, evaluate, next_stage
 from gate.aids import review_aids
 from gate.canonical import fingerprint, signing_payload
 from gate.rules import role_problem
-from orchestrator import audit, keys
+from orchestrator import attest, audit, keys
 from orchestrator.app import App
 from orchestrator.blobs import BlobStore, sniff_mime
 from orchestrator.errors import Conflict, Forbidden, GateRefused
@@ -236,6 +236,7 @@ def review(
             "fingerprint": candidate.fingerprint,
             "action": row.id,
             "signature": signature.hex(),
+            "row": attest.claim(row),
         },
         at=now,
     )
@@ -377,7 +378,7 @@ def live_rows(session: Session, version: Version) -> list[Publication]:
 def origin_problem(session: Session, pub: Publication) -> str:
     """What is wrong with where a publication row came from: "" when the sign-off created it
     and every later change to it is in the audit chain."""
-    return ""
+    return dispatch.publication_origin_problem(session, pub) or ""
 
 
 def image_aids(version: Version, store: BlobStore) -> list[dict[str, str]]:

@@ -1114,7 +1114,8 @@ def audit_verify(
     who: Who,
     checkpoint: Annotated[str | None, Query(max_length=200, description="检查点 序号:哈希")] = None,
 ) -> s.AuditOut:
-    """Recompute the audit hash chain; name the first changed, inserted or deleted row."""
+    """Recompute the audit hash chain; name the first changed, inserted or deleted row, of the
+    chain or of the review actions and publications it vouches for."""
     with get_app().db.read() as session:
         return s.AuditOut(**audit.verify(session, checkpoint).as_dict())
 

@@ -421,9 +421,19 @@ class ChannelOut(BaseModel):
     kind: str
 
 
+class BadRowOut(BaseModel):
+    """A review action or publication the audit chain does not vouch for."""
+
+    table: str
+    id: int
+    event: int | None = None  # the audit event whose record the row no longer matches
+
+
 class AuditOut(BaseModel):
     ok: bool
     rows: int
     head: str
     first_bad_id: int | None
     problem: str
+    first_bad_row: BadRowOut | None = None
+    row_problems: list[str] = []

@@ -3,19 +3,22 @@
 The content is made by the services (real keys, signatures, audit hashes) in a scratch SQLite
 database at head, then every column that revision 0001 has is copied into a database built by
 `alembic upgrade 0001` on the target (SQLite or PostgreSQL). Columns and tables added later are
-left behind, exactly as a 0.1 installation would lack them.
+left behind, exactly as a 0.1 installation would lack them. So are the row claims that audit
+events carry since 0005 (orchestrator/attest.py): the chain is re-hashed without them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Column, MetaData, Table, inspect, select, text
 
 from orchestrator.app import App
+from orchestrator.audit import GENESIS, chain_hash
 from orchestrator.db import Database
 from orchestrator.migrate import current_revision, upgrade
-from orchestrator.models import Base
+from orchestrator.models import AuditEvent, Base
 from orchestrator.settings import Settings
 from tests.db.data import organisation, signed_off
 
@@ -58,8 +61,12 @@ def copy_rows(source: Database, target: Database) -> dict[str, int]:
         with source.read() as reading:
             rows = [
                 dict(r._mapping)
-                for r in reading.execute(select(*(model_table.c[n] for n in names)))
+                for r in reading.execute(
+                    select(*(model_table.c[n] for n in names)).order_by(*model_table.primary_key)
+                )
             ]
+        if model_table.name in ("audit_events", "audit_head"):
+            rows = _without_row_claims(rows, source)
         if rows:
             with target.engine.begin() as conn:
                 conn.execute(old.insert(), rows)
@@ -67,6 +74,26 @@ def copy_rows(source: Database, target: Database) -> dict[str, int]:
     if target.engine.dialect.name == "postgresql":
         _advance_sequences(target, {t for t in old_tables if "id" in Base.metadata.tables[t].c})
     return counts
+
+
+def _without_row_claims(rows: list[dict[str, Any]], source: Database) -> list[dict[str, Any]]:
+    """The chain (or its head) as 0.1 wrote it: payloads without "row", each hash recomputed."""
+    with source.read() as reading:
+        events = list(reading.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    prev, hashes = GENESIS, {}
+    for e in events:
+        payload = {k: v for k, v in e.payload.items() if k != "row"}
+        hashes[e.id] = (
+            prev,
+            payload,
+            chain_hash(prev, e.id, e.at, e.actor, e.action, e.subject, payload),
+        )
+        prev = hashes[e.id][2]
+    if rows and "seq" in rows[0]:  # audit_head
+        return [r | {"hash": prev} for r in rows]
+    return [
+        r | dict(zip(("prev_hash", "payload", "hash"), hashes[r["id"]], strict=True)) for r in rows
+    ]
 
 
 def _advance_sequences(target: Database, tables: set[str]) -> None:

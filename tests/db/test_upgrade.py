@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from orchestrator import audit
 from orchestrator.app import App
 from orchestrator.errors import Unauthenticated
 from orchestrator.migrate import current_revision, head_revision
 from orchestrator.models import AuditEvent, Person, Publication, ReviewAction, Submission
+from orchestrator.services.dispatch import publication_origin_problem
 from orchestrator.settings import Settings
 from orchestrator.web.auth import attempt_sign_in
 from tests.db import release_0_1
@@ -67,7 +68,12 @@ def test_upgrade_from_the_previous_release_keeps_the_data(target: App, tmp_path:
     assert counts["people"] > 0 and counts["publications"] == 7 and counts["audit_events"] > 0
     with target.db.read() as session:
         before = audit.verify(session)
-    assert before.ok
+    # The chain of 0.1 is intact, but its events vouch for no row yet: 0005 attests them.
+    assert before.first_bad_id is None and before.first_bad_row == {
+        "table": "review_actions",
+        "id": 1,
+    }
+    assert len(before.row_problems) == counts["review_actions"] + counts["publications"]
 
     result = ok_json(sanshen(target.settings.data_dir, "db", "upgrade", "--json"))
     assert result["status"] == "upgraded"
@@ -86,11 +92,39 @@ def test_upgrade_from_the_previous_release_keeps_the_data(target: App, tmp_path:
         assert {p.password_hash for p in people} == {None}
         assert {p.locked_until for p in people} == {None}
         report = audit.verify(session)
-    assert report.ok and report.rows == counts["audit_events"]
-    assert report.head_hash == before.head_hash
+        # The old chain is kept as it was; 0005 appended one attestation per bound row.
+        old_head = session.get(AuditEvent, counts["audit_events"])
+        assert old_head is not None and old_head.hash == before.head_hash
+    attested = counts["review_actions"] + counts["publications"]
+    assert report.ok and report.rows == counts["audit_events"] + attested
 
     verified = ok_json(sanshen(target.settings.data_dir, "audit", "verify", "--json"))
-    assert verified["ok"] and verified["rows"] == counts["audit_events"]
+    assert verified["ok"] and verified["rows"] == counts["audit_events"] + attested
+
+
+def test_an_upgraded_database_names_a_row_changed_after_the_upgrade(
+    target: App, tmp_path: Path
+) -> None:
+    """0005 attests the rows of 0.1; a review row or publication changed afterwards is named,
+    and the old publications pass the send path's origin check until then."""
+    release_0_1.build(target.db, tmp_path / "scratch")
+    ok_json(sanshen(target.settings.data_dir, "db", "upgrade", "--json"))
+    with target.db.read() as session:
+        pubs = list(session.scalars(select(Publication).order_by(Publication.id)))
+        assert [publication_origin_problem(session, p) for p in pubs] == [None] * len(pubs)
+    with target.db.engine.begin() as conn:
+        conn.execute(text("UPDATE review_actions SET comment = '改过' WHERE id = 5"))
+    verified = sanshen(target.settings.data_dir, "audit", "verify", "--json")
+    assert verified.returncode == 7
+    shown = json.loads(verified.stdout)
+    assert not shown["ok"] and shown["first_bad_row"]["table"] == "review_actions"
+    assert shown["first_bad_row"]["id"] == 5 and shown["problem"].startswith("审核记录 #5 的内容")
+    with target.db.engine.begin() as conn:
+        conn.execute(text("UPDATE publications SET channel = 'xuexi' WHERE id = :id"), {"id": 7})
+    with target.db.read() as session:
+        pub = session.get(Publication, 7)
+        assert pub is not None
+        assert (publication_origin_problem(session, pub) or "").startswith("发布记录在签发后被改动")
 
 
 def test_the_upgraded_database_takes_new_work(target: App, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.orm import Session
 
 revision = "0006"
-down_revision = "0004"  # MERGE: becomes "0005" with the audit coverage migration
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
