@@ -211,11 +211,11 @@ def _day(text: str) -> date:
 
 def _delegation_line(r: dict[str, Any]) -> str:
     until = r["valid_until"] - timedelta(microseconds=1)
-    where = f"{r['department']} 的" if r["department"] else ""
+    where = f"{r['department']} " if r["department"] else ""
     return (
-        f"#{r['id']} {r['deputy_name']}（{r['deputy']}）代理 {r['acting_for_name']} 的"
-        f"{where}{r['role_label']}，{local(r['valid_from'])} 至 {local(until)}"
-        f"（{r['granted_by']} 安排）"
+        f"#{r['id']} {r['deputy_name']}（{r['deputy']}）代理 {r['acting_for_name']} 的职务"
+        f"（{where}{r['role_label']}），{local(r['valid_from'])} 至 {local(until)}"
+        f"，由 {r['granted_by']} 安排"
     )
 
 

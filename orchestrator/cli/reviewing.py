@@ -163,6 +163,7 @@ def gate_check(submission_id: int, as_json: JsonOpt = False) -> None:
                         "message": v.message,
                         "stage": v.stage.value if v.stage else None,
                         "action": v.action_id,
+                        "publication": v.publication,
                     }
                     for v in verdict.violations
                 ],

@@ -115,8 +115,11 @@ def end_delegation(
 def delegations(session: Session, *, current_at: datetime | None = None) -> list[RoleAssignment]:
     """Every delegation, newest first; with `current_at`, only those not ended by then."""
     query = select(RoleAssignment).where(RoleAssignment.acting_for_id.is_not(None))
-    if current_at is not None:
-        query = query.where(RoleAssignment.valid_until > current_at)
+    if current_at is not None:  # not over, and not ended before it began
+        query = query.where(
+            RoleAssignment.valid_until > current_at,
+            RoleAssignment.valid_until > RoleAssignment.valid_from,
+        )
     return list(session.scalars(query.order_by(RoleAssignment.valid_from.desc())))
 
 

@@ -685,6 +685,7 @@ def gate_check(submission_id: RowId, who: Who) -> s.GateOut:
                 message=v.message,
                 stage=v.stage.value if v.stage else None,
                 action=v.action_id,
+                publication=v.publication,
             )
             for v in verdict.violations
         ],

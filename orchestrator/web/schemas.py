@@ -255,6 +255,7 @@ class ViolationOut(BaseModel):
     message: str
     stage: str | None
     action: str
+    publication: str = Field(default="", description="所涉发布记录（如 P12），无则为空")
 
 
 class AidOut(BaseModel):

@@ -3,9 +3,12 @@ when the worker has sent, and a failed publication is sent again from the item p
 
 from __future__ import annotations
 
+from datetime import time
+
 from playwright.sync_api import Locator, Page, expect
 
-from tests.clock import shanghai_tomorrow
+from orchestrator.services import amendments
+from tests.clock import shanghai_today, shanghai_tomorrow
 from tests.console.conftest import Live, sign_in
 from tests.orchestrator.conftest import PASSWORDS
 
@@ -20,6 +23,16 @@ def test_a_cell_turns_published_on_the_open_board_after_the_worker_sends(
     stack = live.stack
     sub = stack.signed_off(("gov_website",), publish_date=shanghai_tomorrow())
     (pub,) = stack.publications(sub)
+    with stack.app.db.session() as session:  # the leader signs it over to late tonight
+        amendments.amend_date(
+            session,
+            pub.id,
+            new_date=shanghai_today(),
+            at_time=time(23, 59),
+            actor="publicity",
+            password=PASSWORDS["publicity"],
+            policy=stack.app.policy,
+        )
     sign_in(page, live.url, "web", PASSWORDS["web"])
     page.goto(f"{live.url}/board")
     expect(cell(page, sub, "gov_website")).to_have_text("待发布")

@@ -20,7 +20,7 @@ from orchestrator.db import Database
 from orchestrator.migrate import current_revision, upgrade
 from orchestrator.models import AuditEvent, Base
 from orchestrator.settings import Settings
-from tests.db.data import organisation, signed_off
+from tests.db.data import ORG_YAML_0_1, organisation, signed_off
 
 PREVIOUS_RELEASE = "0001"
 
@@ -30,7 +30,7 @@ def build(target: Database, scratch: Path) -> dict[str, int]:
     source = App(Settings(data_dir=scratch, kdf_profile="min"))
     source.settings.database_url = None  # always a scratch SQLite file, whatever DATABASE_URL
     upgrade(source.db)
-    organisation(source)
+    organisation(source, ORG_YAML_0_1)
     signed_off(source, "第一篇：周末延时服务")
     signed_off(source, "第二篇：一网通办新功能", channels=("gov_website", "wechat"))
 

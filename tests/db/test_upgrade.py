@@ -95,11 +95,16 @@ def test_upgrade_from_the_previous_release_keeps_the_data(target: App, tmp_path:
         # The old chain is kept as it was; 0005 appended one attestation per bound row.
         old_head = session.get(AuditEvent, counts["audit_events"])
         assert old_head is not None and old_head.hash == before.head_hash
-    attested = counts["review_actions"] + counts["publications"]
+    # 0005 attests every bound row; 0006 records once that the 分管领导 keeps every department.
+    attested = counts["review_actions"] + counts["publications"] + 1
     assert report.ok and report.rows == counts["audit_events"] + attested
 
     verified = ok_json(sanshen(target.settings.data_dir, "audit", "verify", "--json"))
     assert verified["ok"] and verified["rows"] == counts["audit_events"] + attested
+    with target.db.read() as session:  # 0.1's office-wide 分管领导 now covers each department
+        leader = session.scalars(select(Person).where(Person.username == "leader")).one()
+        covered = sorted(a.department.code for a in leader.assignments if a.department)
+        assert covered == ["sjgl", "solo", "zhk"]
 
 
 def test_an_upgraded_database_names_a_row_changed_after_the_upgrade(

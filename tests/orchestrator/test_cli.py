@@ -128,9 +128,42 @@ def test_walk_from_the_command_line(data: Path) -> None:
     assert signed.returncode == 0 and "通过" in signed.stdout
     check = sanshen(d, "gate", "check", sub)
     assert check.returncode == 0 and "审核闸门通过" in check.stdout
+    assert "发布记录 P1 gov_website" in check.stdout and "✓ 与签发的审批表一致" in check.stdout
     kept = sanshen(d, "audit", "checkpoint").stdout.strip()
     verified = sanshen(d, "audit", "verify", "--checkpoint", kept, "--json")
     assert verified.returncode == 0 and as_json(verified)["ok"]
+    with closing(sqlite3.connect(d / "sanshen.db")) as db, db:  # moved a day early by hand
+        db.execute("UPDATE publications SET scheduled_at = datetime(scheduled_at, '-1 day')")
+    check = sanshen(d, "gate", "check", sub, "--json")
+    assert check.returncode == 6
+    (row,) = as_json(check)["publications"]
+    assert not row["ok"] and "publication_date_not_signed" in row["problems"]
+    early = sanshen(d, "gate", "check", sub)
+    assert (
+        "✗ 与签发的审批表不符" in early.stdout
+        and "改到其他日期须经宣传分管领导签署改期" in early.stdout
+    )
+
+
+def test_delegations_from_the_command_line(data: Path) -> None:
+    d = data / "d"
+    assert sanshen(d, "init", str(data / "org.yaml")).returncode == 0
+    day = str(shanghai_tomorrow())
+    args = ["person", "delegate", "--to", "web", "--for", "head", "--role", "科室负责人/支部书记"]
+    refused = sanshen(d, *args, "--from", day, "--until", day, "--as", "author", "--json")
+    assert refused.returncode == 4 and as_json(refused)["error"] == "not_permitted"
+    made = sanshen(d, *args, "--from", day, "--until", day, "--as", "head", "--note", "外出学习")
+    assert made.returncode == 0, made.stderr
+    assert "吴网站（web）代理 李科长 的职务（sjgl 科室负责人/支部书记）" in made.stdout
+    listed = as_json(sanshen(d, "person", "delegations", "--json"))
+    assert [(r["deputy"], r["acting_for"], r["department"]) for r in listed] == [
+        ("web", "head", "sjgl")
+    ]
+    ended = sanshen(d, "person", "end-delegation", str(listed[0]["id"]), "--as", "zhk")
+    assert ended.returncode == 0, ended.stderr
+    assert as_json(sanshen(d, "person", "delegations", "--json")) == []
+    charge = sanshen(d, "person", "in-charge", "leader", "--departments", "sjgl,zhk", "--json")
+    assert sorted(as_json(charge)["in_charge_of"]) == ["sjgl", "zhk"]
 
 
 def test_out_of_turn_review_is_refused_in_chinese(data: Path) -> None:

@@ -9,7 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -77,8 +77,11 @@ class Stack:
         channels: tuple[str, ...] = ALL_CHANNELS,
         *,
         publish_date: date | None = None,
+        at: datetime | None = None,
         **draft: Any,
     ) -> int:
+        """An item written and signed off (at `at`, default now): its rows are due at
+        max(the publish date's 00:00, the sign-off)."""
         today = publish_date or shanghai_today()
         fields: dict[str, Any] = {
             "title": "区政务服务中心推出周末延时服务",
@@ -96,13 +99,16 @@ class Stack:
                 author="author",
                 department="sjgl",
                 draft=submissions.Draft(**(fields | draft)),
+                now=at,
             )
             sub_id = sub.id
-        for stage, who in (
-            (ReviewStage.FIRST, "author"),
-            (ReviewStage.SECOND, "head"),
-            (ReviewStage.FINAL, "leader"),
-            (ReviewStage.SIGN_OFF, "publicity"),
+        for step, (stage, who) in enumerate(
+            (
+                (ReviewStage.FIRST, "author"),
+                (ReviewStage.SECOND, "head"),
+                (ReviewStage.FINAL, "leader"),
+                (ReviewStage.SIGN_OFF, "publicity"),
+            )
         ):
             with self.app.db.session() as session:
                 review.review(
@@ -115,6 +121,7 @@ class Stack:
                     policy=self.app.policy,
                     app=self.app,
                     default_publish_time="00:00",
+                    now=None if at is None else at + timedelta(seconds=step + 1),
                 )
         return sub_id
 

@@ -304,12 +304,10 @@ def test_a_draft_left_by_a_lost_publish_step_is_finished_once(stack: Stack) -> N
     later = datetime.now(UTC) + timedelta(minutes=10)
     publisher = Publisher(stack.app, hub, MemoryRateGate(), clock=lambda: later)
     assert publisher.settle(pub_id) == "retry"
-    with stack.app.db.engine.begin() as conn:  # the retry is due now
-        conn.execute(
-            text("UPDATE publications SET scheduled_at = :t"), {"t": later.replace(tzinfo=None)}
-        )
+    due = later + timedelta(seconds=5)  # past the retry's backoff (SANSHEN_RETRY_MAX_DELAY 1 s)
     with stack.app.db.session() as session:
-        claim_due(session, now=later)
+        claim_due(session, now=due)
+    publisher.clock = lambda: due
     assert publisher.send(pub_id) == "published"
     assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
 

@@ -8,13 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from orchestrator.errors import Conflict, Forbidden, InvalidInput
 from orchestrator.models import Publication, Submission
+from orchestrator.services import amendments
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
-from tests.clock import shanghai_tomorrow
+from tests.clock import shanghai_today, shanghai_tomorrow
+from tests.orchestrator.conftest import PASSWORDS
 from tests.pipeline.conftest import Stack
 
 
@@ -34,6 +36,18 @@ def test_scheduled_for_tomorrow_waits_and_can_be_moved_or_cancelled(stack: Stack
         p.reschedule(gov.id, when=datetime.now(UTC), actor="author")
     with pytest.raises(InvalidInput):
         p.reschedule(gov.id, when=datetime.now(UTC) - timedelta(hours=2), actor="web")
+    with pytest.raises(Conflict):  # a day before the signed date: the leader's to sign
+        p.reschedule(gov.id, when=datetime.now(UTC), actor="web")
+    with stack.app.db.session() as session:
+        amendments.amend_date(
+            session,
+            gov.id,
+            new_date=shanghai_today(),
+            actor="publicity",
+            password=PASSWORDS["publicity"],
+            policy=stack.app.policy,
+            comment="提前发布",
+        )
     p.reschedule(gov.id, when=datetime.now(UTC), actor="web")
     p.cancel(zsb.id, reason="活动延期", actor="web")
     stack.wait_for(lambda: stack.settled(sub), timeout=30)
@@ -89,14 +103,13 @@ def test_bad_requests_are_refused_by_code_and_change_nothing(stack: Stack) -> No
 
 
 def test_overdue_after_downtime_goes_out_in_schedule_order_flagged_late(stack: Stack) -> None:
-    subs = [stack.signed_off(("gov_website",), publish_date=shanghai_tomorrow()) for _ in range(3)]
+    # Signed off for today 30, 20 and 10 minutes ago while nothing ran (rows are due at the
+    # sign-off, or at 00:00 Shanghai time when that is later: still in this order).
     now = datetime.now(UTC)
-    with stack.app.db.engine.begin() as conn:  # the office was closed for a few hours
-        for i, sub in enumerate(subs):
-            conn.execute(
-                text("UPDATE publications SET scheduled_at = :t WHERE submission_id = :s"),
-                {"t": (now - timedelta(hours=3 - i)).replace(tzinfo=None), "s": sub},
-            )
+    subs = [
+        stack.signed_off(("gov_website",), at=now - timedelta(minutes=30 - 10 * i))
+        for i in range(3)
+    ]
     stack.start("worker", concurrency=1)  # one at a time, so arrival order is send order
     stack.start("scheduler")
     stack.wait_for(lambda: all(stack.settled(s) for s in subs), timeout=40)

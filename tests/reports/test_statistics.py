@@ -72,6 +72,13 @@ def make_app(data_dir: Path, database_url: str | None = None) -> App:
     upgrade(app.db)
     with app.db.session() as session:
         org.initialise(session, org.parse_organisation(ORG_YAML), kdf_profile="min")
+        # The figures cover three departments walked by the same people: their 初审 and 复审
+        # roles cover the other two too (department scope is tested in tests/orchestrator).
+        for code in ("zhk", "solo"):
+            department = org.department_by_code(session, code)
+            for username, role in (("author", "contributor"), ("head", "section_head")):
+                person = org.person_by_username(session, username)
+                org.grant_role(session, person, org.parse_role(role), department=department)
         for person in org.all_people(session):
             for assignment in person.assignments:
                 assignment.valid_from = datetime(2020, 1, 1, tzinfo=UTC)

@@ -28,7 +28,7 @@ from orchestrator.devstack import (
 )
 from orchestrator.migrate import upgrade
 from orchestrator.models import Publication
-from orchestrator.services import org, review, submissions
+from orchestrator.services import amendments, org, review, submissions
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
 from orchestrator.settings import Settings
@@ -251,9 +251,19 @@ def test_a_second_up_resumes_the_schedule_and_sends_nothing_twice(
     assert [pid for pid in owned if alive(pid)] == []
     sims.simulator("gov_website").faults.update({"latency_ms": 0})
 
-    # while nothing runs, the web office brings tomorrow's publications forward to now
+    # while nothing runs, the publicity leader signs tomorrow's publications over to today and
+    # the web office brings them forward to now
     office = Publisher(app, ChannelHub(env), MemoryRateGate())
     for pub in publications(app, later):
+        with app.db.session() as session:
+            amendments.amend_date(
+                session,
+                pub.id,
+                new_date=today,
+                actor="publicity",
+                password=PASSWORDS["publicity"],
+                policy=app.policy,
+            )
         office.reschedule(pub.id, when=datetime.now(UTC), actor="web")
 
     second = Up(data, env=env)
