@@ -230,7 +230,8 @@ def _line(
     if amendment is not None:
         names = {a.actor.username: a.actor.name for a in sub.amendments}
         who = names.get(amendment.actor_id, amendment.actor_id)
-        amended = f"原定 {row.publish_date.isoformat()}，{who} {local(amendment.acted_at)} 签署改期"
+        signed_on = amendment.acted_at.astimezone(SHANGHAI)
+        amended = f"原定 {row.publish_date:%m-%d}，{who} {signed_on:%m-%d} 签署改期"
     label = catalogue.get(row.channel, row.channel)
     return ChannelLine(row.channel, label, day, row.remark, amended)
 

@@ -342,5 +342,5 @@ def test_the_form_shows_the_amended_date_and_who_signed_it(org_app: App) -> None
     with org_app.db.read() as session:
         (line,) = form.build(session, org_app, [sub]).items[0].channels
     assert line.publish_date == new
-    assert line.date_text.startswith(f"{new.isoformat()}（原定 {signed.isoformat()}，孙宣传 ")
+    assert line.date_text.startswith(f"{new.isoformat()}（原定 {signed:%m-%d}，孙宣传 ")
     assert line.date_text.endswith("签署改期）")
