@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from gate.model import ReviewStage
+from orchestrator import audit
 from orchestrator.app import App
 from orchestrator.errors import Conflict, Forbidden, GateRefused, InvalidInput, WrongPassword
 from orchestrator.models import DateAmendment, Publication
@@ -344,3 +345,20 @@ def test_the_form_shows_the_amended_date_and_who_signed_it(org_app: App) -> None
     assert line.publish_date == new
     assert line.date_text.startswith(f"{new.isoformat()}（原定 {signed:%m-%d}，孙宣传 ")
     assert line.date_text.endswith("签署改期）")
+
+
+def test_the_audit_chain_covers_the_amendment_and_the_moved_row(org_app: App) -> None:
+    _, pub = signed_off(org_app)
+    amend(org_app, pub.id, shanghai_today() + timedelta(days=3))
+    with org_app.db.read() as session:
+        assert audit.verify(session).ok
+    with org_app.db.engine.begin() as connection:  # past the ORM's immutability guard
+        connection.execute(update(DateAmendment).values(comment="另有原因"))
+    with org_app.db.read() as session:
+        report = audit.verify(session)
+    assert not report.ok and report.first_bad_row == {
+        "table": "date_amendments",
+        "id": 1,
+        "event": report.first_bad_row["event"],  # type: ignore[index]
+    }
+    assert "改期记录 #1" in report.problem
