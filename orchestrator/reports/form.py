@@ -26,7 +26,7 @@ from gate import evaluate
 from gate.rules import ReviewContext
 from orchestrator.app import App
 from orchestrator.errors import GateRefused, InvalidInput, NotFound
-from orchestrator.models import AuditEvent, Submission, Version
+from orchestrator.models import AuditEvent, ChannelRequestRow, Submission, Version
 from orchestrator.reports.fonts import CJK
 from orchestrator.services.review import review_record
 from orchestrator.services.submissions import IMAGE_SRC_PREFIX, channel_catalogue
@@ -223,7 +223,7 @@ def organisation_name(session: Session) -> str:
 
 
 def _line(
-    row: Any, catalogue: dict[str, str], context: ReviewContext, sub: Submission
+    row: ChannelRequestRow, catalogue: dict[str, str], context: ReviewContext, sub: Submission
 ) -> ChannelLine:
     day, amendment = context.signed_dates.get(row.channel, (row.publish_date, None))
     amended = ""

@@ -33,7 +33,7 @@ from gate.model import Role
 from orchestrator import audit
 from orchestrator.app import App
 from orchestrator.db import Database
-from orchestrator.errors import Forbidden, NotFound
+from orchestrator.errors import Forbidden, NotFound, SanshenError
 from orchestrator.models import Alert, Publication, Version
 from orchestrator.permissions import holds
 from orchestrator.services.org import person_by_username
@@ -189,7 +189,9 @@ def scan(session: Session, *, now: datetime, overdue_after: float) -> list[int]:
     return created
 
 
-def raise_integrity(session: Session, pub_id: int, refusal: Any, *, now: datetime) -> bool:
+def raise_integrity(
+    session: Session, pub_id: int, refusal: SanshenError, *, now: datetime
+) -> bool:
     """An alert at once when the send-time gate found the record altered (a row the sign-off
     did not create, a channel or date nobody signed, changed image bytes or signatures)."""
     codes = set(getattr(refusal, "details", None) or [])
