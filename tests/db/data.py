@@ -67,6 +67,7 @@ def signed_off(
                 actor=who,
                 password=PASSWORDS[who],
                 policy=app.policy,
+                app=app,  # its image store: the sign-off checks the stored bytes
                 default_publish_time="00:00",
             )
     return sub_id

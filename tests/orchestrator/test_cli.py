@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
+from orchestrator.app import App
+from orchestrator.db import Database
+from orchestrator.models import Publication, Version
+from orchestrator.settings import Settings
 from tests.clock import shanghai_tomorrow
 from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
 
@@ -132,8 +138,9 @@ def test_walk_from_the_command_line(data: Path) -> None:
     kept = sanshen(d, "audit", "checkpoint").stdout.strip()
     verified = sanshen(d, "audit", "verify", "--checkpoint", kept, "--json")
     assert verified.returncode == 0 and as_json(verified)["ok"]
-    with closing(sqlite3.connect(d / "sanshen.db")) as db, db:  # moved a day early by hand
-        db.execute("UPDATE publications SET scheduled_at = datetime(scheduled_at, '-1 day')")
+    with database(d) as db, db.session() as session:  # moved a day early by hand
+        (when,) = session.scalars(select(Publication.scheduled_at)).all()
+        session.execute(update(Publication).values(scheduled_at=when - timedelta(days=1)))
     check = sanshen(d, "gate", "check", sub, "--json")
     assert check.returncode == 6
     (row,) = as_json(check)["publications"]
@@ -251,9 +258,19 @@ def test_body_files_in_utf8_or_gb18030_are_read_as_text(data: Path, encoded: byt
     assert body_of(data / "d") == f"<p>{GBK_TITLE}</p>"
 
 
+@contextmanager
+def database(d: Path) -> Iterator[Database]:
+    """The database the `sanshen` processes use: DATABASE_URL (PostgreSQL) or d's SQLite."""
+    db = App(Settings(data_dir=d, kdf_profile="min")).db
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
 def body_of(d: Path) -> str:
-    with closing(sqlite3.connect(d / "sanshen.db")) as db:
-        return str(db.execute("select body_html from versions").fetchone()[0])
+    with database(d) as db, db.read() as session:
+        return str(session.scalars(select(Version.body_html)).one())
 
 
 def test_body_file_that_is_not_text_is_refused_naming_the_file(data: Path) -> None:
