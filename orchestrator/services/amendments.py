@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 import gate.model as g
 from gate import Policy, evaluate
-from gate.canonical import amendment_payload
 from gate.rules import role_problem
+from gate.signature import amendment_payload_of
 from orchestrator import attest, audit, keys
 from orchestrator.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
 from orchestrator.models import DateAmendment, Person, Publication
@@ -95,7 +95,7 @@ def amend_date(
         comment=comment,
         id=CANDIDATE,
     )
-    signature = keys.sign(sealed_key(person), password, _payload(candidate))
+    signature = keys.sign(sealed_key(person), password, amendment_payload_of(candidate))
     _refuse_if_gate_would(session, pub, candidate, signature, when, person, policy, now)
     row = DateAmendment(
         submission_id=pub.submission_id,
@@ -195,15 +195,3 @@ def _refuse_if_gate_would(
             "改期未被审核闸门接受：" + "；".join(v.message for v in found),
             details=[v.code for v in found],
         )
-
-
-def _payload(amendment: g.DateAmendment) -> bytes:
-    return amendment_payload(
-        submission_id=amendment.submission_id,
-        fingerprint=amendment.fingerprint,
-        channel=amendment.channel,
-        old_date=amendment.old_date,
-        new_date=amendment.new_date,
-        acted_at=amendment.acted_at,
-        comment=amendment.comment,
-    )
