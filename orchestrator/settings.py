@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     settle_after: float = Field(
         default=150, gt=0, description="“发送中”超过此时间即向平台核对（秒，须大于任务时限）"
     )
+    settle_max_checks: int = Field(
+        default=8,
+        ge=1,
+        description="“发送中”稿件向平台核对失败的最多次数，达到即转为“结果未确认”交人工核对",
+    )
+    settle_window: float = Field(
+        default=3600,
+        gt=0,
+        description="自开始发送起向平台核对的最长时间（秒），超过即转为“结果未确认”",
+    )
     queued_stale_after: float = Field(default=120, gt=0, description="排队超过此时间重新投递（秒）")
     unconfirmed_after: float = Field(
         default=7200,
@@ -137,6 +147,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SANSHEN_SETTLE_AFTER（{self.settle_after}）必须大于 SANSHEN_TASK_TIME_LIMIT"
                 f"（{self.task_time_limit}）：否则仍在发送的任务会被当作卡住而去核对"
+            )
+        if self.settle_window <= self.settle_after:
+            raise ValueError(
+                f"SANSHEN_SETTLE_WINDOW（{self.settle_window}）必须大于 SANSHEN_SETTLE_AFTER"
+                f"（{self.settle_after}）：否则卡住的发送来不及向平台核对一次"
             )
         return self
 

@@ -189,9 +189,7 @@ def scan(session: Session, *, now: datetime, overdue_after: float) -> list[int]:
     return created
 
 
-def raise_integrity(
-    session: Session, pub_id: int, refusal: SanshenError, *, now: datetime
-) -> bool:
+def raise_integrity(session: Session, pub_id: int, refusal: SanshenError, *, now: datetime) -> bool:
     """An alert at once when the send-time gate found the record altered (a row the sign-off
     did not create, a channel or date nobody signed, changed image bytes or signatures)."""
     codes = set(getattr(refusal, "details", None) or [])

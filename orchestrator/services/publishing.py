@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import tenacity
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, object_session
 
 from channels import errors as ce
@@ -88,6 +88,22 @@ def _attempt(
             message=str(error) if error else None,
             worker=_worker_name(),
         )
+    )
+
+
+def _failed_finds(session: Session, pub_id: int, since: datetime) -> int:
+    """The checks of this send (since the row became `sending`) that the platform could not
+    answer."""
+    return (
+        session.scalar(
+            select(func.count(Attempt.id)).where(
+                Attempt.publication_id == pub_id,
+                Attempt.operation == "find",
+                Attempt.outcome == "retryable",
+                Attempt.started_at >= since,
+            )
+        )
+        or 0
     )
 
 
@@ -471,6 +487,8 @@ class Publisher:
                 pub.attempts,
                 pub.sent_at or now,
             )
+            sending_since = pub.state_changed_at
+            failed_checks = _failed_finds(session, pub_id, sending_since)
         t0 = time.monotonic()
         try:
             adapter = self.hub.get(channel_name)
@@ -481,14 +499,7 @@ class Publisher:
                 note = f"{error}，需人工确认"
             return self._unconfirmed(pub_id, now, "find", t0, error, note)
         except (ce.ChannelError, ChannelNotConfigured) as error:
-            # Asked again after the base backoff, behind the other stuck rows: a platform that
-            # is down does not keep a round's places from the rows of the others.
-            with self.app.db.session() as session:
-                _attempt(session, pub_id, "find", now, time.monotonic() - t0, "retryable", error)
-                _ask_again(
-                    session, pub_id, State.SENDING, now, self.settings.retry_base_delay, error
-                )
-            return "open"
+            return self._find_failed(pub_id, sending_since, failed_checks + 1, now, t0, error)
         draft_only = found is not None and bool(found.extra.get("draft"))
         if draft_only and not adapter.capabilities.resumes_drafts:
             return self._unconfirmed(
@@ -505,6 +516,37 @@ class Publisher:
                 draft = ce.Unavailable("平台只有草稿（发布步骤未生效，已核对），将继续发布")
                 return self._retry_later(session, pub_id, channel_name, attempt, first, draft, now)
             return self._settled(session, pub_id, found, now)
+
+    def _find_failed(
+        self,
+        pub_id: int,
+        sending_since: datetime,
+        failed: int,
+        now: datetime,
+        t0: float,
+        error: ce.ChannelError | ChannelNotConfigured,
+    ) -> str:
+        """A check that could not be made is asked again later, backing off exponentially
+        (behind the other stuck rows, so a platform that is down keeps no round's places from
+        the others), and never sooner than a rate limit's retry-after. Bounded: after
+        `settle_max_checks` failed checks, or when the next one would come later than
+        `settle_window` after the send started (a daily quota), a person takes over."""
+        s = self.settings
+        delay = min(s.retry_max_delay, s.retry_base_delay * 2 ** (failed - 1))
+        delay *= random.uniform(0.5, 1.0)
+        if isinstance(error, ce.RateLimited):
+            delay = max(delay, error.retry_after)
+        deadline = sending_since + timedelta(seconds=s.settle_window)
+        if failed >= s.settle_max_checks or now + timedelta(seconds=delay) > deadline:
+            note = (
+                f"向平台核对 {failed} 次未成功（{error}），无法确认是否已发布："
+                "请在平台后台核对，已发布则人工确认，未发布则重发"
+            )
+            return self._unconfirmed(pub_id, now, "find", t0, error, note)
+        with self.app.db.session() as session:
+            _attempt(session, pub_id, "find", now, time.monotonic() - t0, "retryable", error)
+            _ask_again(session, pub_id, State.SENDING, now, delay, error)
+        return "open"
 
     def _settled(self, session: Session, pub_id: int, found: Receipt, now: datetime) -> str:
         target = _state_of(found.state)

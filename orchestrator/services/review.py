@@ -127,9 +127,7 @@ def review_record(
         actions=tuple(_action(submission, a) for a in submission.actions) + extra,
         people=people,
         stored_images=None if store is None else stored_images(version, store),
-        publications=tuple(
-            publication_row(p, origin(p) if origin else "") for p in publications
-        ),
+        publications=tuple(publication_row(p, origin(p) if origin else "") for p in publications),
         amendments=tuple(_amendment(submission, a) for a in amendments) + extra_amendments,
     )
 

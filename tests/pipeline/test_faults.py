@@ -416,3 +416,92 @@ def test_a_round_takes_a_bounded_batch_and_a_platform_that_is_down_starves_no_ot
     assert finds() == {first: 2, second: 2, third: 1, other: 1}
     assert {one(stack, sub).state for sub in down} == {"sending"}
     assert stack.ledger("gov_website") == {} and stack.ledger("suishenban") == {}
+
+
+def stuck_sending(stack: Stack, channel: str) -> tuple[int, int, datetime]:
+    """A signed-off row whose send began now and whose outcome is open."""
+    sub = stack.signed_off((channel,))
+    at = datetime.now(UTC)
+    with stack.app.db.session() as session:
+        ((pub_id, _),) = claim_due(session, now=at)
+        move(session, pub_id, (State.QUEUED,), State.SENDING, now=at, attempts=1, sent_at=at)
+    return sub, pub_id, at
+
+
+def test_checks_that_keep_failing_end_in_unconfirmed_within_the_bound(stack: Stack) -> None:
+    """A platform whose listing answers 5xx for good: the row is asked at most
+    `settle_max_checks` times, each wait about twice the last, then goes to a person."""
+    sub, pub_id, began = stuck_sending(stack, "gov_website")
+    faults(stack, "gov_website", rates={"5xx": 1.0})
+    clock = [began + timedelta(seconds=stack.app.settings.settle_after + 1)]
+    publisher = Publisher(
+        stack.app, ChannelHub(stack.env), MemoryRateGate(), clock=lambda: clock[0]
+    )
+    publisher.settings = publisher.settings.model_copy(
+        update={"retry_base_delay": 5, "retry_max_delay": 300, "settle_max_checks": 6}
+    )
+    waits = []
+    for _ in range(50):  # far more rounds than the bound allows
+        publisher.reconcile()
+        pub = one(stack, sub)
+        if pub.state != "sending":
+            break
+        waits.append((pub.next_check_at - clock[0]).total_seconds())
+        clock[0] = pub.next_check_at
+    assert pub.state == "unconfirmed", pub.state
+    assert "向平台核对 6 次未成功" in pub.note and "请在平台后台核对" in pub.note, pub.note
+    finds = [a for a in attempts(stack, pub_id) if a.operation == "find"]
+    assert len(finds) == 6
+    assert [a.outcome for a in finds] == ["retryable"] * 5 + ["unknown"]
+    # exponential: 5·2ⁿ⁻¹ s with jitter in [½, 1]
+    assert all(5 * 2 ** (n - 1) / 2 <= w <= 5 * 2 ** (n - 1) for n, w in enumerate(waits, 1))
+    assert clock[0] - began <= timedelta(seconds=stack.app.settings.settle_window)
+    assert stack.ledger("gov_website") == {}
+
+
+def test_a_check_that_only_a_later_day_could_make_goes_to_a_person_at_once(stack: Stack) -> None:
+    """A daily quota on the listing (retry-after past `settle_window`): no call before the
+    reset, and no row left `sending` until then either."""
+    sub, pub_id, began = stuck_sending(stack, "gov_website")
+    clock = [began + timedelta(seconds=stack.app.settings.settle_after + 1)]
+    publisher = Publisher(
+        stack.app, ChannelHub(stack.env), MemoryRateGate(), clock=lambda: clock[0]
+    )
+
+    faults(stack, "gov_website", rates={"rate_limit": 1.0}, retry_after_s=30)
+    assert publisher.settle(pub_id) == "open"  # inside the window: waits the retry-after
+    pub = one(stack, sub)
+    assert pub.state == "sending" and pub.next_check_at - clock[0] >= timedelta(seconds=30)
+
+    faults(stack, "gov_website", retry_after_s=stack.app.settings.settle_window + 1)
+    clock[0] = pub.next_check_at
+    assert publisher.settle(pub_id) == "unconfirmed"
+    assert "向平台核对 2 次未成功" in one(stack, sub).note
+
+
+def test_every_row_ends_when_every_listing_call_fails(stack: Stack) -> None:
+    """Worker and scheduler, real processes: the replies to WeChat's publish calls are lost (the
+    articles are made; WeChat cannot be asked by key at once) and then every call to the
+    platform fails. Each row ends `unconfirmed` within
+    SANSHEN_SETTLE_AFTER + the bounded checks, and nothing is sent twice."""
+    stack.env |= {"SANSHEN_SETTLE_MAX_CHECKS": "3", "SANSHEN_SETTLE_WINDOW": "60"}
+    faults(stack, "wechat", drop_reply_rate=1.0)
+    stack.start("worker")
+    stack.start("scheduler")
+    subs = [stack.signed_off(("wechat",)) for _ in range(3)]
+    stack.wait_for(
+        lambda: all(
+            any(a.outcome == "unknown" for a in attempts(stack, one(stack, sub).id)) for sub in subs
+        ),
+        timeout=30,
+        what="three sends with lost replies",
+    )
+    faults(stack, "wechat", drop_reply_rate=0.0, rates={"5xx": 1.0})
+    stack.wait_for(lambda: all(stack.settled(sub) for sub in subs), timeout=45, what="all ended")
+    for sub in subs:
+        pub = one(stack, sub)
+        assert pub.state == "unconfirmed", (pub.state, pub.last_error)
+        finds = [a for a in attempts(stack, pub.id) if a.operation == "find"]
+        assert 1 <= len(finds) <= 3 and "核对" in pub.note, pub.note
+        assert pub.state_changed_at - pub.sent_at <= timedelta(seconds=60)
+    assert sorted(stack.ledger("wechat").values()) == [1, 1, 1]

@@ -55,6 +55,16 @@ def test_a_rule_across_settings_keeps_its_own_words(monkeypatch: pytest.MonkeyPa
     assert line.startswith("SANSHEN_SETTLE_AFTER（60.0）必须大于 SANSHEN_TASK_TIME_LIMIT")
 
 
+def test_a_settle_window_shorter_than_the_first_check_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SANSHEN_SETTLE_WINDOW", "100")  # the first check comes at 150 s
+    with pytest.raises(ConfigInvalid) as caught:
+        load_settings()
+    [line] = caught.value.problems
+    assert line.startswith("SANSHEN_SETTLE_WINDOW（100.0）必须大于 SANSHEN_SETTLE_AFTER")
+
+
 def test_good_settings_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SANSHEN_SCHEDULER_INTERVAL", "2")
     assert load_settings().scheduler_interval == 2.0
