@@ -112,6 +112,10 @@ def move(
 ) -> bool:
     """Move one row from any of `sources` to `target`; False when another worker was first."""
     sources = tuple(sources)
+    if target in (State.PUBLISHED, State.SUBMITTED):
+        # The platform has it now: an earlier timeout is history (its Attempt row keeps it),
+        # not the row's error.
+        values = {"last_error": None, "last_error_class": None, **values}
     for source in sources:
         if not allowed(source, target):
             raise ValueError(f"transition {source} -> {target} is not in the table")

@@ -505,3 +505,17 @@ def test_every_row_ends_when_every_listing_call_fails(stack: Stack) -> None:
         assert 1 <= len(finds) <= 3 and "核对" in pub.note, pub.note
         assert pub.state_changed_at - pub.sent_at <= timedelta(seconds=60)
     assert sorted(stack.ledger("wechat").values()) == [1, 1, 1]
+
+
+def test_a_row_published_after_a_lost_reply_shows_no_old_error(stack: Stack) -> None:
+    """The error of an earlier try stays in the row's attempts, not in its last error."""
+    sub = stack.signed_off(("gov_website",))
+    with stack.app.db.session() as session:
+        ((pub_id, _),) = claim_due(session, now=datetime.now(UTC))
+    faults(stack, "gov_website", drop_reply_rate=1.0)
+    publisher = Publisher(stack.app, ChannelHub(stack.env), MemoryRateGate())
+    assert publisher.send(pub_id) == "published"  # found at once by its key
+    pub = one(stack, sub)
+    assert (pub.last_error, pub.last_error_class) == (None, None)
+    assert [a.outcome for a in attempts(stack, pub_id)] == ["unknown", "ok"]
+    assert attempts(stack, pub_id)[0].error_class == "outcome_unknown"
