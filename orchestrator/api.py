@@ -89,9 +89,12 @@ for module in (api_v1, api_reports, pages, pages_work, pages_reports, metrics):
 def publisher() -> Publisher:
     settings = get_settings()
     from tasks.app import broker_url
+    from tasks.jobs import enqueue
 
     url = broker_url()
-    return Publisher(App(settings), ChannelHub(redis_url=url), RedisRateGate(client(url)))
+    return Publisher(
+        App(settings), ChannelHub(redis_url=url), RedisRateGate(client(url)), enqueue=enqueue
+    )
 
 
 @api.get("/openapi.json", include_in_schema=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from channels.base import ChannelKind
 from channels.registry import load_channels
+from orchestrator import redis_embedded
 from orchestrator.cli.base import (
     SHANGHAI,
     ActorOpt,
@@ -40,9 +42,15 @@ app.add_typer(upward_app, name="upward")
 
 
 def publisher() -> Publisher:
-
+    """A row a person re-queues goes to the workers at once when a broker runs (configured, or
+    the embedded one of a running `sanshen up`); otherwise the scheduler's sweep sends it. The
+    command never starts a broker of its own."""
     app = ctx().app
-    return Publisher(app, hub_for(app.settings.data_dir), MemoryRateGate())
+    enqueue: Callable[[list[tuple[int, str]]], None] | None = None
+    settings = app.settings
+    if settings.redis_url or redis_embedded.server_pid(settings.data_dir) is not None:
+        from tasks.jobs import enqueue
+    return Publisher(app, hub_for(settings.data_dir), MemoryRateGate(), enqueue=enqueue)
 
 
 def describe_publication(pub: Any, with_attempts: bool = False) -> dict[str, Any]:

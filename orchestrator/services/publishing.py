@@ -127,10 +127,30 @@ class SendPlan:
 class Publisher:
     """The business of sending, confirming and retracting; tasks are thin calls into this."""
 
-    def __init__(self, app: App, hub: ChannelHub, gate: RateGate, clock: Any = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        hub: ChannelHub,
+        gate: RateGate,
+        clock: Any = None,
+        enqueue: Callable[[list[tuple[int, str]]], None] | None = None,
+    ) -> None:
         self.app, self.hub, self.gate = app, hub, gate
         self.clock = clock or (lambda: datetime.now(UTC))
         self.settings = app.settings
+        # Hands rows moved to `queued` to the workers (tasks.jobs.enqueue); without it the
+        # stale sweep (SANSHEN_QUEUED_STALE_AFTER) sends them.
+        self.enqueue = enqueue
+
+    def _hand_to_workers(self, rows: list[tuple[int, str]]) -> None:
+        """After the commit, as the scheduler does: a task never sees a row not yet queued.
+        A broker that is away costs only time: the rows are queued, and the sweep sends them."""
+        if self.enqueue is None or not rows:
+            return
+        try:
+            self.enqueue(rows)
+        except Exception as error:
+            log.warning("消息队列暂不可用（%s）：已排队的发布将由定时扫描发送", error)
 
     # the one entry point a worker calls for a queued row
     def send(self, pub_id: int) -> str:
@@ -882,6 +902,8 @@ class Publisher:
                 payload={"checked": checked},
                 at=now,
             )
+            channel = pub.channel
+        self._hand_to_workers([(pub_id, channel)])
 
     def confirm_by_hand(self, pub_id: int, *, url: str, actor: str) -> None:
         """A person saw it on the platform: an unconfirmed row, or an upward report that the

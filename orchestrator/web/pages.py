@@ -585,23 +585,12 @@ def _when(text: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=SHANGHAI)
 
 
-def _enqueue(pub_id: int, channel: str) -> None:
-    """Send a retried row now; if the broker is unreachable the reconciler re-enqueues it."""
-    try:
-        from tasks.jobs import enqueue
-
-        enqueue([(pub_id, channel)])
-    except Exception:  # the row is queued in the database either way
-        log.warning("could not enqueue publication %s; the reconciler will", pub_id, exc_info=True)
-
-
 def _act(action: str, pub_id: int, channel: str, who: auth.Principal, form: ActionForm) -> str:
     from orchestrator.api import publisher
 
     p = publisher()
     if action == "retry":
-        p.retry(pub_id, actor=who.username, checked=form.checked)
-        _enqueue(pub_id, channel)
+        p.retry(pub_id, actor=who.username, checked=form.checked)  # enqueued after the commit
         return "已重新排队发送"
     if action == "cancel":
         p.cancel(pub_id, reason=form.reason.strip() or "在控制台取消", actor=who.username)

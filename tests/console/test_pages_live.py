@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import time
 
+import httpx
 from playwright.sync_api import Locator, Page, expect
 
 from orchestrator.services import amendments
+from orchestrator.web import auth
 from tests.clock import shanghai_today, shanghai_tomorrow
 from tests.console.conftest import Live, sign_in
 from tests.orchestrator.conftest import PASSWORDS
@@ -57,6 +59,7 @@ def test_a_failed_publication_is_retried_from_the_item_page_and_turns_published(
     stack.wait_for(lambda: stack.states(sub) == {"gov_website": "failed"}, what="failed")
     (pub,) = stack.publications(sub)
     stack.sims.simulator("gov_website").faults.update({"rates": {}})
+    stack.kill("scheduler")  # no stale sweep: the retry itself hands the row to the worker
 
     sign_in(page, live.url, "ops", PASSWORDS["ops"])  # 值守运维 may retry
     page.goto(f"{live.url}/board")
@@ -70,8 +73,33 @@ def test_a_failed_publication_is_retried_from_the_item_page_and_turns_published(
     expect(page.locator(".flash-ok")).to_have_text("政府网站：已重新排队发送")
 
     page.goto(f"{live.url}/board")
-    expect(cell(page, sub, "gov_website")).to_have_text("已发布", timeout=30_000)
+    expect(cell(page, sub, "gov_website")).to_have_text("已发布", timeout=15_000)
     assert stack.states(sub) == {"gov_website": "published"}
+    assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
+
+
+def test_an_api_retry_goes_to_the_worker_at_once(live: Live) -> None:
+    """POST …/retry enqueues after its commit; with no scheduler left to sweep queued rows,
+    only that hands the row to the worker."""
+    stack = live.stack
+    stack.sims.simulator("gov_website").faults.update({"rates": {"content_rejected": 1.0}})
+    sub = stack.signed_off(("gov_website",))
+    stack.wait_for(lambda: stack.states(sub) == {"gov_website": "failed"}, what="failed")
+    (pub,) = stack.publications(sub)
+    stack.sims.simulator("gov_website").faults.update({"rates": {}})
+    stack.kill("scheduler")
+    with stack.app.db.session() as session:
+        token, _ = auth.create_token(session, "ops", "tests")
+    reply = httpx.post(
+        f"{live.url}/api/v1/publications/{pub.id}/retry",
+        json={},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    stack.wait_for(
+        lambda: stack.states(sub) == {"gov_website": "published"}, timeout=15, what="published"
+    )
     assert stack.ledger("gov_website") == {pub.idempotency_key: 1}
 
 

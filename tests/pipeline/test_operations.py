@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from orchestrator.errors import Conflict, Forbidden, InvalidInput
 from orchestrator.models import Publication, Submission
 from orchestrator.services import amendments
+from orchestrator.services.dispatch import claim_due
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
 from tests.clock import shanghai_today, shanghai_tomorrow
@@ -278,3 +279,27 @@ def test_reviewers_see_each_platforms_objections_before_sign_off(stack: Stack) -
     assert all(p["channel"] != "gov_website" for p in problems), problems
     # Before sign-off every item lacks one; the upward platforms' pre-check does not say so.
     assert not {"review_missing", "sign_off_missing"} & {p["code"] for p in problems}, problems
+
+
+def test_a_retry_with_the_broker_away_stays_queued_for_the_sweep(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The retry commits first and hands the row on after; a broker that cannot take it costs
+    only time (the stale sweep sends queued rows), never the person's action."""
+    stack.sims.simulator("gov_website").faults.update({"rates": {"content_rejected": 1.0}})
+    sub = stack.signed_off(("gov_website",))
+    (pub,) = stack.publications(sub)
+    handed: list[list[tuple[int, str]]] = []
+
+    def broker_away(rows: list[tuple[int, str]]) -> None:
+        handed.append(rows)
+        raise ConnectionError("Error 111 connecting to redis")
+
+    p = Publisher(stack.app, ChannelHub(stack.env), MemoryRateGate(), enqueue=broker_away)
+    with stack.app.db.session() as session:
+        claim_due(session, now=datetime.now(UTC))
+    assert p.send(pub.id) == "failed"
+    p.retry(pub.id, actor="web")
+    assert handed == [[(pub.id, "gov_website")]]
+    assert stack.states(sub) == {"gov_website": "queued"}
+    assert "消息队列暂不可用" in caplog.text
