@@ -3,7 +3,7 @@
 ChannelError                 base: stable `code`, Chinese `message`, platform's own code
 ├── Retryable                try again later; nothing was published
 │   ├── Unavailable          5xx, refused connection, timeout of a read-only call
-│   ├── RateLimited          the platform asks to wait `retry_after` seconds
+│   ├── RateLimited          the platform asks to wait `retry_after` seconds (`daily`: quota)
 │   └── CredentialsExpired   token expired or revoked: refresh once, then retry
 ├── Permanent                retrying cannot help
 │   ├── ContentRejected      the platform refused the content; `problems` says why
@@ -59,12 +59,23 @@ class Unavailable(Retryable):
 
 
 class RateLimited(Retryable):
+    """`daily`: the platform's quota for the day is spent and resets after `retry_after` (e.g.
+    WeChat's 45009 at 00:00 Beijing time): not a failure of the item that hit it."""
+
     code = "rate_limited"
     default_message = "渠道限流，请稍后再试"
 
-    def __init__(self, message: str | None = None, *, retry_after: float = 60.0, **kw: object):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        retry_after: float = 60.0,
+        daily: bool = False,
+        **kw: object,
+    ):
         super().__init__(message, **kw)  # type: ignore[arg-type]
         self.retry_after = retry_after
+        self.daily = daily
 
 
 class CredentialsExpired(Retryable):

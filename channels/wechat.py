@@ -174,8 +174,9 @@ def translate(exc: WeChatClientException, *, changes_state: bool) -> ChannelErro
     cls, message = ERRORS.get(code, (Permanent, "微信返回了未登记的错误"))
     text = f"{message}（平台说明：{exc.errmsg}）"
     if cls is RateLimited:
-        wait = seconds_until_local_midnight() if code == 45009 else _MINUTE_RETRY_S
-        return RateLimited(text, retry_after=wait, platform_code=code, channel=NAME)
+        daily = code == 45009
+        wait = seconds_until_local_midnight() if daily else _MINUTE_RETRY_S
+        return RateLimited(text, retry_after=wait, daily=daily, platform_code=code, channel=NAME)
     return cls(text, platform_code=code, channel=NAME)
 
 
@@ -331,6 +332,7 @@ class DailyQuota:
             raise RateLimited(
                 f"今日发布状态查询额度（{self.limit} 次）已用完，请等待回调或次日再查",
                 retry_after=seconds_until_local_midnight(),
+                daily=True,
                 channel=NAME,
             )
 

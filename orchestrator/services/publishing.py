@@ -46,6 +46,7 @@ from orchestrator.states import State
 log = logging.getLogger("sanshen.publishing")
 DRAFT_ONLY_NOTE = "平台上只有草稿，提交发表的结果未知：请在平台后台核对后发表，或确认未发表后重发"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+QUOTA_SPENT = "daily_quota"  # last_error_class of a row waiting for a platform's daily reset
 
 
 def _ask_again(
@@ -198,7 +199,7 @@ class Publisher:
                 try:
                     item = self._checked_item(pub)
                 except SanshenError as error:
-                    refusal = error
+                    refusal = _quota_moved_the_day(pub, error) or error
         with self.app.db.session() as session:
             if wait:
                 if move(
@@ -387,6 +388,8 @@ class Publisher:
         now: datetime,
     ) -> str:
         s = self.settings
+        if isinstance(error, ce.RateLimited) and error.daily:
+            return self._after_quota_reset(session, pub_id, channel, error, now)
         if isinstance(error, ce.RateLimited):
             self.gate.pause(channel, error.retry_after)
             delay = error.retry_after
@@ -436,6 +439,49 @@ class Publisher:
                 at=now,
                 rebound=True,
             )
+        return "retry"
+
+    def _after_quota_reset(
+        self, session: Session, pub_id: int, channel: str, error: ce.RateLimited, now: datetime
+    ) -> str:
+        """The platform's quota for the day is spent: the channel waits for the reset, and this
+        row with it, like the rows queued behind it. Not a failure of the item: the call is not
+        counted against its tries, and its retry window starts again at the reset. A reset on a
+        later day than the signed one is said at once (the 审批表 binds the day)."""
+        self.gate.pause(channel, error.retry_after)
+        # The adapter counted from its own clock, a call's length after `now`: up to the minute
+        reset = _next_minute(now + timedelta(seconds=error.retry_after))
+        note = f"今日调用次数已用完，将于{_local_moment(reset, now)} 后重试"
+        pub = session.get(Publication, pub_id)
+        if pub is not None:
+            signed, _ = amendments.signed_day(session, pub)
+            if reset.astimezone(self.app.policy.zone).date() != signed:
+                note += (
+                    f"；审批表的发布日期是 {signed.isoformat()}，"
+                    "届时发布须宣传分管领导先签署改期"
+                )
+        if not move(
+            session,
+            pub_id,
+            (State.SENDING,),
+            State.SCHEDULED,
+            now=now,
+            scheduled_at=reset,
+            attempts=Publication.attempts - 1,
+            sent_at=None,
+            last_error_class=QUOTA_SPENT,
+            last_error=note,
+        ):
+            return "lost-race"
+        record_move(
+            session,
+            pub_id,
+            "publication.retry_later",
+            State.SCHEDULED,
+            payload={"error": QUOTA_SPENT, "delay": round(error.retry_after, 3)},
+            at=now,
+            rebound=True,
+        )
         return "retry"
 
     # --- reconciling ------------------------------------------------------------------------
@@ -945,6 +991,33 @@ class Publisher:
                 at=now,
             )
             self.on_published(session, pub_id, now)
+
+
+def _quota_moved_the_day(pub: Publication, refusal: SanshenError) -> SanshenError | None:
+    """A row that a spent daily quota carried past its signed day is refused by the gate like
+    any row on an unsigned day, but nothing was tampered with: say what happened and what to
+    do, and raise no integrity alert."""
+    if pub.last_error_class != QUOTA_SPENT:
+        return None
+    if set(getattr(refusal, "details", None) or ()) != {"publication_date_not_signed"}:
+        return None
+    return GateRefused(
+        "平台当日调用次数用完，发布顺延到了审批表发布日期之后：请宣传分管领导签署改期后重发",
+        code="quota_moved_past_signed_day",
+    )
+
+
+def _next_minute(moment: datetime) -> datetime:
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + timedelta(minutes=1)
+
+
+def _local_moment(moment: datetime, now: datetime) -> str:
+    """“次日 00:00”, “今日 18:30” or a date, in Shanghai time."""
+    local, today = moment.astimezone(SHANGHAI), now.astimezone(SHANGHAI).date()
+    days = (local.date() - today).days
+    day = {0: "今日 ", 1: "次日 "}.get(days, f"{local:%Y-%m-%d} ")
+    return f"{day}{local:%H:%M}"
 
 
 def _refuse_another_day(session: Session, pub: Publication, when: datetime, zone: Any) -> None:

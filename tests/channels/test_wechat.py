@@ -405,7 +405,7 @@ def test_the_platforms_daily_limit_exhausts_the_guard(
     with pytest.raises(RateLimited) as caught:
         wechat.status(receipt)
     assert caught.value.platform_code == 45009
-    assert caught.value.retry_after > 60
+    assert caught.value.retry_after > 60 and caught.value.daily
     with pytest.raises(RateLimited):
         wechat.status(receipt)
     assert sim.calls["freepublish/get"] == 2
@@ -423,7 +423,7 @@ def test_a_publish_over_the_submit_quota_is_rate_limited(
     published(wechat, "k-a")
     with pytest.raises(RateLimited) as caught:
         published(wechat, "k-b")
-    assert caught.value.platform_code == 45009
+    assert caught.value.platform_code == 45009 and caught.value.daily
 
 
 # --- tokens ---------------------------------------------------------------------------------

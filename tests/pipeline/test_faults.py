@@ -8,22 +8,25 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from channels.simulators import gov_website as simulated
 from orchestrator import redis_embedded
 from orchestrator.db import make_engine
-from orchestrator.models import Attempt
+from orchestrator.models import Alert, Attempt
 from orchestrator.render import render
+from orchestrator.services import amendments
 from orchestrator.services.dispatch import claim_due, move
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
-from orchestrator.services.publishing import Publisher
+from orchestrator.services.publishing import SHANGHAI, Publisher
 from orchestrator.states import State
 from tests.channels.conftest import sample_item
 from tests.clock import shanghai_tomorrow
+from tests.orchestrator.conftest import PASSWORDS
 from tests.pipeline.conftest import Stack
 
 
@@ -412,8 +415,10 @@ def test_a_round_takes_a_bounded_batch_and_a_platform_that_is_down_starves_no_ot
     publisher.reconcile()
     assert finds() == {first: 1, second: 1, third: 1, other: 1}  # nothing due yet
     clock[0] += timedelta(seconds=publisher.settings.retry_base_delay + 1)
-    publisher.reconcile()
-    assert finds() == {first: 2, second: 2, third: 1, other: 1}
+    publisher.reconcile()  # all three due again, two taken: those due first (jittered backoff)
+    counted = finds()
+    assert sorted(counted[pub_id] for pub_id in (first, second, third)) == [1, 2, 2]
+    assert counted[other] == 1
     assert {one(stack, sub).state for sub in down} == {"sending"}
     assert stack.ledger("gov_website") == {} and stack.ledger("suishenban") == {}
 
@@ -519,3 +524,58 @@ def test_a_row_published_after_a_lost_reply_shows_no_old_error(stack: Stack) -> 
     assert (pub.last_error, pub.last_error_class) == (None, None)
     assert [a.outcome for a in attempts(stack, pub_id)] == ["unknown", "ok"]
     assert attempts(stack, pub_id)[0].error_class == "outcome_unknown"
+
+
+def test_a_spent_daily_quota_reschedules_the_row_after_the_reset(stack: Stack) -> None:
+    """WeChat's 45009: the row that hit it waits for 00:00 like the rows behind it, with the
+    reason in its status, not `failed`. The reset falls on the next day, which the 审批表 did
+    not sign: the leader's 改期 lets it go out then; without one it is refused with what to do,
+    and no alert claims the record was tampered with."""
+    sim = stack.sims.simulator("wechat")
+    sim.config = sim.config.model_copy(
+        update={"quotas": {**sim.config.quotas, "freepublish/submit": 0}}
+    )
+    plain, amended = (stack.signed_off(("wechat",)) for _ in range(2))
+    now = datetime.now(UTC)
+    with stack.app.db.session() as session:
+        claimed = claim_due(session, now=now)
+    gate = MemoryRateGate()
+    publisher = Publisher(stack.app, ChannelHub(stack.env), gate, clock=lambda: now)
+    assert [publisher.send(pub_id) for pub_id, _ in claimed] == ["retry", "paused"]
+
+    midnight = datetime.combine(shanghai_tomorrow(), datetime.min.time(), SHANGHAI)
+    hit, behind = one(stack, plain), one(stack, amended)
+    assert (hit.state, hit.attempts, hit.sent_at) == ("scheduled", 0, None)
+    assert hit.last_error_class == "daily_quota"
+    assert hit.last_error.startswith("今日调用次数已用完，将于次日 00:00 后重试"), hit.last_error
+    assert "须宣传分管领导先签署改期" in hit.last_error
+    assert abs(hit.scheduled_at - midnight) < timedelta(seconds=5)
+    assert behind.state == "scheduled" and behind.scheduled_at >= midnight - timedelta(seconds=5)
+    assert gate.wait_left("wechat") > 0
+
+    with stack.app.db.session() as session:  # the leader signs the second over to tomorrow
+        amendments.amend_date(
+            session,
+            behind.id,
+            new_date=shanghai_tomorrow(),
+            at_time=dt_time(0, 1),
+            actor="publicity",
+            password=PASSWORDS["publicity"],
+            policy=stack.app.policy,
+        )
+    sim.config = sim.config.model_copy(
+        update={"quotas": {**sim.config.quotas, "freepublish/submit": 100}}
+    )
+    after = midnight + timedelta(minutes=5)
+    with stack.app.db.session() as session:
+        due = dict(claim_due(session, now=after))
+    assert set(due) == {hit.id, behind.id}
+    publisher = Publisher(stack.app, ChannelHub(stack.env), MemoryRateGate(), clock=lambda: after)
+    assert publisher.send(behind.id) in ("published", "submitted")
+    assert publisher.send(hit.id) == "refused"
+    refused = one(stack, plain)
+    assert refused.last_error_class == "quota_moved_past_signed_day"
+    assert "请宣传分管领导签署改期后重发" in refused.last_error
+    with stack.app.db.session() as session:
+        assert session.scalar(select(func.count(Alert.id)).where(Alert.kind == "integrity")) == 0
+    assert list(stack.ledger("wechat").values()) == [1]
