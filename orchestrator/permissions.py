@@ -28,6 +28,8 @@ PERMISSIONS: Mapping[tuple[str, ChannelKind], frozenset[Role]] = MappingProxyTyp
         ("confirm", ChannelKind.OWN): frozenset({R.WEB_OPERATIONS, R.OPERATOR}),
         ("confirm", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE, R.OPERATOR}),
         ("repost", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE}),
+        ("pause", ChannelKind.OWN): frozenset({R.WEB_OPERATIONS, R.OPERATOR}),
+        ("pause", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE, R.OPERATOR}),
     }
 )
 
@@ -41,6 +43,7 @@ ACTION_LABELS = {
     "retry": "重发",
     "confirm": "确认结果",
     "repost": "转载",
+    "pause": "暂停或恢复渠道",
 }
 
 

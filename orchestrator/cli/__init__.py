@@ -1,6 +1,7 @@
 """`sanshen`: the command line. Chinese for people; `--json` on every command for scripts."""
 
 from orchestrator.cli import backup as backup  # registers `sanshen backup`
+from orchestrator.cli import channels as channels  # registers `sanshen channel`
 from orchestrator.cli import content, people, publications, reviewing, system
 from orchestrator.cli import reports as reports  # registers `sanshen form/archive/accountability`
 from orchestrator.cli import stats as stats  # registers `sanshen stats` and `sanshen bulletin`

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from channels.base import ChannelKind
 from channels.registry import load_channels
-from orchestrator import redis_embedded
 from orchestrator.cli.base import (
     SHANGHAI,
     ActorOpt,
@@ -29,7 +28,7 @@ from orchestrator.errors import InvalidInput
 from orchestrator.models import Publication
 from orchestrator.permissions import require
 from orchestrator.services import amendments, reposts, submissions
-from orchestrator.services.hub import MemoryRateGate, hub_for
+from orchestrator.services.hub import MemoryRateGate, hub_for, running_broker
 from orchestrator.services.publishing import Publisher, get_publication
 from orchestrator.states import State
 
@@ -48,7 +47,7 @@ def publisher() -> Publisher:
     app = ctx().app
     enqueue: Callable[[list[tuple[int, str]]], None] | None = None
     settings = app.settings
-    if settings.redis_url or redis_embedded.server_pid(settings.data_dir) is not None:
+    if running_broker(settings) is not None:
         from tasks.jobs import enqueue
     return Publisher(app, hub_for(settings.data_dir), MemoryRateGate(), enqueue=enqueue)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -22,26 +23,60 @@ from orchestrator.devstack import demo_channels
 from orchestrator.errors import SanshenError
 
 
+@dataclass(frozen=True)
+class Pause:
+    """A channel paused: by a person (`by` their username) or by the platform (`by` "platform":
+    a rate limit or a spent daily quota), for `seconds_left` more."""
+
+    channel: str
+    seconds_left: float
+    by: str = ""
+    reason: str = ""
+
+
 class RateGate(Protocol):
-    """A per-channel pause shared by every worker (a platform asked us to wait)."""
+    """A per-channel pause shared by every worker (a platform asked us to wait, or a person
+    paused the channel); sends on a paused channel wait until it ends or is resumed."""
 
     def wait_left(self, channel: str) -> float: ...
 
-    def pause(self, channel: str, seconds: float) -> None: ...
+    def pause(
+        self, channel: str, seconds: float, *, by: str = "", reason: str = "", replace: bool = False
+    ) -> None: ...
+
+    def paused(self, channel: str) -> Pause | None: ...
+
+    def resume(self, channel: str) -> bool: ...
 
 
 @dataclass
 class MemoryRateGate:
     until: dict[str, float] = field(default_factory=dict)
+    why: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def wait_left(self, channel: str) -> float:
         return max(0.0, self.until.get(channel, 0.0) - time.monotonic())
 
-    def pause(self, channel: str, seconds: float) -> None:
-        self.until[channel] = max(self.until.get(channel, 0.0), time.monotonic() + seconds)
+    def pause(
+        self, channel: str, seconds: float, *, by: str = "", reason: str = "", replace: bool = False
+    ) -> None:
+        end = time.monotonic() + seconds
+        if replace or end > self.until.get(channel, 0.0):
+            self.until[channel], self.why[channel] = end, (by, reason)
+
+    def paused(self, channel: str) -> Pause | None:
+        left = self.wait_left(channel)
+        by, reason = self.why.get(channel, ("", ""))
+        return Pause(channel, left, by, reason) if left else None
+
+    def resume(self, channel: str) -> bool:
+        self.why.pop(channel, None)
+        return self.until.pop(channel, 0.0) > time.monotonic()
 
 
 class RedisRateGate:
+    """One key per paused channel, expiring when the pause ends; its value says who and why."""
+
     def __init__(self, client: Any, prefix: str = "sanshen:pause:") -> None:
         self.client, self.prefix = client, prefix
 
@@ -49,12 +84,31 @@ class RedisRateGate:
         ttl = self.client.pttl(self.prefix + channel)
         return max(0.0, ttl / 1000) if ttl and ttl > 0 else 0.0
 
-    def pause(self, channel: str, seconds: float) -> None:
+    def pause(
+        self, channel: str, seconds: float, *, by: str = "", reason: str = "", replace: bool = False
+    ) -> None:
         millis = max(1, int(seconds * 1000))
         key = self.prefix + channel
-        # keep the longer of two pauses asked for by two workers
-        if (self.client.pttl(key) or 0) < millis:
-            self.client.set(key, "1", px=millis)
+        value = json.dumps({"by": by, "reason": reason}, ensure_ascii=False)
+        # keep the longer of two pauses asked for by two workers; a person's pause replaces
+        if replace or (self.client.pttl(key) or 0) < millis:
+            self.client.set(key, value, px=millis)
+
+    def paused(self, channel: str) -> Pause | None:
+        key = self.prefix + channel
+        with self.client.pipeline(transaction=False) as pipe:
+            ttl, raw = pipe.pttl(key).get(key).execute()
+        if not ttl or ttl <= 0 or raw is None:
+            return None
+        try:
+            said = json.loads(raw)
+        except ValueError:  # a key from before the value said who (“1”)
+            said = {}
+        said = said if isinstance(said, dict) else {}
+        return Pause(channel, ttl / 1000, str(said.get("by", "")), str(said.get("reason", "")))
+
+    def resume(self, channel: str) -> bool:
+        return bool(self.client.delete(self.prefix + channel))
 
 
 class ChannelHub:
@@ -99,6 +153,32 @@ def redis_py_url(url: str) -> str:
     return "unix://" + url.removeprefix(prefix) if url.startswith(prefix) else url
 
 
+def running_broker(settings: Any) -> str | None:
+    """The broker a command run by hand may use without starting one: the configured
+    SANSHEN_REDIS_URL, or the embedded Redis of a running `sanshen up` on the same data folder."""
+    from orchestrator import redis_embedded
+
+    if settings.redis_url:
+        return str(settings.redis_url)
+    if redis_embedded.server_pid(settings.data_dir) is not None:
+        return redis_embedded.url_for(settings.data_dir)
+    return None
+
+
+def shared_gate(settings: Any) -> RedisRateGate:
+    """The pauses every worker obeys, for a command run by hand; refused when no broker runs
+    (the pauses live in it)."""
+    from orchestrator import redis_embedded
+
+    url = running_broker(settings)
+    if url is None:
+        raise BrokerNotRunning(
+            "消息队列（Redis）未运行：渠道暂停记在其中。请先启动 sanshen up，"
+            "或设置 SANSHEN_REDIS_URL 指向运行中的 Redis",
+        )
+    return RedisRateGate(redis_embedded.client(url, socket_timeout=5, socket_connect_timeout=5))
+
+
 def hub_for(data_dir: Path) -> ChannelHub:
     """For commands run by hand: the adapters from the environment and, beside a running
     `sanshen up --demo` on the same data folder, its simulated platforms (the environment wins)."""
@@ -107,3 +187,7 @@ def hub_for(data_dir: Path) -> ChannelHub:
 
 class ChannelNotConfigured(SanshenError):
     code = "channel_not_configured"
+
+
+class BrokerNotRunning(SanshenError):
+    code = "broker_not_running"

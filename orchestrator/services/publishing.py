@@ -47,6 +47,9 @@ log = logging.getLogger("sanshen.publishing")
 DRAFT_ONLY_NOTE = "平台上只有草稿，提交发表的结果未知：请在平台后台核对后发表，或确认未发表后重发"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUOTA_SPENT = "daily_quota"  # last_error_class of a row waiting for a platform's daily reset
+CHANNEL_PAUSED = "channel_paused"  # … of a row waiting for its channel's pause to end
+WAITING_FOR_PAUSE = (CHANNEL_PAUSED, QUOTA_SPENT)
+PLATFORM = "platform"  # who paused a channel the platform asked to wait
 
 
 def _ask_again(
@@ -202,13 +205,17 @@ class Publisher:
                     refusal = _quota_moved_the_day(pub, error) or error
         with self.app.db.session() as session:
             if wait:
+                until = now + timedelta(seconds=wait)
                 if move(
                     session,
                     pub_id,
                     (State.QUEUED,),
                     State.SCHEDULED,
                     now=now,
-                    scheduled_at=now + timedelta(seconds=wait),
+                    scheduled_at=until,
+                    # marks the row as waiting for the pause: a resume brings it forward
+                    last_error_class=CHANNEL_PAUSED,
+                    last_error=f"渠道暂停中，将于{_local_moment(until, now)} 后发送",
                 ):
                     # scheduled_at is bound (attest): the new time is recorded with its digest
                     record_move(
@@ -391,7 +398,7 @@ class Publisher:
         if isinstance(error, ce.RateLimited) and error.daily:
             return self._after_quota_reset(session, pub_id, channel, error, now)
         if isinstance(error, ce.RateLimited):
-            self.gate.pause(channel, error.retry_after)
+            self.gate.pause(channel, error.retry_after, by=PLATFORM, reason=str(error))
             delay = error.retry_after
         else:
             delay = min(s.retry_max_delay, s.retry_base_delay * 2 ** (attempt - 1))
@@ -448,7 +455,7 @@ class Publisher:
         row with it, like the rows queued behind it. Not a failure of the item: the call is not
         counted against its tries, and its retry window starts again at the reset. A reset on a
         later day than the signed one is said at once (the 审批表 binds the day)."""
-        self.gate.pause(channel, error.retry_after)
+        self.gate.pause(channel, error.retry_after, by=PLATFORM, reason=str(error))
         # The adapter counted from its own clock, a call's length after `now`: up to the minute
         reset = _next_minute(now + timedelta(seconds=error.retry_after))
         note = f"今日调用次数已用完，将于{_local_moment(reset, now)} 后重试"
@@ -457,8 +464,7 @@ class Publisher:
             signed, _ = amendments.signed_day(session, pub)
             if reset.astimezone(self.app.policy.zone).date() != signed:
                 note += (
-                    f"；审批表的发布日期是 {signed.isoformat()}，"
-                    "届时发布须宣传分管领导先签署改期"
+                    f"；审批表的发布日期是 {signed.isoformat()}，届时发布须宣传分管领导先签署改期"
                 )
         if not move(
             session,
@@ -994,16 +1000,19 @@ class Publisher:
 
 
 def _quota_moved_the_day(pub: Publication, refusal: SanshenError) -> SanshenError | None:
-    """A row that a spent daily quota carried past its signed day is refused by the gate like
-    any row on an unsigned day, but nothing was tampered with: say what happened and what to
-    do, and raise no integrity alert."""
-    if pub.last_error_class != QUOTA_SPENT:
+    """A row that a spent daily quota or a channel's pause carried past its signed day is
+    refused by the gate like any row on an unsigned day, but nothing was tampered with: say
+    what happened and what to do, and raise no integrity alert."""
+    if pub.last_error_class not in WAITING_FOR_PAUSE:
         return None
     if set(getattr(refusal, "details", None) or ()) != {"publication_date_not_signed"}:
         return None
+    if pub.last_error_class == QUOTA_SPENT:
+        why, code = "平台当日调用次数用完", "quota_moved_past_signed_day"
+    else:
+        why, code = "渠道暂停", "pause_moved_past_signed_day"
     return GateRefused(
-        "平台当日调用次数用完，发布顺延到了审批表发布日期之后：请宣传分管领导签署改期后重发",
-        code="quota_moved_past_signed_day",
+        f"{why}，发布顺延到了审批表发布日期之后：请宣传分管领导签署改期后重发", code=code
     )
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
-from orchestrator.models import Alert
+from orchestrator.models import Alert, AuditEvent
+from orchestrator.redis_embedded import client
+from orchestrator.services.hub import RedisRateGate
 from tests.clock import shanghai_tomorrow
 from tests.console.conftest import DEMO_PASSWORDS, Console, sign_in
 from tests.console.test_pages_item import fail, publications
@@ -121,3 +125,48 @@ def test_health_says_which_part_is_down(console: Console, page: Page) -> None:
     expect(page.locator("#health-status")).to_contain_text("已更新", timeout=15_000)
     expect(workers).to_contain_text("没有发送进程应答")  # swapped in again, still down
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_an_operator_pauses_and_resumes_a_channel_on_the_health_page(
+    console: Console, page: Page
+) -> None:
+    gate = RedisRateGate(client(os.environ["SANSHEN_REDIS_URL"]))
+    try:
+        sign_in(page, console.url, "zhengop", DEMO_PASSWORDS["zhengop"])
+        page.goto(f"{console.url}/health")
+        row = page.locator("#channel-gov_website")
+        expect(row).to_have_attribute("data-paused", "false")
+        expect(row).to_contain_text("正常发送")
+        row.locator("input[name=reason]").fill("网站机房维护")
+        row.locator("select[name=minutes]").select_option("30")
+        row.locator("button[name=pause]").click()
+        expect(page.locator(".flash-ok")).to_have_text("政府网站：已暂停发送 30 分钟")
+        expect(row).to_have_attribute("data-paused", "true")
+        expect(row).to_contain_text("郑值：网站机房维护")
+        assert 29 * 60 < gate.wait_left("gov_website") <= 30 * 60
+
+        page.once("dialog", lambda dialog: dialog.accept())
+        row.locator("button[name=resume]").click()
+        expect(page.locator(".flash-ok")).to_have_text(
+            "政府网站：已恢复发送，0 条等待中的发布现在到期"
+        )
+        expect(row).to_have_attribute("data-paused", "false")
+        assert gate.wait_left("gov_website") == 0
+        with console.app.db.session() as session:
+            said = session.execute(
+                select(AuditEvent.action, AuditEvent.actor, AuditEvent.subject)
+                .where(AuditEvent.action.like("channel.%"))
+                .order_by(AuditEvent.id)
+            ).all()
+        assert said == [
+            ("channel.pause", "zhengop", "channel:gov_website"),
+            ("channel.resume", "zhengop", "channel:gov_website"),
+        ]
+
+        page.context.clear_cookies()
+        sign_in(page, console.url, "wangfang", DEMO_PASSWORDS["wangfang"])  # a writer
+        page.goto(f"{console.url}/health")
+        expect(row).to_contain_text("无权操作")
+        expect(row.locator("form")).to_have_count(0)
+    finally:
+        gate.resume("gov_website")
