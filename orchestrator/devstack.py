@@ -44,7 +44,6 @@ def worker_argv(concurrency: int | None = None, channels: Iterable[str] | None =
         queues,
         "--without-gossip",
         "--without-mingle",
-        "--without-heartbeat",
         "-E",
         "-l",
         "WARNING",
