@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from orchestrator import redis_embedded
 from orchestrator.app import App
 from orchestrator.cli.base import Context, app, ctx, fail
+from orchestrator.cli.chinese import os_reason
 from orchestrator.config_check import channels_or_exit
 from orchestrator.devstack import (
     FolderBusy,
@@ -289,7 +290,7 @@ class Stack:
                 probe.bind((self.host, self.port))
             except OSError as exc:
                 raise InvalidInput(
-                    f"无法在 {self.host}:{self.port} 上启动控制台：{exc.strerror}"
+                    f"无法在 {self.host}:{self.port} 上启动控制台：{os_reason(exc)}"
                     "（端口已被占用？可用 --port 换一个）",
                     code="port_unavailable",
                 ) from None
