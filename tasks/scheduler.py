@@ -13,6 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import redis
+from kombu.exceptions import OperationalError
+
 from orchestrator import logs
 from orchestrator.redis_embedded import client
 from orchestrator.services.health import marking
@@ -26,15 +29,83 @@ BULLETIN_FIRST_CHECK = 60.0  # not at start-up: let the publishing catch up firs
 log = logging.getLogger("sanshen.scheduler")
 
 
-def every(stop: threading.Event, interval: float, work: Callable[[], Any], name: str) -> None:
+# What an unreachable broker raises: kombu wraps redis-py's errors in OperationalError when it
+# publishes; our own redis-py clients raise theirs; a socket may raise the builtin one.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+)
+
+
+def broker_unreachable(error: BaseException) -> bool:
+    """`error`, or one it was raised from, says the broker cannot be reached."""
+    seen: BaseException | None = error
+    for _ in range(10):  # a `raise ... from` chain is short; never loop on a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, BROKER_ERRORS):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+class BrokerOutage:
+    """The loops' shared view of the broker: one warning when the first loop finds it gone,
+    one line when a loop that found it gone completes a round again; rounds in between are
+    quiet (each would only repeat the same traceback)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down = False
+        self._noticed_by: set[str] = set()
+
+    def failed(self, loop: str, error: BaseException) -> None:
+        with self._lock:
+            self._noticed_by.add(loop)
+            if self._down:
+                return
+            self._down = True
+        log.warning(
+            "消息队列（Redis）连接中断：%s（%s 循环），恢复后自动继续", _reason(error), loop
+        )
+
+    def succeeded(self, loop: str) -> None:
+        with self._lock:
+            if not (self._down and loop in self._noticed_by):
+                return
+            self._down = False
+            self._noticed_by.clear()
+        log.info("消息队列已恢复（%s 循环），继续运行", loop)
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:200]}" if text else type(error).__name__
+
+
+def every(
+    stop: threading.Event,
+    interval: float,
+    work: Callable[[], Any],
+    name: str,
+    outage: BrokerOutage | None = None,
+) -> None:
+    outage = outage or BrokerOutage()
     while not stop.is_set():
         started = time.monotonic()
         try:
             result = work()
+        except Exception as error:  # the loop must outlive a database or broker hiccup
+            if broker_unreachable(error):
+                outage.failed(name, error)
+            else:
+                log.exception("%s round failed; retrying next round", name)
+        else:
+            outage.succeeded(name)
             if any(result.values()) if isinstance(result, dict) else result:
                 log.info("%s: %s", name, result)
-        except Exception:  # the loop must outlive a database or broker hiccup
-            log.exception("%s round failed; retrying next round", name)
         stop.wait(max(0.0, interval - (time.monotonic() - started)))
 
 
@@ -43,6 +114,7 @@ def run(stop: threading.Event | None = None) -> None:
     logs.setup()
     settings = publisher().settings
     beat = client(app.conf.broker_url)  # each loop's last round, for the health snapshot
+    outage = BrokerOutage()  # one warning per outage, whichever loop finds it
     # Alerts in a thread of their own too: a slow webhook must not delay a reconcile round.
     loops = (
         ("reconcile", settings.reconcile_interval, reconcile_once),
@@ -51,23 +123,26 @@ def run(stop: threading.Event | None = None) -> None:
     threads = [
         threading.Thread(
             target=every,
-            args=(stop, interval, marking(work, name, beat), name),
+            args=(stop, interval, marking(work, name, beat), name, outage),
             name=f"sanshen-{name}",
             daemon=True,
         )
         for name, interval, work in loops
     ]
     threads.append(
-        threading.Thread(target=_bulletins, args=(stop,), name="sanshen-bulletin", daemon=True)
+        threading.Thread(
+            target=_bulletins, args=(stop, outage), name="sanshen-bulletin", daemon=True
+        )
     )
     for thread in threads:
         thread.start()
-    every(stop, settings.scheduler_interval, marking(dispatch_once, "dispatch", beat), "dispatch")
+    dispatch = marking(dispatch_once, "dispatch", beat)
+    every(stop, settings.scheduler_interval, dispatch, "dispatch", outage)
     for thread in threads:
         thread.join(timeout=30)
 
 
-def _bulletins(stop: threading.Event) -> None:
+def _bulletins(stop: threading.Event, outage: BrokerOutage) -> None:
     """What `celery -A tasks beat` does on the 1st at 08:00, for deployments without beat."""
     if not stop.wait(BULLETIN_FIRST_CHECK):
-        every(stop, BULLETIN_CHECK_EVERY, issue_bulletin, "bulletin")
+        every(stop, BULLETIN_CHECK_EVERY, issue_bulletin, "bulletin", outage)

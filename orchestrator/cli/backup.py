@@ -48,7 +48,7 @@ def backup_create(
 
 @backup_app.command("restore", help="恢复：逐个校验清单中的哈希后，解到一个空的数据目录")
 def backup_restore(
-    archive: Annotated[Path, typer.Argument(help="备份文件（.tar.gz）")],
+    archive: Annotated[Path, typer.Argument(metavar="备份文件", help="备份文件（.tar.gz）")],
     data_dir: Annotated[Path, typer.Option("--data-dir", help="恢复到的数据目录（须为空）")],
     force: Annotated[bool, typer.Option("--force", help="目录不空时也覆盖")] = False,
     as_json: JsonOpt = False,

@@ -17,12 +17,15 @@ from sqlalchemy.orm import Session
 from gate.model import STAGE_LABELS, ReviewStage
 from orchestrator import config_check
 from orchestrator.app import App
+from orchestrator.cli import chinese
 from orchestrator.errors import InvalidInput, SanshenError
 from orchestrator.migrate import ensure_schema
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
+chinese.install()
 app = typer.Typer(
+    cls=chinese.ChineseGroup,  # Typer's own texts (usage, help, errors) in Chinese
     help="三审发布：政务信息“三审”审核与多渠道发布",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -116,6 +119,13 @@ def read_password(password_stdin: bool, prompt: str = "请输入您的密码以�
     return str(typer.prompt(prompt, hide_input=True))
 
 
+# Arguments are named in Chinese (the metavar shows in the usage line and in errors).
+SubmissionArg = Annotated[int, typer.Argument(metavar="稿件编号", help="稿件编号")]
+PublicationArg = Annotated[
+    int, typer.Argument(metavar="发布编号", help="某一渠道发布的编号（见 sanshen publications）")
+]
+UsernameArg = Annotated[str, typer.Argument(metavar="用户名", help="人员的用户名")]
+RoleArg = Annotated[str, typer.Argument(metavar="角色", help="角色代码或名称，如 初审、科室负责人")]
 ActorOpt = Annotated[str, typer.Option("--as", help="操作人用户名")]
 CommentOpt = Annotated[str, typer.Option(help="审核意见")]
 PwOpt = Annotated[bool, typer.Option(help="从标准输入读取密码（供脚本使用）")]

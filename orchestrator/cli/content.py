@@ -9,9 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from gate.model import STAGE_LABELS, ChannelRequest, Decision, RepostSource, ReviewStage
+from orchestrator.cli import files
 from orchestrator.cli.base import (
     SHANGHAI,
     JsonOpt,
+    SubmissionArg,
     ctx,
     local,
     run,
@@ -34,13 +36,6 @@ def parse_channel(text: str, catalogue: dict[str, str]) -> ChannelRequest:
         raise InvalidInput(f"渠道“{text}”的发布日期“{parts[1]}”无效", code="bad_date") from None
     name = submissions.resolve_channel(parts[0], catalogue)
     return ChannelRequest(name, when, parts[2] if len(parts) == 3 else "")
-
-
-def read_file(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"无法读取{what} {path}：{exc.strerror}", code="bad_file") from None
 
 
 def build_draft(
@@ -74,10 +69,10 @@ def build_draft(
         repost = RepostSource(repost_platform, repost_url, published)
     return submissions.Draft(
         title=title,
-        body_html=submissions.body_text(read_file(body, "正文文件"), str(body)),
+        body_html=submissions.body_text(files.read_bytes(body, "正文文件"), str(body)),
         channels=[parse_channel(c, catalogue) for c in channel],
-        images=[submissions.ImageFile(p.name, read_file(p, "图片")) for p in image or []],
-        cover=submissions.ImageFile(cover.name, read_file(cover, "封面")) if cover else None,
+        images=[submissions.ImageFile(p.name, files.read_bytes(p, "图片")) for p in image or []],
+        cover=submissions.ImageFile(cover.name, files.read_bytes(cover, "封面")) if cover else None,
         digest=digest,
         byline=byline,
         major_event=major_event,
@@ -149,7 +144,7 @@ def submission_create(
 
 @submission_app.command("revise", help="修改稿件：生成新版本，旧版本的审核意见不再有效")
 def submission_revise(
-    submission_id: int,
+    submission_id: SubmissionArg,
     editor: Annotated[str, typer.Option(help="修改人用户名")],
     title: TitleOpt,
     body: BodyOpt,
@@ -188,7 +183,7 @@ def submission_revise(
 
 
 @submission_app.command("show", help="查看稿件、版本和审核记录")
-def submission_show(submission_id: int, as_json: JsonOpt = False) -> None:
+def submission_show(submission_id: SubmissionArg, as_json: JsonOpt = False) -> None:
     def work() -> dict[str, Any]:
         with ctx().session() as session:
             return describe_submission(submissions.get(session, submission_id))

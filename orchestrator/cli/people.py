@@ -9,9 +9,12 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.engine import make_url
 
+from orchestrator.cli import files
 from orchestrator.cli.base import (
     ActorOpt,
     JsonOpt,
+    RoleArg,
+    UsernameArg,
     app,
     ctx,
     db_app,
@@ -42,16 +45,13 @@ def db_upgrade(as_json: JsonOpt = False) -> None:
 
 @app.command("init", help="初始化数据库，并按 YAML 文件建立科室和人员")
 def init(
-    org_file: Annotated[Path, typer.Argument(help="组织 YAML 文件", exists=False)],
+    org_file: Annotated[
+        Path, typer.Argument(metavar="组织文件", help="组织 YAML 文件", exists=False)
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     def work() -> dict[str, Any]:
-        try:
-            text = org_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidInput(
-                f"无法读取组织文件 {org_file}：{exc.strerror}", code="bad_file"
-            ) from None
+        text = files.read_text(org_file, "组织文件")
         spec = org.parse_organisation(text)
         with ctx().session() as session:
             created = org.initialise(session, spec, kdf_profile=ctx().app.settings.kdf_profile)
@@ -75,7 +75,7 @@ def init(
 
 @person_app.command("add", help="新增人员（生成签名密钥，私钥以其密码加密保存）")
 def person_add(
-    username: str,
+    username: UsernameArg,
     name: Annotated[str, typer.Option(help="姓名")],
     department: Annotated[str | None, typer.Option(help="科室/窗口代码")] = None,
     role: Annotated[list[str] | None, typer.Option("--role", help="角色，可多次给出")] = None,
@@ -97,7 +97,7 @@ def person_add(
 
 
 @person_app.command("grant", help="授予角色（自当前时刻起生效）")
-def person_grant(username: str, role: str, as_json: JsonOpt = False) -> None:
+def person_grant(username: UsernameArg, role: RoleArg, as_json: JsonOpt = False) -> None:
     def work() -> dict[str, Any]:
         with ctx().session() as session:
             person = org.person_by_username(session, username)
@@ -108,7 +108,7 @@ def person_grant(username: str, role: str, as_json: JsonOpt = False) -> None:
 
 
 @person_app.command("revoke", help="撤销角色（自当前时刻起失效，历史签名不受影响）")
-def person_revoke(username: str, role: str, as_json: JsonOpt = False) -> None:
+def person_revoke(username: UsernameArg, role: RoleArg, as_json: JsonOpt = False) -> None:
     def work() -> dict[str, Any]:
         with ctx().session() as session:
             person = org.person_by_username(session, username)
@@ -120,7 +120,7 @@ def person_revoke(username: str, role: str, as_json: JsonOpt = False) -> None:
 
 @person_app.command("in-charge", help="设定分管领导分管的科室（终审只能由分管该科室的领导办理）")
 def person_in_charge(
-    username: str,
+    username: UsernameArg,
     departments: Annotated[str, typer.Option(help="科室代码，逗号分隔，如 sjgl,zhk")],
     as_json: JsonOpt = False,
 ) -> None:
@@ -192,7 +192,11 @@ def person_delegations(
 
 
 @person_app.command("end-delegation", help="提前结束一项代理（此前代理人的审核仍然有效）")
-def person_end_delegation(delegation_id: int, actor: ActorOpt, as_json: JsonOpt = False) -> None:
+def person_end_delegation(
+    delegation_id: Annotated[int, typer.Argument(metavar="代理编号", help="代理的编号")],
+    actor: ActorOpt,
+    as_json: JsonOpt = False,
+) -> None:
     def work() -> dict[str, Any]:
         with ctx().session() as session:
             return delegation.describe(

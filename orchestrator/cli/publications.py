@@ -15,8 +15,10 @@ from orchestrator.cli.base import (
     SHANGHAI,
     ActorOpt,
     JsonOpt,
+    PublicationArg,
     PwOpt,
     ReasonOpt,
+    SubmissionArg,
     app,
     ctx,
     local,
@@ -122,7 +124,7 @@ def publications_cmd(
 
 
 @pub_app.command("show", help="查看一个发布及其每次尝试")
-def publication_show(pub_id: int, as_json: JsonOpt = False) -> None:
+def publication_show(pub_id: PublicationArg, as_json: JsonOpt = False) -> None:
 
     def work() -> dict[str, Any]:
         with ctx().session() as session:
@@ -154,7 +156,7 @@ def parse_when(text: str) -> datetime:
     help="在签发的发布日期当天内调整时间（或 --at now 立即发布）；改到其他日期用 amend-date",
 )
 def publication_reschedule(
-    pub_id: int,
+    pub_id: PublicationArg,
     at: Annotated[str, typer.Option(help="新的发布时间")],
     actor: ActorOpt,
     as_json: JsonOpt = False,
@@ -170,7 +172,7 @@ def publication_reschedule(
     "amend-date", help="宣传分管领导签署改期：把已签发的发布改到另一天（须输入密码以签名）"
 )
 def publication_amend_date(
-    pub_id: int,
+    pub_id: PublicationArg,
     new_date: Annotated[str, typer.Option("--date", help="新的发布日期 YYYY-MM-DD")],
     actor: ActorOpt,
     at: Annotated[str | None, typer.Option(help="当天的发布时间 HH:MM（默认保持原时间）")] = None,
@@ -226,7 +228,7 @@ def parse_clock(text: str) -> time:
 
 @pub_app.command("cancel", help="取消尚未开始发送的发布")
 def publication_cancel(
-    pub_id: int, actor: ActorOpt, reason: ReasonOpt = "", as_json: JsonOpt = False
+    pub_id: PublicationArg, actor: ActorOpt, reason: ReasonOpt = "", as_json: JsonOpt = False
 ) -> None:
     def work() -> dict[str, Any]:
         publisher().cancel(pub_id, reason=reason, actor=actor)
@@ -237,7 +239,7 @@ def publication_cancel(
 
 @pub_app.command("retract", help="撤稿（单个渠道）")
 def publication_retract(
-    pub_id: int, actor: ActorOpt, reason: ReasonOpt, as_json: JsonOpt = False
+    pub_id: PublicationArg, actor: ActorOpt, reason: ReasonOpt, as_json: JsonOpt = False
 ) -> None:
     def work() -> dict[str, Any]:
         return {
@@ -250,7 +252,7 @@ def publication_retract(
 
 @app.command("retract", help="撤稿：撤回一篇稿件在所有渠道的发布")
 def retract_all_cmd(
-    submission_id: int, actor: ActorOpt, reason: ReasonOpt, as_json: JsonOpt = False
+    submission_id: SubmissionArg, actor: ActorOpt, reason: ReasonOpt, as_json: JsonOpt = False
 ) -> None:
     def work() -> dict[str, str]:
         return publisher().retract_all(submission_id, reason=reason, actor=actor)
@@ -264,7 +266,7 @@ def retract_all_cmd(
 
 @pub_app.command("retry", help="重发失败的发布；“结果未确认”的须先在平台核对并加 --checked")
 def publication_retry(
-    pub_id: int,
+    pub_id: PublicationArg,
     actor: ActorOpt,
     checked: Annotated[bool, typer.Option(help="已在平台核对确认未发布")] = False,
     as_json: JsonOpt = False,
@@ -278,7 +280,7 @@ def publication_retry(
 
 @pub_app.command("confirm", help="人工确认已在平台发布（或综合科登记上级平台已采用）")
 def publication_confirm(
-    pub_id: int,
+    pub_id: PublicationArg,
     url: Annotated[str, typer.Option(help="发布链接")],
     actor: ActorOpt,
     as_json: JsonOpt = False,
@@ -308,7 +310,7 @@ def upward_queue(as_json: JsonOpt = False) -> None:
 
 @upward_app.command("repost", help="转载：为已被上级平台采用的报送生成转载稿（仍须三审）")
 def upward_repost(
-    pub_id: int,
+    pub_id: PublicationArg,
     actor: ActorOpt,
     channel: Annotated[
         list[str] | None, typer.Option("--channel", help="转载渠道，缺省为本单位全部平台")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from orchestrator.cli import files
 from orchestrator.cli.base import JsonOpt, app, ctx, run
 from orchestrator.errors import InvalidInput
 
@@ -30,7 +31,9 @@ def _day(text: str, option: str) -> date:
 
 @app.command("form", help="生成信息发布审批表（PDF/Word），可含同一科室的多份已签发稿件")
 def form_cmd(
-    submission_ids: Annotated[list[int], typer.Argument(help="稿件编号（可多个，按序填入表中）")],
+    submission_ids: Annotated[
+        list[int], typer.Argument(metavar="稿件编号", help="稿件编号（可多个，按序填入表中）")
+    ],
     out: OutOpt,
     as_json: JsonOpt = False,
 ) -> None:
@@ -43,7 +46,7 @@ def form_cmd(
         with ctx().session() as session:
             built = form.build(session, ctx().app, submission_ids)
         data = form.render_pdf(built) if suffix == ".pdf" else form.render_docx(built)
-        out.write_bytes(data)
+        files.write_bytes(out, data)
         return {"out": str(out), "size": len(data)} | form.as_dict(built)
 
     def show(r: dict[str, Any]) -> None:
@@ -109,7 +112,7 @@ def archive_export(
         first, last = _day(start, "--from"), _day(end, "--to")
         with ctx().session() as session:
             data = archive.export(session, ctx().app, first, last)
-        out.write_bytes(data)
+        files.write_bytes(out, data)
         return {"out": str(out), "size": len(data), "from": str(first), "to": str(last)}
 
     def show(r: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from orchestrator.cli.base import (
     CommentOpt,
     JsonOpt,
     PwOpt,
+    SubmissionArg,
     app,
     audit_app,
     ctx,
@@ -90,7 +91,7 @@ def do_review(
 
 @app.command("review", help="审核：初审、复审、终审、主要领导审定（需再次输入密码以签名）")
 def review_cmd(
-    submission_id: int,
+    submission_id: SubmissionArg,
     stage: Annotated[str, typer.Option(help="审核环节：初审/复审/终审/主要领导审定")],
     actor: ActorOpt,
     approve: Annotated[bool, typer.Option("--approve", help="通过")] = False,
@@ -121,7 +122,7 @@ def review_cmd(
 
 @app.command("signoff", help="签发（宣传分管领导）：审核闸门通过才会记录")
 def signoff_cmd(
-    submission_id: int,
+    submission_id: SubmissionArg,
     actor: ActorOpt,
     comment: CommentOpt = "",
     password_stdin: PwOpt = False,
@@ -142,7 +143,7 @@ def signoff_cmd(
 
 
 @gate_app.command("check", help="审核闸门：列出全部违规原因和审核辅助提示")
-def gate_check(submission_id: int, as_json: JsonOpt = False) -> None:
+def gate_check(submission_id: SubmissionArg, as_json: JsonOpt = False) -> None:
     def work() -> dict[str, Any]:
         a = ctx().app
         with ctx().session() as session:

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from orchestrator.cli import files
 from orchestrator.cli.base import JsonOpt, app, ctx, run
-from orchestrator.errors import InvalidInput
 from orchestrator.reports import statistics as st
 
 
@@ -62,12 +62,7 @@ def stats_cmd(
         with ctx().session() as session:
             report = st.build(session, chosen, department=department)
         if xlsx is not None:
-            try:
-                xlsx.write_bytes(st.to_xlsx(report))
-            except OSError as error:
-                raise InvalidInput(
-                    f"无法写入 {xlsx}：{error.strerror}", code="cannot_write"
-                ) from None
+            files.write_bytes(xlsx, st.to_xlsx(report))
         saved = str(xlsx) if xlsx else None
         return report.as_dict() | {"xlsx": saved} if as_json else {"report": report, "xlsx": saved}
 
@@ -102,11 +97,14 @@ def bulletin_cmd(
         issued = bulletin.issue(application, chosen, actor=actor)
         result = issued.as_dict() | {"files": []}
         if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise files.cannot_write(out, error, "目录") from None
             with application.db.read() as session:
                 for entry in issued.entries:
                     _, data = archive.read_entry(session, application, entry.id)
-                    (out / entry.name).write_bytes(data)
+                    files.write_bytes(out / entry.name, data)
                     result["files"].append(str(out / entry.name))
         return result
 

@@ -16,6 +16,7 @@ import yaml
 from channels.registry import RegistryError, channel_entries
 from channels.simulators import server
 from channels.simulators.base import FaultConfig
+from orchestrator.cli import files
 from orchestrator.cli.base import (
     JsonOpt,
     app,
@@ -23,6 +24,7 @@ from orchestrator.cli.base import (
     fail,
     run,
 )
+from orchestrator.cli.chinese import os_reason
 from orchestrator.config_check import channels_or_exit
 from orchestrator.errors import GateRefused, InvalidInput
 
@@ -58,9 +60,11 @@ def simulate_cmd(
     config: dict[str, Any] = {}
     if faults is not None:
         try:
-            config = yaml.safe_load(faults.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            fail(InvalidInput(f"故障配置文件无法读取：{exc}", code="bad_faults"), False)
+            config = yaml.safe_load(files.read_text(faults, "故障配置文件")) or {}
+        except InvalidInput as refusal:
+            fail(refusal, False)
+        except yaml.YAMLError as exc:
+            fail(InvalidInput(f"故障配置文件不是有效的 YAML：{exc}", code="bad_faults"), False)
 
     try:
         knobs = {name: FaultConfig.model_validate(value) for name, value in config.items()}
@@ -73,7 +77,7 @@ def simulate_cmd(
         fail(InvalidInput(f"故障配置有误：{exc}", code="bad_faults"), False)
     except OSError as exc:
         fail(
-            InvalidInput(f"无法在 {host}:{port} 上启动：{exc.strerror}", code="port_unavailable"),
+            InvalidInput(f"无法在 {host}:{port} 上启动：{os_reason(exc)}", code="port_unavailable"),
             False,
         )
 

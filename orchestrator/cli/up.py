@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from orchestrator import redis_embedded
 from orchestrator.app import App
 from orchestrator.cli.base import Context, app, ctx, fail
+from orchestrator.cli.chinese import os_reason
 from orchestrator.config_check import channels_or_exit
 from orchestrator.devstack import (
     FolderBusy,
@@ -111,6 +112,7 @@ class Stack:
     procs: Processes | None = None
     sims: Any = None
     redis_url: str = ""
+    embedded_redis: bool = False
     own_redis: bool = False
     started: dict[str, float] = field(default_factory=dict)
 
@@ -134,8 +136,8 @@ class Stack:
             lock.acquire()
         except FolderBusy as busy:
             raise Conflict(
-                f"数据目录 {self.data_dir} 已有一个 sanshen up 在运行（进程 {busy.holder}）。"
-                "请先停止它（Ctrl-C），或用 --data-dir 指定另一个数据目录",
+                f"数据目录 {self.data_dir} 已有一个 sanshen {busy.command} 在运行"
+                f"（进程 {busy.holder}）。请先停止它（Ctrl-C），或用 --data-dir 指定另一个数据目录",
                 code="already_running",
             ) from None
         try:
@@ -206,7 +208,9 @@ class Stack:
             where = "外部服务"
         else:
             self.redis_url = redis_embedded.ensure_running(self.data_dir)
-            self.own_redis = True
+            self.embedded_redis = True
+            # ours to stop: started now, or left by a killed run; not one another process runs
+            self.own_redis = redis_embedded.adopt(self.data_dir)
             where = f"内置，{self.redis_url.removeprefix('redis+socket://')}"
         try:
             redis_embedded.client(self.redis_url, socket_timeout=2).ping()
@@ -286,7 +290,7 @@ class Stack:
                 probe.bind((self.host, self.port))
             except OSError as exc:
                 raise InvalidInput(
-                    f"无法在 {self.host}:{self.port} 上启动控制台：{exc.strerror}"
+                    f"无法在 {self.host}:{self.port} 上启动控制台：{os_reason(exc)}"
                     "（端口已被占用？可用 --port 换一个）",
                     code="port_unavailable",
                 ) from None
@@ -300,8 +304,8 @@ class Stack:
 
     def _check_alive(self) -> None:
         assert self.procs is not None
-        if self.own_redis and redis_embedded.server_pid(self.data_dir) is None:
-            self.own_redis = False  # nothing left to stop
+        if self.embedded_redis and redis_embedded.server_pid(self.data_dir) is None:
+            self.embedded_redis = self.own_redis = False  # nothing left to stop
             log = redis_embedded.socket_dir(self.data_dir) / "redis.log"
             raise PartDied(f"内置 Redis 意外退出，日志：{log}")
         for name, code in self.procs.exited().items():
@@ -325,6 +329,8 @@ class Stack:
         if self.own_redis:
             redis_embedded.stop(self.data_dir)
             self.say("✓ Redis 已停止")
+        elif self.embedded_redis:
+            self.say("· 内置 Redis 由另一个进程启动，仍在运行")
         self.say("已全部停止。")
 
     def _show_demo_people(self) -> None:

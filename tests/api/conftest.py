@@ -149,7 +149,7 @@ def stop_server(server: Server) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait()
-    redis_embedded.stop(server.data_dir)  # started by the API's publisher, if it was used
+    redis_embedded.shutdown(server.data_dir)  # started by the API server process, if it was
     server.app.db.dispose()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -314,3 +316,61 @@ def test_a_bad_setting_gives_a_clear_message_and_exit_code_2(data: Path) -> None
     assert result.returncode == 2, result.stderr
     assert "SANSHEN_SCHEDULER_INTERVAL" in result.stderr and "“abc”" in result.stderr
     assert "应为数字" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- sharing a data folder ----------------------------------------------------------------------
+
+
+def test_demo_on_the_folder_of_a_running_up_refuses_and_leaves_up_running(
+    data: Path, ups: list[Up]
+) -> None:
+    """`sanshen demo` starts a worker and a scheduler of its own: beside a running `up` it
+    refuses, and it never shuts down the Redis that `up` started."""
+    up = Up(data)
+    ups.append(up)
+    up.wait_for(READY)
+    redis_pid = redis_embedded.server_pid(data)
+    demo = sanshen(data, "demo")
+    assert redis_embedded.server_pid(data) == redis_pid, demo.stdout + demo.stderr
+    assert redis_embedded.client(redis_embedded.url_for(data), socket_timeout=2).ping()
+    time.sleep(1.5)  # up's watch loop would have noticed a part gone by now
+    assert up.proc.poll() is None, up.output
+    assert up.get("/healthz") == 200
+    assert demo.returncode == 5, demo.stdout + demo.stderr
+    assert f"已有一个 sanshen up 在运行（进程 {up.proc.pid}）" in demo.stderr
+    assert "sanshen demo" in demo.stderr and "--data-dir" in demo.stderr
+    assert "稿件" not in demo.stdout  # refused before the walk: nothing submitted
+    assert up.stop(signal.SIGINT) == 0, up.output
+    assert redis_embedded.server_pid(data) is None  # up stops the Redis it started
+
+
+def test_a_process_stops_only_the_redis_it_started(data: Path) -> None:
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib; from orchestrator import redis_embedded;"
+            " redis_embedded.ensure_running(pathlib.Path(sys.argv[1]))",
+            str(data),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert other.returncode == 0, other.stderr
+    pid = redis_embedded.server_pid(data)
+    assert pid is not None
+    try:
+        assert redis_embedded.ensure_running(data)  # answers: used as it is
+        assert not redis_embedded.started_here(data)
+        assert redis_embedded.stop(data) is False
+        assert redis_embedded.server_pid(data) == pid  # still running
+        assert redis_embedded.adopt(data)  # its starter has exited: nobody's, so ours now
+        assert redis_embedded.stop(data) is True
+        assert redis_embedded.server_pid(data) is None
+        redis_embedded.ensure_running(data)
+        assert redis_embedded.started_here(data)
+    finally:
+        redis_embedded.shutdown(data)
+    assert redis_embedded.server_pid(data) is None
