@@ -16,7 +16,9 @@ from orchestrator.services.hub import RedisRateGate, shared_gate
 channel_app = typer.Typer(help="渠道：暂停发送、恢复、查看暂停状态", no_args_is_help=True)
 app.add_typer(channel_app, name="channel")
 
-NameArg = Annotated[str, typer.Argument(help="渠道名，如 gov_website、wechat", show_default=False)]
+NameArg = Annotated[
+    str, typer.Argument(metavar="渠道", help="渠道名，如 gov_website、wechat", show_default=False)
+]
 
 
 def _gate() -> RedisRateGate:
@@ -81,7 +83,9 @@ def channel_resume(name: NameArg, actor: ActorOpt, as_json: JsonOpt = False) -> 
 
 @channel_app.command("status", help="各渠道是否暂停、到何时、因何")
 def channel_status(
-    name: Annotated[str | None, typer.Argument(help="只看这个渠道", show_default=False)] = None,
+    name: Annotated[
+        str | None, typer.Argument(metavar="渠道", help="只看这个渠道", show_default=False)
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     def work() -> list[dict[str, Any]]:
