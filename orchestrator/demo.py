@@ -101,8 +101,21 @@ def submit_and_sign_off(
         )
         sub_id, fp = sub.id, sub.current.fingerprint
     say(f"稿件 {sub_id} 已提交：{draft.title}（版本指纹 {fp[:16]}…）")
+    walk(app, sub_id, say, publish_time, major=draft.major_event or draft.special_content)
+    return sub_id
+
+
+def walk(
+    app: App,
+    sub_id: int,
+    say: Callable[[str], None],
+    publish_time: str | None = None,
+    *,
+    major: bool,
+) -> None:
+    """Every stage with the demo people, each approving."""
     for stage, username, password in WALK:
-        if stage is ReviewStage.PRINCIPAL and not (draft.major_event or draft.special_content):
+        if stage is ReviewStage.PRINCIPAL and not major:
             continue
         with app.db.session() as session:
             outcome = review.review(
@@ -119,7 +132,6 @@ def submit_and_sign_off(
             )
             signature = outcome.action.signature.hex()[:16]
             say(f"  {STAGE_LABELS[stage]}：{username} 通过，签名 {signature}…")
-    return sub_id
 
 
 ALL_DEMO_CHANNELS = ("gov_website", "suishenban", "wechat", "xuexi", "lvse_qingpu")
@@ -165,7 +177,10 @@ def _walk(app: App, echo: Callable[[str], None] | None, *, publish: bool) -> dic
         )
         fp = submissions.get(session, sub_id).current.fingerprint
     if verdict.passed:
-        say(f"审核闸门：通过。稿件 {sub_id} 已按审批表排期发布。")
+        say(
+            f"审核闸门：通过。稿件 {sub_id} 已按审批表排期"
+            "（同时对上报送的，本单位平台先待上级采用）。"
+        )
     else:
         say("审核闸门：未通过：" + "；".join(v.message for v in verdict.violations))
     result: dict[str, Any] = {
@@ -180,18 +195,51 @@ def _walk(app: App, echo: Callable[[str], None] | None, *, publish: bool) -> dic
     return result
 
 
+def _settle(
+    app: App, sub_id: int, sims: Any, say: Callable[[str], None], timeout: float
+) -> dict[str, dict[str, Any]]:
+    """Wait until every row of the submission is final (or needs a person); say each."""
+    import time
+
+    from orchestrator.models import Publication
+    from orchestrator.states import FINAL, NEEDS_OPERATOR, State
+
+    deadline = time.monotonic() + timeout
+    settled = {s.value for s in FINAL | NEEDS_OPERATOR}
+    rows: dict[str, dict[str, Any]] = {}
+    while time.monotonic() < deadline:
+        with app.db.session() as session:
+            pubs = session.query(Publication).filter_by(submission_id=sub_id).all()
+            rows = {
+                p.channel: {
+                    "state": p.state,
+                    "url": p.url,
+                    "error": p.last_error,
+                    "note": p.note,
+                    "repost": bool(p.source_platform),
+                }
+                for p in pubs
+            }
+        if rows and all(r["state"] in settled for r in rows.values()):
+            break
+        time.sleep(0.5)
+    for channel, row in rows.items():
+        label = State(row["state"]).label
+        tag = "（转载）" if row["repost"] else ""
+        detail = row["url"] or row["error"] or (row["note"] if row["state"] == "cancelled" else "")
+        say(f"  {sims.simulator(channel).display_name}{tag}：{label} {detail or ''}")
+    return rows
+
+
 def publish_demo(
     app: App, sub_id: int, say: Callable[[str], None], timeout: float = 120.0
 ) -> dict[str, dict[str, Any]]:
     """Run the real pipeline on the embedded default: Redis from the data folder, a Celery
     worker and the scheduler as processes, every platform simulated on loopback."""
-    import time
 
     from channels.simulators.server import SimulatorServer
     from orchestrator import redis_embedded
     from orchestrator.devstack import Processes, scheduler_argv, simulator_env, worker_argv
-    from orchestrator.models import Publication
-    from orchestrator.states import FINAL, NEEDS_OPERATOR, State
 
     data_dir = app.settings.data_dir.resolve()
     redis_url = app.settings.redis_url or redis_embedded.ensure_running(data_dir)
@@ -213,36 +261,23 @@ def publish_demo(
             procs.start("worker", worker_argv())
             procs.start("scheduler", scheduler_argv())
             say("发送进程（Celery worker）与调度循环已启动，等待各渠道发布结果……")
-            deadline = time.monotonic() + timeout
-            settled = {s.value for s in FINAL | NEEDS_OPERATOR}
-            while time.monotonic() < deadline:
-                with app.db.session() as session:
-                    pubs = session.query(Publication).filter_by(submission_id=sub_id).all()
-                    rows = {
-                        p.channel: {"state": p.state, "url": p.url, "error": p.last_error}
-                        for p in pubs
-                    }
-                if rows and all(r["state"] in settled for r in rows.values()):
-                    break
-                time.sleep(0.5)
-            for channel, row in rows.items():
-                label = State(row["state"]).label
-                say(
-                    f"  {sims.simulator(channel).display_name}：{label} "
-                    f"{row['url'] or row['error'] or ''}"
-                )
+            say("对上报送先行：本单位平台等待上级平台采用后转载（待上级采用）")
+            rows = _settle(app, sub_id, sims, say, timeout)
             with app.db.session() as session:
-                for repost in session.scalars(
-                    select(Submission)
-                    .join(Publication, Submission.repost_of_id == Publication.id)
-                    .where(Publication.submission_id == sub_id)
-                ):
-                    source = repost.current.repost_platform
-                    say(
-                        f"已为{source}采用的稿件生成转载稿 {repost.id}（来源：{source}），"
-                        "须经三审签发后在本单位平台发布"
-                    )
-            return rows
+                repost = session.scalar(
+                    select(Submission).where(Submission.repost_origin_id == sub_id)
+                )
+                repost_id = repost.id if repost is not None else None
+                source = repost.current.repost_platform if repost is not None else ""
+                major = bool(repost and repost.current.major_event)
+            if repost_id is None:
+                return rows
+            say(
+                f"{source}率先采用：已生成转载稿 {repost_id}（来源：{source}），"
+                "其余平台的采用只登记、不再转载；转载稿经三审签发后在本单位平台发布"
+            )
+            walk(app, repost_id, say, "00:00", major=major)
+            return rows | _settle(app, repost_id, sims, say, timeout)
         finally:
             procs.stop_all()
             redis_embedded.stop(data_dir)  # only if this run started it

@@ -130,6 +130,12 @@ class Submission(Base):
     repost_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("publications.id", use_alter=True), unique=True
     )
+    # …and the original submission: one repost per original, whichever platform adopted first
+    # (a second adoption is recorded, not reposted). Unique in the database.
+    repost_origin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id"),
+        unique=True,
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     department: Mapped[Department] = relationship()
@@ -332,6 +338,8 @@ class Publication(Base):
     sent_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)  # reason of a cancel / retract / operator call
+    # A held row (待上级采用): when waiting for the adoption becomes overdue (an alert, for 综合科)
+    hold_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission] = relationship(foreign_keys=[submission_id])

@@ -28,6 +28,9 @@ PERMISSIONS: Mapping[tuple[str, ChannelKind], frozenset[Role]] = MappingProxyTyp
         ("confirm", ChannelKind.OWN): frozenset({R.WEB_OPERATIONS, R.OPERATOR}),
         ("confirm", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE, R.OPERATOR}),
         ("repost", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE}),
+        # upward first: 综合科 releases an own row held for an adoption, or drops it
+        ("release", ChannelKind.OWN): frozenset({R.GENERAL_OFFICE}),
+        ("release", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE}),  # (nothing to release)
         ("pause", ChannelKind.OWN): frozenset({R.WEB_OPERATIONS, R.OPERATOR}),
         ("pause", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE, R.OPERATOR}),
     }
@@ -44,6 +47,7 @@ ACTION_LABELS = {
     "confirm": "确认结果",
     "repost": "转载",
     "pause": "暂停或恢复渠道",
+    "release": "放行或撤下待上级采用的发布",
 }
 
 

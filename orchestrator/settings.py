@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         default=30, gt=0, description="提交后首次向平台查询结果（秒）"
     )
     confirm_max_interval: float = Field(default=3600, gt=0, description="查询结果的最长间隔（秒）")
+    upward_hold_days: int = Field(
+        default=3,
+        ge=1,
+        le=30,
+        description="同时对上报送的稿件，本单位平台等待上级采用的工作日数；超过即告警，由综合科放行或撤下",
+    )
     auto_repost: bool = Field(
         default=True, description="对上报送被采用后自动生成转载稿（仍须三审）"
     )

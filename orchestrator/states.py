@@ -2,6 +2,7 @@
 
     scheduled → queued → sending → submitted → published → retracted
     exits: failed, unconfirmed, cancelled (and retracted)
+    held → scheduled | cancelled   (own rows of an item also reported upward: 待上级采用)
 
 `sending` is entered before the platform is called. A worker that dies there leaves the row in
 `sending`; the reconciler asks the platform what it holds before anything is sent again.
@@ -15,6 +16,7 @@ from types import MappingProxyType
 
 
 class State(enum.StrEnum):
+    HELD = "held"
     SCHEDULED = "scheduled"
     QUEUED = "queued"
     SENDING = "sending"
@@ -32,6 +34,7 @@ class State(enum.StrEnum):
 
 STATE_LABELS: Mapping[State, str] = MappingProxyType(
     {
+        State.HELD: "待上级采用",
         State.SCHEDULED: "待发布",
         State.QUEUED: "排队中",
         State.SENDING: "发送中",
@@ -47,6 +50,9 @@ STATE_LABELS: Mapping[State, str] = MappingProxyType(
 S = State
 TRANSITIONS: Mapping[State, frozenset[State]] = MappingProxyType(
     {
+        # 综合科 releases a held row as the office's own article, or it is dropped (by 综合科, or
+        # because the repost of the adopted upward report takes its place)
+        S.HELD: frozenset({S.SCHEDULED, S.CANCELLED}),
         S.SCHEDULED: frozenset({S.QUEUED, S.CANCELLED}),
         # back to SCHEDULED when the channel is paused; FAILED when refused before any send
         S.QUEUED: frozenset({S.SENDING, S.SCHEDULED, S.FAILED, S.CANCELLED}),

@@ -334,3 +334,29 @@ def upward_repost(
             return describe_submission(sub)
 
     run(as_json, work, show_submission)
+
+
+@upward_app.command(
+    "release", help="放行：同时对上报送、等待上级采用的本单位平台发布，不再等待，作为本单位稿件发布"
+)
+def upward_release(pub_id: PublicationArg, actor: ActorOpt, as_json: JsonOpt = False) -> None:
+    def work() -> dict[str, Any]:
+        when = publisher().release(pub_id, actor=actor)
+        return {"publication": pub_id, "state": "scheduled", "scheduled_at": when}
+
+    run(
+        as_json,
+        work,
+        lambda r: typer.echo(f"发布 {pub_id} 已放行，{local(r['scheduled_at'])} 发布"),
+    )
+
+
+@upward_app.command("drop", help="撤下：等待上级采用的本单位平台发布不再发布")
+def upward_drop(
+    pub_id: PublicationArg, actor: ActorOpt, reason: ReasonOpt, as_json: JsonOpt = False
+) -> None:
+    def work() -> dict[str, Any]:
+        publisher().drop(pub_id, reason=reason, actor=actor)
+        return {"publication": pub_id, "state": "cancelled"}
+
+    run(as_json, work, lambda r: typer.echo(f"发布 {pub_id} 已撤下"))

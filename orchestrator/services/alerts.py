@@ -47,6 +47,7 @@ KIND_LABELS = {
     "failed": "发布失败",
     "unconfirmed": "结果未确认",
     "overdue": "逾期未发",
+    "held": "待上级采用逾期",
     "integrity": "完整性告警",
 }
 # Gate findings that mean a record was altered outside the product, not an unfinished review.
@@ -127,6 +128,7 @@ def _conditions(now: datetime, overdue_after: float) -> dict[str, ColumnElement[
         "unconfirmed": (Publication.state == State.UNCONFIRMED.value) & recent,
         "overdue": Publication.state.in_(OVERDUE_STATES)
         & (Publication.scheduled_at < now - timedelta(seconds=overdue_after)),
+        "held": (Publication.state == State.HELD.value) & (Publication.hold_until < now),
     }
 
 
@@ -156,6 +158,12 @@ def describe(kind: str, pub: Publication, title: str, now: datetime) -> str:
     if kind == "unconfirmed":
         reason = _clip(pub.last_error or pub.note) or "平台迟迟未给出结果"
         return f"{where}发布结果未确认，请到平台后台核对后处理：{reason}"
+    if kind == "held" and pub.hold_until is not None:
+        since = pub.hold_until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        return (
+            f"{where}等待上级平台采用已到期（{since}）仍未采用：请综合科决定放行"
+            "（作为本单位稿件发布）或撤下"
+        )
     minutes = int((now - pub.scheduled_at).total_seconds() // 60)
     planned = pub.scheduled_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     return (

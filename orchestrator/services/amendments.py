@@ -27,6 +27,8 @@ from orchestrator.services.review import gate_person, review_record, sealed_key
 from orchestrator.states import State
 
 CANDIDATE = "candidate"
+# Rows whose day can still be moved: waiting for their time, or held for an upward adoption
+WAITING = (State.SCHEDULED.value, State.HELD.value)
 
 
 def signed_day(session: Session, pub: Publication) -> tuple[date, DateAmendment | None]:
@@ -71,7 +73,7 @@ def amend_date(
         raise NotFound(f"发布 {pub_id} 不存在", code="unknown_publication")
     person = person_by_username(session, actor)
     _refuse_unentitled(person, policy, now)
-    if pub.state != State.SCHEDULED.value:
+    if pub.state not in WAITING:
         raise Conflict(
             f"发布 {pub_id} 当前为“{State(pub.state).label}”，发送已开始或已结束，不能改期",
             code="too_late_to_reschedule",
@@ -113,7 +115,7 @@ def amend_date(
     session.add(row)
     moved = session.execute(
         update(Publication)
-        .where(Publication.id == pub.id, Publication.state == State.SCHEDULED.value)
+        .where(Publication.id == pub.id, Publication.state.in_(WAITING))
         .values(scheduled_at=when, revision=Publication.revision + 1)
         .execution_options(synchronize_session=False)
     )
@@ -132,7 +134,7 @@ def amend_date(
         session,
         pub.id,
         "publication.amend_date",
-        State.SCHEDULED,
+        State(pub.state),
         actor=actor,
         payload={
             "amendment": row.id,

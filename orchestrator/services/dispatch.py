@@ -30,17 +30,60 @@ def scheduled_time(publish_date: date, default_time: str, now: datetime) -> date
     return max(local.astimezone(UTC), now)
 
 
+HELD_NOTE = "待上级平台采用后转载；逾期未采用由综合科决定放行或撤下"
+
+
+def working_days_after(start: datetime, days: int) -> datetime:
+    """`days` working days (Monday to Friday, Shanghai time) after `start`. Public holidays and
+    their 调休 workdays are not known here yet (the calendar issue)."""
+    moment = start.astimezone(SHANGHAI)
+    left = days
+    while left:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            left -= 1
+    return moment.astimezone(UTC)
+
+
+def upward_first(channels: Iterable[str]) -> frozenset[str]:
+    """The own-platform rows of an item that is also reported upward: held until an upward
+    platform adopts it (then reposted) or 综合科 releases them (the seed, §三(二): upward first,
+    then the office's platforms repost)."""
+    from channels.base import ChannelKind
+    from channels.registry import load_channels
+
+    kinds = {name: cls.kind for name, cls in load_channels().items()}
+    wanted = list(channels)
+    if not any(kinds.get(c) is ChannelKind.UPWARD for c in wanted):
+        return frozenset()
+    return frozenset(c for c in wanted if kinds.get(c) is ChannelKind.OWN)
+
+
 def create_publications(
-    session: Session, version: Version, *, default_time: str, now: datetime, actor: str
+    session: Session,
+    version: Version,
+    *,
+    default_time: str,
+    now: datetime,
+    actor: str,
+    hold_days: int = 3,
 ) -> list[Publication]:
-    """One publication per requested channel, scheduled at its date (the 审批表 rows)."""
+    """One publication per requested channel, scheduled at its date (the 审批表 rows); the own
+    rows of an item also going upward are held (`upward_first`)."""
     created = []
+    held = upward_first(row.channel for row in version.channels)
+    if version.submission.repost_origin_id is not None or version.repost_platform:
+        held = frozenset()  # a repost is what the held rows wait for
     for row in version.channels:
         pub = Publication(
             submission_id=version.submission_id,
             version=version,
             channel=row.channel,
-            state=State.SCHEDULED.value,
+            state=(State.HELD if row.channel in held else State.SCHEDULED).value,
+            hold_until=working_days_after(now, hold_days) if row.channel in held else None,
+            note="待上级平台采用后转载；逾期由综合科决定放行或撤下"
+            if row.channel in held
+            else None,
             idempotency_key=f"ss-{uuid.uuid4().hex}",
             scheduled_at=scheduled_time(row.publish_date, default_time, now),
             source_platform=version.repost_platform,
@@ -76,7 +119,7 @@ def cancel_superseded(
     for pub in session.scalars(
         select(Publication).where(
             Publication.submission_id == submission.id,
-            Publication.state.in_([State.SCHEDULED.value, State.QUEUED.value]),
+            Publication.state.in_([State.HELD.value, State.SCHEDULED.value, State.QUEUED.value]),
         )
     ):
         if move(

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import tenacity
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
 from channels import errors as ce
@@ -771,7 +772,14 @@ class Publisher:
         if pub is not None and self.hub.classes[pub.channel].kind is ChannelKind.UPWARD:
             from orchestrator.services import reposts
 
-            reposts.draft_repost(session, self.app, pub, actor="system", now=now)
+            try:
+                with session.begin_nested():
+                    reposts.draft_repost(session, self.app, pub, actor="system", now=now)
+            except IntegrityError:
+                # Another platform's adoption drafted the one repost at the same moment (the
+                # database keeps one per original): this adoption is recorded, not reposted.
+                with session.begin_nested():
+                    reposts.draft_repost(session, self.app, pub, actor="system", now=now)
 
     # --- people's actions (each checks the person's role for the channel's kind) ---------
 
@@ -919,6 +927,67 @@ class Publisher:
                 payload={"scheduled_at": when},
                 at=now,
                 rebound=True,
+            )
+
+    def release(self, pub_id: int, *, actor: str) -> datetime:
+        """综合科 releases a row held for an upward adoption: it goes out as the office's own
+        article at its signed time, or now if that has passed (within the signed day: a later
+        day needs the 宣传分管领导's 改期 first, which a held row takes too)."""
+        now = self.clock()
+        with self.app.db.session() as session:
+            pub = get_publication(session, pub_id)
+            require(session, actor, "release", self._kind(pub), now)
+            if pub.state != State.HELD.value:
+                raise Conflict(
+                    f"发布 {pub_id} 当前为“{State(pub.state).label}”，不在等待上级采用",
+                    code="not_held",
+                )
+            when = max(pub.scheduled_at, now)
+            _refuse_another_day(session, pub, when, self.app.policy.zone)
+            if not move(
+                session,
+                pub_id,
+                (State.HELD,),
+                State.SCHEDULED,
+                now=now,
+                scheduled_at=when,
+                hold_until=None,
+                note="综合科放行：未等上级采用，作为本单位稿件发布",
+            ):
+                raise Conflict(f"发布 {pub_id} 刚刚已被处理", code="not_held")
+            record_move(
+                session,
+                pub_id,
+                "publication.release",
+                State.SCHEDULED,
+                actor=actor,
+                payload={"scheduled_at": when},
+                at=now,
+                rebound=True,
+            )
+        return when
+
+    def drop(self, pub_id: int, *, reason: str, actor: str) -> None:
+        """综合科 drops a row held for an upward adoption: the own platform does not publish."""
+        if not reason.strip():
+            raise InvalidInput("撤下必须填写原因", code="reason_required")
+        now = self.clock()
+        with self.app.db.session() as session:
+            pub = get_publication(session, pub_id)
+            require(session, actor, "release", self._kind(pub), now)
+            if not move(session, pub_id, (State.HELD,), State.CANCELLED, now=now, note=reason):
+                raise Conflict(
+                    f"发布 {pub_id} 当前为“{State(pub.state).label}”，不在等待上级采用",
+                    code="not_held",
+                )
+            record_move(
+                session,
+                pub_id,
+                "publication.drop",
+                State.CANCELLED,
+                actor=actor,
+                payload={"reason": reason},
+                at=now,
             )
 
     def retry(self, pub_id: int, *, actor: str, checked: bool = False) -> None:

@@ -1,6 +1,13 @@
 """转载: once an upward platform has published (采用) our item, the own platforms repost it with
 the source kept. The repost is a new submission: it passes the three reviews and the gate,
-including the qualified-source check, like anything else."""
+including the qualified-source check, like anything else.
+
+Upward first (the seed, §三(二)): the own rows of an item also reported upward are held
+(待上级采用) at sign-off; the first adoption drafts the one repost of the original, for the held
+channels, and the held rows make way for it. A later adoption, on another platform, is recorded
+but not reposted: one repost per original, unique in the database (`repost_origin_id`), so no
+sequence of adoptions, retries or restarts puts one article twice on one platform.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ from orchestrator.app import App
 from orchestrator.errors import Conflict, ContentMissingError
 from orchestrator.models import Publication, Submission, Version
 from orchestrator.services import submissions
+from orchestrator.services.dispatch import move, record_move
 from orchestrator.states import State
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -36,10 +44,16 @@ def draft_repost(
     channels: list[str] | None = None,
     now: datetime | None = None,
 ) -> Submission:
-    """A repost submission of an adopted upward publication (once per publication)."""
+    """The repost submission of the original that `upward` reported, drafted by the first
+    adoption; a later adoption is recorded and answers the same repost. Its channels: those
+    asked for, else the original's held rows, else every own platform."""
     now = now or datetime.now(UTC)
-    existing = session.scalar(select(Submission).where(Submission.repost_of_id == upward.id))
+    existing = session.scalar(
+        select(Submission).where(Submission.repost_origin_id == upward.submission_id)
+    )
     if existing is not None:
+        if existing.repost_of_id != upward.id:
+            _record_later_adoption(session, existing, upward, actor=actor, now=now)
         return existing
     if upward.state != State.PUBLISHED.value or not upward.url or upward.published_at is None:
         raise Conflict(
@@ -47,6 +61,8 @@ def draft_repost(
         )
     version = upward.version
     platform = load_channels()[upward.channel].display_name
+    held = held_rows(session, upward.submission_id)
+    chosen = channels or [p.channel for p in held] or own_channels()
     today = now.astimezone(SHANGHAI).date()
     draft = submissions.Draft(
         title=version.title,
@@ -62,7 +78,7 @@ def draft_repost(
         byline=version.byline,
         major_event=version.major_event,
         special_content=version.special_content,
-        channels=[ChannelRequest(c, today, "转载") for c in (channels or own_channels())],
+        channels=[ChannelRequest(c, today, "转载") for c in chosen],
         repost=RepostSource(platform, upward.url, upward.published_at),
     )
     author = version.submission.author.username if actor == "system" else actor
@@ -76,15 +92,74 @@ def draft_repost(
         check_role=actor != "system",
     )
     repost.repost_of_id = upward.id
+    repost.repost_origin_id = upward.submission_id
+    session.flush()  # the unique original: a repost drafted at the same moment fails here
     audit.record(
         session,
         "repost.draft",
         actor=actor,
         subject=f"submission:{repost.id}",
-        payload={"upward_publication": upward.id, "platform": platform, "url": upward.url},
+        payload={
+            "upward_publication": upward.id,
+            "original": upward.submission_id,
+            "platform": platform,
+            "url": upward.url,
+            "channels": chosen,
+        },
         at=now,
     )
+    for pub in held:
+        if pub.channel in chosen:
+            _make_way(session, pub, repost, actor=actor, now=now)
     return repost
+
+
+def held_rows(session: Session, submission_id: int) -> list[Publication]:
+    return list(
+        session.scalars(
+            select(Publication)
+            .where(
+                Publication.submission_id == submission_id,
+                Publication.state == State.HELD.value,
+            )
+            .order_by(Publication.id)
+        )
+    )
+
+
+def _make_way(
+    session: Session, pub: Publication, repost: Submission, *, actor: str, now: datetime
+) -> None:
+    """A held row gives its place to the repost: the platform gets the article once."""
+    note = f"上级平台已采用，改由转载稿（稿件 {repost.id}）发布"
+    if move(session, pub.id, (State.HELD,), State.CANCELLED, now=now, note=note):
+        record_move(
+            session,
+            pub.id,
+            "publication.cancel",
+            State.CANCELLED,
+            actor=actor,
+            payload={"reason": "reposted", "repost": repost.id},
+            at=now,
+        )
+
+
+def _record_later_adoption(
+    session: Session, repost: Submission, upward: Publication, *, actor: str, now: datetime
+) -> None:
+    audit.record(
+        session,
+        "repost.adoption_recorded",
+        actor=actor,
+        subject=f"submission:{repost.id}",
+        payload={
+            "upward_publication": upward.id,
+            "platform": load_channels()[upward.channel].display_name,
+            "url": upward.url,
+            "note": "已有转载稿，本次采用只登记、不再转载",
+        },
+        at=now,
+    )
 
 
 def _unlinked_body(version: Version) -> str:

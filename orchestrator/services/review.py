@@ -242,7 +242,12 @@ def review(
     if signing_off and after.passed:
         assert app is not None
         dispatch.create_publications(
-            session, version, default_time=default_publish_time, now=now, actor=actor
+            session,
+            version,
+            default_time=default_publish_time,
+            now=now,
+            actor=actor,
+            hold_days=app.settings.upward_hold_days,
         )
         from orchestrator.reports import archive  # the 审批表 and content, kept with the sign-off
 

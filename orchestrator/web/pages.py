@@ -504,8 +504,10 @@ def offered_actions(person: Person, pub: Publication, now: datetime) -> list[str
     if state == State.SCHEDULED.value and may("schedule"):
         offered.append("reschedule")
     signs_off = get_app().policy.roles_for(ReviewStage.SIGN_OFF)
-    if state == State.SCHEDULED.value and holds(person, signs_off, now):
+    if state in (State.SCHEDULED.value, State.HELD.value) and holds(person, signs_off, now):
         offered.append("amend")
+    if state == State.HELD.value and may("release"):
+        offered += ["release", "drop"]
     if state in WAITING_STATES and may("schedule"):
         offered.append("cancel")
     if state in RETRACTABLE and pub.receipt and cls.capabilities.retract and may("retract"):
@@ -601,6 +603,11 @@ def _act(action: str, pub_id: int, channel: str, who: auth.Principal, form: Acti
         return "已改期至 " + local(when)
     if action == "amend":
         return _amend(pub_id, who, form)
+    if action == "release":
+        return "已放行，" + local(p.release(pub_id, actor=who.username)) + " 作为本单位稿件发布"
+    if action == "drop":
+        p.drop(pub_id, reason=form.reason, actor=who.username)
+        return "已撤下，不再发布"
     if action == "retract":
         p.retract(pub_id, reason=form.reason, actor=who.username)
         return "已撤稿"
@@ -798,7 +805,7 @@ def channel_pause_action(
         return flash(back, f"{label}：{refusal.message}", "error")
 
 
-ALERT_KINDS = {"failed": "发布失败", "unconfirmed": "结果未确认", "overdue": "逾期未发"}
+ALERT_KINDS = {k: v for k, v in alerts.KIND_LABELS.items() if k != "integrity"}
 DELIVERY_LABELS = {"pending": "待发送", "sent": "已发送", "failed": "发送失败"}
 ALERTS_PAGE = 100
 

@@ -211,9 +211,12 @@ def test_demo_walks_every_stage_and_publishes_everywhere(tmp_path: Path) -> None
     assert result.returncode == 0, result.stdout + result.stderr
     for word in ("初审", "复审", "终审", "主要领导审定", "签发", "审核闸门：通过"):
         assert word in result.stdout
-    for platform in ("政府网站", "随申办旗舰店", "微信公众号", "学习强国", "绿色青浦"):
+    for platform in ("学习强国", "绿色青浦"):  # upward first…
         assert f"{platform}：已发布" in result.stdout
-    assert "转载稿" in result.stdout
+    for platform in ("政府网站", "随申办旗舰店", "微信公众号"):  # …then one repost each
+        assert result.stdout.count(f"{platform}（转载）：已发布") == 1, result.stdout
+        assert f"{platform}：已取消 上级平台已采用，改由转载稿" in result.stdout
+    assert "率先采用：已生成转载稿" in result.stdout
     assert not (tmp_path / "fresh" / "redis" / "redis.sock").exists()  # stopped on the way out
 
 

@@ -102,6 +102,11 @@ class Stack:
                 now=at,
             )
             sub_id = sub.id
+        self.review_all(sub_id, at=at)
+        return sub_id
+
+    def review_all(self, sub_id: int, *, at: datetime | None = None) -> None:
+        """初审, 复审, 终审 and 签发 of the submission, each approving."""
         for step, (stage, who) in enumerate(
             (
                 (ReviewStage.FIRST, "author"),
@@ -123,7 +128,6 @@ class Stack:
                     default_publish_time="00:00",
                     now=None if at is None else at + timedelta(seconds=step + 1),
                 )
-        return sub_id
 
     def publications(self, sub_id: int | None = None) -> list[Publication]:
         with self.app.db.session() as session:

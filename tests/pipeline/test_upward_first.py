@@ -1,0 +1,183 @@
+"""Upward first, then one repost (the seed, §三(二)): an item reported upward and also meant for
+the office's own platforms waits for the adoption; the first adoption drafts the one repost, a
+second adoption is recorded, and each own platform gets the article exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from gate.model import ChannelRequest
+from orchestrator import audit
+from orchestrator.errors import Conflict, Forbidden
+from orchestrator.models import Alert, AuditEvent, Publication, Submission
+from orchestrator.services import alerts, submissions
+from orchestrator.services.hub import ChannelHub, MemoryRateGate
+from orchestrator.services.publishing import Publisher
+from tests.clock import shanghai_today
+from tests.pipeline.conftest import Stack
+
+BOTH_WAYS = ("xuexi", "lvse_qingpu", "gov_website", "wechat")
+
+
+def by_channel(stack: Stack, sub: int) -> dict[str, Publication]:
+    return {p.channel: p for p in stack.publications(sub)}
+
+
+def publisher(stack: Stack) -> Publisher:
+    return Publisher(stack.app, ChannelHub(stack.env), MemoryRateGate())
+
+
+def reposts_of(stack: Stack, sub: int) -> list[Submission]:
+    with stack.app.db.session() as session:
+        return list(session.scalars(select(Submission).where(Submission.repost_origin_id == sub)))
+
+
+def test_both_ways_goes_upward_first_and_each_own_platform_gets_one_repost(
+    stack: Stack,
+) -> None:
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(BOTH_WAYS)
+    rows = by_channel(stack, sub)
+    assert {c: rows[c].state for c in ("gov_website", "wechat")} == {
+        "gov_website": "held",
+        "wechat": "held",
+    }
+    assert rows["gov_website"].hold_until is not None
+
+    stack.wait_for(
+        lambda: (
+            {by_channel(stack, sub)[c].state for c in ("xuexi", "lvse_qingpu")} == {"published"}
+        ),
+        timeout=40,
+        what="adopted by both",
+    )
+    (repost,) = reposts_of(stack, sub)
+    rows = by_channel(stack, sub)
+    assert rows["gov_website"].state == rows["wechat"].state == "cancelled"
+    assert f"改由转载稿（稿件 {repost.id}）发布" in rows["gov_website"].note
+    with stack.app.db.session() as session:
+        version = session.get(Submission, repost.id).current
+        first = version.repost_platform  # whichever platform adopted first
+        assert first in ("学习强国", "绿色青浦")
+        assert {c.channel for c in version.channels} == {"gov_website", "wechat"}
+        recorded = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "repost.adoption_recorded")
+        ).all()
+    (other,) = {"学习强国", "绿色青浦"} - {first}
+    assert [e.payload["platform"] for e in recorded] == [other]
+    assert stack.ledger("gov_website") == {} and stack.ledger("wechat") == {}
+
+    stack.review_all(repost.id)  # the repost's own reviews and sign-off
+    stack.wait_for(lambda: stack.settled(repost.id), timeout=40, what="repost published")
+    out = by_channel(stack, repost.id)
+    assert {c: p.state for c, p in out.items()} == {
+        "gov_website": "published",
+        "wechat": "published",
+    }
+    assert stack.ledger("gov_website") == {out["gov_website"].idempotency_key: 1}
+    assert stack.ledger("wechat") == {out["wechat"].idempotency_key: 1}
+    page = requests.get(out["gov_website"].url, timeout=10).text
+    assert f"来源：{first}" in page
+    with stack.app.db.session() as session:
+        report = audit.verify(session)
+    assert report.ok and not report.row_problems, report.as_dict()
+
+
+def test_a_second_repost_of_one_original_is_refused_by_the_database(stack: Stack) -> None:
+    sub = stack.signed_off(("xuexi",))
+    with stack.app.db.session() as session:
+        first = submissions.create(
+            session,
+            stack.app.blobs,
+            author="author",
+            department="sjgl",
+            draft=submissions.Draft(
+                title="转载一",
+                body_html="<p>正文</p>",
+                channels=[ChannelRequest("gov_website", shanghai_today())],
+            ),
+        )
+        first.repost_origin_id = sub
+    with pytest.raises(IntegrityError), stack.app.db.session() as session:
+        second = submissions.create(
+            session,
+            stack.app.blobs,
+            author="author",
+            department="sjgl",
+            draft=submissions.Draft(
+                title="转载二",
+                body_html="<p>正文</p>",
+                channels=[ChannelRequest("gov_website", shanghai_today())],
+            ),
+        )
+        second.repost_origin_id = sub
+        session.flush()
+
+
+def test_held_rows_are_released_or_dropped_by_the_general_office(stack: Stack) -> None:
+    sub = stack.signed_off(("xuexi", "gov_website", "suishenban"))
+    rows = by_channel(stack, sub)
+    p = publisher(stack)
+    with pytest.raises(Forbidden):
+        p.release(rows["gov_website"].id, actor="web")  # 综合科 decides, not 政府网站运行科
+    with pytest.raises(Conflict) as not_held:
+        p.release(rows["xuexi"].id, actor="zhk")
+    assert not_held.value.code == "not_held"
+    when = p.release(rows["gov_website"].id, actor="zhk")
+    assert when <= datetime.now(UTC) + timedelta(seconds=1)
+    p.drop(rows["suishenban"].id, reason="上级未采用，内容已过时效", actor="zhk")
+    rows = by_channel(stack, sub)
+    assert rows["gov_website"].state == "scheduled" and rows["gov_website"].hold_until is None
+    assert rows["suishenban"].state == "cancelled"
+    assert rows["suishenban"].note == "上级未采用，内容已过时效"
+    with stack.app.db.session() as session:
+        report = audit.verify(session)
+    assert report.ok and not report.row_problems, report.as_dict()
+
+
+def test_a_hold_past_its_wait_raises_an_alert_and_a_late_release_needs_the_date(
+    stack: Stack,
+) -> None:
+    sub = stack.signed_off(("xuexi", "gov_website"))
+    held = by_channel(stack, sub)["gov_website"]
+    later = held.hold_until + timedelta(minutes=1)
+    with stack.app.db.session() as session:
+        alerts.scan(session, now=later, overdue_after=900)
+        found = session.scalars(select(Alert).where(Alert.kind == "held")).all()
+    assert len(found) == 1 and "请综合科决定放行" in found[0].message
+    assert found[0].publication_id == held.id
+
+    p = publisher(stack)
+    p.clock = lambda: later  # the signed day has passed: 改期 first
+    with pytest.raises(Conflict) as refused:
+        p.release(held.id, actor="zhk")
+    assert refused.value.code == "needs_date_amendment"
+    assert by_channel(stack, sub)["gov_website"].state == "held"
+
+
+def test_hold_until_counts_working_days() -> None:
+    from orchestrator.services.dispatch import working_days_after
+
+    friday_noon = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
+    assert working_days_after(friday_noon, 3) == datetime(2026, 12, 9, 4, 0, tzinfo=UTC)
+    assert working_days_after(friday_noon, 1) == datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
+
+
+def test_an_upward_only_item_still_drafts_a_repost_to_every_own_platform(stack: Stack) -> None:
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("xuexi", "lvse_qingpu"))
+    stack.wait_for(lambda: stack.settled(sub), timeout=40, what="adopted")
+    (repost,) = reposts_of(stack, sub)
+    with stack.app.db.session() as session:
+        channels = {c.channel for c in session.get(Submission, repost.id).current.channels}
+        count = session.scalar(
+            select(func.count(Submission.id)).where(Submission.repost_of_id.is_not(None))
+        )
+    assert channels == {"gov_website", "suishenban", "wechat"} and count == 1
