@@ -13,13 +13,22 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from orchestrator.errors import InvalidInput
-from orchestrator.reports import accountability, archive, form
+from orchestrator.reports import accountability, archive, bulletin, form
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import MAX_ROW_ID, RowId, get_app, principal
 from orchestrator.web.downloads import attachment
+from orchestrator.web.refusals import ApiRoute, answer_other_methods, media, refusals
 
-router = APIRouter(prefix="/api/v1", tags=["审批表与存档"])
+router = APIRouter(prefix="/api/v1", tags=["审批表与存档"], route_class=ApiRoute)
 Who = Annotated[Principal, Depends(principal)]
+
+# What the archive keeps: the signed 审批表 (PDF, Word), the exact content signed (JSON), and
+# the bulletins (PDF, Excel).
+ARCHIVED_TYPES = tuple(
+    dict.fromkeys(("application/pdf", form.DOCX_MIME, "application/json", *bulletin.KINDS.values()))
+)
+# Not signed off yet (409), or an unknown submission (404).
+FORM_REFUSALS = refusals(404, 409)
 
 
 def _form(submission_id: int, suffix: str) -> Response:
@@ -32,12 +41,22 @@ def _form(submission_id: int, suffix: str) -> Response:
     return attachment(form.render_docx(built), name, form.DOCX_MIME)
 
 
-@router.get("/submissions/{submission_id}/form.pdf", summary="信息发布审批表（PDF）")
+@router.get(
+    "/submissions/{submission_id}/form.pdf",
+    summary="信息发布审批表（PDF）",
+    response_class=Response,
+    responses={**media("application/pdf", description="审批表 PDF"), **FORM_REFUSALS},
+)
 def form_pdf(submission_id: RowId, _who: Who) -> Response:
     return _form(submission_id, "pdf")
 
 
-@router.get("/submissions/{submission_id}/form.docx", summary="信息发布审批表（Word）")
+@router.get(
+    "/submissions/{submission_id}/form.docx",
+    summary="信息发布审批表（Word）",
+    response_class=Response,
+    responses={**media(form.DOCX_MIME, description="审批表 Word 文档"), **FORM_REFUSALS},
+)
 def form_docx(submission_id: RowId, _who: Who) -> Response:
     return _form(submission_id, "docx")
 
@@ -78,7 +97,13 @@ def _day(text: str, name: str) -> date:
         ) from None
 
 
-@router.get("/archive/export", summary="导出一段日期内的存档（zip，含索引）")
+@router.get(
+    "/archive/export",
+    summary="导出一段日期内的存档（zip，含索引）",
+    response_class=Response,
+    # 409: a file in the range no longer matches its hash.
+    responses={**media("application/zip", description="zip，含 index.json"), **refusals(409)},
+)
 def archive_export(
     _who: Who,
     start: Annotated[str, Query(alias="from", description="开始日期 YYYY-MM-DD（含）")],
@@ -91,7 +116,13 @@ def archive_export(
     return attachment(data, f"存档-{first}-{last}.zip", "application/zip")
 
 
-@router.get("/archive/{entry_id}", summary="下载一个存档文件（先核对哈希）")
+@router.get(
+    "/archive/{entry_id}",
+    summary="下载一个存档文件（先核对哈希）",
+    response_class=Response,
+    # 409: the file is missing or changed.
+    responses={**media(*ARCHIVED_TYPES, description="存档文件"), **refusals(404, 409)},
+)
 def archive_download(entry_id: RowId, _who: Who) -> Response:
     app = get_app()
     with app.db.read() as session:
@@ -99,7 +130,11 @@ def archive_download(entry_id: RowId, _who: Who) -> Response:
         return attachment(data, entry.name, entry.mime)
 
 
-@router.get("/accountability", summary="追责报告：已发布信息的撰写、审核、签发与发布人")
+@router.get(
+    "/accountability",
+    summary="追责报告：已发布信息的撰写、审核、签发与发布人",
+    responses=refusals(404),
+)
 def accountability_report(
     _who: Who,
     channel: Annotated[str, Query(description="发布渠道（名称或发布形式）")],
@@ -109,3 +144,6 @@ def accountability_report(
     app = get_app()
     with app.db.read() as session:
         return accountability.report(session, app, channel, url=url, external_id=external_id)
+
+
+answer_other_methods(router)
