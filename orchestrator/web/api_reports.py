@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from orchestrator.errors import InvalidInput
 from orchestrator.reports import accountability, archive, bulletin, form
+from orchestrator.web import schemas as s
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import MAX_ROW_ID, RowId, get_app, principal
 from orchestrator.web.downloads import attachment
@@ -66,7 +67,7 @@ def archive_list(
     _who: Who,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
-    kind: str | None = None,
+    kind: Annotated[str | None, Query(max_length=64, description="存档类别，如 form_pdf")] = None,
     submission: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> dict[str, Any]:
     with get_app().db.read() as session:
@@ -106,8 +107,8 @@ def _day(text: str, name: str) -> date:
 )
 def archive_export(
     _who: Who,
-    start: Annotated[str, Query(alias="from", description="开始日期 YYYY-MM-DD（含）")],
-    end: Annotated[str, Query(alias="to", description="结束日期 YYYY-MM-DD（含）")],
+    start: Annotated[s.Day, Query(alias="from", description="开始日期 YYYY-MM-DD（含）")],
+    end: Annotated[s.Day, Query(alias="to", description="结束日期 YYYY-MM-DD（含）")],
 ) -> Response:
     first, last = _day(start, "from"), _day(end, "to")
     app = get_app()
@@ -137,7 +138,7 @@ def archive_download(entry_id: RowId, _who: Who) -> Response:
 )
 def accountability_report(
     _who: Who,
-    channel: Annotated[str, Query(description="发布渠道（名称或发布形式）")],
+    channel: Annotated[s.ChannelNameOrLabel, Query(description="发布渠道（名称或发布形式）")],
     url: Annotated[str | None, Query(description="发布链接")] = None,
     external_id: Annotated[str | None, Query(alias="id", description="平台发布编号")] = None,
 ) -> dict[str, Any]:

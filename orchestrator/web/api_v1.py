@@ -240,6 +240,8 @@ STATE_LABELS = {
     "rejected": "已驳回",
     "signed_off": "已签发",
 }
+SubmissionStateName = Annotated[str, s.one_of(lambda: STATE_LABELS)]
+PublicationStateName = Annotated[str, s.one_of(lambda: (st.value for st in State))]
 
 
 def state_of(decision: str | None, stage: str | None) -> str:
@@ -427,7 +429,8 @@ def list_submissions(
     per_page: PerPage = 50,
     department: Annotated[str | None, Query(max_length=64, description="科室/窗口代码")] = None,
     state: Annotated[
-        str | None, Query(max_length=32, description="in_review/returned/rejected/signed_off")
+        SubmissionStateName | None,
+        Query(max_length=32, description="in_review/returned/rejected/signed_off"),
     ] = None,
     q: Annotated[str | None, Query(max_length=200, description="标题或正文包含的文字")] = None,
 ) -> s.SubmissionPage:
@@ -651,7 +654,6 @@ def attention(now: datetime) -> ColumnElement[bool]:
     )
 
 
-DAY = r"^\d{4}-\d{2}-\d{2}$"
 FROM = "计划发布日期起（上海时间，YYYY-MM-DD）"
 TO = "计划发布日期止（含当日）"
 
@@ -801,12 +803,14 @@ def list_publications(
     who: Who,
     page: Page = 1,
     per_page: PerPage = 50,
-    state: Annotated[list[str] | None, Query(description="状态，可多次给出")] = None,
-    channel: Annotated[list[str] | None, Query(description="渠道名，可多次给出")] = None,
+    state: Annotated[
+        list[PublicationStateName] | None, Query(description="状态，可多次给出")
+    ] = None,
+    channel: Annotated[list[s.ChannelName] | None, Query(description="渠道名，可多次给出")] = None,
     department: Annotated[str | None, Query(max_length=64, description="科室/窗口代码")] = None,
     submission: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="稿件编号")] = None,
-    date_from: Annotated[str | None, Query(alias="from", pattern=DAY, description=FROM)] = None,
-    date_to: Annotated[str | None, Query(alias="to", pattern=DAY, description=TO)] = None,
+    date_from: Annotated[s.Day | None, Query(alias="from", description=FROM)] = None,
+    date_to: Annotated[s.Day | None, Query(alias="to", description=TO)] = None,
 ) -> s.PublicationPage:
     """Every channel's publications: overdue, failed and unconfirmed first, then by time."""
     with get_app().db.read() as session:
@@ -1007,7 +1011,9 @@ def upward_queue(
     who: Who,
     page: Page = 1,
     per_page: PerPage = 50,
-    state: Annotated[list[str] | None, Query(description="状态，可多次给出")] = None,
+    state: Annotated[
+        list[PublicationStateName] | None, Query(description="状态，可多次给出")
+    ] = None,
 ) -> s.PublicationPage:
     """学习强国、绿色青浦… reports and whether they were adopted."""
     with get_app().db.read() as session:
@@ -1110,7 +1116,9 @@ def channels(who: Who) -> list[s.ChannelOut]:
 @router.get("/audit/verify", response_model=s.AuditOut, tags=["审计"])
 def audit_verify(
     who: Who,
-    checkpoint: Annotated[str | None, Query(max_length=200, description="检查点 序号:哈希")] = None,
+    checkpoint: Annotated[
+        str | None, Query(pattern=audit.CHECKPOINT, description="检查点 序号:哈希")
+    ] = None,
 ) -> s.AuditOut:
     """Recompute the audit hash chain; name the first changed, inserted or deleted row, of the
     chain or of the review actions and publications it vouches for."""

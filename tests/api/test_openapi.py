@@ -6,12 +6,17 @@ are the rules read off the schema, and the cases a tester found, asked of a real
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Any
 
 import pytest
 
+from channels.registry import load_channels
+from gate.model import Role
 from orchestrator.api import api
 from orchestrator.reports import form
+from orchestrator.states import State
 from orchestrator.web.deps import SAFE_METHODS
 from tests.api.conftest import Server, create_submission, walk
 
@@ -153,3 +158,110 @@ def test_other_methods_are_405_with_the_full_allow(
     assert reply.status_code == 405, reply.text
     assert reply.headers["allow"] == allow
     assert reply.json()["error"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "checkpoint",
+    ["²:" + "0" * 64, "99999999999999999999:" + "0" * 64, "1:" + "z" * 64, "1:abc"],
+)
+def test_a_checkpoint_out_of_shape_is_bad_input(server: Server, checkpoint: str) -> None:
+    """Not a 500: ² is a digit to str.isdigit() but not to int(), and SQLite's integer ends
+    before 20 digits do."""
+    reply = server.as_("zhouzh").get("/audit/verify", params={"checkpoint": checkpoint})
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["message"]
+
+
+# --- input the schema calls valid is input the routes take ----------------------------------
+
+
+def test_a_whole_number_written_with_a_point_is_an_integer(server: Server) -> None:
+    client = server.as_("wangfang")
+    taken = client.post("/tokens", json={"name": "脚本", "days": 385.0})
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["expires_at"] is not None
+    for days in (385.5, "385", True, 0.0, 3651.0):
+        refused = client.post("/tokens", json={"name": "脚本", "days": days})
+        assert refused.status_code == 422, days
+        assert refused.json()["error"] == "invalid_input"
+
+
+def values_of(schema: dict[str, Any]) -> set[str]:
+    """The enum of a string, or of the strings in an array, either perhaps nullable."""
+    for choice in schema.get("anyOf", [schema]):
+        inner = choice.get("items", choice)
+        if "enum" in inner:
+            return set(inner["enum"])
+    raise AssertionError(f"no enum in {schema}")
+
+
+def parameter(method: str, path: str, name: str) -> dict[str, Any]:
+    found = [p for p in operation(method, path)["parameters"] if p["name"] == name]
+    return dict(found[0]["schema"])
+
+
+def body_field(model: str, name: str) -> dict[str, Any]:
+    return dict(SCHEMA["components"]["schemas"][model]["properties"][name])
+
+
+STATES = {s.value for s in State}
+CHANNELS = set(load_channels())
+LABELS = {cls.display_name for cls in load_channels().values()}
+LISTED = [
+    ("GET", "/api/v1/publications", "state", STATES),
+    ("GET", "/api/v1/upward/queue", "state", STATES),
+    ("GET", "/api/v1/publications", "channel", CHANNELS),
+    ("GET", "/api/v1/submissions", "state", {"in_review", "returned", "rejected", "signed_off"}),
+    ("GET", "/api/v1/accountability", "channel", CHANNELS | LABELS),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "name", "values"), LISTED)
+def test_a_string_checked_against_a_list_is_that_list_in_the_schema(
+    server: Server, method: str, path: str, name: str, values: set[str]
+) -> None:
+    assert values_of(parameter(method, path, name)) == values
+    client = server.as_("zhouzh")
+    wanted = {"channel": "wechat", "id": "x"} if path.endswith("accountability") else {}
+    for value in sorted(values):
+        reply = client.request(method, server.url + path, params={**wanted, name: value})
+        assert reply.status_code != 422, (value, reply.text)
+    refused = client.request(method, server.url + path, params={**wanted, name: "nope"})
+    assert refused.status_code == 422
+
+
+def test_channels_and_roles_in_bodies_are_listed_too() -> None:
+    assert values_of(body_field("ChannelIn", "channel")) == CHANNELS | LABELS
+    assert values_of(body_field("RepostRequest", "channels")) == CHANNELS | LABELS
+    assert values_of(body_field("DelegationIn", "role")) == {r.value for r in Role} | {
+        r.label for r in Role
+    }
+
+
+def test_days_in_queries_are_dates() -> None:
+    for method, path, name in (
+        ("GET", "/api/v1/publications", "from"),
+        ("GET", "/api/v1/publications", "to"),
+        ("GET", "/api/v1/archive/export", "from"),
+        ("GET", "/api/v1/archive/export", "to"),
+    ):
+        found = parameter(method, path, name)
+        assert {"type": "string", "format": "date"}.items() <= found.get("anyOf", [found])[
+            0
+        ].items(), (path, name)
+
+
+def test_blank_in_the_schema_is_blank_to_the_services() -> None:
+    """A reason the schema takes, the service's strip() does not empty, and the other way."""
+    pattern = re.compile(body_field("ReasonIn", "reason")["pattern"])
+    for code in range(sys.maxunicode + 1):
+        assert bool(pattern.search(chr(code))) == bool(chr(code).strip()), hex(code)
+    url = re.compile(body_field("ConfirmIn", "url")["pattern"])
+    assert url.match("https://www.shqp.gov.cn/a?b=1") and not url.match("https://a\x1d")
+
+
+@pytest.mark.parametrize("reason", ["\x1d", "\u3000 ", " "])
+def test_a_blank_reason_is_refused_before_the_service(server: Server, reason: str) -> None:
+    reply = server.as_("zhouzh").post("/publications/1/retract", json={"reason": reason})
+    assert reply.status_code == 422
+    assert reply.json()["error"] == "invalid_input", reply.text
