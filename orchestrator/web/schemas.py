@@ -393,7 +393,7 @@ class RescheduleIn(StrictBody):
 
 
 class AmendDateIn(StrictBody):
-    new_date: Annotated[date, Strict(False)] = Field(description="新的发布日期（上海日历日）")
+    new_date: IsoDate = Field(description="新的发布日期（上海日历日）")
     at: str | None = Field(
         default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="当天的发布时间 HH:MM"
     )
@@ -417,8 +417,8 @@ class DelegationIn(StrictBody):
         min_length=1, max_length=64, description="代行的角色"
     )
     department: str | None = Field(default=None, max_length=64, description="代理的科室代码")
-    start: Annotated[date, Strict(False)] = Field(description="开始日期（含）")
-    end: Annotated[date, Strict(False)] = Field(description="结束日期（含）")
+    start: IsoDate = Field(description="开始日期（含）")
+    end: IsoDate = Field(description="结束日期（含）")
     note: str = Field(default="", max_length=500)
 
 

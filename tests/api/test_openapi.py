@@ -265,3 +265,28 @@ def test_a_blank_reason_is_refused_before_the_service(server: Server, reason: st
     reply = server.as_("zhouzh").post("/publications/1/retract", json={"reason": reason})
     assert reply.status_code == 422
     assert reply.json()["error"] == "invalid_input", reply.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/publications/1/amend-date", {"new_date": 4102444800, "password": "x"}, "new_date"),
+        (
+            "/delegations",
+            {"deputy": "lijun", "acting_for": "zhaomin", "role": "leader_in_charge"}
+            | {"start": 4102444800, "end": "2100-01-02"},
+            "start",
+        ),
+    ],
+)
+def test_a_day_in_a_body_is_a_string_as_the_schema_says(
+    server: Server, path: str, body: dict[str, Any], field: str
+) -> None:
+    """Not a number of seconds since 1970 (4102444800 was taken as 2100-01-01)."""
+    reply = server.as_("zhouzh").post(path, json=body)
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["error"] == "invalid_input"
+    assert [d["loc"] for d in reply.json()["details"]] == [["body", field]]
+    assert {"type": "string", "format": "date"}.items() <= body_field(
+        "AmendDateIn" if field == "new_date" else "DelegationIn", field
+    ).items()
