@@ -25,10 +25,18 @@ from orchestrator.web.auth import Principal
 from orchestrator.web.deps import principal
 from orchestrator.web.headers import SecurityHeaders
 from orchestrator.web.limits import BodyLimit
+from orchestrator.web.refusals import (
+    ApiRoute,
+    answer_other_methods,
+    media,
+    refusals,
+    validation_refusal,
+)
 
 # The schema needs a session or token like everything else; Swagger UI is off (it loads its
 # scripts from a CDN, and these machines have no internet).
 api = FastAPI(title="三审发布", version="0.1.0", openapi_url=None, docs_url=None, redoc_url=None)
+api.router.route_class = ApiRoute
 api.add_middleware(BodyLimit)
 api.add_middleware(SecurityHeaders)  # added last, so outermost: 413s carry the headers too
 
@@ -54,7 +62,7 @@ async def _out_of_range(_request: Request, _error: DataError) -> JSONResponse:
 @api.exception_handler(RequestValidationError)
 async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
     """Bad input on routes outside /api/v1 (reports, console pages): the same error body."""
-    return api_v1.validation_refusal(error)
+    return validation_refusal(error)
 
 
 def wants_page(request: Request) -> bool:
@@ -107,7 +115,12 @@ def health() -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@api.get("/callbacks/wechat", response_class=PlainTextResponse)
+# 403: not signed by WeChat; 503: the WeChat channel has no settings here.
+@api.get(
+    "/callbacks/wechat",
+    response_class=Response,
+    responses={**media("text/plain", description="echostr"), **refusals(403, 503)},
+)
 def wechat_verify(request: Request) -> Response:
     """WeChat checks the server URL once with a signed echostr."""
     adapter: Any = publisher().hub.get("wechat")
@@ -117,7 +130,12 @@ def wechat_verify(request: Request) -> Response:
         return JSONResponse({"error": error.code, "message": error.message}, status_code=403)
 
 
-@api.post("/callbacks/wechat")
+# 404: a result for a publish id we never sent.
+@api.post(
+    "/callbacks/wechat",
+    response_class=Response,
+    responses={**media("text/plain", description="success"), **refusals(403, 404, 503)},
+)
 async def wechat_event(request: Request) -> Response:
     """A signed event; a publish result settles the publication. Anything unsigned: 403."""
     body = await request.body()
@@ -131,3 +149,6 @@ async def wechat_event(request: Request) -> Response:
         return PlainTextResponse("success")
     p.apply_status("wechat", job.publish_id, job.status)  # unknown publish id: 404
     return PlainTextResponse("success")
+
+
+answer_other_methods(api.router)

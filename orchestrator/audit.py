@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -171,10 +172,14 @@ def verify(session: Session, checkpoint: str | None = None) -> ChainReport:
     return ChainReport(True, rows, head_seq, prev)
 
 
+# A sequence number the database's integer holds, and the row's SHA-256 in hex.
+CHECKPOINT = r"^[0-9]{1,18}:[0-9a-f]{64}$"
+
+
 def parse_checkpoint(checkpoint: str) -> tuple[int, str]:
-    seq_text, _, digest = checkpoint.strip().partition(":")
-    if not seq_text.isdigit() or len(digest) != 64:
+    if not re.fullmatch(CHECKPOINT, checkpoint.strip()):
         raise InvalidInput("检查点格式应为 “序号:哈希”，如 42:ab12…", code="bad_checkpoint")
+    seq_text, _, digest = checkpoint.strip().partition(":")
     return int(seq_text), digest
 
 

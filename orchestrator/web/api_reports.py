@@ -13,13 +13,23 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from orchestrator.errors import InvalidInput
-from orchestrator.reports import accountability, archive, form
+from orchestrator.reports import accountability, archive, bulletin, form
+from orchestrator.web import schemas as s
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import MAX_ROW_ID, RowId, get_app, principal
 from orchestrator.web.downloads import attachment
+from orchestrator.web.refusals import ApiRoute, answer_other_methods, media, refusals
 
-router = APIRouter(prefix="/api/v1", tags=["审批表与存档"])
+router = APIRouter(prefix="/api/v1", tags=["审批表与存档"], route_class=ApiRoute)
 Who = Annotated[Principal, Depends(principal)]
+
+# What the archive keeps: the signed 审批表 (PDF, Word), the exact content signed (JSON), and
+# the bulletins (PDF, Excel).
+ARCHIVED_TYPES = tuple(
+    dict.fromkeys(("application/pdf", form.DOCX_MIME, "application/json", *bulletin.KINDS.values()))
+)
+# Not signed off yet (409), or an unknown submission (404).
+FORM_REFUSALS = refusals(404, 409)
 
 
 def _form(submission_id: int, suffix: str) -> Response:
@@ -32,12 +42,22 @@ def _form(submission_id: int, suffix: str) -> Response:
     return attachment(form.render_docx(built), name, form.DOCX_MIME)
 
 
-@router.get("/submissions/{submission_id}/form.pdf", summary="信息发布审批表（PDF）")
+@router.get(
+    "/submissions/{submission_id}/form.pdf",
+    summary="信息发布审批表（PDF）",
+    response_class=Response,
+    responses={**media("application/pdf", description="审批表 PDF"), **FORM_REFUSALS},
+)
 def form_pdf(submission_id: RowId, _who: Who) -> Response:
     return _form(submission_id, "pdf")
 
 
-@router.get("/submissions/{submission_id}/form.docx", summary="信息发布审批表（Word）")
+@router.get(
+    "/submissions/{submission_id}/form.docx",
+    summary="信息发布审批表（Word）",
+    response_class=Response,
+    responses={**media(form.DOCX_MIME, description="审批表 Word 文档"), **FORM_REFUSALS},
+)
 def form_docx(submission_id: RowId, _who: Who) -> Response:
     return _form(submission_id, "docx")
 
@@ -47,7 +67,7 @@ def archive_list(
     _who: Who,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
-    kind: str | None = None,
+    kind: Annotated[str | None, Query(max_length=64, description="存档类别，如 form_pdf")] = None,
     submission: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> dict[str, Any]:
     with get_app().db.read() as session:
@@ -78,11 +98,17 @@ def _day(text: str, name: str) -> date:
         ) from None
 
 
-@router.get("/archive/export", summary="导出一段日期内的存档（zip，含索引）")
+@router.get(
+    "/archive/export",
+    summary="导出一段日期内的存档（zip，含索引）",
+    response_class=Response,
+    # 409: a file in the range no longer matches its hash.
+    responses={**media("application/zip", description="zip，含 index.json"), **refusals(409)},
+)
 def archive_export(
     _who: Who,
-    start: Annotated[str, Query(alias="from", description="开始日期 YYYY-MM-DD（含）")],
-    end: Annotated[str, Query(alias="to", description="结束日期 YYYY-MM-DD（含）")],
+    start: Annotated[s.Day, Query(alias="from", description="开始日期 YYYY-MM-DD（含）")],
+    end: Annotated[s.Day, Query(alias="to", description="结束日期 YYYY-MM-DD（含）")],
 ) -> Response:
     first, last = _day(start, "from"), _day(end, "to")
     app = get_app()
@@ -91,7 +117,13 @@ def archive_export(
     return attachment(data, f"存档-{first}-{last}.zip", "application/zip")
 
 
-@router.get("/archive/{entry_id}", summary="下载一个存档文件（先核对哈希）")
+@router.get(
+    "/archive/{entry_id}",
+    summary="下载一个存档文件（先核对哈希）",
+    response_class=Response,
+    # 409: the file is missing or changed.
+    responses={**media(*ARCHIVED_TYPES, description="存档文件"), **refusals(404, 409)},
+)
 def archive_download(entry_id: RowId, _who: Who) -> Response:
     app = get_app()
     with app.db.read() as session:
@@ -99,13 +131,20 @@ def archive_download(entry_id: RowId, _who: Who) -> Response:
         return attachment(data, entry.name, entry.mime)
 
 
-@router.get("/accountability", summary="追责报告：已发布信息的撰写、审核、签发与发布人")
+@router.get(
+    "/accountability",
+    summary="追责报告：已发布信息的撰写、审核、签发与发布人",
+    responses=refusals(404),
+)
 def accountability_report(
     _who: Who,
-    channel: Annotated[str, Query(description="发布渠道（名称或发布形式）")],
+    channel: Annotated[s.ChannelNameOrLabel, Query(description="发布渠道（名称或发布形式）")],
     url: Annotated[str | None, Query(description="发布链接")] = None,
     external_id: Annotated[str | None, Query(alias="id", description="平台发布编号")] = None,
 ) -> dict[str, Any]:
     app = get_app()
     with app.db.read() as session:
         return accountability.report(session, app, channel, url=url, external_id=external_id)
+
+
+answer_other_methods(router)

@@ -12,8 +12,6 @@ import binascii
 import difflib
 import html
 import re
-import time
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
@@ -22,13 +20,9 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.elements import ColumnElement
-from starlette.exceptions import HTTPException
 
 from channels.base import ChannelKind
 from channels.registry import load_channels
@@ -61,91 +55,11 @@ from orchestrator.states import State
 from orchestrator.web import auth
 from orchestrator.web import schemas as s
 from orchestrator.web.deps import MAX_ROW_ID, RowId, get_app, principal
+from orchestrator.web.refusals import ApiRoute, answer_other_methods, refusals
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-_ERROR = {"model": s.ErrorBody}
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {**_ERROR, "description": "请求格式错误（如 JSON 无法解析）"},
-    401: {**_ERROR, "description": "未登录、会话过期或令牌无效"},
-    403: {**_ERROR, "description": "无权操作、密码错误或 CSRF 校验失败"},
-    404: {**_ERROR, "description": "对象不存在"},
-    409: {**_ERROR, "description": "与当前状态冲突（顺序、重复、审核闸门未通过）"},
-    413: {**_ERROR, "description": "请求内容过大"},
-    422: {**_ERROR, "description": "输入有误"},
-    503: {**_ERROR, "description": "发布渠道未配置"},
-}
-
-_PROBLEMS = {
-    "missing": "缺少此项",
-    "extra_forbidden": "不允许的字段",
-    "string_too_short": "内容太短或为空",
-    "string_too_long": "内容太长",
-    "string_pattern_mismatch": "格式不符",
-    "too_short": "项数太少",
-    "too_long": "项数太多",
-    "literal_error": "取值不在允许范围内",
-    "greater_than_equal": "数值太小",
-    "less_than_equal": "数值太大",
-    "json_invalid": "JSON 无法解析",
-    "model_attributes_type": "应为对象",
-    "dict_type": "应为对象",
-    "list_type": "应为数组",
-    "timezone_aware": "时间必须带时区",
-}
-
-
-def _problem(error: dict[str, Any]) -> str:
-    where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "请求"
-    kind = str(error.get("type", ""))
-    text = _PROBLEMS.get(kind) or ("类型不符" if kind.endswith("_type") else "取值无效")
-    return f"{where}：{text}"
-
-
-def validation_refusal(exc: RequestValidationError) -> JSONResponse:
-    errors = list(exc.errors())
-    malformed = any(e.get("type") == "json_invalid" for e in errors)
-    body = s.ErrorBody(
-        error="bad_json" if malformed else "invalid_input",
-        message=("请求内容不是有效的 JSON" if malformed else "请求内容有误：")
-        + ("" if malformed else "；".join(_problem(e) for e in errors)),
-        details=[
-            {"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type")} for e in errors
-        ],
-    )
-    return JSONResponse(body.model_dump(), status_code=400 if malformed else 422)
-
-
-def _unreadable() -> JSONResponse:
-    """FastAPI's own 400 for a body it cannot decode (not UTF-8, broken form), in our model."""
-    body = s.ErrorBody(error="bad_body", message="请求内容无法解析（应为 UTF-8 编码的 JSON）")
-    return JSONResponse(body.model_dump(), status_code=400)
-
-
-class ApiRoute(APIRoute):
-    """Our error model for FastAPI's validation errors and the handler's own time in
-    X-Process-Time (milliseconds). Oversize bodies never get here (web.limits)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            started = time.perf_counter()
-            try:
-                response = await handler(request)
-            except RequestValidationError as exc:
-                response = validation_refusal(exc)
-            except HTTPException as exc:
-                if exc.status_code != 400:
-                    raise
-                response = _unreadable()
-            response.headers["X-Process-Time"] = f"{(time.perf_counter() - started) * 1000:.2f}"
-            return response
-
-        return route
-
-
-router = APIRouter(prefix="/api/v1", route_class=ApiRoute, responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/v1", route_class=ApiRoute)
 Who = Annotated[auth.Principal, Depends(principal)]
 Page = Annotated[int, Query(ge=1, le=1_000_000, description="页码，从 1 开始")]
 PerPage = Annotated[int, Query(ge=1, le=200, description="每页条数，最多 200")]
@@ -208,7 +122,7 @@ def person_out(person: Person, now: datetime) -> s.PersonOut:
 # --- sign-in, the signed-in person, API tokens ----------------------------------------------
 
 
-@router.post("/session", response_model=s.SessionOut, tags=["登录"])
+@router.post("/session", response_model=s.SessionOut, responses=refusals(401), tags=["登录"])
 def sign_in(body: s.SignIn, response: Response) -> s.SessionOut:
     """Sign in with a password: sets the session cookie; send csrf_token back as X-CSRF-Token."""
     app = get_app()
@@ -273,7 +187,9 @@ def list_tokens(who: Who) -> list[s.TokenOut]:
         return [s.TokenOut(**token_out(r)) for r in rows]
 
 
-@router.delete("/tokens/{token_id}", response_model=s.Revoked, tags=["登录"])
+@router.delete(
+    "/tokens/{token_id}", response_model=s.Revoked, responses=refusals(404), tags=["登录"]
+)
 def revoke_token(token_id: RowId, who: Who) -> s.Revoked:
     with get_app().db.session() as session:
         row = session.get(ApiToken, token_id)
@@ -324,6 +240,8 @@ STATE_LABELS = {
     "rejected": "已驳回",
     "signed_off": "已签发",
 }
+SubmissionStateName = Annotated[str, s.one_of(lambda: STATE_LABELS)]
+PublicationStateName = Annotated[str, s.one_of(lambda: (st.value for st in State))]
 
 
 def state_of(decision: str | None, stage: str | None) -> str:
@@ -426,7 +344,13 @@ def submission_out(sub: Submission) -> s.SubmissionOut:
     )
 
 
-@router.post("/submissions", response_model=s.SubmissionOut, status_code=201, tags=["稿件"])
+@router.post(
+    "/submissions",
+    response_model=s.SubmissionOut,
+    status_code=201,
+    responses=refusals(403),
+    tags=["稿件"],
+)
 def create_submission(body: s.SubmissionIn, who: Who) -> s.SubmissionOut:
     """New submission (version 1) by the signed-in person; images as Base64."""
     app = get_app()
@@ -446,6 +370,7 @@ def create_submission(body: s.SubmissionIn, who: Who) -> s.SubmissionOut:
 @router.post(
     "/submissions/{submission_id}/versions",
     response_model=s.SubmissionOut,
+    responses=refusals(403, 404),
     status_code=201,
     tags=["稿件"],
 )
@@ -504,7 +429,8 @@ def list_submissions(
     per_page: PerPage = 50,
     department: Annotated[str | None, Query(max_length=64, description="科室/窗口代码")] = None,
     state: Annotated[
-        str | None, Query(max_length=32, description="in_review/returned/rejected/signed_off")
+        SubmissionStateName | None,
+        Query(max_length=32, description="in_review/returned/rejected/signed_off"),
     ] = None,
     q: Annotated[str | None, Query(max_length=200, description="标题或正文包含的文字")] = None,
 ) -> s.SubmissionPage:
@@ -542,7 +468,12 @@ def list_submissions(
     return s.SubmissionPage(page=page, per_page=per_page, total=total or 0, items=items)
 
 
-@router.get("/submissions/{submission_id}", response_model=s.SubmissionOut, tags=["稿件"])
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=s.SubmissionOut,
+    responses=refusals(404),
+    tags=["稿件"],
+)
 def get_submission(submission_id: RowId, who: Who) -> s.SubmissionOut:
     with get_app().db.read() as session:
         return submission_out(submissions.get(session, submission_id))
@@ -556,7 +487,10 @@ def find_version(sub: Submission, number: int) -> Version:
 
 
 @router.get(
-    "/submissions/{submission_id}/versions/{number}", response_model=s.VersionOut, tags=["稿件"]
+    "/submissions/{submission_id}/versions/{number}",
+    response_model=s.VersionOut,
+    responses=refusals(404),
+    tags=["稿件"],
 )
 def get_version(submission_id: RowId, number: RowId, who: Who) -> s.VersionOut:
     with get_app().db.read() as session:
@@ -592,7 +526,12 @@ def other_changes(a: Version, b: Version) -> list[str]:
     return found
 
 
-@router.get("/submissions/{submission_id}/diff", response_model=s.DiffOut, tags=["稿件"])
+@router.get(
+    "/submissions/{submission_id}/diff",
+    response_model=s.DiffOut,
+    responses=refusals(404),
+    tags=["稿件"],
+)
 def diff_versions(
     submission_id: RowId,
     who: Who,
@@ -625,6 +564,7 @@ def diff_versions(
 @router.post(
     "/submissions/{submission_id}/reviews",
     response_model=s.ReviewResult,
+    responses=refusals(403, 404, 409),
     status_code=201,
     tags=["审核"],
 )
@@ -661,7 +601,12 @@ def post_review(submission_id: RowId, body: s.ReviewIn, who: Who) -> s.ReviewRes
         )
 
 
-@router.get("/submissions/{submission_id}/gate", response_model=s.GateOut, tags=["审核"])
+@router.get(
+    "/submissions/{submission_id}/gate",
+    response_model=s.GateOut,
+    responses=refusals(404),
+    tags=["审核"],
+)
 def gate_check(submission_id: RowId, who: Who) -> s.GateOut:
     """The gate's verdict with every violation, the reviewer aids and each channel's problems."""
     app = get_app()
@@ -709,7 +654,6 @@ def attention(now: datetime) -> ColumnElement[bool]:
     )
 
 
-DAY = r"^\d{4}-\d{2}-\d{2}$"
 FROM = "计划发布日期起（上海时间，YYYY-MM-DD）"
 TO = "计划发布日期止（含当日）"
 
@@ -859,12 +803,14 @@ def list_publications(
     who: Who,
     page: Page = 1,
     per_page: PerPage = 50,
-    state: Annotated[list[str] | None, Query(description="状态，可多次给出")] = None,
-    channel: Annotated[list[str] | None, Query(description="渠道名，可多次给出")] = None,
+    state: Annotated[
+        list[PublicationStateName] | None, Query(description="状态，可多次给出")
+    ] = None,
+    channel: Annotated[list[s.ChannelName] | None, Query(description="渠道名，可多次给出")] = None,
     department: Annotated[str | None, Query(max_length=64, description="科室/窗口代码")] = None,
     submission: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="稿件编号")] = None,
-    date_from: Annotated[str | None, Query(alias="from", pattern=DAY, description=FROM)] = None,
-    date_to: Annotated[str | None, Query(alias="to", pattern=DAY, description=TO)] = None,
+    date_from: Annotated[s.Day | None, Query(alias="from", description=FROM)] = None,
+    date_to: Annotated[s.Day | None, Query(alias="to", description=TO)] = None,
 ) -> s.PublicationPage:
     """Every channel's publications: overdue, failed and unconfirmed first, then by time."""
     with get_app().db.read() as session:
@@ -908,7 +854,12 @@ def publication_out(session: Session, pub: Publication) -> s.PublicationOut:
     )
 
 
-@router.get("/publications/{pub_id}", response_model=s.PublicationOut, tags=["发布"])
+@router.get(
+    "/publications/{pub_id}",
+    response_model=s.PublicationOut,
+    responses=refusals(404),
+    tags=["发布"],
+)
 def get_publication_detail(pub_id: RowId, who: Who) -> s.PublicationOut:
     with get_app().db.read() as session:
         return publication_out(session, get_publication(session, pub_id))
@@ -932,7 +883,12 @@ def publisher() -> Any:
     return shared()
 
 
-@router.post("/publications/{pub_id}/reschedule", response_model=s.PublicationState, tags=["发布"])
+@router.post(
+    "/publications/{pub_id}/reschedule",
+    response_model=s.PublicationState,
+    responses=refusals(403, 404, 409),
+    tags=["发布"],
+)
 def reschedule(pub_id: RowId, body: s.RescheduleIn, who: Who) -> s.PublicationState:
     """Set the publish time, or publish now: only before the send has started."""
     if body.now == (body.at is not None):
@@ -945,7 +901,12 @@ def reschedule(pub_id: RowId, body: s.RescheduleIn, who: Who) -> s.PublicationSt
     return publication_state(pub_id)
 
 
-@router.post("/publications/{pub_id}/amend-date", response_model=s.AmendedOut, tags=["发布"])
+@router.post(
+    "/publications/{pub_id}/amend-date",
+    response_model=s.AmendedOut,
+    responses=refusals(403, 404, 409),
+    tags=["发布"],
+)
 def amend_date(pub_id: RowId, body: s.AmendDateIn, who: Who) -> s.AmendedOut:
     """改期 to another day: the 宣传分管领导 signs it with their key (password re-asked)."""
     app = get_app()
@@ -971,33 +932,58 @@ def amend_date(pub_id: RowId, body: s.AmendDateIn, who: Who) -> s.AmendedOut:
         )
 
 
-@router.post("/publications/{pub_id}/cancel", response_model=s.PublicationState, tags=["发布"])
+@router.post(
+    "/publications/{pub_id}/cancel",
+    response_model=s.PublicationState,
+    responses=refusals(403, 404, 409),
+    tags=["发布"],
+)
 def cancel(pub_id: RowId, body: s.CancelIn, who: Who) -> s.PublicationState:
     publisher().cancel(pub_id, reason=body.reason, actor=who.username)
     return publication_state(pub_id)
 
 
-@router.post("/publications/{pub_id}/retract", response_model=s.PublicationState, tags=["发布"])
+@router.post(
+    "/publications/{pub_id}/retract",
+    response_model=s.PublicationState,
+    responses=refusals(403, 404, 409, 503),
+    tags=["发布"],
+)
 def retract(pub_id: RowId, body: s.ReasonIn, who: Who) -> s.PublicationState:
     publisher().retract(pub_id, reason=body.reason, actor=who.username)
     return publication_state(pub_id)
 
 
-@router.post("/publications/{pub_id}/retry", response_model=s.PublicationState, tags=["发布"])
+@router.post(
+    "/publications/{pub_id}/retry",
+    response_model=s.PublicationState,
+    responses=refusals(403, 404, 409),
+    tags=["发布"],
+)
 def retry(pub_id: RowId, body: s.RetryIn, who: Who) -> s.PublicationState:
     """Send a failed row again; an unconfirmed one only with checked=true (platform checked)."""
     publisher().retry(pub_id, actor=who.username, checked=body.checked)
     return publication_state(pub_id)
 
 
-@router.post("/publications/{pub_id}/confirm", response_model=s.PublicationState, tags=["发布"])
+@router.post(
+    "/publications/{pub_id}/confirm",
+    response_model=s.PublicationState,
+    responses=refusals(403, 404, 409),
+    tags=["发布"],
+)
 def confirm(pub_id: RowId, body: s.ConfirmIn, who: Who) -> s.PublicationState:
     """Seen on the platform (or adopted upward): published, with its URL."""
     publisher().confirm_by_hand(pub_id, url=body.url, actor=who.username)
     return publication_state(pub_id)
 
 
-@router.post("/submissions/{submission_id}/retract", response_model=s.RetractAllOut, tags=["发布"])
+@router.post(
+    "/submissions/{submission_id}/retract",
+    response_model=s.RetractAllOut,
+    responses=refusals(403, 404, 409),
+    tags=["发布"],
+)
 def retract_submission(submission_id: RowId, body: s.ReasonIn, who: Who) -> s.RetractAllOut:
     """撤稿 on every channel the submission went out on; each channel answers for itself."""
     with get_app().db.read() as session:
@@ -1025,7 +1011,9 @@ def upward_queue(
     who: Who,
     page: Page = 1,
     per_page: PerPage = 50,
-    state: Annotated[list[str] | None, Query(description="状态，可多次给出")] = None,
+    state: Annotated[
+        list[PublicationStateName] | None, Query(description="状态，可多次给出")
+    ] = None,
 ) -> s.PublicationPage:
     """学习强国、绿色青浦… reports and whether they were adopted."""
     with get_app().db.read() as session:
@@ -1042,7 +1030,11 @@ def upward_queue(
 
 
 @router.post(
-    "/upward/{pub_id}/repost", response_model=s.SubmissionOut, status_code=201, tags=["对上报送"]
+    "/upward/{pub_id}/repost",
+    response_model=s.SubmissionOut,
+    status_code=201,
+    responses=refusals(403, 404, 409),
+    tags=["对上报送"],
 )
 def repost(pub_id: RowId, body: s.RepostRequest, who: Who) -> s.SubmissionOut:
     """A repost submission (转载稿) of an adopted upward report; it still needs three reviews."""
@@ -1076,7 +1068,13 @@ def delegations(
         return [s.DelegationOut(**delegation.describe(r)) for r in rows]  # type: ignore[arg-type]
 
 
-@router.post("/delegations", response_model=s.DelegationOut, status_code=201, tags=["组织"])
+@router.post(
+    "/delegations",
+    response_model=s.DelegationOut,
+    status_code=201,
+    responses=refusals(403, 404, 409),
+    tags=["组织"],
+)
 def delegate(body: s.DelegationIn, who: Who) -> s.DelegationOut:
     """Let a deputy hold an absent person's role between two dates (by the person themselves,
     a 主要领导 or 综合科)."""
@@ -1095,7 +1093,12 @@ def delegate(body: s.DelegationIn, who: Who) -> s.DelegationOut:
         return s.DelegationOut(**delegation.describe(row))  # type: ignore[arg-type]
 
 
-@router.post("/delegations/{delegation_id}/end", response_model=s.DelegationOut, tags=["组织"])
+@router.post(
+    "/delegations/{delegation_id}/end",
+    response_model=s.DelegationOut,
+    responses=refusals(403, 404, 409),
+    tags=["组织"],
+)
 def end_delegation(delegation_id: RowId, who: Who) -> s.DelegationOut:
     with get_app().db.session() as session:
         row = delegation.end_delegation(session, delegation_id, actor=who.username)
@@ -1113,7 +1116,9 @@ def channels(who: Who) -> list[s.ChannelOut]:
 @router.get("/audit/verify", response_model=s.AuditOut, tags=["审计"])
 def audit_verify(
     who: Who,
-    checkpoint: Annotated[str | None, Query(max_length=200, description="检查点 序号:哈希")] = None,
+    checkpoint: Annotated[
+        str | None, Query(pattern=audit.CHECKPOINT, description="检查点 序号:哈希")
+    ] = None,
 ) -> s.AuditOut:
     """Recompute the audit hash chain; name the first changed, inserted or deleted row, of the
     chain or of the review actions and publications it vouches for."""
@@ -1121,38 +1126,4 @@ def audit_verify(
         return s.AuditOut(**audit.verify(session, checkpoint).as_dict())
 
 
-# --- 405 with the right Allow header --------------------------------------------------------
-
-ALL_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
-
-
-def _not_allowed(allowed: list[str]) -> Callable[[], Coroutine[Any, Any, Response]]:
-    async def method_not_allowed() -> Response:
-        body = s.ErrorBody(
-            error="method_not_allowed",
-            message=f"此地址不支持该请求方法（可用：{', '.join(allowed)}）",
-        )
-        return JSONResponse(
-            body.model_dump(), status_code=405, headers={"Allow": ", ".join(allowed)}
-        )
-
-    return method_not_allowed
-
-
-def _answer_other_methods() -> None:
-    """Starlette's 405 names only the first route of a path; one path here often has two
-    (GET and POST /submissions), so every path answers other methods itself."""
-    methods: dict[str, set[str]] = {}
-    for route in router.routes:
-        if isinstance(route, APIRoute):
-            methods.setdefault(route.path, set()).update(route.methods or ())
-    for path, allowed in methods.items():
-        router.add_api_route(
-            path.removeprefix(router.prefix),
-            _not_allowed(sorted(allowed)),
-            methods=sorted(ALL_METHODS - allowed),
-            include_in_schema=False,
-        )
-
-
-_answer_other_methods()
+answer_other_methods(router)

@@ -40,9 +40,10 @@ from orchestrator.models import Alert, Attempt, Publication
 from orchestrator.services import health
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import get_app, principal
+from orchestrator.web.refusals import ApiRoute, answer_other_methods
 
 log = logging.getLogger("sanshen.metrics")
-router = APIRouter()
+router = APIRouter(route_class=ApiRoute)
 SignedIn = Annotated[Principal, Depends(principal)]
 
 SEND_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)  # seconds
@@ -220,3 +221,6 @@ def metrics(_: SignedIn) -> Response:
 def health_details(_: SignedIn) -> dict[str, Any]:
     """Each part of the system: broker, workers, scheduler, queues, database, publications."""
     return health.snapshot(get_app())
+
+
+answer_other_methods(router)

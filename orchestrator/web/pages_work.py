@@ -48,7 +48,7 @@ from orchestrator.web.deps import RowId, get_app, principal
 from orchestrator.web.downloads import attachment
 from orchestrator.web.templating import flash, page
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 Who = Annotated[Principal, Depends(principal)]

@@ -3,14 +3,22 @@
 Request bodies are strict and closed (`StrictBody`): a number is never a string, a flag never 0,
 an unknown field is refused. Dates and times are ISO 8601 strings, and nothing else.
 Times in responses are UTC ISO 8601, with a `*_local` Asia/Shanghai string where people read them.
+
+Where a handler checks a string against a list (channels, states, roles), the schema lists it
+too (`one_of`), read from the same source; the handler keeps its check and its message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+
+from channels.registry import load_channels
+from orchestrator.services.org import ROLE_BY_NAME
+from orchestrator.services.submissions import channel_catalogue
 
 
 def _iso_text(value: Any) -> Any:
@@ -19,9 +27,57 @@ def _iso_text(value: Any) -> Any:
     return value
 
 
+def whole(value: Any) -> Any:
+    """JSON has one kind of number: 385.0 is the integer 385 (JSON Schema agrees). For an
+    integer in a strict model, which refuses 385.0 otherwise (and still refuses 385.5, "385").
+    The bounds go before it in `Annotated`, or the schema loses them."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 # Strict models refuse a JSON string for a date; these accept exactly the ISO string.
 IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_text)]
 IsoDateTime = Annotated[AwareDatetime, Strict(False), BeforeValidator(_iso_text)]
+
+DAY = r"^\d{4}-\d{2}-\d{2}$"
+# A calendar day in a query: the pattern is checked before the handler, which refuses a day
+# that does not exist (2026-13-01) with its own message; `format` says so to clients.
+Day = Annotated[str, Field(pattern=DAY, json_schema_extra={"format": "date"})]
+
+
+# What Python's str.isspace() calls space, spelled out: `\s` means something else to Python,
+# to pydantic (Rust) and to JSON Schema (ECMA), and the services test a blank with strip().
+SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = f"[^{SPACE}]"  # unanchored: some character that is not space
+WEB_URL = f"^https?://[^{SPACE}]+$"
+
+
+def one_of(values: Callable[[], Iterable[str]]) -> Any:
+    """A string the handler checks against `values()`: an enum in the schema, read when the
+    schema is built (channels come from entry points, not from this module)."""
+
+    def listed(schema: dict[str, Any]) -> None:
+        schema["enum"] = list(values())
+
+    return Field(json_schema_extra=listed)
+
+
+def channel_names() -> list[str]:
+    return list(load_channels())
+
+
+def channel_names_and_labels() -> list[str]:
+    """What resolve_channel takes: a name (wechat) or what people call it (微信公众号)."""
+    catalogue = channel_catalogue()
+    return [*catalogue, *catalogue.values()]
+
+
+def role_names_and_labels() -> list[str]:
+    """What org.parse_role takes: contributor or its label, say."""
+    return list(ROLE_BY_NAME)
+
+
+ChannelName = Annotated[str, one_of(channel_names)]
+ChannelNameOrLabel = Annotated[str, one_of(channel_names_and_labels)]
 
 
 class StrictBody(BaseModel):
@@ -72,7 +128,7 @@ class SignedOut(BaseModel):
 
 class TokenIn(StrictBody):
     name: str = Field(min_length=1, max_length=100)
-    days: int | None = Field(default=None, ge=1, le=3650)
+    days: Annotated[int, Field(ge=1, le=3650), BeforeValidator(whole)] | None = None
 
 
 class TokenOut(BaseModel):
@@ -102,7 +158,7 @@ class ImageIn(StrictBody):
 
 
 class ChannelIn(StrictBody):
-    channel: str = Field(min_length=1, max_length=64, description="渠道名或显示名")
+    channel: ChannelNameOrLabel = Field(min_length=1, max_length=64, description="渠道名或显示名")
     publish_date: IsoDate
     remark: str = Field(default="", max_length=500)
 
@@ -337,7 +393,7 @@ class RescheduleIn(StrictBody):
 
 
 class AmendDateIn(StrictBody):
-    new_date: Annotated[date, Strict(False)] = Field(description="新的发布日期（上海日历日）")
+    new_date: IsoDate = Field(description="新的发布日期（上海日历日）")
     at: str | None = Field(
         default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="当天的发布时间 HH:MM"
     )
@@ -357,10 +413,12 @@ class AmendedOut(BaseModel):
 class DelegationIn(StrictBody):
     deputy: str = Field(min_length=1, max_length=64, description="代理人用户名")
     acting_for: str = Field(min_length=1, max_length=64, description="被代理人用户名")
-    role: str = Field(min_length=1, max_length=64, description="代行的角色")
+    role: Annotated[str, one_of(role_names_and_labels)] = Field(
+        min_length=1, max_length=64, description="代行的角色"
+    )
     department: str | None = Field(default=None, max_length=64, description="代理的科室代码")
-    start: Annotated[date, Strict(False)] = Field(description="开始日期（含）")
-    end: Annotated[date, Strict(False)] = Field(description="结束日期（含）")
+    start: IsoDate = Field(description="开始日期（含）")
+    end: IsoDate = Field(description="结束日期（含）")
     note: str = Field(default="", max_length=500)
 
 
@@ -380,7 +438,9 @@ class DelegationOut(BaseModel):
 
 
 class ReasonIn(StrictBody):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=NOT_BLANK, description="原因，不能为空白"
+    )
 
 
 class CancelIn(StrictBody):
@@ -392,11 +452,11 @@ class RetryIn(StrictBody):
 
 
 class ConfirmIn(StrictBody):
-    url: str = Field(min_length=1, max_length=1000)
+    url: str = Field(min_length=1, max_length=1000, pattern=WEB_URL)
 
 
 class RepostRequest(StrictBody):
-    channels: list[str] = Field(default_factory=list, max_length=10)
+    channels: list[ChannelNameOrLabel] = Field(default_factory=list, max_length=10)
 
 
 class PublicationState(BaseModel):

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from orchestrator import audit
 from orchestrator.app import App
+from orchestrator.errors import InvalidInput
 
 
 def _fill(app: App, n: int = 5) -> str:
@@ -80,3 +82,23 @@ def test_chain_rewritten_whole_is_caught_by_a_kept_checkpoint(app: App) -> None:
     assert _verify(app).ok
     report = _verify(app, kept)
     assert not report.ok and "重写" in report.problem
+
+
+@pytest.mark.parametrize(
+    "checkpoint",
+    [
+        "²:" + "0" * 64,  # a digit to str.isdigit(), not to int()
+        "99999999999999999999:" + "0" * 64,  # past the database's integer
+        "5:" + "z" * 64,
+        "5:abc",
+        "abc",
+    ],
+)
+def test_a_checkpoint_out_of_shape_is_refused_as_bad_input(checkpoint: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        audit.parse_checkpoint(checkpoint)
+    assert refused.value.code == "bad_checkpoint"
+
+
+def test_a_checkpoint_may_come_with_spaces_around_it() -> None:
+    assert audit.parse_checkpoint(" 5:" + "ab" * 32 + "\n") == (5, "ab" * 32)
