@@ -967,6 +967,31 @@ def retry(pub_id: RowId, body: s.RetryIn, who: Who) -> s.PublicationState:
 
 
 @router.post(
+    "/publications/{pub_id}/release",
+    response_model=s.PublicationState,
+    responses=refusals(403, 404, 409),
+    tags=["发布"],
+)
+def release(pub_id: RowId, who: Who) -> s.PublicationState:
+    """综合科: a row held for an upward adoption (待上级采用) goes out as the office's own
+    article, within its signed day (another day needs the 宣传分管领导's 改期 first)."""
+    publisher().release(pub_id, actor=who.username)
+    return publication_state(pub_id)
+
+
+@router.post(
+    "/publications/{pub_id}/drop",
+    response_model=s.PublicationState,
+    responses=refusals(403, 404, 409),
+    tags=["发布"],
+)
+def drop(pub_id: RowId, body: s.ReasonIn, who: Who) -> s.PublicationState:
+    """综合科: a row held for an upward adoption is not published on its platform."""
+    publisher().drop(pub_id, reason=body.reason, actor=who.username)
+    return publication_state(pub_id)
+
+
+@router.post(
     "/publications/{pub_id}/confirm",
     response_model=s.PublicationState,
     responses=refusals(403, 404, 409),

@@ -54,7 +54,9 @@ def test_the_whole_review_walk_ends_with_scheduled_publications(server: Server) 
     assert len(outcome["publications"]) == 2
     pubs = publications_of(server, sub["id"])
     assert set(pubs) == {"gov_website", "xuexi"}
-    assert {p["state"] for p in pubs.values()} == {"scheduled"}
+    # upward first: the website waits for 学习强国's adoption (then a repost) or 综合科's release
+    assert {c: p["state"] for c, p in pubs.items()} == {"gov_website": "held", "xuexi": "scheduled"}
+    assert pubs["gov_website"]["state_label"] == "待上级采用"
     assert pubs["xuexi"]["channel_label"] == "学习强国"
     assert pubs["gov_website"]["scheduled_at"].endswith("Z")
     assert len(pubs["gov_website"]["scheduled_at_local"]) == 19
@@ -185,10 +187,12 @@ def test_board_filters_are_checked(server: Server) -> None:
 
 
 def test_people_act_on_publications(server: Server) -> None:
-    sub = create_submission(server)
-    walk(server, sub["id"])
-    pubs = publications_of(server, sub["id"])
-    own, upward = pubs["gov_website"]["id"], pubs["xuexi"]["id"]
+    own_sub = create_submission(server, channels=("gov_website",))
+    walk(server, own_sub["id"])
+    upward_sub = create_submission(server, channels=("xuexi",))  # both ways: held, see below
+    walk(server, upward_sub["id"])
+    own = publications_of(server, own_sub["id"])["gov_website"]["id"]
+    upward = publications_of(server, upward_sub["id"])["xuexi"]["id"]
     later = (utcnow() + timedelta(days=2)).isoformat()
     new_day = (utcnow() + timedelta(days=2, hours=8)).date().isoformat()
     moved = server.as_("wuyun").post(f"/publications/{own}/reschedule", json={"at": later})
@@ -350,3 +354,24 @@ def test_pages_follow_one_order_across_the_attention_boundary(server: Server) ->
         assert reply["total"] == 3
         seen += [p["channel"] for p in reply["items"]]
     assert seen == ["gov_website", "wechat", "suishenban"]
+
+
+def test_a_row_held_for_the_adoption_is_released_or_dropped_by_the_general_office(
+    server: Server,
+) -> None:
+    sub = create_submission(server, channels=("gov_website", "suishenban", "xuexi"))
+    walk(server, sub["id"])
+    pubs = publications_of(server, sub["id"])
+    site, store = pubs["gov_website"]["id"], pubs["suishenban"]["id"]
+    assert pubs["gov_website"]["state"] == "held"
+    moved = server.as_("wuyun").post(f"/publications/{site}/release")
+    assert moved.status_code == 403 and moved.json()["error"] == "not_permitted"
+    released = server.as_("zhouzh").post(f"/publications/{site}/release")
+    assert released.status_code == 200, released.text
+    assert released.json()["state"] == "scheduled"
+    again = server.as_("zhouzh").post(f"/publications/{site}/release")
+    assert again.status_code == 409 and again.json()["error"] == "not_held"
+    blank = server.as_("zhouzh").post(f"/publications/{store}/drop", json={"reason": " "})
+    assert blank.status_code == 422
+    dropped = server.as_("zhouzh").post(f"/publications/{store}/drop", json={"reason": "时效已过"})
+    assert dropped.json()["state"] == "cancelled"

@@ -159,6 +159,16 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
             perm("retry", ChannelKind.UPWARD),
         ),
     ],
+    ("POST", "/api/v1/publications/{pub_id}/release"): [
+        Case(
+            lambda w, _u: f"/publications/{w.own}/release",
+            body(None),
+            perm("release", ChannelKind.OWN),
+        )
+    ],
+    ("POST", "/api/v1/publications/{pub_id}/drop"): [
+        Case(lambda w, _u: f"/publications/{w.own}/drop", REASON, perm("release", ChannelKind.OWN)),
+    ],
     ("POST", "/api/v1/publications/{pub_id}/confirm"): [
         Case(
             lambda w, _u: f"/publications/{w.own}/confirm",
@@ -176,6 +186,7 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
             lambda w, _u: f"/publications/{w.own}/amend-date",
             lambda _w, _u: {"new_date": "2099-01-01", "password": "wrong-password"},
             stage_roles(ReviewStage.SIGN_OFF),
+            permitted_error="wrong_password",  # the 宣传分管领导 gets as far as the key
         )
     ],
     ("POST", "/api/v1/delegations"): [
