@@ -42,11 +42,12 @@ from orchestrator.services import prechecks, reposts, review, submissions
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.org import person_by_username
 from orchestrator.services.publishing import Publisher, get_publication
+from orchestrator.states import State
 from orchestrator.web import auth
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import RowId, get_app, principal
 from orchestrator.web.downloads import attachment
-from orchestrator.web.templating import flash, page
+from orchestrator.web.templating import flash, local, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -690,17 +691,30 @@ def upward_context(session: Session, who: Principal) -> dict[str, Any]:
             .limit(500)
         )
     )
-    reposted = {
-        s.repost_of_id: s
-        for s in session.scalars(select(Submission).where(Submission.repost_of_id.is_not(None)))
+    # one repost per original (whichever platform adopted first): keyed by the original
+    by_origin = {
+        s.repost_origin_id: s
+        for s in session.scalars(select(Submission).where(Submission.repost_origin_id.is_not(None)))
     }
+    held = list(
+        session.scalars(
+            select(Publication)
+            .where(Publication.state == State.HELD.value)
+            .order_by(Publication.hold_until, Publication.id)
+            .limit(500)
+        )
+    )
     return {
         "rows": [
-            {"pub": p, "status": upward_status(p), "repost": reposted.get(p.id)} for p in pubs
+            {"pub": p, "status": upward_status(p), "repost": by_origin.get(p.submission_id)}
+            for p in pubs
         ],
-        "reposts": sorted(reposted.values(), key=lambda s: s.id, reverse=True),
+        "held": held,
+        "now": now,
+        "reposts": sorted(by_origin.values(), key=lambda s: s.id, reverse=True),
         "may_confirm": holds(person, PERMISSIONS[("confirm", ChannelKind.UPWARD)], now),
         "may_repost": holds(person, PERMISSIONS[("repost", ChannelKind.UPWARD)], now),
+        "may_release": holds(person, PERMISSIONS[("release", ChannelKind.OWN)], now),
     }
 
 
@@ -748,5 +762,25 @@ async def upward_repost(pub_id: RowId, who: Who) -> Response:
                 session, app, get_publication(session, pub_id), actor=who.username
             )
             return f"已生成转载稿 稿件 {sub.id}（仍须经三审和签发）"
+
+    return await _upward_action(work)
+
+
+@router.post("/upward/{pub_id}/release")
+async def upward_release(pub_id: RowId, who: Who) -> Response:
+    def work() -> str:
+        when = _publisher().release(pub_id, actor=who.username)
+        return f"发布 {pub_id} 已放行，{local(when)} 作为本单位稿件发布"
+
+    return await _upward_action(work)
+
+
+@router.post("/upward/{pub_id}/drop")
+async def upward_drop(request: Request, pub_id: RowId, who: Who) -> Response:
+    reason = _text(await request.form(), "reason")
+
+    def work() -> str:
+        _publisher().drop(pub_id, reason=reason, actor=who.username)
+        return f"发布 {pub_id} 已撤下，本单位平台不再发布"
 
     return await _upward_action(work)
