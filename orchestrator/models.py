@@ -120,7 +120,10 @@ class Submission(Base):
     """稿件. `uid` is what signatures bind, so it survives a move to another database."""
 
     __tablename__ = "submissions"
-    __table_args__ = (Index("ix_submissions_department_id", "department_id"),)
+    __table_args__ = (
+        Index("ix_submissions_department_id", "department_id"),
+        Index("uq_submissions_repost_origin_id", "repost_origin_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(36), unique=True)
@@ -132,10 +135,7 @@ class Submission(Base):
     )
     # …and the original submission: one repost per original, whichever platform adopted first
     # (a second adoption is recorded, not reposted). Unique in the database.
-    repost_origin_id: Mapped[int | None] = mapped_column(
-        ForeignKey("submissions.id"),
-        unique=True,
-    )
+    repost_origin_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     department: Mapped[Department] = relationship()

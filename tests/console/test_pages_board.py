@@ -24,7 +24,7 @@ def row_ids(page: Page) -> list[str]:
 def test_failed_rows_come_first_and_the_filters_narrow_the_board(
     console: Console, page: Page
 ) -> None:
-    first = console.signed_off(("gov_website", "xuexi"))
+    first = console.signed_off(("gov_website", "suishenban"))
     second = console.signed_off(("wechat",), publish_date=shanghai_tomorrow() + timedelta(days=1))
     third = console.signed_off(("gov_website",))
     fail(console, publications(console, first)["gov_website"].id)

@@ -40,24 +40,35 @@ def buttons(page: Page, pub_id: int) -> list[str]:
 def test_buttons_follow_the_role_for_the_channel_and_the_state(
     console: Console, page: Page
 ) -> None:
-    sub = console.signed_off(("gov_website", "xuexi", "wechat"))
-    pubs = publications(console, sub)
-    own, upward, waiting = pubs["gov_website"].id, pubs["xuexi"].id, pubs["wechat"].id
+    sub = console.signed_off(("gov_website", "wechat"))
+    reported = console.signed_off(("xuexi", "suishenban"))  # upward first: 随申办 waits
+    pubs, report = publications(console, sub), publications(console, reported)
+    own, waiting = pubs["gov_website"].id, pubs["wechat"].id
+    upward, held = report["xuexi"].id, report["suishenban"].id
     fail(console, own)
     fail(console, upward)
 
     sign_in(page, console.url, "wuyun", DEMO_PASSWORDS["wuyun"])  # 政府网站运行科: own platforms
     page.goto(f"{console.url}/items/{sub}")
     assert buttons(page, own) == ["重发"]
-    assert buttons(page, upward) == []  # upward reports are 综合科's
     assert buttons(page, waiting) == ["当天改时", "立即发布", "取消发布"]
+    page.goto(f"{console.url}/items/{reported}")
+    assert buttons(page, upward) == []  # upward reports are 综合科's
+    assert buttons(page, held) == []  # and so is what waits for their adoption
+    expect(page.locator(f"#pub-{held} .state")).to_have_text("待上级采用")
 
     page.context.clear_cookies()
     sign_in(page, console.url, "zhouzh", DEMO_PASSWORDS["zhouzh"])  # 综合科: upward reports
     page.goto(f"{console.url}/items/{sub}")
     assert buttons(page, own) == []
-    assert buttons(page, upward) == ["重发"]
     assert buttons(page, waiting) == []
+    page.goto(f"{console.url}/items/{reported}")
+    assert buttons(page, upward) == ["重发"]
+    assert buttons(page, held) == ["放行（本单位发布）", "撤下"]
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(f"#pub-{held} button[name=release]").click()
+    expect(page.locator(".flash-ok")).to_contain_text("随申办旗舰店：已放行")
+    expect(page.locator(f"#pub-{held} .state")).to_have_text("待发布")
 
     page.context.clear_cookies()
     sign_in(page, console.url, "wangfang", DEMO_PASSWORDS["wangfang"])  # the contributor

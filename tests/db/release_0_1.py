@@ -33,6 +33,10 @@ def build(target: Database, scratch: Path) -> dict[str, int]:
     organisation(source, ORG_YAML_0_1)
     signed_off(source, "第一篇：周末延时服务")
     signed_off(source, "第二篇：一网通办新功能", channels=("gov_website", "wechat"))
+    with source.db.engine.begin() as conn:  # 0.1 scheduled every row: it held none (0007)
+        conn.execute(
+            text("UPDATE publications SET state = 'scheduled', hold_until = NULL, note = NULL")
+        )
 
     upgrade(target, PREVIOUS_RELEASE)
     assert current_revision(target) == PREVIOUS_RELEASE

@@ -8,20 +8,23 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
 
+from gate.model import ChannelRequest
 from orchestrator import audit
 from orchestrator.app import App
 from orchestrator.errors import Unauthenticated
-from orchestrator.migrate import current_revision, head_revision
+from orchestrator.migrate import current_revision, head_revision, upgrade
 from orchestrator.models import AuditEvent, Person, Publication, ReviewAction, Submission
 from orchestrator.services.dispatch import publication_origin_problem
 from orchestrator.settings import Settings
 from orchestrator.web.auth import attempt_sign_in
+from tests.clock import shanghai_today
 from tests.db import release_0_1
 from tests.db.data import signed_off
 from tests.orchestrator.conftest import PASSWORDS
@@ -160,3 +163,77 @@ def test_upgrade_from_an_empty_database(target: App) -> None:
     again = ok_json(sanshen(target.settings.data_dir, "db", "upgrade", "--json"))
     assert again["status"] == "upgraded"  # a second run is a no-op, not an error
     assert ok_json(sanshen(target.settings.data_dir, "person", "list", "--json")) == []
+
+
+def downgrade(app: App, revision: str) -> None:
+    from alembic import command
+
+    from orchestrator.migrate import alembic_config
+
+    config = alembic_config(app.db)
+    with app.db.engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+        connection.commit()
+
+
+def test_0007_links_the_reposts_drafted_before_it_and_the_chain_still_verifies(
+    target: App,
+) -> None:
+    """Before 0007 every adoption drafted a repost: one original could have two. The first
+    keeps the link to its original (now unique); the later one stays, unlinked."""
+    from orchestrator.services import reposts, submissions
+    from orchestrator.services.dispatch import move, record_move
+    from orchestrator.states import State
+    from tests.db.data import organisation
+
+    upgrade(target.db)
+    organisation(target)
+    original = signed_off(target, "对上报送的原稿", channels=("xuexi", "lvse_qingpu"))
+    now = datetime.now(UTC)
+    with target.db.session() as session:  # both platforms adopt it, as the pipeline records
+        ups = list(
+            session.scalars(select(Publication).where(Publication.submission_id == original))
+        )
+        for n, pub in enumerate(ups, 1):
+            for source, goal in ((State.SCHEDULED, State.QUEUED), (State.QUEUED, State.SENDING)):
+                assert move(session, pub.id, (source,), goal, now=now)
+            assert move(
+                session,
+                pub.id,
+                (State.SENDING,),
+                State.PUBLISHED,
+                now=now,
+                url=f"https://example.cn/{n}.html",
+                published_at=now,
+            )
+            record_move(session, pub.id, "publication.sent", State.PUBLISHED, at=now)
+    with target.db.session() as session:
+        first, second = (session.get(Publication, p.id) for p in ups)
+        kept = reposts.draft_repost(session, target, first, actor="system", now=now)
+        # what the old code did on the second adoption: another repost of the same original
+        extra = submissions.create(
+            session,
+            target.blobs,
+            author="author",
+            department="sjgl",
+            draft=submissions.Draft(
+                title="对上报送的原稿",
+                body_html="<p>正文</p>",
+                channels=[ChannelRequest("gov_website", shanghai_today())],
+            ),
+        )
+        extra.repost_of_id = second.id
+        kept_id, extra_id = kept.id, extra.id
+    downgrade(target, "0006")
+    ok_json(sanshen(target.settings.data_dir, "db", "upgrade", "--json"))
+    with target.db.read() as session:
+        origins = dict(
+            session.execute(
+                select(Submission.id, Submission.repost_origin_id).where(
+                    Submission.id.in_([kept_id, extra_id])
+                )
+            ).all()
+        )
+        assert origins == {kept_id: original, extra_id: None}
+        assert audit.verify(session).ok

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from channels.simulators.webhook import WebhookReceiver
-from orchestrator.services.dispatch import move
+from orchestrator.services.dispatch import move, upward_first
 from orchestrator.states import State
 from tests.clock import shanghai_tomorrow
 from tests.orchestrator.conftest import app
@@ -45,6 +45,14 @@ def put(stack: Stack, pub_id: int, target: State, **values: object) -> None:
 
 
 def publications(stack: Stack, channels: tuple[str, ...]) -> dict[str, int]:
-    """A signed-off submission for tomorrow on `channels`: channel -> publication id."""
-    sub = stack.signed_off(channels, publish_date=shanghai_tomorrow())
-    return {p.channel: p.id for p in stack.publications(sub)}
+    """Signed-off rows for tomorrow on `channels`: channel -> publication id. Own and upward
+    platforms in two submissions, so that every row is scheduled (in one, the own rows would
+    wait for the upward adoption)."""
+    own = upward_first(channels)
+    groups = (tuple(c for c in channels if c in own), tuple(c for c in channels if c not in own))
+    ids: dict[str, int] = {}
+    for group in groups:
+        if group:
+            sub = stack.signed_off(group, publish_date=shanghai_tomorrow())
+            ids |= {p.channel: p.id for p in stack.publications(sub)}
+    return ids

@@ -32,6 +32,8 @@ from tests.clock import shanghai_today
 from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
 
 ALL_CHANNELS = ("gov_website", "suishenban", "wechat", "xuexi", "lvse_qingpu")
+OWN_CHANNELS = ALL_CHANNELS[:3]
+UPWARD_CHANNELS = ALL_CHANNELS[3:]
 BIN = Path(sys.executable).parent
 COVER = files("orchestrator").joinpath("data/demo-cover.jpg").read_bytes()
 
@@ -104,6 +106,14 @@ class Stack:
             sub_id = sub.id
         self.review_all(sub_id, at=at)
         return sub_id
+
+    def every_channel(self, **draft: Any) -> list[int]:
+        """An item for every platform, as two submissions: the own platforms' and the upward
+        ones' (in one, the own rows would wait for the upward adoption: upward first)."""
+        return [self.signed_off(OWN_CHANNELS, **draft), self.signed_off(UPWARD_CHANNELS, **draft)]
+
+    def states_of(self, subs: list[int]) -> dict[str, str]:
+        return {channel: state for sub in subs for channel, state in self.states(sub).items()}
 
     def review_all(self, sub_id: int, *, at: datetime | None = None) -> None:
         """初审, 复审, 终审 and 签发 of the submission, each approving."""

@@ -15,10 +15,10 @@ def test_celery_beat_drives_publication_to_every_channel(stack: Stack, tmp_path:
     stack.procs.start(
         "beat", [str(BIN / "celery"), "-A", "tasks", "beat", "-s", str(schedule), "-l", "INFO"]
     )
-    sub = stack.signed_off()
-    stack.wait_for(lambda: stack.settled(sub), timeout=90, what="every channel settled")
-    assert stack.states(sub) == dict.fromkeys(ALL_CHANNELS, "published")
-    for pub in stack.publications(sub):
+    subs = stack.every_channel()
+    stack.wait_for(lambda: all(map(stack.settled, subs)), timeout=90, what="every channel settled")
+    assert stack.states_of(subs) == dict.fromkeys(ALL_CHANNELS, "published")
+    for pub in (p for sub in subs for p in stack.publications(sub)):
         assert stack.ledger(pub.channel).get(pub.idempotency_key) == 1, pub.channel
     beat_log = stack.log("beat")
     assert "sanshen.dispatch_due" in beat_log, beat_log[-2000:]

@@ -213,7 +213,7 @@ def test_redis_going_away_and_back_loses_nothing(stack: Stack, redis_url: str) -
     folder = redis_embedded.client(redis_url).config_get("dir")["dir"]
     redis_embedded.client(redis_url).shutdown(save=True, nosave=False)
     try:
-        sub = stack.signed_off(("gov_website", "xuexi"))
+        sub = stack.signed_off(("gov_website", "suishenban"))
         time.sleep(2)
     finally:  # the suite's Redis comes back whatever happened here, or every later test fails
         redis_embedded.ensure_running(Path(folder).parent)

@@ -8,9 +8,9 @@ from tests.pipeline.conftest import ALL_CHANNELS, Stack
 def test_signed_off_item_reaches_every_channel_once(stack: Stack) -> None:
     stack.start("worker")
     stack.start("scheduler")
-    sub = stack.signed_off()
-    stack.wait_for(lambda: stack.settled(sub), timeout=60, what="every channel settled")
-    assert stack.states(sub) == dict.fromkeys(ALL_CHANNELS, "published")
-    for pub in stack.publications(sub):
+    subs = stack.every_channel()
+    stack.wait_for(lambda: all(map(stack.settled, subs)), timeout=60, what="every channel settled")
+    assert stack.states_of(subs) == dict.fromkeys(ALL_CHANNELS, "published")
+    for pub in (p for sub in subs for p in stack.publications(sub)):
         assert stack.ledger(pub.channel).get(pub.idempotency_key) == 1, pub.channel
         assert pub.url

@@ -20,7 +20,7 @@ from channels.simulators.server import SimulatorServer
 from gate.model import Decision, ReviewStage
 from orchestrator import redis_embedded
 from orchestrator.app import App
-from orchestrator.demo import ALL_DEMO_CHANNELS, demo_draft, submit_and_sign_off
+from orchestrator.demo import ALL_DEMO_CHANNELS, demo_draft, submit_and_sign_off, walk
 from orchestrator.devstack import (
     DEMO_CHANNELS,
     FolderLock,
@@ -29,7 +29,7 @@ from orchestrator.devstack import (
     simulator_env,
 )
 from orchestrator.migrate import upgrade
-from orchestrator.models import Publication
+from orchestrator.models import Publication, Submission
 from orchestrator.services import amendments, org, review, submissions
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
@@ -87,7 +87,17 @@ def test_demo_comes_up_refuses_a_second_up_publishes_everywhere_and_stops_every_
     app = App(Settings(data_dir=data, kdf_profile="min"))
     sub = submit_and_sign_off(app, demo_draft(ALL_DEMO_CHANNELS), publish_time="00:00")
     wait_until(app, sub, up, SETTLED)
-    assert states(app, sub) == dict.fromkeys(ALL_DEMO_CHANNELS, State.PUBLISHED.value)
+    upward, own = ALL_DEMO_CHANNELS[3:], ALL_DEMO_CHANNELS[:3]
+    # upward first: the own platforms make way for the one repost of the first adoption
+    assert states(app, sub) == dict.fromkeys(upward, State.PUBLISHED.value) | dict.fromkeys(
+        own, State.CANCELLED.value
+    )
+    with app.db.read() as session:
+        repost = session.scalars(select(Submission).where(Submission.repost_origin_id == sub))
+        (repost_id,) = [r.id for r in repost]
+    walk(app, repost_id, lambda _line: None, "00:00", major=True)
+    wait_until(app, repost_id, up, SETTLED)
+    assert states(app, repost_id) == dict.fromkeys(own, State.PUBLISHED.value)
     app.db.dispose()
 
     # Another terminal, on the same data folder and without the simulators' settings, sees the

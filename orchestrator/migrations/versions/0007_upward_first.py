@@ -26,13 +26,27 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("publications", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("hold_until", orchestrator.db.UTCDateTime(timezone=True), nullable=True)
-        )
-    with op.batch_alter_table("submissions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("repost_origin_id", sa.Integer(), nullable=True))
+    # Plain ADD COLUMN on every database: SQLite's batch mode would rebuild `submissions`, which
+    # other tables' foreign keys refer to.
+    op.add_column(
+        "publications",
+        sa.Column("hold_until", orchestrator.db.UTCDateTime(timezone=True), nullable=True),
+    )
     bind = op.get_bind()
+    if bind.dialect.name == "sqlite":  # a foreign key only inline, as SQLite adds columns
+        op.execute(
+            "ALTER TABLE submissions ADD COLUMN repost_origin_id INTEGER "
+            "REFERENCES submissions (id)"
+        )
+    else:
+        op.add_column("submissions", sa.Column("repost_origin_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            "fk_submissions_repost_origin_id_submissions",
+            "submissions",
+            "submissions",
+            ["repost_origin_id"],
+            ["id"],
+        )
     rows = bind.execute(
         sa.text(
             "SELECT s.id, p.submission_id FROM submissions s "
@@ -48,20 +62,18 @@ def upgrade() -> None:
             sa.text("UPDATE submissions SET repost_origin_id = :origin WHERE id = :id"),
             {"origin": origin_id, "id": repost_id},
         )
-    with op.batch_alter_table("submissions", schema=None) as batch_op:
-        batch_op.create_unique_constraint("uq_submissions_repost_origin_id", ["repost_origin_id"])
-        batch_op.create_foreign_key(
-            "fk_submissions_repost_origin_id_submissions",
-            "submissions",
-            ["repost_origin_id"],
-            ["id"],
-        )
+    op.create_index(
+        "uq_submissions_repost_origin_id", "submissions", ["repost_origin_id"], unique=True
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("submissions", schema=None) as batch_op:
-        batch_op.drop_constraint("fk_submissions_repost_origin_id_submissions", type_="foreignkey")
-        batch_op.drop_constraint("uq_submissions_repost_origin_id", type_="unique")
-        batch_op.drop_column("repost_origin_id")
-    with op.batch_alter_table("publications", schema=None) as batch_op:
-        batch_op.drop_column("hold_until")
+    op.drop_index("uq_submissions_repost_origin_id", table_name="submissions")
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE submissions DROP COLUMN repost_origin_id")
+    else:
+        op.drop_constraint(
+            "fk_submissions_repost_origin_id_submissions", "submissions", type_="foreignkey"
+        )
+        op.drop_column("submissions", "repost_origin_id")
+    op.drop_column("publications", "hold_until")
