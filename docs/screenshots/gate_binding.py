@@ -11,28 +11,16 @@ waiting for 复审, and photographs:
 
 from __future__ import annotations
 
-import sys
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from shots import demo_console, photograph
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1]))
-
-from gate.model import Decision, ReviewStage  # noqa: E402
-from orchestrator import demo, redis_embedded  # noqa: E402
-from orchestrator.app import App  # noqa: E402
-from orchestrator.devstack import Processes  # noqa: E402
-from orchestrator.migrate import upgrade  # noqa: E402
-from orchestrator.models import Publication  # noqa: E402
-from orchestrator.services import amendments, review, submissions  # noqa: E402
-from orchestrator.settings import Settings  # noqa: E402
-from tests.clock import shanghai_tomorrow  # noqa: E402
-from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS, start_api  # noqa: E402
-
-WIDTHS = {"1280": {"width": 1280, "height": 800}, "360": {"width": 360, "height": 740}}
+from gate.model import Decision, ReviewStage
+from orchestrator import demo
+from orchestrator.app import App
+from orchestrator.models import Publication
+from orchestrator.services import amendments, review, submissions
+from tests.clock import shanghai_tomorrow
 
 
 def seed(app: App) -> tuple[int, int]:
@@ -73,49 +61,13 @@ def seed(app: App) -> tuple[int, int]:
     return signed, waiting
 
 
-def shoot(url: str, signed: int, waiting: int) -> None:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        for name, viewport in WIDTHS.items():
-            for user, password, path, shot in (
-                ("sunxuan", "demo-pass-5", f"/items/{signed}", "item-amend"),
-                ("wangqiang", "demo-pass-9", f"/submissions/{waiting}/review", "review-scope"),
-            ):
-                page = browser.new_page(
-                    viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai"
-                )
-                page.goto(f"{url}/login")
-                page.fill("input[name=username]", user)
-                page.fill("input[name=password]", password)
-                page.click("button[type=submit]")
-                page.wait_for_load_state()
-                page.goto(f"{url}{path}")
-                page.screenshot(path=HERE / f"{shot}-{name}.png", full_page=True)
-                page.close()
-        browser.close()
-
-
 def main() -> None:
-    folder = Path(tempfile.mkdtemp(prefix="sanshen-shots-"))
-    redis_url = redis_embedded.ensure_running(folder / "redis")
-    env = {
-        "SANSHEN_DATA_DIR": str(folder / "data"),
-        "SANSHEN_KDF_PROFILE": "min",
-        "SANSHEN_REDIS_URL": redis_url,
-    }
-    app = App(Settings(data_dir=folder / "data", kdf_profile="min", redis_url=redis_url))
-    upgrade(app.db)
-    demo.ensure_organisation(app)
-    procs = Processes(folder / "logs", env)
-    try:
-        url = start_api(procs)
+    with demo_console() as (url, app):
         signed, waiting = seed(app)
-        shoot(url, signed, waiting)
-    finally:
-        procs.stop_all()
-        app.db.dispose()
-        redis_embedded.stop(folder / "redis")
-    print("screenshots written to", HERE)
+        photograph(url, "sunxuan", "demo-pass-5", [(f"/items/{signed}", "item-amend")])
+        photograph(
+            url, "wangqiang", "demo-pass-9", [(f"/submissions/{waiting}/review", "review-scope")]
+        )
 
 
 if __name__ == "__main__":

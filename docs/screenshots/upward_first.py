@@ -12,29 +12,18 @@ still waits for its adoption. Photographs, as 周综合 (综合科):
 
 from __future__ import annotations
 
-import sys
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from shots import demo_console, photograph
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1]))
+from orchestrator import demo
+from orchestrator.app import App
+from orchestrator.models import Publication, Submission
+from orchestrator.services.dispatch import move, record_move
+from orchestrator.services.hub import ChannelHub, MemoryRateGate
+from orchestrator.services.publishing import Publisher
+from orchestrator.states import State
 
-from orchestrator import demo, redis_embedded  # noqa: E402
-from orchestrator.app import App  # noqa: E402
-from orchestrator.devstack import Processes  # noqa: E402
-from orchestrator.migrate import upgrade  # noqa: E402
-from orchestrator.models import Publication, Submission  # noqa: E402
-from orchestrator.services.dispatch import move, record_move  # noqa: E402
-from orchestrator.services.hub import ChannelHub, MemoryRateGate  # noqa: E402
-from orchestrator.services.publishing import Publisher  # noqa: E402
-from orchestrator.settings import Settings  # noqa: E402
-from orchestrator.states import State  # noqa: E402
-from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS, start_api  # noqa: E402
-
-WIDTHS = {"1280": {"width": 1280, "height": 800}, "360": {"width": 360, "height": 740}}
 BOTH = ("gov_website", "suishenban", "wechat", "xuexi")
 
 
@@ -64,45 +53,18 @@ def seed(app: App) -> int:
 
 
 def main() -> None:
-    folder = Path(tempfile.mkdtemp(prefix="sanshen-shots-"))
-    redis_url = redis_embedded.ensure_running(folder / "redis")
-    env = {
-        "SANSHEN_DATA_DIR": str(folder / "data"),
-        "SANSHEN_KDF_PROFILE": "min",
-        "SANSHEN_REDIS_URL": redis_url,
-    }
-    app = App(Settings(data_dir=folder / "data", kdf_profile="min", redis_url=redis_url))
-    upgrade(app.db)
-    demo.ensure_organisation(app)
-    procs = Processes(folder / "logs", env)
-    try:
-        url = start_api(procs)
+    with demo_console() as (url, app):
         waiting = seed(app)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            for name, viewport in WIDTHS.items():
-                page = browser.new_page(
-                    viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai"
-                )
-                page.goto(f"{url}/login")
-                page.fill("input[name=username]", "zhouzh")
-                page.fill("input[name=password]", "demo-pass-6")
-                page.click("button[type=submit]")
-                page.wait_for_load_state()
-                for path, shot in (
-                    ("/upward", "upward"),
-                    (f"/items/{waiting}", "item"),
-                    ("/board", "board"),
-                ):
-                    page.goto(f"{url}{path}")
-                    page.screenshot(path=HERE / f"upward-first-{shot}-{name}.png", full_page=True)
-                page.close()
-            browser.close()
-    finally:
-        procs.stop_all()
-        app.db.dispose()
-        redis_embedded.shutdown(folder / "redis")
-    print("screenshots written to", HERE)
+        photograph(
+            url,
+            "zhouzh",
+            "demo-pass-6",
+            [
+                ("/upward", "upward-first-upward"),
+                (f"/items/{waiting}", "upward-first-item"),
+                ("/board", "upward-first-board"),
+            ],
+        )
 
 
 if __name__ == "__main__":
