@@ -13,7 +13,9 @@ from orchestrator.settings import get_settings
 from orchestrator.web import auth
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-MAX_ROW_ID = 2**63 - 1  # PostgreSQL's bigint and SQLite's INTEGER; past it the driver raises
+# The ids are INTEGER columns: 32 bits on PostgreSQL (64 on SQLite), and past that the driver
+# raises. One limit for both, so the schema says the same on either database.
+MAX_ROW_ID = 2**31 - 1
 
 # Every id in a path: out of range is bad input (422), not a driver error (500).
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="编号")]

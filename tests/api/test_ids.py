@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute
 from orchestrator.api import api
 from tests.api.conftest import Server
 
-BAD_IDS = (2**63, -1, 0)
+BAD_IDS = (2**63, 2**31, -1, 0)  # 2**31: past PostgreSQL's INTEGER ids
 
 
 def int_path_params(route: APIRoute) -> list[str]:

@@ -4,6 +4,7 @@ line against the Redis the worker obeys, with the worker and the scheduler runni
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -34,7 +35,12 @@ def gate(stack: Stack) -> Iterator[RedisRateGate]:
 
 def sanshen(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [SANSHEN, *args], env=stack.env, capture_output=True, text=True, timeout=60, check=False
+        [SANSHEN, *args],
+        env=os.environ | stack.env,  # DATABASE_URL on PostgreSQL
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
