@@ -341,7 +341,7 @@ class Publisher:
             # The platform makes one article per key even if the lost call is still running
             # there: ask now rather than wait out the settle time (a failed ask leaves the row
             # to the reconciler, as for every other platform).
-            return self.settle(plan.pub_id)
+            return self.settle(plan.pub_id, at_once=True)
         return "unknown"
 
     def _retry_or_fail(
@@ -394,6 +394,8 @@ class Publisher:
         first: datetime,
         error: ce.ChannelError,
         now: datetime,
+        *,
+        may_give_up: bool = True,
     ) -> str:
         s = self.settings
         if isinstance(error, ce.RateLimited) and error.daily:
@@ -407,6 +409,11 @@ class Publisher:
         give_up = attempt >= s.retry_max_attempts or (
             now + timedelta(seconds=delay) - first > timedelta(seconds=s.retry_window)
         )
+        if give_up and not may_give_up:
+            # The call whose answer was lost may still be running on the platform: "not there
+            # yet" is no verdict. The row stays `sending`; the reconciler asks again once the
+            # settle time has passed, when no call of ours can still be running.
+            return "unknown"
         if give_up:
             if not move(
                 session,
@@ -547,8 +554,10 @@ class Publisher:
             log.exception("checking publication %s failed; next round tries again", pub_id)
             return "error"
 
-    def settle(self, pub_id: int) -> str:
-        """Ask the platform what it holds for the key of a row stuck in `sending`."""
+    def settle(self, pub_id: int, *, at_once: bool = False) -> str:
+        """Ask the platform what it holds for the key of a row stuck in `sending`. `at_once`:
+        right after a lost answer, on a platform that makes one article per key; then a resend
+        is safe, but giving up is not (the lost call may still land)."""
         now = self.clock()
         with self.app.db.read() as session:
             pub = session.get(Publication, pub_id)
@@ -583,11 +592,29 @@ class Publisher:
             if found is None:
                 # The platform holds nothing for the key after the settle time: safe to retry.
                 absent = ce.Unavailable("平台未收到该稿件（已核对），将重新发送")
-                return self._retry_later(session, pub_id, channel_name, attempt, first, absent, now)
+                return self._retry_later(
+                    session,
+                    pub_id,
+                    channel_name,
+                    attempt,
+                    first,
+                    absent,
+                    now,
+                    may_give_up=not at_once,
+                )
             if draft_only:
                 # Only a draft, and publishing the same key finishes it: resend.
                 draft = ce.Unavailable("平台只有草稿（发布步骤未生效，已核对），将继续发布")
-                return self._retry_later(session, pub_id, channel_name, attempt, first, draft, now)
+                return self._retry_later(
+                    session,
+                    pub_id,
+                    channel_name,
+                    attempt,
+                    first,
+                    draft,
+                    now,
+                    may_give_up=not at_once,
+                )
             return self._settled(session, pub_id, found, now)
 
     def _find_failed(

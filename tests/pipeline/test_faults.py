@@ -579,3 +579,23 @@ def test_a_spent_daily_quota_reschedules_the_row_after_the_reset(stack: Stack) -
     with stack.app.db.session() as session:
         assert session.scalar(select(func.count(Alert.id)).where(Alert.kind == "integrity")) == 0
     assert list(stack.ledger("wechat").values()) == [1]
+
+
+def test_a_last_try_whose_answer_was_lost_waits_for_the_settle_time_before_failing(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the crash bench: the publish step's answer was lost (timeout) on the last try,
+    the check right after found only the draft, the row went `failed` — and the call, still
+    running on the platform, then published it. Right after a lost answer the platform may
+    be asked (a resend is safe), but the verdict waits until no call can still be running."""
+    sub, pub_id, began = stuck_sending(stack, "gov_website")
+    clock = [began + timedelta(seconds=3)]
+    hub = ChannelHub(stack.env)
+    publisher = Publisher(stack.app, hub, MemoryRateGate(), clock=lambda: clock[0])
+    publisher.settings = publisher.settings.model_copy(update={"retry_max_attempts": 1})
+    monkeypatch.setattr(hub.get("gov_website"), "find", lambda key, since=None: None)
+
+    assert publisher.settle(pub_id, at_once=True) == "unknown"
+    assert one(stack, sub).state == "sending"
+    clock[0] = began + timedelta(seconds=stack.app.settings.settle_after + 1)
+    assert publisher.settle(pub_id) == "failed"  # the reconciler's check, after the settle time
