@@ -53,9 +53,13 @@ STATUS_BY_ERROR = {
 
 
 @api.exception_handler(DataError)
-async def _out_of_range(_request: Request, _error: DataError) -> JSONResponse:
-    """A value the database cannot hold (an id past PostgreSQL's integer range): bad input."""
-    body = {"error": "value_out_of_range", "message": "输入的数值超出允许范围（如编号过大）"}
+async def _out_of_range(_request: Request, error: DataError) -> JSONResponse:
+    """A value the database cannot hold (an id past PostgreSQL's integer range, a NUL in
+    text where no schema stopped it first, as on console forms): bad input."""
+    if "NUL" in str(error.orig):
+        body = {"error": "invalid_text", "message": "输入的文字含有空字符（U+0000），无法保存"}
+    else:
+        body = {"error": "value_out_of_range", "message": "输入的数值超出允许范围（如编号过大）"}
     return JSONResponse(body, status_code=422)
 
 

@@ -39,6 +39,8 @@ def _decoded_kind(data: bytes) -> str | None:
 def image_problem(filename: str, data: bytes) -> str | None:
     """What is wrong with the file as an image to publish, in Chinese; None when it is fine."""
     sniffed = sniff_image(data)
+    if "\x00" in filename:
+        return "图片文件名含有空字符（U+0000）"
     if sniffed is None:
         return f"文件“{filename}”不是可发布的图片（JPG/PNG/GIF）"
     if _decoded_kind(data) != sniffed:

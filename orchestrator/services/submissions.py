@@ -95,6 +95,8 @@ def _check(draft: Draft, catalogue: dict[str, str], today: date) -> None:
         ("摘要", draft.digest),
         ("署名", draft.byline),
     ):
+        if "\x00" in text:
+            problems.append(f"{label}含有空字符（U+0000），不是正常文字，请检查来源文件")
         if REPLACEMENT_CHARACTER in text:
             problems.append(
                 f"{label}含有乱码替换字符“{REPLACEMENT_CHARACTER}”（文字在编码转换中已损坏），"
@@ -109,16 +111,20 @@ def _check(draft: Draft, catalogue: dict[str, str], today: date) -> None:
         if row.channel in seen:
             problems.append(f"渠道“{catalogue.get(row.channel, row.channel)}”重复申请")
         seen.add(row.channel)
+        if "\x00" in row.remark:
+            problems.append(f"{catalogue.get(row.channel, row.channel)} 的备注含有空字符（U+0000）")
         if row.publish_date < today:
             problems.append(
                 f"{catalogue.get(row.channel, row.channel)} 的发布日期 "
                 f"{row.publish_date.isoformat()} 已过"
             )
     if draft.repost is not None:
-        if not re.match(r"^https?://\S+$", draft.repost.url):
+        if not re.match(r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$", draft.repost.url):
             problems.append(f"转载来源网址无效：{draft.repost.url}")
         if not draft.repost.platform.strip():
             problems.append("转载来源平台为空")
+        elif "\x00" in draft.repost.platform:
+            problems.append("转载来源平台含有空字符（U+0000）")
     if problems:
         raise InvalidInput(
             "稿件有误：" + "；".join(problems), code="invalid_draft", details=problems

@@ -67,7 +67,9 @@ def archive_list(
     _who: Who,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
-    kind: Annotated[str | None, Query(max_length=64, description="存档类别，如 form_pdf")] = None,
+    kind: Annotated[
+        str | None, Query(max_length=64, pattern=s.NO_NUL, description="存档类别，如 form_pdf")
+    ] = None,
     submission: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> dict[str, Any]:
     with get_app().db.read() as session:
@@ -139,8 +141,10 @@ def archive_download(entry_id: RowId, _who: Who) -> Response:
 def accountability_report(
     _who: Who,
     channel: Annotated[s.ChannelNameOrLabel, Query(description="发布渠道（名称或发布形式）")],
-    url: Annotated[str | None, Query(description="发布链接")] = None,
-    external_id: Annotated[str | None, Query(alias="id", description="平台发布编号")] = None,
+    url: Annotated[str | None, Query(pattern=s.NO_NUL, description="发布链接")] = None,
+    external_id: Annotated[
+        str | None, Query(alias="id", pattern=s.NO_NUL, description="平台发布编号")
+    ] = None,
 ) -> dict[str, Any]:
     app = get_app()
     with app.db.read() as session:

@@ -427,12 +427,18 @@ def list_submissions(
     who: Who,
     page: Page = 1,
     per_page: PerPage = 50,
-    department: Annotated[str | None, Query(max_length=64, description="科室/窗口代码")] = None,
+    department: Annotated[
+        str | None, Query(max_length=64, pattern=s.NO_NUL, description="科室/窗口代码")
+    ] = None,
     state: Annotated[
         SubmissionStateName | None,
-        Query(max_length=32, description="in_review/returned/rejected/signed_off"),
+        Query(
+            max_length=32, pattern=s.NO_NUL, description="in_review/returned/rejected/signed_off"
+        ),
     ] = None,
-    q: Annotated[str | None, Query(max_length=200, description="标题或正文包含的文字")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=s.NO_NUL, description="标题或正文包含的文字")
+    ] = None,
 ) -> s.SubmissionPage:
     if state is not None and state not in STATE_LABELS:
         known = "、".join(f"{k}（{v}）" for k, v in STATE_LABELS.items())
@@ -807,7 +813,9 @@ def list_publications(
         list[PublicationStateName] | None, Query(description="状态，可多次给出")
     ] = None,
     channel: Annotated[list[s.ChannelName] | None, Query(description="渠道名，可多次给出")] = None,
-    department: Annotated[str | None, Query(max_length=64, description="科室/窗口代码")] = None,
+    department: Annotated[
+        str | None, Query(max_length=64, pattern=s.NO_NUL, description="科室/窗口代码")
+    ] = None,
     submission: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="稿件编号")] = None,
     date_from: Annotated[s.Day | None, Query(alias="from", description=FROM)] = None,
     date_to: Annotated[s.Day | None, Query(alias="to", description=TO)] = None,

@@ -129,6 +129,8 @@ _PROBLEMS = {
 def _problem(error: dict[str, Any]) -> str:
     where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "请求"
     kind = str(error.get("type", ""))
+    if kind == "string_pattern_mismatch" and "\x00" in str(error.get("input", "")):
+        return f"{where}：不能含有空字符（U+0000）"
     text = _PROBLEMS.get(kind) or ("类型不符" if kind.endswith("_type") else "取值无效")
     return f"{where}：{text}"
 

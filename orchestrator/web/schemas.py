@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+)
 
 from channels.registry import load_channels
 from orchestrator.services.org import ROLE_BY_NAME
@@ -47,8 +55,13 @@ Day = Annotated[str, Field(pattern=DAY, json_schema_extra={"format": "date"})]
 # What Python's str.isspace() calls space, spelled out: `\s` means something else to Python,
 # to pydantic (Rust) and to JSON Schema (ECMA), and the services test a blank with strip().
 SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-NOT_BLANK = f"[^{SPACE}]"  # unanchored: some character that is not space
-WEB_URL = f"^https?://[^{SPACE}]+$"
+# PostgreSQL's text cannot hold U+0000 (SQLite can): no text we take may carry it, on either.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
+# Some character that is not space, and no NUL anywhere.
+NOT_BLANK = f"^[^\\x00]*[^{SPACE}\\x00][^\\x00]*$"
+# A web address: no space, no control character (C0, DEL, C1).
+WEB_URL = f"^https?://[^{SPACE}\\x00-\\x1f\\x7f-\\x9f]+$"
 
 
 def one_of(values: Callable[[], Iterable[str]]) -> Any:
@@ -96,8 +109,8 @@ class ErrorBody(BaseModel):
 
 
 class SignIn(StrictBody):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=1024)
+    username: Text = Field(min_length=1, max_length=64)
+    password: Text = Field(min_length=1, max_length=1024)
 
 
 class RoleOut(BaseModel):
@@ -127,7 +140,7 @@ class SignedOut(BaseModel):
 
 
 class TokenIn(StrictBody):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     days: Annotated[int, Field(ge=1, le=3650), BeforeValidator(whole)] | None = None
 
 
@@ -153,37 +166,37 @@ class Revoked(BaseModel):
 
 
 class ImageIn(StrictBody):
-    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\]+$")
-    data_base64: str = Field(min_length=1, description="图片内容（Base64）")
+    filename: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")
+    data_base64: Text = Field(min_length=1, description="图片内容（Base64）")
 
 
 class ChannelIn(StrictBody):
     channel: ChannelNameOrLabel = Field(min_length=1, max_length=64, description="渠道名或显示名")
     publish_date: IsoDate
-    remark: str = Field(default="", max_length=500)
+    remark: Text = Field(default="", max_length=500)
 
 
 class RepostIn(StrictBody):
-    platform: str = Field(min_length=1, max_length=100)
-    url: str = Field(min_length=1, max_length=1000)
+    platform: Text = Field(min_length=1, max_length=100)
+    url: Text = Field(min_length=1, max_length=1000)
     published_at: IsoDateTime
 
 
 class DraftIn(StrictBody):
-    title: str = Field(min_length=1, max_length=500)
-    body_html: str = Field(min_length=1, description='正文 HTML；<img src="文件名"> 指向 images')
+    title: Text = Field(min_length=1, max_length=500)
+    body_html: Text = Field(min_length=1, description='正文 HTML；<img src="文件名"> 指向 images')
     channels: list[ChannelIn] = Field(min_length=1, max_length=20)
     images: list[ImageIn] = Field(default_factory=list, max_length=50)
     cover: ImageIn | None = None
-    digest: str = Field(default="", max_length=500)
-    byline: str = Field(default="", max_length=100)
+    digest: Text = Field(default="", max_length=500)
+    byline: Text = Field(default="", max_length=100)
     major_event: bool = False
     special_content: bool = False
     repost: RepostIn | None = None
 
 
 class SubmissionIn(DraftIn):
-    department: str | None = Field(
+    department: Text | None = Field(
         default=None, min_length=1, max_length=64, description="申请科室/窗口代码，缺省为本人科室"
     )
 
@@ -291,8 +304,8 @@ class DiffOut(BaseModel):
 class ReviewIn(StrictBody):
     stage: Literal["first", "second", "final", "principal", "sign_off"]
     decision: Literal["approve", "return", "reject"]
-    comment: str = Field(default="", max_length=5000)
-    password: str = Field(min_length=1, max_length=1024, description="再次输入密码以解锁签名私钥")
+    comment: Text = Field(default="", max_length=5000)
+    password: Text = Field(min_length=1, max_length=1024, description="再次输入密码以解锁签名私钥")
 
 
 class ReviewResult(BaseModel):
@@ -397,8 +410,10 @@ class AmendDateIn(StrictBody):
     at: str | None = Field(
         default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="当天的发布时间 HH:MM"
     )
-    comment: str = Field(default="", max_length=2000, description="改期原因，签入签名")
-    password: str = Field(min_length=1, max_length=1024, description="宣传分管领导的密码，用于签名")
+    comment: Text = Field(default="", max_length=2000, description="改期原因，签入签名")
+    password: Text = Field(
+        min_length=1, max_length=1024, description="宣传分管领导的密码，用于签名"
+    )
 
 
 class AmendedOut(BaseModel):
@@ -411,15 +426,15 @@ class AmendedOut(BaseModel):
 
 
 class DelegationIn(StrictBody):
-    deputy: str = Field(min_length=1, max_length=64, description="代理人用户名")
-    acting_for: str = Field(min_length=1, max_length=64, description="被代理人用户名")
+    deputy: Text = Field(min_length=1, max_length=64, description="代理人用户名")
+    acting_for: Text = Field(min_length=1, max_length=64, description="被代理人用户名")
     role: Annotated[str, one_of(role_names_and_labels)] = Field(
         min_length=1, max_length=64, description="代行的角色"
     )
-    department: str | None = Field(default=None, max_length=64, description="代理的科室代码")
+    department: Text | None = Field(default=None, max_length=64, description="代理的科室代码")
     start: IsoDate = Field(description="开始日期（含）")
     end: IsoDate = Field(description="结束日期（含）")
-    note: str = Field(default="", max_length=500)
+    note: Text = Field(default="", max_length=500)
 
 
 class DelegationOut(BaseModel):
@@ -444,7 +459,7 @@ class ReasonIn(StrictBody):
 
 
 class CancelIn(StrictBody):
-    reason: str = Field(default="", max_length=2000)
+    reason: Text = Field(default="", max_length=2000)
 
 
 class RetryIn(StrictBody):

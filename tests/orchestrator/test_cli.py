@@ -276,6 +276,15 @@ def body_of(d: Path) -> str:
         return str(session.scalars(select(Version.body_html)).one())
 
 
+def test_body_file_with_nul_is_refused_on_either_database(data: Path) -> None:
+    """Valid UTF-8, but U+0000 is not text (PostgreSQL cannot store it; SQLite would)."""
+    created = create_with_body(data, "<p>正文\x00内容</p>".encode())
+    assert created.returncode == 2, created.stdout + created.stderr
+    refusal = as_json(created)
+    assert refusal["error"] == "invalid_draft"
+    assert "正文含有空字符（U+0000）" in refusal["message"]
+
+
 def test_body_file_that_is_not_text_is_refused_naming_the_file(data: Path) -> None:
     created = create_with_body(data, b"<p>\xff\xfe\x80\x81 binary \x00\xff</p>")
     assert created.returncode == 2, created.stdout + created.stderr
