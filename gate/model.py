@@ -214,3 +214,8 @@ class ReviewRecord:
     stored_images: Mapping[str, str | None] | None = None
     publications: tuple[PublicationRow, ...] = ()
     amendments: tuple[DateAmendment, ...] = ()
+    # For a repost (转载) of the office's own item after an upward platform adopted it: the
+    # original's record (the version that went upward). When the original's review chain is
+    # complete and this content differs from it only by the repost source and the channel rows,
+    # 签发 alone is required (the seed: 签发 checks the source); otherwise every stage is.
+    original: ReviewRecord | None = None

@@ -15,6 +15,11 @@ signed channel and fall on its (amended) day in the policy's time zone.
 Stages the policy scopes to the item's department count only when the reviewer's role covers
 that department at the time (`role_covers`): their own for a 供稿人 or 科室负责人, the
 departments a 分管领导 is in charge of, or the department a delegate (代理) stands in for.
+
+A repost (转载) of the office's own item, handed in with the original's record (`original`),
+needs 签发 alone when the original's chain passes `CHAIN_RULES` and the repost differs from it
+only by the source and the channel rows; else every stage, and `repost_original_unusable` says
+why.
 """
 
 from __future__ import annotations
@@ -71,7 +76,9 @@ class ReviewContext:
         self.approval_of: dict[ReviewStage, ReviewAction] = {}
         for action in self.effective_approvals:
             self.approval_of.setdefault(action.stage, action)
-        self.required_stages = _required_stages(record, policy)
+        # For a repost of our own item: why the original's reviews cannot stand ("" when they can).
+        self.original_problem = _original_problem(record, policy, now)
+        self.required_stages = _required_stages(record, policy, self.original_problem)
         # Each signed channel's 发布日期 after the valid 改期, with the 改期 that set it.
         self.signed_dates, self.amendment_violations = _amended_dates(self)
 
@@ -131,7 +138,11 @@ def _replay(
     return tuple(current), tuple(voided)
 
 
-def _required_stages(record: ReviewRecord, policy: Policy) -> tuple[ReviewStage, ...]:
+def _required_stages(
+    record: ReviewRecord, policy: Policy, original_problem: str
+) -> tuple[ReviewStage, ...]:
+    if record.original is not None and not original_problem:
+        return (SIGN_OFF,)
     content = record.content
     skipped = set()
     if policy.skips_second_review(record.department):
@@ -139,6 +150,45 @@ def _required_stages(record: ReviewRecord, policy: Policy) -> tuple[ReviewStage,
     if not policy.needs_principal_review(content.major_event, content.special_content):
         skipped.add(ReviewStage.PRINCIPAL)
     return tuple(s for s in STAGE_ORDER if s not in skipped)
+
+
+# What a repost of our own item must keep from the original: everything but the source and the
+# channel rows (which own platforms, on which day).
+SAME_AS_ORIGINAL = (
+    ("title", "标题"),
+    ("body_html", "正文"),
+    ("image_hashes", "图片"),
+    ("cover_hash", "封面"),
+    ("digest", "摘要"),
+    ("byline", "署名"),
+    ("major_event", "重大事件标记"),
+    ("special_content", "特殊内容标记"),
+)
+
+
+def _original_problem(record: ReviewRecord, policy: Policy, now: datetime) -> str:
+    """Why a repost cannot stand on its original's reviews; "" when it can (or is no such
+    repost). The original must pass the chain rules on its own (its rows and images are the
+    original's business; this record's own images are checked as this record's)."""
+    original = record.original
+    if original is None:
+        return ""
+    content = record.content
+    if content.repost_source is None:
+        return "没有转载来源"
+    if record.submission_id == original.submission_id:
+        return "原稿不能是本稿自身"
+    changed = [
+        label
+        for name, label in SAME_AS_ORIGINAL
+        if getattr(content, name) != getattr(original.content, name)
+    ]
+    if changed:
+        return f"与原稿相比改动了{'、'.join(changed)}"
+    found = next(violations(ReviewContext(original, policy, now), CHAIN_RULES), None)
+    if found is not None:
+        return f"原稿的审核记录不完整：{found.message}"
+    return ""
 
 
 SignedDates = dict[str, tuple[date, DateAmendment | None]]
@@ -417,6 +467,8 @@ def rule_not_rejected(context: ReviewContext) -> Iterator[Violation]:
 def rule_required_stages_present(context: ReviewContext) -> Iterator[Violation]:
     if context.rejection is not None:
         return  # nothing can complete a rejected version; `version_rejected` says so
+    if context.original_problem and context.missing_stages:
+        yield violation("repost_original_unusable", reason=context.original_problem)
     for stage in context.missing_stages:
         yield violation(_why_missing(context, stage), stage=stage)
 
@@ -503,6 +555,14 @@ RULES: tuple[Rule, ...] = (
     rule_author_only_first_review,
     rule_amendments_valid,
     rule_publications_signed,
+)
+
+
+# The rules that say whether a version's review chain is complete, whatever its rows and files.
+CHAIN_RULES: tuple[Rule, ...] = tuple(
+    r
+    for r in RULES
+    if r not in (rule_images_stored, rule_amendments_valid, rule_publications_signed)
 )
 
 

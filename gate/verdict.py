@@ -42,6 +42,7 @@ VIOLATION_MESSAGES: Mapping[str, str] = MappingProxyType(
         # the review process of this version
         "version_rejected": "本版本已被{actor}在{stage}驳回，不能再发布",
         "stage_missing": "缺少{stage}",
+        "repost_original_unusable": "转载稿不能沿用原稿的审核（{reason}），须经完整审核",
         "principal_review_missing": "本稿涉及重大事件或特殊内容，须经主要领导审定",
         "approval_voided_by_return": "{stage}的通过意见已因退回失效，本版本需重新审核",
         "approval_for_other_version": "{stage}的通过意见针对的是旧版本，本版本需重新审核",

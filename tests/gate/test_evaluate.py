@@ -203,9 +203,21 @@ PASSING = [
     ),
 ]
 
+def _changed_repost_of_own() -> ReviewRecord:
+    """A repost of our own approved item, its title changed, with only 签发 (test_repost_of_own)."""
+    of = content(title="改过的标题", repost_source=REPOST)
+    signed = [act(SIGN_OFF, 100, of=of, submission="S-2")]
+    return replace(record(of, signed), submission_id="S-2", original=record())
+
+
 FAILING = [
     # content
     Case("no channel requested", lambda: record(content(channels=())), ("no_channels",)),
+    Case(
+        "repost of our own item changed beyond the source, signed off only",
+        _changed_repost_of_own,
+        ("repost_original_unusable", "stage_missing", "stage_missing", "stage_missing"),
+    ),
     # the stored bytes of the images
     Case("images never looked up", _with(stored_images=None), ("images_unverified",)),
     Case(
