@@ -28,7 +28,7 @@ from orchestrator.app import App
 from orchestrator.errors import GateRefused, InvalidInput, NotFound
 from orchestrator.models import AuditEvent, ChannelRequestRow, Submission, Version
 from orchestrator.reports.fonts import CJK
-from orchestrator.services.review import review_record
+from orchestrator.services.review import original_version, review_record
 from orchestrator.services.submissions import IMAGE_SRC_PREFIX, channel_catalogue
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -111,6 +111,9 @@ class FormItem:
     major_event: bool
     special_content: bool
     repost_source: str
+    # A repost of our own item signed off alone: the original submission whose reviews it
+    # carries (its signatures fill the lines before 签发).
+    carried_from: int | None = None
 
 
 @dataclass(frozen=True)
@@ -241,18 +244,17 @@ def _item(
 ) -> FormItem:
     version = sub.current
     context = ReviewContext(review_record(sub), app.policy, now)
-    people = {a.actor.username: a.actor.name for a in sub.actions}
-    signatures = {
-        stage: Signed(
-            stage=stage,
-            name=people.get(action.actor_id, action.actor_id),
-            username=action.actor_id,
-            acted_at=action.acted_at,
-            signature_fingerprint=short_fingerprint(action.signature),
-            comment=action.comment,
-        )
-        for stage, action in context.approval_of.items()
-    }
+    signatures = _signatures(context)
+    required = context.required_stages
+    carried_from = None
+    original = context.record.original
+    origin = original_version(sub)
+    if original is not None and origin is not None and not context.original_problem:
+        # The original's chain, then this repost's own 签发.
+        carried = ReviewContext(original, app.policy, now)
+        signatures = {**_signatures(carried), **signatures}
+        required = carried.required_stages
+        carried_from = origin.submission_id
     source = ""
     if version.repost_platform:
         assert version.repost_published_at is not None
@@ -270,7 +272,7 @@ def _item(
         version_fingerprint=version.fingerprint,
         channels=tuple(_line(c, catalogue, context, sub) for c in version.channels),
         signatures=signatures,
-        required=context.required_stages,
+        required=required,
         body_text=body_text(version),
         images=tuple((i.filename, i.sha256) for i in version.images),
         cover=version.cover_sha256,
@@ -279,7 +281,23 @@ def _item(
         major_event=version.major_event,
         special_content=version.special_content,
         repost_source=source,
+        carried_from=carried_from,
     )
+
+
+def _signatures(context: ReviewContext) -> dict[g.ReviewStage, Signed]:
+    people = context.record.people
+    return {
+        stage: Signed(
+            stage=stage,
+            name=people[action.actor_id].name if action.actor_id in people else action.actor_id,
+            username=action.actor_id,
+            acted_at=action.acted_at,
+            signature_fingerprint=short_fingerprint(action.signature),
+            comment=action.comment,
+        )
+        for stage, action in context.approval_of.items()
+    }
 
 
 class _TextOf(HTMLParser):
@@ -327,6 +345,8 @@ def signer_text(item: FormItem, line: Line) -> str:
     signed = item.signatures.get(line.stage)
     if signed is None:
         return "—"
+    if item.carried_from is not None and line.stage is not g.ReviewStage.SIGN_OFF:
+        return f"{signed.name}\n（原稿 {item.carried_from}）"
     if line.stage is g.ReviewStage.FIRST and signed.username != item.author_username:
         return f"{item.author}（经办）\n{signed.name}（初审）"
     return signed.name
@@ -370,6 +390,14 @@ def content_facts(item: FormItem) -> list[tuple[str, str]]:
         facts.append(("涉及", "、".join(flags) + "（经主要领导审定）"))
     if item.repost_source:
         facts.append(("转载来源", item.repost_source))
+    if item.carried_from is not None:
+        facts.append(
+            (
+                "审核依据",
+                f"转载本单位稿件 {item.carried_from}：内容与原稿一致、仅加注来源，"
+                "沿用原稿的审核，经宣传分管领导签发",
+            )
+        )
     facts.append(
         (
             "发布渠道",

@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 import gate.model as g
 from gate import Policy, Verdict, evaluate, next_stage
 from gate.aids import review_aids
 from gate.canonical import fingerprint, signing_payload
-from gate.rules import role_problem
+from gate.rules import ReviewContext, role_problem
 from orchestrator import attest, audit, keys
 from orchestrator.app import App
 from orchestrator.blobs import BlobStore, sniff_mime
@@ -117,6 +117,7 @@ def review_record(
     (`origin` says what is wrong with where a row came from, "" when nothing)."""
     version = version or submission.current
     amendments = submission.amendments
+    original = _original_record(submission, store)
     actors = [*(a.actor for a in submission.actions), *(a.actor for a in amendments)]
     people = {p.username: gate_person(p) for p in [submission.author, *actors, *extra_people]}
     return g.ReviewRecord(
@@ -129,7 +130,43 @@ def review_record(
         stored_images=None if store is None else stored_images(version, store),
         publications=tuple(publication_row(p, origin(p) if origin else "") for p in publications),
         amendments=tuple(_amendment(submission, a) for a in amendments) + extra_amendments,
+        original=original,
     )
+
+
+def original_version(submission: Submission) -> Version | None:
+    """For a repost drafted from an adoption of our own item: the original's version that
+    went upward (and was adopted). None for any other submission."""
+    if submission.repost_of_id is None or submission.repost_origin_id is None:
+        return None
+    session = object_session(submission)
+    upward = session.get(Publication, submission.repost_of_id) if session else None
+    if upward is None or upward.submission_id != submission.repost_origin_id:
+        return None
+    return upward.version
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What a repost of our own item takes from its original, for the pages: the original's
+    submission and version, and why its reviews cannot stand ("" when they carry the repost)."""
+
+    submission_id: int
+    version_number: int
+    problem: str
+
+
+def carried(submission: Submission, context: ReviewContext) -> Carried | None:
+    version = original_version(submission)
+    if version is None:
+        return None
+    return Carried(version.submission_id, version.number, context.original_problem)
+
+
+def _original_record(submission: Submission, store: BlobStore | None) -> g.ReviewRecord | None:
+    """The original's record, for the gate to judge whether its reviews carry the repost."""
+    version = original_version(submission)
+    return None if version is None else review_record(version.submission, version, store=store)
 
 
 @dataclass
@@ -150,6 +187,12 @@ def _refuse_out_of_turn(
         if "version_rejected" in verdict.codes:
             raise Conflict("本版本已被驳回，请修改稿件后提交新版本再审", code="version_rejected")
         raise Conflict("本版本已完成全部审核并签发，无需再审", code="review_complete")
+    context = ReviewContext(record, policy, now)
+    if stage not in context.required_stages:
+        carried = "转载本单位已审稿件，沿用原稿的审核；" if record.original is not None else ""
+        raise Conflict(
+            f"本稿无需{stage.label}（{carried}当前等待{waiting.label}）", code="stage_not_required"
+        )
     approved_before = stage.rank < waiting.rank
     raise Conflict(
         f"{stage.label}已通过，当前等待{waiting.label}"

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from channels.base import ChannelKind
 from channels.registry import load_channels
-from gate import next_stage
 from gate.model import STAGE_ORDER, ReviewStage, Role
+from gate.rules import ReviewContext
 from gate.signature import signature_valid
 from orchestrator.errors import InvalidInput, NotFound, SanshenError, Unauthenticated
 from orchestrator.models import (
@@ -39,7 +39,7 @@ from orchestrator.models import (
 from orchestrator.permissions import PERMISSIONS, holds
 from orchestrator.services import alerts, amendments, pauses, submissions
 from orchestrator.services.org import person_by_username
-from orchestrator.services.review import review_record
+from orchestrator.services.review import carried, review_record
 from orchestrator.states import State
 from orchestrator.web import auth
 from orchestrator.web.deps import RowId, get_app, principal
@@ -540,7 +540,7 @@ def item(request: Request, submission_id: RowId, who: Who) -> HTMLResponse:
         pubs = sorted(pubs, key=lambda p: (-p.version.number, order.get(p.channel, 99)))
         offered = {p.id: offered_actions(person, p, now) for p in pubs}
         signed_days = {p.id: _signed_day(session, p) for p in pubs}
-        waiting = next_stage(review_record(submission), app.policy, now=now)
+        context = ReviewContext(review_record(submission), app.policy, now)
         # rendered inside the session: the template walks relationships
         return page(
             request,
@@ -550,7 +550,8 @@ def item(request: Request, submission_id: RowId, who: Who) -> HTMLResponse:
             current=submission.current,
             versions=version_views(list(submission.versions)),
             reviews=review_views(submission),
-            waiting=waiting,
+            waiting=context.next_stage(),
+            carried=carried(submission, context),
             pubs=pubs,
             offered=offered,
             signed_days=signed_days,

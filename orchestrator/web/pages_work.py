@@ -546,7 +546,8 @@ def review_context(session: Session, app: App, sub_id: int, who: Principal) -> d
     now = _now()
     sub = submissions.get(session, sub_id)
     person = _me(session, who)
-    stage = ReviewContext(review.review_record(sub), app.policy, now).next_stage()
+    context = ReviewContext(review.review_record(sub), app.policy, now)
+    stage = context.next_stage()
     mine = waiting_stage(sub, person, app, now)
     roles = review.who_may(stage, sub.department.name, app.policy) if stage else ""
     current = sub.current
@@ -556,6 +557,7 @@ def review_context(session: Session, app: App, sub_id: int, who: Principal) -> d
         "stage": stage,
         "may_act": mine is not None,
         "stage_roles": roles,
+        "carried": review.carried(sub, context),
         "preview": preview_html(sub),
         "actions": [
             {

@@ -11,16 +11,18 @@ import requests
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from gate.model import ChannelRequest
+from gate import evaluate, next_stage
+from gate.model import ChannelRequest, RepostSource, ReviewStage
 from orchestrator import audit
 from orchestrator.errors import Conflict, Forbidden
 from orchestrator.models import Alert, AuditEvent, Publication, Submission
-from orchestrator.services import alerts, submissions
+from orchestrator.services import alerts, reposts, review, submissions
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
 from tests.clock import shanghai_today
 from tests.pipeline.conftest import Stack
 
+SIGN_OFF = ReviewStage.SIGN_OFF
 BOTH_WAYS = ("xuexi", "lvse_qingpu", "gov_website", "wechat")
 
 
@@ -73,7 +75,19 @@ def test_both_ways_goes_upward_first_and_each_own_platform_gets_one_repost(
     assert [e.payload["platform"] for e in recorded] == [other]
     assert stack.ledger("gov_website") == {} and stack.ledger("wechat") == {}
 
-    stack.review_all(repost.id)  # the repost's own reviews and sign-off
+    # The repost is the original's approved content with the source: 签发 alone, no 三审 again.
+    with stack.app.db.session() as session:
+        record = review.review_record(session.get(Submission, repost.id), store=stack.app.blobs)
+        assert next_stage(record, stack.app.policy, now=datetime.now(UTC)) is ReviewStage.SIGN_OFF
+        assert record.original is not None and record.original.submission_id != record.submission_id
+    with pytest.raises(
+        Conflict, match="本稿无需初审（转载本单位已审稿件，沿用原稿的审核；当前等待签发）"
+    ):
+        stack.review_all(repost.id, stages=(ReviewStage.FIRST,))
+    stack.review_all(repost.id, stages=(ReviewStage.SIGN_OFF,))
+    with stack.app.db.session() as session:
+        stages = [a.stage for a in session.get(Submission, repost.id).actions]
+    assert stages == ["sign_off"]
     stack.wait_for(lambda: stack.settled(repost.id), timeout=40, what="repost published")
     out = by_channel(stack, repost.id)
     assert {c: p.state for c, p in out.items()} == {
@@ -181,3 +195,40 @@ def test_an_upward_only_item_still_drafts_a_repost_to_every_own_platform(stack: 
             select(func.count(Submission.id)).where(Submission.repost_of_id.is_not(None))
         )
     assert channels == {"gov_website", "suishenban", "wechat"} and count == 1
+
+
+def adopted_repost(stack: Stack) -> int:
+    """An upward-only item whose 学习强国 row is marked adopted by hand, and its repost."""
+    sub = stack.signed_off(("xuexi",))
+    with stack.app.db.session() as session:
+        upward = session.scalars(select(Publication).where(Publication.submission_id == sub)).one()
+        upward.state = "published"
+        upward.url = "https://www.xuexi.cn/a/42.html"
+        upward.published_at = datetime.now(UTC)
+        return reposts.draft_repost(session, stack.app, upward, actor="system").id
+
+
+def test_a_repost_edited_beyond_the_source_needs_every_stage_again(stack: Stack) -> None:
+    repost = adopted_repost(stack)
+    now = datetime.now(UTC)
+    with stack.app.db.session() as session:
+        sub = session.get(Submission, repost)
+        assert next_stage(review.review_record(sub), stack.app.policy, now=now) == SIGN_OFF
+        version = sub.current
+        draft = submissions.Draft(
+            title=version.title + "（改）",
+            body_html="<p>改写后的正文</p>",
+            channels=[
+                ChannelRequest(c.channel, c.publish_date, c.remark) for c in version.channels
+            ],
+            repost=RepostSource(
+                version.repost_platform, version.repost_url, version.repost_published_at
+            ),
+        )
+        submissions.revise(session, stack.app.blobs, repost, editor="author", draft=draft)
+    with stack.app.db.session() as session:
+        record = review.review_record(session.get(Submission, repost), store=stack.app.blobs)
+        assert next_stage(record, stack.app.policy, now=now) is ReviewStage.FIRST
+        verdict = evaluate(record, stack.app.policy, now=now)
+    (why,) = [v.message for v in verdict.violations if v.code == "repost_original_unusable"]
+    assert "标题" in why and "正文" in why and "须经完整审核" in why
