@@ -7,7 +7,9 @@ office's platforms: 学习强国 adopts it, the one repost is drafted and signed
 still waits for its adoption. Photographs, as 周综合 (综合科):
 - upward-first-upward-*.png: 对上报送 with the rows waiting for adoption (放行/撤下) and the repost;
 - upward-first-item-*.png: the waiting item's page (待上级采用, 放行/撤下);
-- upward-first-board-*.png: the board, the repost's cells marked 转载.
+- upward-first-board-*.png: the board, the repost's cells marked 转载;
+- upward-first-repost-*.png: the repost's page (沿用原稿的审核, 签发 alone);
+and, as 孙宣 (宣传分管领导) before signing, upward-first-signoff-*.png: the repost waiting for 签发.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from orchestrator.states import State
 BOTH = ("gov_website", "suishenban", "wechat", "xuexi")
 
 
-def seed(app: App) -> int:
+def seed(app: App) -> tuple[int, int]:
+    """(the repost, waiting for its 签发; an item still waiting for adoption)."""
     adopted = demo.submit_and_sign_off(app, demo.demo_draft(BOTH), publish_time="00:00")
     now = datetime.now(UTC)
     with app.db.session() as session:
@@ -47,14 +50,17 @@ def seed(app: App) -> int:
         Publisher(app, ChannelHub(), MemoryRateGate()).on_published(session, pub.id, now)
     with app.db.session() as session:
         repost = session.query(Submission).filter_by(repost_origin_id=adopted).one().id
-    demo.walk(app, repost, lambda _line: None, "23:59", major=True)
     waiting = demo.demo_draft(BOTH, title="“一网通办”窗口延时服务上线")
-    return demo.submit_and_sign_off(app, waiting, publish_time="23:59")
+    return repost, demo.submit_and_sign_off(app, waiting, publish_time="23:59")
 
 
 def main() -> None:
     with demo_console() as (url, app):
-        waiting = seed(app)
+        repost, waiting = seed(app)
+        photograph(
+            url, "sunxuan", "demo-pass-5", [(f"/submissions/{repost}/review", "upward-first-signoff")]
+        )
+        demo.walk(app, repost, lambda _line: None, "23:59", major=True)
         photograph(
             url,
             "zhouzh",
@@ -63,6 +69,7 @@ def main() -> None:
                 ("/upward", "upward-first-upward"),
                 (f"/items/{waiting}", "upward-first-item"),
                 ("/board", "upward-first-board"),
+                (f"/items/{repost}", "upward-first-repost"),
             ],
         )
 

@@ -136,11 +136,14 @@ def test_an_item_walks_from_the_form_to_every_channel(
     )
     shot(page, "upward.png")
 
-    # The repost goes through its reviews and the sign-off, then out once on each own platform.
-    sign_stage(page, live, "author", repost_id, "初审", "，下一步：复审")
-    sign_stage(page, live, "head", repost_id, "复审", "，下一步：终审")
-    sign_stage(page, live, "leader", repost_id, "终审", "，下一步：主要领导审定")
-    sign_stage(page, live, "chief", repost_id, "主要领导审定", "，下一步：签发")
+    # The repost is the signed item with its source: it waits for the 签发 alone (the seed),
+    # nobody else has it in 我的待办; then it goes out once on each own platform.
+    switch_to(page, live, "author")
+    expect(page.locator(f'#waiting tr[data-submission="{repost_id}"]')).to_have_count(0)
+    switch_to(page, live, "publicity")
+    page.goto(f"{live.url}/items/{repost_id}")
+    expect(page.locator("#carried")).to_contain_text(f"转载本单位稿件 稿件 {sub_id}")
+    expect(page.locator("#carried")).to_contain_text("只需宣传分管领导签发")
     sign_stage(page, live, "publicity", repost_id, "签发", "。审核闸门通过")
     stack.wait_for(lambda: stack.settled(repost_id), timeout=90, what="the repost published")
     assert stack.states(repost_id) == dict.fromkeys(OWN, State.PUBLISHED.value)

@@ -16,6 +16,7 @@ from gate.model import ChannelRequest, RepostSource, ReviewStage
 from orchestrator import audit
 from orchestrator.errors import Conflict, Forbidden
 from orchestrator.models import Alert, AuditEvent, Publication, Submission
+from orchestrator.reports import form
 from orchestrator.services import alerts, reposts, review, submissions
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
@@ -232,3 +233,21 @@ def test_a_repost_edited_beyond_the_source_needs_every_stage_again(stack: Stack)
         verdict = evaluate(record, stack.app.policy, now=now)
     (why,) = [v.message for v in verdict.violations if v.code == "repost_original_unusable"]
     assert "标题" in why and "正文" in why and "须经完整审核" in why
+
+
+def test_the_reposts_form_carries_the_originals_signatures(stack: Stack) -> None:
+    repost = adopted_repost(stack)
+    with stack.app.db.session() as session:
+        original = session.get(Submission, repost).repost_origin_id
+    stack.review_all(repost, stages=(SIGN_OFF,))
+    with stack.app.db.session() as session:
+        item = form.build(session, stack.app, [repost]).items[0]
+    assert item.carried_from == original
+    assert item.signatures[ReviewStage.FIRST].username == "author"
+    assert item.signatures[ReviewStage.FINAL].username == "leader"
+    assert item.signatures[SIGN_OFF].username == "publicity"
+    assert (
+        "审核依据",
+        f"转载本单位稿件 {original}：内容与原稿一致、仅加注来源，沿用原稿的审核，"
+        "经宣传分管领导签发",
+    ) in form.content_facts(item)
