@@ -15,6 +15,7 @@ from orchestrator import attest, audit
 from orchestrator.db import Database, retry_on_disconnect
 from orchestrator.models import Publication, Submission, Version
 from orchestrator.states import State, allowed
+from orchestrator.workdays import working_days_after
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -31,18 +32,6 @@ def scheduled_time(publish_date: date, default_time: str, now: datetime) -> date
 
 
 HELD_NOTE = "待上级平台采用后转载；逾期未采用由综合科决定放行或撤下"
-
-
-def working_days_after(start: datetime, days: int) -> datetime:
-    """`days` working days (Monday to Friday, Shanghai time) after `start`. Public holidays and
-    their 调休 workdays are not known here yet (the calendar issue)."""
-    moment = start.astimezone(SHANGHAI)
-    left = days
-    while left:
-        moment += timedelta(days=1)
-        if moment.weekday() < 5:
-            left -= 1
-    return moment.astimezone(UTC)
 
 
 def upward_first(channels: Iterable[str]) -> frozenset[str]:

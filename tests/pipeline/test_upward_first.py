@@ -176,14 +176,6 @@ def test_a_hold_past_its_wait_raises_an_alert_and_a_late_release_needs_the_date(
     assert by_channel(stack, sub)["gov_website"].state == "held"
 
 
-def test_hold_until_counts_working_days() -> None:
-    from orchestrator.services.dispatch import working_days_after
-
-    friday_noon = datetime(2026, 12, 4, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
-    assert working_days_after(friday_noon, 3) == datetime(2026, 12, 9, 4, 0, tzinfo=UTC)
-    assert working_days_after(friday_noon, 1) == datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
-
-
 def test_an_upward_only_item_still_drafts_a_repost_to_every_own_platform(stack: Stack) -> None:
     stack.start("worker")
     stack.start("scheduler")
