@@ -26,28 +26,33 @@ from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
 from orchestrator.states import State
 
-BOTH = ("gov_website", "suishenban", "wechat", "xuexi")
+BOTH = ("gov_website", "suishenban", "wechat", "xuexi", "lvse_qingpu")
 
 
 def seed(app: App) -> tuple[int, int]:
     """(the repost, waiting for its 签发; an item still waiting for adoption)."""
     adopted = demo.submit_and_sign_off(app, demo.demo_draft(BOTH), publish_time="00:00")
     now = datetime.now(UTC)
-    with app.db.session() as session:
-        pub = session.query(Publication).filter_by(submission_id=adopted, channel="xuexi").one()
-        for source, goal in ((State.SCHEDULED, State.QUEUED), (State.QUEUED, State.SENDING)):
-            move(session, pub.id, (source,), goal, now=now)
-        move(
-            session,
-            pub.id,
-            (State.SENDING,),
-            State.PUBLISHED,
-            now=now,
-            url="https://www.xuexi.cn/lgpage/detail/index.html?id=qp20261206",
-            published_at=now,
-        )
-        record_move(session, pub.id, "publication.sent", State.PUBLISHED, at=now)
-        Publisher(app, ChannelHub(), MemoryRateGate()).on_published(session, pub.id, now)
+    adoptions = (
+        ("xuexi", "https://www.xuexi.cn/lgpage/detail/index.html?id=qp20261206"),
+        ("lvse_qingpu", "https://www.shqp.gov.cn/lsqp/20261206/001.html"),
+    )
+    for channel, url in adoptions:  # 学习强国 first: the repost cites it; 绿色青浦 is recorded
+        with app.db.session() as session:
+            pub = session.query(Publication).filter_by(submission_id=adopted, channel=channel).one()
+            for source, goal in ((State.SCHEDULED, State.QUEUED), (State.QUEUED, State.SENDING)):
+                move(session, pub.id, (source,), goal, now=now)
+            move(
+                session,
+                pub.id,
+                (State.SENDING,),
+                State.PUBLISHED,
+                now=now,
+                url=url,
+                published_at=now,
+            )
+            record_move(session, pub.id, "publication.sent", State.PUBLISHED, at=now)
+            Publisher(app, ChannelHub(), MemoryRateGate()).on_published(session, pub.id, now)
     with app.db.session() as session:
         repost = session.query(Submission).filter_by(repost_origin_id=adopted).one().id
     waiting = demo.demo_draft(BOTH, title="“一网通办”窗口延时服务上线")
@@ -58,7 +63,10 @@ def main() -> None:
     with demo_console() as (url, app):
         repost, waiting = seed(app)
         photograph(
-            url, "sunxuan", "demo-pass-5", [(f"/submissions/{repost}/review", "upward-first-signoff")]
+            url,
+            "sunxuan",
+            "demo-pass-5",
+            [(f"/submissions/{repost}/review", "upward-first-signoff")],
         )
         demo.walk(app, repost, lambda _line: None, "23:59", major=True)
         photograph(

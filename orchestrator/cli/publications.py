@@ -308,7 +308,9 @@ def upward_queue(as_json: JsonOpt = False) -> None:
     run(as_json, work, show_publications)
 
 
-@upward_app.command("repost", help="转载：为已被上级平台采用的报送生成转载稿（仍须三审）")
+@upward_app.command(
+    "repost", help="转载：为已被上级平台采用的报送生成转载稿（与原稿一致时只需签发）"
+)
 def upward_repost(
     pub_id: PublicationArg,
     actor: ActorOpt,
@@ -331,6 +333,19 @@ def upward_repost(
                 actor=actor,
                 channels=names or None,
             )
+            return describe_submission(sub)
+
+    run(as_json, work, show_submission)
+
+
+@upward_app.command(
+    "cite", help="改引来源：转载稿改为引用这一上级平台的采用（转载稿开始发布前；须重新签发）"
+)
+def upward_cite(pub_id: PublicationArg, actor: ActorOpt, as_json: JsonOpt = False) -> None:
+    def work() -> dict[str, Any]:
+        with ctx().session() as session:
+            require(session, actor, "repost", ChannelKind.UPWARD, datetime.now(SHANGHAI))
+            sub = reposts.cite(session, ctx().app, get_publication(session, pub_id), actor=actor)
             return describe_submission(sub)
 
     run(as_json, work, show_submission)

@@ -1,12 +1,14 @@
 """转载: once an upward platform has published (采用) our item, the own platforms repost it with
-the source kept. The repost is a new submission: it passes the three reviews and the gate,
-including the qualified-source check, like anything else.
+the source kept. The repost is a new submission judged with its original (gate:
+`ReviewRecord.original`): the original's approved content plus the source, it needs 签发 alone
+(which checks the source's qualification); edited beyond that, every stage again.
 
 Upward first (the seed, §三(二)): the own rows of an item also reported upward are held
 (待上级采用) at sign-off; the first adoption drafts the one repost of the original, for the held
 channels, and the held rows make way for it. A later adoption, on another platform, is recorded
 but not reposted: one repost per original, unique in the database (`repost_origin_id`), so no
-sequence of adoptions, retries or restarts puts one article twice on one platform.
+sequence of adoptions, retries or restarts puts one article twice on one platform. 综合科 may
+make the repost cite another adoption instead (`cite`) until it begins to go out.
 """
 
 from __future__ import annotations
@@ -48,9 +50,7 @@ def draft_repost(
     adoption; a later adoption is recorded and answers the same repost. Its channels: those
     asked for, else the original's held rows, else every own platform."""
     now = now or datetime.now(UTC)
-    existing = session.scalar(
-        select(Submission).where(Submission.repost_origin_id == upward.submission_id)
-    )
+    existing = repost_of_original(session, upward.submission_id)
     if existing is not None:
         if existing.repost_of_id != upward.id:
             _record_later_adoption(session, existing, upward, actor=actor, now=now)
@@ -60,27 +60,11 @@ def draft_repost(
             f"发布 {upward.id} 尚未被上级平台采用（无发布链接），不能转载", code="not_adopted"
         )
     version = upward.version
-    platform = load_channels()[upward.channel].display_name
     held = held_rows(session, upward.submission_id)
     chosen = channels or [p.channel for p in held] or own_channels()
     today = now.astimezone(SHANGHAI).date()
-    draft = submissions.Draft(
-        title=version.title,
-        body_html=_unlinked_body(version),
-        images=[
-            submissions.ImageFile(i.filename, _blob(app, i.sha256, i.filename))
-            for i in version.images
-        ],
-        cover=submissions.ImageFile("cover", _blob(app, version.cover_sha256, "封面"))
-        if version.cover_sha256
-        else None,
-        digest=version.digest,
-        byline=version.byline,
-        major_event=version.major_event,
-        special_content=version.special_content,
-        channels=[ChannelRequest(c, today, "转载") for c in chosen],
-        repost=RepostSource(platform, upward.url, upward.published_at),
-    )
+    rows = [ChannelRequest(c, today, "转载") for c in chosen]
+    draft = _repost_draft(app, version, rows, upward)
     author = version.submission.author.username if actor == "system" else actor
     repost = submissions.create(
         session,
@@ -102,7 +86,7 @@ def draft_repost(
         payload={
             "upward_publication": upward.id,
             "original": upward.submission_id,
-            "platform": platform,
+            "platform": load_channels()[upward.channel].display_name,
             "url": upward.url,
             "channels": chosen,
         },
@@ -111,6 +95,100 @@ def draft_repost(
     for pub in held:
         if pub.channel in chosen:
             _make_way(session, pub, repost, actor=actor, now=now)
+    return repost
+
+
+def _repost_draft(
+    app: App, version: Version, rows: list[ChannelRequest], upward: Publication
+) -> submissions.Draft:
+    """The original's approved content, for `rows`, with `upward`'s adoption as the source."""
+    assert upward.url is not None and upward.published_at is not None
+    return submissions.Draft(
+        title=version.title,
+        body_html=_unlinked_body(version),
+        images=[
+            submissions.ImageFile(i.filename, _blob(app, i.sha256, i.filename))
+            for i in version.images
+        ],
+        cover=submissions.ImageFile("cover", _blob(app, version.cover_sha256, "封面"))
+        if version.cover_sha256
+        else None,
+        digest=version.digest,
+        byline=version.byline,
+        major_event=version.major_event,
+        special_content=version.special_content,
+        channels=rows,
+        repost=RepostSource(
+            load_channels()[upward.channel].display_name, upward.url, upward.published_at
+        ),
+    )
+
+
+# A repost whose rows are all still in one of these has not begun to go out.
+NOT_STARTED = frozenset({State.SCHEDULED.value, State.HELD.value, State.CANCELLED.value})
+
+
+def repost_of_original(session: Session, original_id: int) -> Submission | None:
+    return session.scalar(select(Submission).where(Submission.repost_origin_id == original_id))
+
+
+def may_change_source(session: Session, repost: Submission) -> bool:
+    """Whether nothing of the repost has begun to go out (so its source may still change)."""
+    states = session.scalars(
+        select(Publication.state).where(Publication.submission_id == repost.id)
+    ).all()
+    return all(state in NOT_STARTED for state in states)
+
+
+def cite(
+    session: Session, app: App, upward: Publication, *, actor: str, now: datetime | None = None
+) -> Submission:
+    """综合科 chooses the adoption the repost cites: the repost's next version carries
+    `upward`'s source (platform, URL, time) and waits for 签发 again; the version before it
+    and its rows are superseded. Only before any of the repost has begun to go out."""
+    now = now or datetime.now(UTC)
+    repost = repost_of_original(session, upward.submission_id)
+    if repost is None:
+        raise Conflict(f"稿件 {upward.submission_id} 还没有转载稿", code="no_repost")
+    if repost.repost_of_id == upward.id:
+        raise Conflict(f"转载稿 {repost.id} 已引用这一来源", code="already_cited")
+    if upward.state != State.PUBLISHED.value or not upward.url or upward.published_at is None:
+        raise Conflict(
+            f"发布 {upward.id} 尚未被上级平台采用（无发布链接），不能作为转载来源",
+            code="not_adopted",
+        )
+    if not may_change_source(session, repost):
+        raise Conflict(f"转载稿 {repost.id} 已开始发布，不能再更换来源", code="repost_started")
+    before = repost.repost_of_id
+    current = repost.current
+    today = now.astimezone(SHANGHAI).date()
+    rows = [
+        ChannelRequest(c.channel, max(c.publish_date, today), c.remark) for c in current.channels
+    ]
+    submissions.revise(
+        session,
+        app.blobs,
+        repost.id,
+        editor=actor,
+        draft=_repost_draft(app, upward.version, rows, upward),
+        now=now,
+        check_role=False,
+    )
+    repost.repost_of_id = upward.id
+    session.flush()
+    audit.record(
+        session,
+        "repost.cite",
+        actor=actor,
+        subject=f"submission:{repost.id}",
+        payload={
+            "upward_publication": upward.id,
+            "previous_upward_publication": before,
+            "platform": load_channels()[upward.channel].display_name,
+            "url": upward.url,
+        },
+        at=now,
+    )
     return repost
 
 

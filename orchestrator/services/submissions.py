@@ -273,12 +273,16 @@ def revise(
     editor: str,
     draft: Draft,
     now: datetime | None = None,
+    check_role: bool = True,
 ) -> Version:
-    """A new version; approvals of earlier versions do not carry over (the gate sees to it)."""
+    """A new version; approvals of earlier versions do not carry over (the gate sees to it).
+    `check_role=False` only where the caller checked another permission (综合科 choosing the
+    source a repost cites)."""
     now = now or datetime.now(UTC)
     submission = get(session, submission_id)
     person = person_by_username(session, editor)
-    require_writer(person, submission.department, now)
+    if check_role:
+        require_writer(person, submission.department, now)
     dispatch.cancel_superseded(session, submission, now=now, actor=editor)
     version = _add_version(session, store, submission, person, draft, now)
     audit.record(

@@ -1070,7 +1070,8 @@ def upward_queue(
     tags=["对上报送"],
 )
 def repost(pub_id: RowId, body: s.RepostRequest, who: Who) -> s.SubmissionOut:
-    """A repost submission (转载稿) of an adopted upward report; it still needs three reviews."""
+    """A repost submission (转载稿) of an adopted upward report: the original's content with the
+    source, it waits for 签发 alone (edited beyond the source, for every stage)."""
     app = get_app()
     with app.db.session() as session:
         upward = get_publication(session, pub_id)
@@ -1079,6 +1080,22 @@ def repost(pub_id: RowId, body: s.RepostRequest, who: Who) -> s.SubmissionOut:
         names = [submissions.resolve_channel(c, catalogue) for c in body.channels]
         sub = reposts.draft_repost(session, app, upward, actor=who.username, channels=names or None)
         return submission_out(sub)
+
+
+@router.post(
+    "/upward/{pub_id}/cite",
+    response_model=s.SubmissionOut,
+    responses=refusals(403, 404, 409),
+    tags=["对上报送"],
+)
+def cite(pub_id: RowId, who: Who) -> s.SubmissionOut:
+    """The original's repost cites this adoption instead (a new version, signed off again);
+    only before the repost has begun to go out."""
+    app = get_app()
+    with app.db.session() as session:
+        upward = get_publication(session, pub_id)
+        require(session, who.username, "repost", ChannelKind.UPWARD, utc_now())
+        return submission_out(reposts.cite(session, app, upward, actor=who.username))
 
 
 # --- people, channels, audit ----------------------------------------------------------------

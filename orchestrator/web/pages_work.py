@@ -714,6 +714,8 @@ def upward_context(session: Session, who: Principal) -> dict[str, Any]:
         "held": held,
         "now": now,
         "reposts": sorted(by_origin.values(), key=lambda s: s.id, reverse=True),
+        # reposts nothing of which has begun to go out: their source may still change
+        "citable": {s.id for s in by_origin.values() if reposts.may_change_source(session, s)},
         "may_confirm": holds(person, PERMISSIONS[("confirm", ChannelKind.UPWARD)], now),
         "may_repost": holds(person, PERMISSIONS[("repost", ChannelKind.UPWARD)], now),
         "may_release": holds(person, PERMISSIONS[("release", ChannelKind.OWN)], now),
@@ -763,7 +765,21 @@ async def upward_repost(pub_id: RowId, who: Who) -> Response:
             sub = reposts.draft_repost(
                 session, app, get_publication(session, pub_id), actor=who.username
             )
-            return f"已生成转载稿 稿件 {sub.id}（仍须经三审和签发）"
+            return f"已生成转载稿 稿件 {sub.id}（与原稿一致、仅加注来源，只需签发）"
+
+    return await _upward_action(work)
+
+
+@router.post("/upward/{pub_id}/cite")
+async def upward_cite(pub_id: RowId, who: Who) -> Response:
+    def work() -> str:
+        app = get_app()
+        with app.db.session() as session:
+            require(session, who.username, "repost", ChannelKind.UPWARD, _now())
+            upward = get_publication(session, pub_id)
+            sub = reposts.cite(session, app, upward, actor=who.username)
+            source = sub.current.repost_platform
+            return f"转载稿 稿件 {sub.id} 已改为引用{source}的采用，须重新签发"
 
     return await _upward_action(work)
 

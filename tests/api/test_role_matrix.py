@@ -217,6 +217,11 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
             lambda w, _u: f"/upward/{w.upward}/repost", body({}), perm("repost", ChannelKind.UPWARD)
         )
     ],
+    ("POST", "/api/v1/upward/{pub_id}/cite"): [
+        Case(
+            lambda w, _u: f"/upward/{w.upward}/cite", body(None), perm("repost", ChannelKind.UPWARD)
+        )
+    ],
 }
 
 

@@ -330,3 +330,35 @@ def test_with_automatic_reposts_off_general_office_drafts_the_repost(
     expect(row).to_contain_text("已转载")
     expect(row.get_by_role("button", name="生成转载稿")).to_have_count(0)
     expect(page.locator("#reposts .source")).to_contain_text(f"来源：绿色青浦，{adopted}")
+
+
+def test_general_office_makes_the_repost_cite_the_other_adoption(
+    console: Console, page: Page
+) -> None:
+    sub_id = console.signed_off(("xuexi", "lvse_qingpu", "gov_website"))
+    first = reported(console, sub_id, "xuexi")
+    second = reported(console, sub_id, "lvse_qingpu")
+    sign_in(page, console.url, "zhouzh", PASSWORDS["zhouzh"])
+    page.goto(f"{console.url}/upward")
+    page.on("dialog", lambda dialog: dialog.accept())
+    for pub_id, url in (
+        (first, "https://www.xuexi.cn/article/qingpu-010.html"),
+        (second, "https://www.lvseqingpu.sh.cn/news/qp-010.html"),
+    ):
+        row = page.locator(f'tr[data-publication="{pub_id}"]')
+        row.locator("input[name=url]").fill(url)
+        row.get_by_role("button", name="登记采用").click()
+        expect(row.locator(".upward-status")).to_contain_text("已采用")
+    green = page.locator(f'tr[data-publication="{second}"]')
+    expect(green).to_contain_text("本次只登记")
+    expect(page.locator(f'tr[data-publication="{first}"] .cite-form')).to_have_count(0)
+
+    green.get_by_role("button", name="改为引用此来源").click()
+    expect(page.locator(".flash-ok")).to_contain_text("已改为引用绿色青浦的采用，须重新签发")
+    expect(green).to_contain_text("已转载")
+    expect(page.locator(f'tr[data-publication="{first}"]')).to_contain_text("本次只登记")
+    expect(page.locator("#reposts .source")).to_contain_text("来源：绿色青浦")
+    with console.app.db.read() as session:
+        repost = session.scalar(select(Submission).where(Submission.repost_origin_id == sub_id))
+        assert repost is not None and repost.repost_of_id == second
+        assert [v.repost_platform for v in repost.versions] == ["学习强国", "绿色青浦"]

@@ -243,3 +243,49 @@ def test_the_reposts_form_carries_the_originals_signatures(stack: Stack) -> None
         f"转载本单位稿件 {original}：内容与原稿一致、仅加注来源，沿用原稿的审核，"
         "经宣传分管领导签发",
     ) in form.content_facts(item)
+
+
+def test_the_general_office_picks_which_adoption_the_repost_cites(stack: Stack) -> None:
+    sub = stack.signed_off(("xuexi", "lvse_qingpu"))
+    now = datetime.now(UTC)
+    with stack.app.db.session() as session:
+        rows = {
+            p.channel: p
+            for p in session.scalars(select(Publication).where(Publication.submission_id == sub))
+        }
+        for channel, row in rows.items():
+            row.state, row.url, row.published_at = "published", f"https://{channel}.cn/a/1", now
+        repost = reposts.draft_repost(session, stack.app, rows["xuexi"], actor="system").id
+        green = rows["lvse_qingpu"].id
+    stack.review_all(repost, stages=(SIGN_OFF,))
+    signed_rows = {p.id for p in stack.publications(repost)}
+
+    with stack.app.db.session() as session:
+        reposts.cite(session, stack.app, session.get(Publication, green), actor="zhk")
+    with stack.app.db.session() as session:
+        cited = session.get(Submission, repost)
+        assert cited.repost_of_id == green and len(cited.versions) == 2
+        assert cited.current.repost_platform == "绿色青浦"
+        assert cited.current.repost_url == "https://lvse_qingpu.cn/a/1"
+        # still the original's content with a source: 签发 alone, again (the old one was for v1)
+        record = review.review_record(cited, store=stack.app.blobs)
+        assert next_stage(record, stack.app.policy, now=datetime.now(UTC)) is SIGN_OFF
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "repost.cite")).one()
+        assert event.payload["previous_upward_publication"] == rows["xuexi"].id
+    old = {p.id: p.state for p in stack.publications(repost) if p.id in signed_rows}
+    assert set(old.values()) == {"cancelled"}  # the first version's rows are superseded
+
+    with pytest.raises(Conflict) as again, stack.app.db.session() as session:
+        reposts.cite(session, stack.app, session.get(Publication, green), actor="zhk")
+    assert again.value.code == "already_cited"
+    stack.review_all(repost, stages=(SIGN_OFF,))
+    with stack.app.db.session() as session:
+        live = session.scalars(
+            select(Publication).where(
+                Publication.submission_id == repost, Publication.state == "scheduled"
+            )
+        ).first()
+        live.state = "sending"  # the repost has begun to go out
+    with pytest.raises(Conflict) as started, stack.app.db.session() as session:
+        reposts.cite(session, stack.app, session.get(Publication, rows["xuexi"].id), actor="zhk")
+    assert started.value.code == "repost_started"
