@@ -48,6 +48,7 @@ class ReviewStage(enum.StrEnum):
     SECOND = "second"  # 复审
     FINAL = "final"  # 终审
     PRINCIPAL = "principal"  # 主要领导审定 (major events / special content only)
+    USAGE = "usage"  # 稿件用途: 综合科 decides where it goes (upward, own, both) before 签发
     SIGN_OFF = "sign_off"  # 签发
 
     @property
@@ -64,6 +65,7 @@ STAGE_ORDER: tuple[ReviewStage, ...] = (
     ReviewStage.SECOND,
     ReviewStage.FINAL,
     ReviewStage.PRINCIPAL,
+    ReviewStage.USAGE,
     ReviewStage.SIGN_OFF,
 )
 
@@ -72,6 +74,7 @@ STAGE_LABELS: dict[ReviewStage, str] = {
     ReviewStage.SECOND: "复审",
     ReviewStage.FINAL: "终审",
     ReviewStage.PRINCIPAL: "主要领导审定",
+    ReviewStage.USAGE: "稿件用途",
     ReviewStage.SIGN_OFF: "签发",
 }
 
@@ -219,3 +222,7 @@ class ReviewRecord:
     # complete and this content differs from it only by the repost source and the channel rows,
     # 签发 alone is required (the seed: 签发 checks the source); otherwise every stage is.
     original: ReviewRecord | None = None
+    # When 综合科's 稿件用途 changed the 审批表 rows: the content the stages before it approved
+    # (this content with the department's rows). Their approvals of it count for this version
+    # as long as the two differ only by the rows; 稿件用途 and 签发 must be of this version.
+    reviewed_as: Content | None = None

@@ -6,6 +6,7 @@ stages and roles by their English values:
     stage_roles: {first: [contributor], second: [section_head], ...}   # replaces the defaults
     principal_for_major_event: true
     principal_for_special_content: true
+    usage_decision: true        # 综合科 decides each item's use (稿件用途) before 签发
     qualified_sources: [学习强国, 绿色青浦, 政务公共信息平台]
     skip_second_review_departments: [某科室]
     department_scoped_stages: [first, second, final]   # reviewed only by the item's department
@@ -32,6 +33,7 @@ DEFAULT_STAGE_ROLES: Mapping[ReviewStage, frozenset[Role]] = MappingProxyType(
         ReviewStage.SECOND: frozenset({Role.SECTION_HEAD}),
         ReviewStage.FINAL: frozenset({Role.LEADER_IN_CHARGE}),
         ReviewStage.PRINCIPAL: frozenset({Role.PRINCIPAL_LEADER}),
+        ReviewStage.USAGE: frozenset({Role.GENERAL_OFFICE}),
         ReviewStage.SIGN_OFF: frozenset({Role.PUBLICITY_LEADER}),
     }
 )
@@ -57,6 +59,8 @@ class Policy:
     )
     principal_for_major_event: bool = True
     principal_for_special_content: bool = True
+    # The seed: every item reaches 综合科, which decides its use (稿件用途) before 签发.
+    usage_decision: bool = True
     qualified_sources: frozenset[str] = DEFAULT_QUALIFIED_SOURCES
     # Departments without a 科室负责人 may go from 初审 straight to 终审.
     skip_second_review_departments: frozenset[str] = frozenset()
@@ -118,6 +122,7 @@ class Policy:
             },
             "principal_for_major_event": self.principal_for_major_event,
             "principal_for_special_content": self.principal_for_special_content,
+            "usage_decision": self.usage_decision,
             "qualified_sources": sorted(self.qualified_sources),
             "skip_second_review_departments": sorted(self.skip_second_review_departments),
             "department_scoped_stages": [
@@ -184,6 +189,7 @@ _PARSERS: dict[str, tuple[str, Any]] = {
     "stage_roles": ("stage_roles", _stage_roles),
     "principal_for_major_event": ("principal_for_major_event", _bool),
     "principal_for_special_content": ("principal_for_special_content", _bool),
+    "usage_decision": ("usage_decision", _bool),
     "qualified_sources": ("qualified_sources", _names),
     "skip_second_review_departments": ("skip_second_review_departments", _names),
     "department_scoped_stages": ("department_scoped_stages", _stages),

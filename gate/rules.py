@@ -16,6 +16,10 @@ Stages the policy scopes to the item's department count only when the reviewer's
 that department at the time (`role_covers`): their own for a 供稿人 or 科室负责人, the
 departments a 分管领导 is in charge of, or the department a delegate (代理) stands in for.
 
+稿件用途 (`ReviewStage.USAGE`, 综合科) decides where an item goes; when it changes the 审批表
+rows, the record carries the content the earlier stages approved (`reviewed_as`): their
+approvals of it count for this version when the two differ only by the rows.
+
 A repost (转载) of the office's own item, handed in with the original's record (`original`),
 needs 签发 alone when the original's chain passes `CHAIN_RULES` and the repost differs from it
 only by the source and the channel rows; else every stage, and `repost_original_unusable` says
@@ -31,6 +35,7 @@ from urllib.parse import urlsplit
 from gate.canonical import fingerprint
 from gate.model import (
     STAGE_ORDER,
+    Content,
     DateAmendment,
     Decision,
     Person,
@@ -63,8 +68,16 @@ class ReviewContext:
         self.now = now
         self.checks = checks or ACTION_CHECKS
         self.fingerprint = _fingerprint(record)
+        # 稿件用途 changed the rows: what else changed too (nothing, or the earlier approvals
+        # do not carry), and the fingerprint of the version the earlier stages approved.
+        self.usage_changed = _usage_changed(record)
+        self.reviewed_fingerprint = (
+            _content_fingerprint(record.reviewed_as)
+            if record.reviewed_as is not None and not self.usage_changed
+            else None
+        )
         # Actions on this submission and version, in the order they were made.
-        self.this_version = _this_version(record, self.fingerprint)
+        self.this_version = _this_version(record, self.fingerprint, self.reviewed_fingerprint)
         # For each of them, what the checks found wrong: anything means it does not count.
         self.action_violations = tuple(self._screen(a) for a in self.this_version)
         screened = zip(self.this_version, self.action_violations, strict=True)
@@ -111,15 +124,45 @@ class ReviewContext:
 
 def _fingerprint(record: ReviewRecord) -> str | None:
     """None when the content cannot be made canonical (a naive time): then nothing counts."""
+    return _content_fingerprint(record.content)
+
+
+def _content_fingerprint(content: Content) -> str | None:
     try:
-        return fingerprint(record.content)
+        return fingerprint(content)
     except ValueError:
         return None
 
 
-def _this_version(record: ReviewRecord, version: str | None) -> tuple[ReviewAction, ...]:
+def _usage_changed(record: ReviewRecord) -> list[str]:
+    """What besides the rows differs between this version and the one the stages before
+    稿件用途 approved (nothing when 稿件用途 did not change the rows)."""
+    if record.reviewed_as is None:
+        return []
+    fields = (*SAME_AS_ORIGINAL, ("repost_source", "转载来源"))
+    return [
+        label
+        for name, label in fields
+        if getattr(record.content, name) != getattr(record.reviewed_as, name)
+    ]
+
+
+def _this_version(
+    record: ReviewRecord, version: str | None, reviewed: str | None = None
+) -> tuple[ReviewAction, ...]:
+    """This version's actions; with `reviewed`, also the stages before 稿件用途 made for the
+    version 稿件用途 changed only the rows of."""
     sid = record.submission_id
-    mine = [a for a in record.actions if a.submission_id == sid and a.fingerprint == version]
+    usage = ReviewStage.USAGE.rank
+    mine = [
+        a
+        for a in record.actions
+        if a.submission_id == sid
+        and (
+            a.fingerprint == version
+            or (reviewed is not None and a.fingerprint == reviewed and a.stage.rank < usage)
+        )
+    ]
     timed = sorted((a for a in mine if _aware(a.acted_at)), key=lambda a: a.acted_at)
     return (*timed, *(a for a in mine if not _aware(a.acted_at)))
 
@@ -145,6 +188,8 @@ def _required_stages(
         return (SIGN_OFF,)
     content = record.content
     skipped = set()
+    if not policy.usage_decision:
+        skipped.add(ReviewStage.USAGE)
     if policy.skips_second_review(record.department):
         skipped.add(ReviewStage.SECOND)
     if not policy.needs_principal_review(content.major_event, content.special_content):
@@ -469,6 +514,9 @@ def rule_required_stages_present(context: ReviewContext) -> Iterator[Violation]:
         return  # nothing can complete a rejected version; `version_rejected` says so
     if context.original_problem and context.missing_stages:
         yield violation("repost_original_unusable", reason=context.original_problem)
+    if context.usage_changed and context.missing_stages:
+        # 稿件用途 may change the rows only: else the earlier approvals do not carry over
+        yield violation("usage_rows_only", changed="、".join(context.usage_changed))
     for stage in context.missing_stages:
         yield violation(_why_missing(context, stage), stage=stage)
 

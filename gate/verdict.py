@@ -48,7 +48,10 @@ VIOLATION_MESSAGES: Mapping[str, str] = MappingProxyType(
         "approval_for_other_version": "{stage}的通过意见针对的是旧版本，本版本需重新审核",
         "approval_for_other_submission": "{stage}的通过意见属于另一份申请，不能用于本申请",
         "duplicate_approval": "{stage}重复通过（{actor}），同一级只能通过一次",
-        "stage_out_of_order": "{stage}早于{other}完成，须按初审、复审、终审、审定、签发的顺序进行",
+        "stage_out_of_order": (
+            "{stage}早于{other}完成，须按初审、复审、终审、审定、稿件用途、签发的顺序进行"
+        ),
+        "usage_rows_only": "稿件用途只能调整审批表的发布形式和日期，本版本还改动了{changed}",
         "signoff_not_last": "{stage}在签发之后完成，签发必须是最后一步",
         "same_person_multiple_stages": (
             "{actor}已审核{other}，不能再审核{stage}，每一级须由不同的人审核"

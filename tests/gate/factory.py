@@ -42,6 +42,7 @@ STAFF: dict[str, tuple[str, tuple[Role, ...]]] = {
     "chen": ("陈主任", (Role.PRINCIPAL_LEADER,)),
     "sun": ("孙宣传", (Role.PUBLICITY_LEADER,)),
     "zhou": ("周科长", (Role.SECTION_HEAD,)),
+    "wu": ("吴综合", (Role.GENERAL_OFFICE,)),
 }
 KEYS: dict[str, SigningKey] = {pid: SigningKey.generate() for pid in STAFF}
 OUTSIDER_KEY = SigningKey.generate()
@@ -52,10 +53,18 @@ REVIEWER: dict[ReviewStage, str] = {
     ReviewStage.SECOND: "wang",
     ReviewStage.FINAL: "zhao",
     ReviewStage.PRINCIPAL: "chen",
+    ReviewStage.USAGE: "wu",
     ReviewStage.SIGN_OFF: "sun",
 }
-FOUR_STAGES = (ReviewStage.FIRST, ReviewStage.SECOND, ReviewStage.FINAL, ReviewStage.SIGN_OFF)
-FIVE_STAGES = (*FOUR_STAGES[:3], ReviewStage.PRINCIPAL, ReviewStage.SIGN_OFF)
+# What an ordinary item needs; a major event or special content adds 主要领导审定.
+STAGES = (
+    ReviewStage.FIRST,
+    ReviewStage.SECOND,
+    ReviewStage.FINAL,
+    ReviewStage.USAGE,
+    ReviewStage.SIGN_OFF,
+)
+MAJOR_STAGES = (*STAGES[:3], ReviewStage.PRINCIPAL, *STAGES[3:])
 
 
 def person(pid: str, roles: Iterable[Role] | None = None, since: datetime = SINCE) -> Person:
@@ -113,7 +122,7 @@ def act(
     return sign_action(action, KEYS[actor] if key is None else key)
 
 
-def approvals(of: Content, stages: Iterable[ReviewStage] = FOUR_STAGES) -> list[ReviewAction]:
+def approvals(of: Content, stages: Iterable[ReviewStage] = STAGES) -> list[ReviewAction]:
     return [act(stage, 10 * (i + 1), of=of) for i, stage in enumerate(stages)]
 
 
@@ -164,7 +173,7 @@ def record(
     of = content() if of is None else of
     if actions is None:
         needs_principal = of.major_event or of.special_content
-        actions = approvals(of, FIVE_STAGES if needs_principal else FOUR_STAGES)
+        actions = approvals(of, MAJOR_STAGES if needs_principal else STAGES)
     return ReviewRecord(
         submission_id=SUBMISSION,
         department=department,

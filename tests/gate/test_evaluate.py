@@ -14,12 +14,12 @@ from gate.model import ChannelRequest, Decision, ReviewRecord, ReviewStage, Role
 from gate.rules import ACTION_CHECKS, RULES, ReviewContext, violations
 from gate.verdict import Verdict
 from tests.gate.factory import (
-    FIVE_STAGES,
-    FOUR_STAGES,
+    MAJOR_STAGES,
     NOW,
     OUTSIDER_KEY,
     REPOST,
     SINCE,
+    STAGES,
     T0,
     act,
     add_actions,
@@ -35,10 +35,11 @@ from tests.gate.factory import (
     with_content,
 )
 
-FIRST, SECOND, FINAL, PRINCIPAL, SIGN_OFF = FIVE_STAGES[:3] + FIVE_STAGES[3:]
+FIRST, SECOND, FINAL, PRINCIPAL, USAGE, SIGN_OFF = MAJOR_STAGES
 MAJOR = content(major_event=True)
 SPECIAL = content(special_content=True)
 REPOSTED = content(repost_source=REPOST)
+NO_USAGE = Policy(usage_decision=False)
 SKIPPING = Policy(skip_second_review_departments=frozenset({"综合科"}))
 SIGNED_DAY = date(2024, 5, 8)  # the date of both rows of content()
 WEBSITE = "政府网站"
@@ -87,16 +88,16 @@ def _edit(action_stage: ReviewStage, **changes: object) -> ReviewRecord:
 
 
 def _restarted() -> ReviewRecord:
-    before = approvals(content(), FOUR_STAGES[:3])
+    before = approvals(content(), STAGES[:3])
     returned = act(FINAL, 35, decision=Decision.RETURN, comment="数据需核实")
-    after = [act(s, 40 + 10 * i) for i, s in enumerate(FOUR_STAGES)]
+    after = [act(s, 40 + 10 * i) for i, s in enumerate(STAGES)]
     return record(actions=[*before, returned, *after])
 
 
 def _old_version_then_new() -> ReviewRecord:
     old = content(title="旧标题")
     rejected = act(SECOND, 5, of=old, decision=Decision.REJECT)
-    return add_actions(record(), *approvals(old, FOUR_STAGES[:2]), rejected)
+    return add_actions(record(), *approvals(old, STAGES[:2]), rejected)
 
 
 def _role_ended(at_minutes: int) -> ReviewRecord:
@@ -113,7 +114,7 @@ PASSING = [
     Case("repost from a qualified platform", lambda: record(REPOSTED)),
     Case(
         "principal review not needed but done in order",
-        lambda: record(actions=approvals(content(), FIVE_STAGES)),
+        lambda: record(actions=approvals(content(), MAJOR_STAGES)),
     ),
     Case(
         "department allowed to skip 复审",
@@ -168,28 +169,28 @@ PASSING = [
     Case(
         "a signed 改期 moves a row to another day",
         _amended(
-            amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50),
+            amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 55),
             rows=(row(WEBSITE, date(2024, 5, 10)), row("微信公众号", SIGNED_DAY)),
         ),
     ),
     Case(
         "two 改期 in a row, each from the date the one before set",
         _amended(
-            amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50),
+            amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 55),
             amend(WEBSITE, date(2024, 5, 10), date(2024, 5, 7), 60),
             rows=(row(WEBSITE, date(2024, 5, 7)),),
         ),
     ),
     Case(
         "a 改期 of another version does not matter",
-        _amended(amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50, of=content(title="旧标题"))),
+        _amended(amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 55, of=content(title="旧标题"))),
     ),
     Case(
         "principal review not required by policy",
-        lambda: record(MAJOR, approvals(MAJOR, FOUR_STAGES)),
+        lambda: record(MAJOR, approvals(MAJOR, STAGES)),
         policy=Policy(principal_for_major_event=False),
     ),
-    Case("sign-off within the allowed clock skew", record, now=T0 + timedelta(minutes=36)),
+    Case("sign-off within the allowed clock skew", record, now=T0 + timedelta(minutes=46)),
     Case("review restarted after a return", _restarted),
     Case("an older version's approvals and rejection do not matter", _old_version_then_new),
     Case(
@@ -203,6 +204,7 @@ PASSING = [
     ),
 ]
 
+
 def _changed_repost_of_own() -> ReviewRecord:
     """A repost of our own approved item, its title changed, with only 签发 (test_repost_of_own)."""
     of = content(title="改过的标题", repost_source=REPOST)
@@ -210,13 +212,27 @@ def _changed_repost_of_own() -> ReviewRecord:
     return replace(record(of, signed), submission_id="S-2", original=record())
 
 
+def _usage_changed_the_title() -> ReviewRecord:
+    """稿件用途's version changed the title too (test_usage): the earlier reviews do not carry."""
+    reviewed = content()
+    changed = content(title="综合科改过的标题")
+    earlier = [act(s, 10 * (i + 1), of=reviewed) for i, s in enumerate(STAGES[:3])]
+    later = [act(USAGE, 40, of=changed), act(SIGN_OFF, 50, of=changed)]
+    return replace(record(changed, [*earlier, *later]), reviewed_as=reviewed)
+
+
 FAILING = [
     # content
+    Case(
+        "稿件用途 changed more than the rows",
+        _usage_changed_the_title,
+        ("usage_rows_only", *("approval_for_other_version",) * 3),
+    ),
     Case("no channel requested", lambda: record(content(channels=())), ("no_channels",)),
     Case(
         "repost of our own item changed beyond the source, signed off only",
         _changed_repost_of_own,
-        ("repost_original_unusable", "stage_missing", "stage_missing", "stage_missing"),
+        ("repost_original_unusable", *("stage_missing",) * 4),
     ),
     # the stored bytes of the images
     Case("images never looked up", _with(stored_images=None), ("images_unverified",)),
@@ -295,7 +311,7 @@ FAILING = [
     Case(
         "a 改期 by someone without the 签发 role does not count",
         _amended(
-            amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50, actor="zhao"),
+            amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 55, actor="zhao"),
             rows=(row(WEBSITE, date(2024, 5, 10)),),
         ),
         ("amendment_invalid", "publication_date_not_signed"),
@@ -303,7 +319,7 @@ FAILING = [
     Case(
         "a 改期 changed after it was signed",
         _amended(
-            replace(amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50), new_date=date(2024, 5, 11)),
+            replace(amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 55), new_date=date(2024, 5, 11)),
             rows=(row(WEBSITE, date(2024, 5, 11)),),
         ),
         ("amendment_invalid", "publication_date_not_signed"),
@@ -315,19 +331,19 @@ FAILING = [
     ),
     Case(
         "a 改期 from a date that was no longer the row's",
-        _amended(amend(WEBSITE, date(2024, 5, 9), date(2024, 5, 10), 50)),
+        _amended(amend(WEBSITE, date(2024, 5, 9), date(2024, 5, 10), 55)),
         ("amendment_invalid",),
     ),
     Case(
         "a 改期 of a channel the form does not have",
-        _amended(amend("随申办旗舰店", SIGNED_DAY, date(2024, 5, 10), 50)),
+        _amended(amend("随申办旗舰店", SIGNED_DAY, date(2024, 5, 10), 55)),
         ("amendment_invalid",),
     ),
     Case(
         "a 改期 by someone not on the staff list",
         lambda: replace(
             record(staff={k: v for k, v in people().items() if k != "chen"}),
-            amendments=(amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50, actor="chen"),),
+            amendments=(amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 55, actor="chen"),),
         ),
         ("amendment_invalid",),
     ),
@@ -340,7 +356,7 @@ FAILING = [
         "a 改期 without a time zone",
         _amended(
             replace(
-                amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 50), acted_at=datetime(2024, 5, 6, 2)
+                amend(WEBSITE, SIGNED_DAY, date(2024, 5, 10), 55), acted_at=datetime(2024, 5, 6, 2)
             )
         ),
         ("amendment_invalid",),
@@ -377,7 +393,7 @@ FAILING = [
         lambda: with_content(
             record(REPOSTED), repost_source=replace(REPOST, published_at=datetime(2024, 5, 1))
         ),
-        ("repost_source_time_invalid", *["approval_for_other_version"] * 4),
+        ("repost_source_time_invalid", *["approval_for_other_version"] * 5),
     ),
     # one action
     Case(
@@ -388,7 +404,7 @@ FAILING = [
     Case(
         "approvals made after now",
         record,
-        ("action_in_future", "action_in_future", "stage_missing", "stage_missing"),
+        ("action_in_future",) * 3 + ("stage_missing",) * 3,
         now=T0 + timedelta(minutes=24),
     ),
     Case(
@@ -478,7 +494,7 @@ FAILING = [
         ("stage_missing",),
         policy=SKIPPING,
     ),
-    Case("nothing approved", lambda: record(actions=[]), ("stage_missing",) * 4),
+    Case("nothing approved", lambda: record(actions=[]), ("stage_missing",) * 5),
     Case(
         "major event without principal review",
         lambda: record(MAJOR, approvals(MAJOR)),
@@ -521,8 +537,9 @@ FAILING = [
     ),
     Case(
         "final review after the sign-off",
-        lambda: replace_action(record(), FINAL, act(FINAL, 45)),
+        lambda: replace_action(drop_stage(record(), USAGE), FINAL, act(FINAL, 55)),
         ("signoff_not_last",),
+        policy=NO_USAGE,
     ),
     Case(
         "one person approves two stages",
@@ -531,6 +548,7 @@ FAILING = [
                 act(FIRST, 10),
                 act(SECOND, 20),
                 act(FINAL, 30, actor="wang"),
+                act(USAGE, 35),
                 act(SIGN_OFF, 40),
             ],
             staff=people(wang=person("wang", (Role.SECTION_HEAD, Role.LEADER_IN_CHARGE))),
@@ -544,6 +562,7 @@ FAILING = [
                 act(FIRST, 10, actor="li"),
                 act(SECOND, 20, actor="zhang"),
                 act(FINAL, 30),
+                act(USAGE, 35),
                 act(SIGN_OFF, 40),
             ],
             staff=people(zhang=person("zhang", (Role.CONTRIBUTOR, Role.SECTION_HEAD))),
@@ -562,7 +581,7 @@ FAILING = [
                 )
             ],
         ),
-        ("no_channels", "source_not_qualified", "stage_missing", "stage_missing", "stage_missing"),
+        ("no_channels", "source_not_qualified", *("stage_missing",) * 4),
     ),
 ]
 
@@ -610,15 +629,18 @@ def test_broken_rule_is_reported(case: Case) -> None:
 @pytest.mark.parametrize("changes", EDITS.values(), ids=EDITS.keys())
 def test_any_edit_after_approval_needs_a_new_review(changes: dict[str, object]) -> None:
     verdict = evaluate(with_content(record(), **changes), now=NOW)
-    assert verdict.codes == ("approval_for_other_version",) * 4
-    assert [v.stage for v in verdict.violations] == list(FOUR_STAGES)
+    assert verdict.codes == ("approval_for_other_version",) * 5
+    assert [v.stage for v in verdict.violations] == list(STAGES)
 
 
 @pytest.mark.parametrize("flag", ["major_event", "special_content"])
 def test_changed_flag_needs_a_new_review_and_the_principal(flag: str) -> None:
     verdict = evaluate(with_content(record(), **{flag: True}), now=NOW)
-    assert verdict.codes == ("approval_for_other_version",) * 3 + ("principal_review_missing",) + (
-        "approval_for_other_version",
+    assert (
+        verdict.codes
+        == ("approval_for_other_version",) * 3
+        + ("principal_review_missing",)
+        + ("approval_for_other_version",) * 2
     )
 
 
@@ -633,7 +655,7 @@ def test_changed_flag_needs_a_new_review_and_the_principal(flag: str) -> None:
 )
 def test_changed_repost_source_needs_a_new_review(source: object) -> None:
     verdict = evaluate(with_content(record(REPOSTED), repost_source=source), now=NOW)
-    assert verdict.codes == ("approval_for_other_version",) * 4
+    assert verdict.codes == ("approval_for_other_version",) * 5
 
 
 def test_every_code_in_the_table_is_exercised() -> None:

@@ -10,17 +10,17 @@ import pytest
 from gate import Policy, evaluate, next_stage
 from gate.model import Decision, ReviewRecord, ReviewStage
 from tests.gate.factory import (
-    FIVE_STAGES,
-    FOUR_STAGES,
+    MAJOR_STAGES,
     NOW,
     OUTSIDER_KEY,
+    STAGES,
     act,
     content,
     people,
     record,
 )
 
-FIRST, SECOND, FINAL, PRINCIPAL, SIGN_OFF = FIVE_STAGES[:3] + FIVE_STAGES[3:]
+FIRST, SECOND, FINAL, PRINCIPAL, USAGE, SIGN_OFF = MAJOR_STAGES
 MAJOR = content(major_event=True)
 
 CASES: list[tuple[str, Callable[[], ReviewRecord], ReviewStage | None]] = [
@@ -29,12 +29,17 @@ CASES: list[tuple[str, Callable[[], ReviewRecord], ReviewStage | None]] = [
     ("after 复审", lambda: record(actions=[act(FIRST, 10), act(SECOND, 20)]), FINAL),
     (
         "after 终审",
-        lambda: record(actions=[act(s, i) for i, s in enumerate(FOUR_STAGES[:3])]),
+        lambda: record(actions=[act(s, i) for i, s in enumerate(STAGES[:3])]),
+        USAGE,
+    ),
+    (
+        "after 稿件用途",
+        lambda: record(actions=[act(s, i) for i, s in enumerate(STAGES[:4])]),
         SIGN_OFF,
     ),
     (
         "after 终审 of a major event",
-        lambda: record(MAJOR, [act(s, i, of=MAJOR) for i, s in enumerate(FOUR_STAGES[:3])]),
+        lambda: record(MAJOR, [act(s, i, of=MAJOR) for i, s in enumerate(STAGES[:3])]),
         PRINCIPAL,
     ),
     ("complete", record, None),
@@ -90,6 +95,8 @@ def test_department_allowed_to_skip_goes_from_first_to_final() -> None:
 
 def test_complete_is_not_passed() -> None:
     """next_stage None only says nothing waits; the verdict still judges order and people."""
-    rec = record(actions=[act(FIRST, 10), act(SECOND, 20), act(FINAL, 50), act(SIGN_OFF, 40)])
+    rec = record(
+        actions=[act(FIRST, 10), act(SECOND, 20), act(FINAL, 30), act(USAGE, 50), act(SIGN_OFF, 40)]
+    )
     assert next_stage(rec, now=NOW) is None
     assert evaluate(rec, now=NOW).codes == ("signoff_not_last",)

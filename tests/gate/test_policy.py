@@ -16,8 +16,10 @@ def test_defaults_follow_the_seed() -> None:
         ReviewStage.SECOND: {Role.SECTION_HEAD},
         ReviewStage.FINAL: {Role.LEADER_IN_CHARGE},
         ReviewStage.PRINCIPAL: {Role.PRINCIPAL_LEADER},
+        ReviewStage.USAGE: {Role.GENERAL_OFFICE},
         ReviewStage.SIGN_OFF: {Role.PUBLICITY_LEADER},
     }
+    assert DEFAULT_POLICY.usage_decision  # every item reaches 综合科 (稿件用途) before 签发
     assert DEFAULT_POLICY.qualified_sources == {"学习强国", "绿色青浦", "政务公共信息平台"}
     assert DEFAULT_POLICY.skip_second_review_departments == frozenset()
     assert DEFAULT_POLICY.needs_principal_review(major_event=True, special_content=False)

@@ -38,16 +38,18 @@ from gate.signature import sign_action
 T0 = datetime(2024, 5, 6, 1, 0, tzinfo=UTC)
 NOW = T0 + timedelta(minutes=90)
 SID = "S-1"
-FIRST, SECOND, FINAL, PRINCIPAL, SIGN_OFF = STAGE_ORDER
+FIRST, SECOND, FINAL, PRINCIPAL, USAGE, SIGN_OFF = STAGE_ORDER
 ROLE_OF = {
     FIRST: Role.CONTRIBUTOR,
     SECOND: Role.SECTION_HEAD,
     FINAL: Role.LEADER_IN_CHARGE,
     PRINCIPAL: Role.PRINCIPAL_LEADER,
+    USAGE: Role.GENERAL_OFFICE,
     SIGN_OFF: Role.PUBLICITY_LEADER,
 }
 POLICIES = (
     Policy(),
+    Policy(usage_decision=False),
     Policy(skip_second_review_departments=frozenset({"综合科"})),
     Policy(department_scoped_stages=frozenset()),
 )
@@ -171,6 +173,8 @@ def oracle(record: ReviewRecord, policy: Policy, now: datetime) -> bool:
     approved = [a for a in good[start:] if a.decision is Decision.APPROVE]
     stages = [a.stage for a in approved]
     required = {FIRST, FINAL, SIGN_OFF}
+    if policy.usage_decision:
+        required.add(USAGE)
     if record.department not in policy.skip_second_review_departments:
         required.add(SECOND)
     if content.major_event or content.special_content:

@@ -13,9 +13,9 @@ import pytest
 from gate import MISSING_STAGE_CODES, evaluate, next_stage
 from gate.model import ChannelRequest, Decision, ReviewRecord, ReviewStage
 from tests.gate.factory import (
-    FOUR_STAGES,
     NOW,
     REPOST,
+    STAGES,
     act,
     content,
     drop_stage,
@@ -33,7 +33,7 @@ def repost(
 ) -> ReviewRecord:
     """The repost of `original` as submission S-2, with the given stages approved."""
     of = replace(original.content, repost_source=REPOST, channels=REPOST_ROWS, **changes)  # type: ignore[arg-type]
-    stages = [s for s in (*FOUR_STAGES[:3], SIGN_OFF) if s.value in actions]
+    stages = [s for s in STAGES if s.value in actions]
     signed = [act(s, 100 + 10 * i, of=of, submission="S-2") for i, s in enumerate(stages)]
     base = record(of, signed)
     return replace(base, submission_id="S-2", stored_images=intact(of), original=original)
@@ -81,7 +81,7 @@ def test_a_repost_changed_beyond_the_source_needs_every_stage(
 
 
 def test_a_changed_repost_with_every_stage_passes_like_any_repost() -> None:
-    stages = ("first", "second", "final", "sign_off")
+    stages = ("first", "second", "final", "usage", "sign_off")
     assert evaluate(repost(actions=stages, title="改过的标题"), now=NOW).passed
 
 
