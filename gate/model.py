@@ -226,3 +226,6 @@ class ReviewRecord:
     # (this content with the department's rows). Their approvals of it count for this version
     # as long as the two differ only by the rows; 稿件用途 and 签发 must be of this version.
     reviewed_as: Content | None = None
+    # A version signed off before the office had 稿件用途 (the database upgrade that brought it
+    # marks them): it goes out as signed, without 稿件用途.
+    usage_exempt: bool = False

@@ -188,7 +188,7 @@ def _required_stages(
         return (SIGN_OFF,)
     content = record.content
     skipped = set()
-    if not policy.usage_decision:
+    if not policy.usage_decision or record.usage_exempt:
         skipped.add(ReviewStage.USAGE)
     if policy.skips_second_review(record.department):
         skipped.add(ReviewStage.SECOND)

@@ -26,6 +26,7 @@ WALK: tuple[tuple[ReviewStage, str, str], ...] = (
     (ReviewStage.SECOND, "lijun", "demo-pass-2"),
     (ReviewStage.FINAL, "zhaomin", "demo-pass-3"),
     (ReviewStage.PRINCIPAL, "chenzhu", "demo-pass-4"),
+    (ReviewStage.USAGE, "zhouzh", "demo-pass-6"),
     (ReviewStage.SIGN_OFF, "sunxuan", "demo-pass-5"),
 )
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -175,8 +176,14 @@ class Version(Base):
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Made by 综合科's 稿件用途, which changed only the 审批表 rows: the version whose 初审–终审
+    # carry over to this one (the gate checks that nothing but the rows differs).
+    reviewed_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    # Signed off before the office had 稿件用途 (migration 0008): goes out without it.
+    usage_exempt: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     submission: Mapped[Submission] = relationship(back_populates="versions")
+    reviewed_version: Mapped[Version | None] = relationship(remote_side="Version.id")
     images: Mapped[list[VersionImage]] = relationship(
         order_by="VersionImage.position", back_populates="version"
     )

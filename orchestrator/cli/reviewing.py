@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -9,7 +10,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from gate import Verdict
-from gate.model import STAGE_LABELS, Decision, ReviewStage
+from gate.model import STAGE_LABELS, ChannelRequest, Decision, ReviewStage
 from orchestrator import audit
 from orchestrator.cli.base import (
     STAGE_BY_NAME,
@@ -27,7 +28,7 @@ from orchestrator.cli.base import (
     run,
 )
 from orchestrator.errors import GateRefused, InvalidInput
-from orchestrator.services import prechecks, review
+from orchestrator.services import prechecks, review, submissions
 from orchestrator.services.hub import hub_for
 from orchestrator.states import State
 
@@ -52,11 +53,13 @@ def do_review(
     comment: str,
     password_stdin: bool,
     as_json: bool,
+    rows: list[str] | None = None,
 ) -> None:
     def work() -> dict[str, Any]:
         stage = parse_stage(stage_name)
         password = read_password(password_stdin)
         with ctx().session() as session:
+            decided = usage_rows(session, submission_id, rows) if rows else None
             outcome = review.review(
                 session,
                 submission_id,
@@ -68,6 +71,7 @@ def do_review(
                 app=ctx().app,
                 default_publish_time=ctx().app.settings.default_publish_time,
                 comment=comment,
+                rows=decided,
             )
             return {
                 "action": outcome.action.id,
@@ -76,6 +80,7 @@ def do_review(
                 "signature": outcome.action.signature.hex(),
                 "waiting": outcome.waiting.value if outcome.waiting else None,
                 "gate_passed": outcome.verdict.passed,
+                "version": submissions.get(session, submission_id).current.number,
             }
 
     def show(r: dict[str, Any]) -> None:
@@ -89,10 +94,12 @@ def do_review(
     run(as_json, work, show)
 
 
-@app.command("review", help="审核：初审、复审、终审、主要领导审定（需再次输入密码以签名）")
+@app.command(
+    "review", help="审核：初审、复审、终审、主要领导审定、稿件用途（需再次输入密码以签名）"
+)
 def review_cmd(
     submission_id: SubmissionArg,
-    stage: Annotated[str, typer.Option(help="审核环节：初审/复审/终审/主要领导审定")],
+    stage: Annotated[str, typer.Option(help="审核环节：初审/复审/终审/主要领导审定/稿件用途")],
     actor: ActorOpt,
     approve: Annotated[bool, typer.Option("--approve", help="通过")] = False,
     return_: Annotated[bool, typer.Option("--return", help="退回")] = False,
@@ -118,6 +125,65 @@ def review_cmd(
             as_json,
         )
     do_review(submission_id, stage, chosen[0], actor, comment, password_stdin, as_json)
+
+
+def usage_rows(session: Session, submission_id: int, given: list[str]) -> list[ChannelRequest]:
+    """`--channel 渠道[:YYYY-MM-DD[:备注]]`: a row the department asked for keeps its date and
+    remark unless given; a new one defaults to the earliest date of the 审批表."""
+    current = {c.channel: c for c in submissions.get(session, submission_id).current.channels}
+    earliest = min((c.publish_date for c in current.values()), default=None)
+    catalogue = submissions.channel_catalogue()
+    rows = []
+    for text in given:
+        name, _, rest = text.partition(":")
+        day_text, _, remark = rest.partition(":")
+        channel = submissions.resolve_channel(name.strip(), catalogue)
+        asked = current.get(channel)
+        try:
+            day = date.fromisoformat(day_text) if day_text else None
+        except ValueError:
+            raise InvalidInput(
+                f"“{text}”中的发布日期无效，应为 YYYY-MM-DD", code="bad_date"
+            ) from None
+        day = day or (asked.publish_date if asked else earliest)
+        if day is None:
+            raise InvalidInput(f"请为渠道“{name}”给出发布日期", code="bad_date")
+        rows.append(ChannelRequest(channel, day, remark or (asked.remark if asked else "")))
+    return rows
+
+
+@app.command(
+    "usage",
+    help="稿件用途（综合科）：终审后决定对上报送、本单位平台发布或两者，签名后交宣传分管领导签发",
+)
+def usage_cmd(
+    submission_id: SubmissionArg,
+    actor: ActorOpt,
+    channel: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--channel",
+            help="决定的发布形式：渠道[:YYYY-MM-DD[:备注]]，可多次给出；缺省保持科室申请的审批表",
+        ),
+    ] = None,
+    return_: Annotated[bool, typer.Option("--return", help="退回科室重新审核")] = False,
+    comment: CommentOpt = "",
+    password_stdin: PwOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    if return_ and channel:
+        fail(InvalidInput("退回时不能同时调整发布形式", code="rows_only_for_usage"), as_json)
+    decision = Decision.RETURN if return_ else Decision.APPROVE
+    do_review(
+        submission_id,
+        ReviewStage.USAGE.value,
+        decision,
+        actor,
+        comment,
+        password_stdin,
+        as_json,
+        rows=channel,
+    )
 
 
 @app.command("signoff", help="签发（宣传分管领导）：审核闸门通过才会记录")

@@ -56,6 +56,7 @@ LINES: tuple[Line, ...] = (
     Line("科室、窗口负责人审核（签字）", g.ReviewStage.SECOND),
     Line("业务分管领导审核（签字）", g.ReviewStage.FINAL),
     Line("主要领导审定（签字）", g.ReviewStage.PRINCIPAL),
+    Line("综合科确定稿件用途（签字）", g.ReviewStage.USAGE),
     Line("宣传分管领导审核（签字）", g.ReviewStage.SIGN_OFF),
 )
 
@@ -126,13 +127,11 @@ class Form:
 
     @property
     def lines(self) -> tuple[Line, ...]:
-        """The paper form's four lines, and 主要领导 when any item needed the 审定."""
+        """The paper form's four lines, 综合科's 稿件用途 when the items needed it (all since
+        0008), and 主要领导 when any item needed the 审定."""
         needed = {s for item in self.items for s in item.required}
-        return tuple(
-            line
-            for line in LINES
-            if line.stage is not g.ReviewStage.PRINCIPAL or line.stage in needed
-        )
+        optional = (g.ReviewStage.PRINCIPAL, g.ReviewStage.USAGE)
+        return tuple(line for line in LINES if line.stage not in optional or line.stage in needed)
 
 
 def local(value: datetime) -> str:

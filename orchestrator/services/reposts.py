@@ -24,7 +24,7 @@ from channels.registry import load_channels
 from gate.model import ChannelRequest, RepostSource
 from orchestrator import audit
 from orchestrator.app import App
-from orchestrator.errors import Conflict, ContentMissingError
+from orchestrator.errors import Conflict
 from orchestrator.models import Publication, Submission, Version
 from orchestrator.services import submissions
 from orchestrator.services.dispatch import move, record_move
@@ -103,25 +103,9 @@ def _repost_draft(
 ) -> submissions.Draft:
     """The original's approved content, for `rows`, with `upward`'s adoption as the source."""
     assert upward.url is not None and upward.published_at is not None
-    return submissions.Draft(
-        title=version.title,
-        body_html=_unlinked_body(version),
-        images=[
-            submissions.ImageFile(i.filename, _blob(app, i.sha256, i.filename))
-            for i in version.images
-        ],
-        cover=submissions.ImageFile("cover", _blob(app, version.cover_sha256, "封面"))
-        if version.cover_sha256
-        else None,
-        digest=version.digest,
-        byline=version.byline,
-        major_event=version.major_event,
-        special_content=version.special_content,
-        channels=rows,
-        repost=RepostSource(
-            load_channels()[upward.channel].display_name, upward.url, upward.published_at
-        ),
-    )
+    platform = load_channels()[upward.channel].display_name
+    source = RepostSource(platform, upward.url, upward.published_at)
+    return submissions.draft_of(app.blobs, version, rows, repost=source)
 
 
 # A repost whose rows are all still in one of these has not begun to go out.
@@ -238,18 +222,3 @@ def _record_later_adoption(
         },
         at=now,
     )
-
-
-def _unlinked_body(version: Version) -> str:
-    """The body with content-hash image srcs turned back into file names, for a new draft."""
-    body = version.body_html
-    for image in version.images:
-        body = body.replace(submissions.IMAGE_SRC_PREFIX + image.sha256, image.filename)
-    return body
-
-
-def _blob(app: App, sha: str | None, name: str) -> bytes:
-    data = app.blobs.get(sha) if sha else None
-    if data is None:
-        raise ContentMissingError(f"图片“{name}”在存储中缺失，无法生成转载稿")
-    return data

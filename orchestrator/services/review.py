@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from gate.rules import ReviewContext, role_problem
 from orchestrator import attest, audit, keys
 from orchestrator.app import App
 from orchestrator.blobs import BlobStore, sniff_mime
-from orchestrator.errors import Conflict, Forbidden, GateRefused
+from orchestrator.errors import Conflict, Forbidden, GateRefused, InvalidInput
 from orchestrator.models import (
     DateAmendment,
     Person,
@@ -32,7 +32,7 @@ from orchestrator.models import (
     Submission,
     Version,
 )
-from orchestrator.services import dispatch
+from orchestrator.services import dispatch, submissions
 from orchestrator.services.org import person_by_username
 from orchestrator.services.submissions import content_of, get
 
@@ -131,6 +131,8 @@ def review_record(
         publications=tuple(publication_row(p, origin(p) if origin else "") for p in publications),
         amendments=tuple(_amendment(submission, a) for a in amendments) + extra_amendments,
         original=original,
+        reviewed_as=content_of(version.reviewed_version) if version.reviewed_version else None,
+        usage_exempt=version.usage_exempt,
     )
 
 
@@ -215,14 +217,33 @@ def review(
     now: datetime | None = None,
     default_publish_time: str = "09:00",
     app: App | None = None,
+    rows: list[g.ChannelRequest] | None = None,
 ) -> Outcome:
-    """Record one signed decision, or refuse it whole (nothing written) with the reason."""
+    """Record one signed decision, or refuse it whole (nothing written) with the reason.
+
+    `rows`: 稿件用途's 审批表 (综合科 decides where the item goes); when they differ from the
+    current version's, a new version with them is made first (same content, the earlier
+    reviews carried over) and the decision signs that one."""
     now = now or datetime.now(UTC)
     submission = get(session, submission_id)
     person = person_by_username(session, actor)
     record = review_record(submission)
     _refuse_out_of_turn(record, policy, stage, now)
     refuse_out_of_scope(person, stage, submission, policy, now)
+    if stage is g.ReviewStage.USAGE and decision is g.Decision.REJECT:
+        raise InvalidInput(
+            "稿件用途只能确定用途或退回科室；内容问题由前面的审核驳回", code="decision_not_allowed"
+        )
+    if rows is not None:
+        if stage is not g.ReviewStage.USAGE or decision is not g.Decision.APPROVE:
+            raise InvalidInput(
+                "只有稿件用途的“通过”可以调整审批表的发布形式", code="rows_only_for_usage"
+            )
+        if _rows(rows) != _rows(record.content.channels):
+            app = app or _app_for(session)
+            reviewed = _reviewed_version(submission, ReviewContext(record, policy, now))
+            _usage_version(session, app, submission, person, rows, reviewed, now)
+            record = review_record(submission)
     signing_off = stage is g.ReviewStage.SIGN_OFF and decision is g.Decision.APPROVE
     if signing_off:
         _refuse_past_dates(submission.current, now, policy)
@@ -297,6 +318,53 @@ def review(
         archive.archive_sign_off(session, app, submission.id, actor=actor, now=now)
     waiting = next_stage(review_record(submission), policy, now=now)
     return Outcome(row, after, waiting)
+
+
+def _rows(rows: Iterable[g.ChannelRequest]) -> list[tuple[str, date, str]]:
+    return sorted((r.channel, r.publish_date, r.remark.strip()) for r in rows)
+
+
+def _reviewed_version(submission: Submission, context: ReviewContext) -> Version:
+    """The version the effective approvals before 稿件用途 were made for."""
+    before = [a for s, a in context.approval_of.items() if s.rank < g.ReviewStage.USAGE.rank]
+    latest = max(before, key=lambda a: a.acted_at)
+    return next(v for v in submission.versions if v.fingerprint == latest.fingerprint)
+
+
+def _usage_version(
+    session: Session,
+    app: App,
+    submission: Submission,
+    person: Person,
+    rows: list[g.ChannelRequest],
+    reviewed: Version,
+    now: datetime,
+) -> Version:
+    """稿件用途 changed the 审批表: the same content with `rows`, the reviews of `reviewed`
+    (初审 to 终审, or 审定) kept."""
+    current = submission.current
+    draft = submissions.draft_of(app.blobs, current, rows)
+    version = submissions.add_version(
+        session, app.blobs, submission, person, draft, now, reviewed_version=reviewed
+    )
+    audit.record(
+        session,
+        "submission.usage",
+        actor=person.username,
+        subject=f"submission:{submission.id}",
+        payload={
+            "version": version.number,
+            "fingerprint": version.fingerprint,
+            "from_version": current.number,
+            "reviewed_version": version.reviewed_version.number,
+            "rows_before": [
+                [c.channel, c.publish_date.isoformat(), c.remark] for c in current.channels
+            ],
+            "rows": [[r.channel, r.publish_date.isoformat(), r.remark] for r in rows],
+        },
+        at=now,
+    )
+    return version
 
 
 def _app_for(session: Session) -> App:

@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from gate.canonical import fingerprint
 from gate.model import ChannelRequest, Content, RepostSource
 from orchestrator import audit
 from orchestrator.blobs import BlobStore
-from orchestrator.errors import InvalidInput, NotFound, SanshenError
+from orchestrator.errors import ContentMissingError, InvalidInput, NotFound, SanshenError
 from orchestrator.images import image_problem
 from orchestrator.models import ChannelRequestRow, Person, Submission, Version, VersionImage
 from orchestrator.permissions import require_writer
@@ -162,6 +163,48 @@ def _image_hashes(version: Version) -> tuple[str, ...]:
     return tuple(image.sha256 for image in version.images)
 
 
+KEEP_SOURCE: Any = object()
+
+
+def draft_of(
+    store: BlobStore,
+    version: Version,
+    channels: list[ChannelRequest],
+    *,
+    repost: RepostSource | None = KEEP_SOURCE,
+) -> Draft:
+    """A stored version's content as a draft again (its images read back from the store), for
+    `channels`, with the version's own repost source unless `repost` is given."""
+    body = version.body_html
+    for image in version.images:
+        body = body.replace(IMAGE_SRC_PREFIX + image.sha256, image.filename)
+    if repost is KEEP_SOURCE:
+        repost = content_of(version).repost_source
+    return Draft(
+        title=version.title,
+        body_html=body,
+        images=[
+            ImageFile(i.filename, _stored(store, i.sha256, i.filename)) for i in version.images
+        ],
+        cover=ImageFile("cover", _stored(store, version.cover_sha256, "封面"))
+        if version.cover_sha256
+        else None,
+        digest=version.digest,
+        byline=version.byline,
+        major_event=version.major_event,
+        special_content=version.special_content,
+        channels=channels,
+        repost=repost,
+    )
+
+
+def _stored(store: BlobStore, sha: str | None, name: str) -> bytes:
+    data = store.get(sha) if sha else None
+    if data is None:
+        raise ContentMissingError(f"图片“{name}”在存储中缺失，无法生成新版本")
+    return data
+
+
 def content_of(version: Version) -> Content:
     """The gate's view of a version: exactly what will be published."""
     repost = None
@@ -186,14 +229,17 @@ def content_of(version: Version) -> Content:
     )
 
 
-def _add_version(
+def add_version(
     session: Session,
     store: BlobStore,
     submission: Submission,
     author: Person,
     draft: Draft,
     now: datetime,
+    reviewed_version: Version | None = None,
 ) -> Version:
+    """A new version of `draft`; `reviewed_version`: made by 稿件用途 from that version's
+    reviews (models.Version.reviewed_version)."""
     catalogue = channel_catalogue()
     _check(draft, catalogue, now.astimezone(SHANGHAI).date())
     _check_images(draft)
@@ -222,6 +268,7 @@ def _add_version(
         ],
         created_by_id=author.id,
         created_at=now,
+        reviewed_version=reviewed_version,
     )
     # Computed before the row is written: versions are never updated afterwards.
     version.fingerprint = fingerprint(content_of(version))
@@ -248,7 +295,7 @@ def create(
         require_writer(person, home, now)
     submission = Submission(uid=str(uuid.uuid4()), department=home, author=person, created_at=now)
     session.add(submission)
-    version = _add_version(session, store, submission, person, draft, now)
+    version = add_version(session, store, submission, person, draft, now)
     audit.record(
         session,
         "submission.create",
@@ -284,7 +331,7 @@ def revise(
     if check_role:
         require_writer(person, submission.department, now)
     dispatch.cancel_superseded(session, submission, now=now, actor=editor)
-    version = _add_version(session, store, submission, person, draft, now)
+    version = add_version(session, store, submission, person, draft, now)
     audit.record(
         session,
         "submission.revise",

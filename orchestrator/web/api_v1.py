@@ -575,8 +575,19 @@ def diff_versions(
     tags=["审核"],
 )
 def post_review(submission_id: RowId, body: s.ReviewIn, who: Who) -> s.ReviewResult:
-    """初审/复审/终审/主要领导审定, or 签发 (stage sign_off); the password unlocks the key."""
+    """初审/复审/终审/主要领导审定, 稿件用途 (stage usage, 综合科: `channels` are the rows it
+    decides; a new version when they differ, the earlier reviews kept) or 签发 (stage sign_off);
+    the password unlocks the key."""
     app = get_app()
+    rows = None
+    if body.channels is not None:
+        catalogue = submissions.channel_catalogue()
+        rows = [
+            ChannelRequest(
+                submissions.resolve_channel(c.channel, catalogue), c.publish_date, c.remark
+            )
+            for c in body.channels
+        ]
     with auth.signing_guard(app.db, who.username, app.settings), app.db.session() as session:
         outcome = review.review(
             session,
@@ -589,6 +600,7 @@ def post_review(submission_id: RowId, body: s.ReviewIn, who: Who) -> s.ReviewRes
             comment=body.comment,
             default_publish_time=app.settings.default_publish_time,
             app=app,  # archives the signed form at sign-off
+            rows=rows,
         )
         created = session.scalars(
             select(Publication.id)
@@ -597,6 +609,7 @@ def post_review(submission_id: RowId, body: s.ReviewIn, who: Who) -> s.ReviewRes
         ).all()
         return s.ReviewResult(
             action=outcome.action.id,
+            version=submissions.get(session, submission_id).current.number,
             stage=body.stage,
             decision=body.decision,
             signature=outcome.action.signature.hex(),

@@ -542,6 +542,58 @@ def preview_html(sub: Submission) -> str:
     )
 
 
+@dataclass
+class UsageRow:
+    """One channel on 稿件用途's form: whether the item goes there, on which day, with what note."""
+
+    channel: str
+    label: str
+    upward: bool
+    chosen: bool
+    day: date
+    remark: str
+
+
+def usage_rows(version: Version) -> list[UsageRow]:
+    """Every registered channel, own platforms first, prefilled from the department's rows."""
+    asked = {c.channel: c for c in version.channels}
+    default_day = min((c.publish_date for c in version.channels), default=_now().date())
+    classes = load_channels()
+    names = sorted(classes, key=lambda n: (classes[n].kind is not ChannelKind.OWN, n))
+    return [
+        UsageRow(
+            channel=name,
+            label=classes[name].display_name,
+            upward=classes[name].kind is ChannelKind.UPWARD,
+            chosen=name in asked,
+            day=asked[name].publish_date if name in asked else default_day,
+            remark=asked[name].remark if name in asked else "",
+        )
+        for name in names
+    ]
+
+
+def usage_decided(form: FormData) -> list[ChannelRequest]:
+    """The rows 稿件用途's form decides: each ticked channel with its day and note."""
+    known = load_channels()
+    rows = []
+    for name in form.getlist("use"):
+        if not isinstance(name, str) or name not in known:
+            raise InvalidInput(f"未知发布渠道“{name}”", code="unknown_channel")
+        day_text = _text(form, f"date-{name}")
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            label = known[name].display_name
+            raise InvalidInput(
+                f"{label} 的发布日期无效：{day_text or '未填写'}", code="bad_date"
+            ) from None
+        rows.append(ChannelRequest(name, day, _text(form, f"remark-{name}").strip()))
+    if not rows:
+        raise InvalidInput("请至少选择一个发布形式（对上报送或本单位平台）", code="no_channels")
+    return rows
+
+
 def review_context(session: Session, app: App, sub_id: int, who: Principal) -> dict[str, Any]:
     now = _now()
     sub = submissions.get(session, sub_id)
@@ -558,6 +610,7 @@ def review_context(session: Session, app: App, sub_id: int, who: Principal) -> d
         "may_act": mine is not None,
         "stage_roles": roles,
         "carried": review.carried(sub, context),
+        "usage_rows": usage_rows(current) if stage is ReviewStage.USAGE else [],
         "preview": preview_html(sub),
         "actions": [
             {
@@ -608,7 +661,13 @@ async def review_form(request: Request, sub_id: RowId, who: Who) -> Response:
 
 
 def record_decision(
-    sub_id: int, who: Principal, stage: ReviewStage, decision: Decision, comment: str, pw: str
+    sub_id: int,
+    who: Principal,
+    stage: ReviewStage,
+    decision: Decision,
+    comment: str,
+    pw: str,
+    rows: list[ChannelRequest] | None = None,
 ) -> review.Outcome:
     app = get_app()
     with auth.signing_guard(app.db, who.username, app.settings), app.db.session() as session:
@@ -623,6 +682,7 @@ def record_decision(
             default_publish_time=app.settings.default_publish_time,
             comment=comment,
             app=app,  # archives the signed form at sign-off
+            rows=rows,
         )
 
 
@@ -655,8 +715,10 @@ async def review_submit(request: Request, sub_id: RowId, who: Who) -> Response:
     typed = {"decision": _text(form, "decision"), "comment": comment}
     try:
         stage, decision = _parse_review(form)
+        usage = stage is ReviewStage.USAGE and decision is Decision.APPROVE
+        rows = usage_decided(form) if usage else None
         outcome = await run_in_threadpool(
-            record_decision, sub_id, who, stage, decision, comment, _text(form, "password")
+            record_decision, sub_id, who, stage, decision, comment, _text(form, "password"), rows
         )
     except SanshenError as error:
         if isinstance(error, NotFound):

@@ -302,14 +302,21 @@ class DiffOut(BaseModel):
 
 
 class ReviewIn(StrictBody):
-    stage: Literal["first", "second", "final", "principal", "sign_off"]
+    stage: Literal["first", "second", "final", "principal", "usage", "sign_off"]
     decision: Literal["approve", "return", "reject"]
     comment: Text = Field(default="", max_length=5000)
     password: Text = Field(min_length=1, max_length=1024, description="再次输入密码以解锁签名私钥")
+    channels: list[ChannelIn] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=20,
+        description="稿件用途（usage 且 approve）：综合科决定的审批表行；缺省保持科室申请的行",
+    )
 
 
 class ReviewResult(BaseModel):
     action: int
+    version: int
     stage: str
     decision: str
     signature: str

@@ -50,6 +50,7 @@ WALK = (
     ("second", "lijun"),
     ("final", "zhaomin"),
     ("principal", "chenzhu"),
+    ("usage", "zhouzh"),
     ("sign_off", "sunxuan"),
 )
 

@@ -18,6 +18,7 @@ SIGN_OFF = (
     (ReviewStage.FIRST, "author"),
     (ReviewStage.SECOND, "head"),
     (ReviewStage.FINAL, "leader"),
+    (ReviewStage.USAGE, "zhk"),
     (ReviewStage.SIGN_OFF, "publicity"),
 )
 
@@ -58,6 +59,8 @@ def signed_off(
             session, app.blobs, author="author", department="sjgl", draft=draft
         ).id
     for stage, who in SIGN_OFF:
+        if stage is ReviewStage.USAGE and not app.policy.usage_decision:
+            continue  # release 0.1 had no 稿件用途
         with app.db.session() as session:
             review.review(
                 session,

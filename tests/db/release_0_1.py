@@ -27,7 +27,10 @@ PREVIOUS_RELEASE = "0001"
 
 def build(target: Database, scratch: Path) -> dict[str, int]:
     """Fill `target` (empty) with a 0.1-era database; returns the row count of each table."""
-    source = App(Settings(data_dir=scratch, kdf_profile="min"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    policy = scratch / "policy-0.1.yaml"  # 0.1 had no 稿件用途 (0008)
+    policy.write_text("usage_decision: false\n", encoding="utf-8")
+    source = App(Settings(data_dir=scratch, kdf_profile="min", policy_file=policy))
     source.settings.database_url = None  # always a scratch SQLite file, whatever DATABASE_URL
     upgrade(source.db)
     organisation(source, ORG_YAML_0_1)

@@ -237,3 +237,31 @@ def test_0007_links_the_reposts_drafted_before_it_and_the_chain_still_verifies(
         )
         assert origins == {kept_id: original, extra_id: None}
         assert audit.verify(session).ok
+
+
+def test_0008_lets_what_was_signed_off_before_it_go_out_as_signed(
+    target: App, tmp_path: Path
+) -> None:
+    """稿件用途 came with 0008: an item signed off before it was signed under the rules of its
+    day, and goes out without it; the gate still checks everything else."""
+    from gate import MISSING_STAGE_CODES, evaluate
+    from orchestrator.services import review
+
+    release_0_1.build(target.db, tmp_path / "scratch")
+    ok_json(sanshen(target.settings.data_dir, "db", "upgrade", "--json"))
+    with target.db.read() as session:
+        subs = list(session.scalars(select(Submission)))
+        assert len(subs) == 2
+        for sub in subs:
+            assert sub.current.usage_exempt and sub.current.reviewed_version_id is None
+            assert {a.stage for a in sub.actions} == {"first", "second", "final", "sign_off"}
+            verdict = evaluate(review.review_record(sub), target.policy, now=datetime.now(UTC))
+            assert not set(verdict.codes) & MISSING_STAGE_CODES, verdict.codes
+        # without the mark the same record waits for 综合科
+        record = review.review_record(subs[0])
+        from dataclasses import replace
+
+        unmarked = evaluate(
+            replace(record, usage_exempt=False), target.policy, now=datetime.now(UTC)
+        )
+        assert "stage_missing" in unmarked.codes

@@ -101,3 +101,10 @@ def test_the_earlier_reviews_of_another_submission_do_not_carry() -> None:
 def test_usage_after_sign_off_is_out_of_order() -> None:
     rec = decided(later=(SIGN_OFF, USAGE))
     assert "signoff_not_last" in evaluate(rec, now=NOW).codes
+
+
+def test_a_version_signed_off_before_usage_existed_goes_out_as_signed() -> None:
+    rec = record()
+    rec = replace(rec, actions=tuple(a for a in rec.actions if a.stage is not USAGE))
+    assert not evaluate(rec, now=NOW).passed
+    assert evaluate(replace(rec, usage_exempt=True), now=NOW).passed

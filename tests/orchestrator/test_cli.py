@@ -111,6 +111,22 @@ def test_walk_from_the_command_line(data: Path) -> None:
             stdin=PASSWORDS[who] + "\n",
         )
         assert r.returncode == 0, r.stdout + r.stderr
+    # 综合科 decides the use: 政府网站 on the day asked, with its note (a new version, same
+    # content: the reviews carry over)
+    used = sanshen(
+        d,
+        "usage",
+        sub,
+        "--channel",
+        "政府网站::综合科：本单位发布",
+        "--as",
+        "zhk",
+        "--password-stdin",
+        "--json",
+        stdin=PASSWORDS["zhk"] + "\n",
+    )
+    assert used.returncode == 0, used.stdout + used.stderr
+    assert as_json(used)["version"] == 2 and as_json(used)["waiting"] == "sign_off"
     wrong = sanshen(
         d,
         "signoff",

@@ -183,7 +183,7 @@ def test_an_amendment_to_a_past_day_or_the_same_day_is_refused(org_app: App) -> 
 
 def test_sign_off_of_a_past_publish_date_is_refused(org_app: App) -> None:
     sub = create(org_app)
-    walk(org_app, sub, FULL[:3])
+    walk(org_app, sub, FULL[:-1])
     later = datetime.now(UTC) + timedelta(days=3)  # the leader signs three days late
     with pytest.raises(Conflict) as info, org_app.db.session() as session:
         review.review(
@@ -285,6 +285,7 @@ def test_a_delegate_does_the_second_review_only_inside_the_dates(org_app: App) -
     delegate(org_app, today, today)
     act(org_app, sub, S.SECOND, "web")
     act(org_app, sub, S.FINAL, "leader")
+    act(org_app, sub, S.USAGE, "zhk")
     act(org_app, sub, S.SIGN_OFF, "publicity")
     assert verdict(org_app, sub)[0].passed
 
@@ -326,7 +327,7 @@ def test_gate_check_sees_an_image_whose_stored_bytes_changed(org_app: App) -> No
 
 def test_sign_off_is_refused_when_an_image_was_changed_on_disk(org_app: App) -> None:
     sub = create(org_app)
-    walk(org_app, sub, FULL[:3])
+    walk(org_app, sub, FULL[:-1])
     with org_app.db.session() as session:
         sha = review.get(session, sub).current.images[0].sha256
     org_app.blobs.path(sha).write_bytes(b"not the reviewed image")

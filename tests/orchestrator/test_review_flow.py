@@ -78,7 +78,13 @@ def verdict(app: App, sub: int) -> Any:
         return v, waiting, aids
 
 
-FULL = [(S.FIRST, "author"), (S.SECOND, "head"), (S.FINAL, "leader"), (S.SIGN_OFF, "publicity")]
+FULL = [
+    (S.FIRST, "author"),
+    (S.SECOND, "head"),
+    (S.FINAL, "leader"),
+    (S.USAGE, "zhk"),
+    (S.SIGN_OFF, "publicity"),
+]
 
 
 def walk(app: App, sub: int, steps: list[tuple[ReviewStage, str]] = FULL) -> None:
@@ -108,6 +114,7 @@ def test_major_event_needs_the_principal_leader(org_app: App) -> None:
         act(org_app, sub, S.SIGN_OFF, "publicity")
     assert info.value.code == "stage_out_of_order"
     act(org_app, sub, S.PRINCIPAL, "chief")
+    act(org_app, sub, S.USAGE, "zhk")
     act(org_app, sub, S.SIGN_OFF, "publicity")
     assert verdict(org_app, sub)[0].passed
 
@@ -249,7 +256,7 @@ def test_approvals_copied_to_another_submission_do_not_count(org_app: App) -> No
 def test_sign_off_is_refused_when_the_gate_fails(org_app: App) -> None:
     source = RepostSource("某自媒体", "https://example.org/a", datetime(2026, 1, 1, tzinfo=UTC))
     sub = create(org_app, repost=source)
-    walk(org_app, sub, FULL[:3])
+    walk(org_app, sub, FULL[:-1])
     refused(
         org_app, lambda: act(org_app, sub, S.SIGN_OFF, "publicity"), GateRefused, "gate_refused"
     )
@@ -282,7 +289,7 @@ def test_reviews_are_in_the_audit_chain(org_app: App) -> None:
     with org_app.db.session() as session:
         assert audit.verify(session).ok
         actions = session.scalars(select(AuditEvent.action)).all()
-    assert actions.count("review.approve") == 4
+    assert actions.count("review.approve") == 5
 
 
 def test_reviewer_aids_flag_markers_and_missing_images(org_app: App) -> None:

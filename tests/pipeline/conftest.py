@@ -124,14 +124,17 @@ class Stack:
             ReviewStage.FIRST,
             ReviewStage.SECOND,
             ReviewStage.FINAL,
+            ReviewStage.USAGE,
             ReviewStage.SIGN_OFF,
         ),
     ) -> None:
-        """初审, 复审, 终审 and 签发 of the submission (or the `stages` given), each approving."""
+        """初审, 复审, 终审, 稿件用途 and 签发 of the submission (or the `stages` given), each
+        approving."""
         reviewer = {
             ReviewStage.FIRST: "author",
             ReviewStage.SECOND: "head",
             ReviewStage.FINAL: "leader",
+            ReviewStage.USAGE: "zhk",
             ReviewStage.SIGN_OFF: "publicity",
         }
         for step, (stage, who) in enumerate((s, reviewer[s]) for s in stages):

@@ -32,6 +32,7 @@ WALK = (
     (ReviewStage.SECOND, "head"),
     (ReviewStage.FINAL, "leader"),
     (ReviewStage.PRINCIPAL, "chief"),
+    (ReviewStage.USAGE, "zhk"),
     (ReviewStage.SIGN_OFF, "publicity"),
 )
 

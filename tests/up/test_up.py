@@ -226,6 +226,7 @@ def signed_off(app: App, day: date) -> int:
         (ReviewStage.FIRST, "author"),
         (ReviewStage.SECOND, "head"),
         (ReviewStage.FINAL, "leader"),
+        (ReviewStage.USAGE, "zhk"),
         (ReviewStage.SIGN_OFF, "publicity"),
     ):
         with app.db.session() as session:
