@@ -15,6 +15,7 @@ from tests.api.conftest import (
     create_submission,
     draft_body,
     review,
+    today_local,
     walk,
 )
 
@@ -36,13 +37,14 @@ def test_the_whole_review_walk_ends_with_scheduled_publications(server: Server) 
     assert (sub["state"], sub["waiting"], sub["author"]) == ("in_review", "first", "wangfang")
     assert sub["current"]["images"][0]["filename"] == "photo.png"
     assert "sanshen-image:" in sub["current"]["body_html"]
-    expected_next = ["second", "final", "principal", "sign_off", None]
+    expected_next = ["second", "final", "principal", "usage", "sign_off", None]
     for (stage, username), following in zip(
         [
             ("first", "wangfang"),
             ("second", "lijun"),
             ("final", "zhaomin"),
             ("principal", "chenzhu"),
+            ("usage", "zhouzh"),
             ("sign_off", "sunxuan"),
         ],
         expected_next,
@@ -67,10 +69,44 @@ def test_the_whole_review_walk_ends_with_scheduled_publications(server: Server) 
         "复审",
         "终审",
         "主要领导审定",
+        "稿件用途",
         "签发",
     ]
     gate = server.as_("lijun").get(f"/submissions/{sub['id']}/gate").json()
     assert gate["passed"] is True and gate["violations"] == []
+
+
+def test_the_general_office_decides_the_use_and_the_sign_off_covers_it(server: Server) -> None:
+    """稿件用途 over the API: 综合科 keeps 政府网站 and drops 学习强国; the rows it decides are a
+    new version with the same content, the department's reviews carry over, and 签发 signs the
+    decided rows (so nothing waits for an upward adoption)."""
+    sub = create_submission(server)
+    walk(server, sub["id"], until="principal")
+    client = server.as_("zhouzh")
+    refused = client.post(
+        f"/submissions/{sub['id']}/reviews",
+        json={"stage": "usage", "decision": "reject", "comment": "不用", "password": "x"},
+    )
+    assert refused.status_code == 422 and refused.json()["error"] == "decision_not_allowed"
+    row = {"channel": "政府网站", "publish_date": today_local(), "remark": "综合科定"}
+    decided = client.post(
+        f"/submissions/{sub['id']}/reviews",
+        json={
+            "stage": "usage",
+            "decision": "approve",
+            "comment": "仅本单位网站发布",
+            "password": PASSWORDS["zhouzh"],
+            "channels": [row],
+        },
+    )
+    assert decided.status_code == 201, decided.text
+    assert decided.json()["version"] == 2 and decided.json()["waiting"] == "sign_off"
+    shown = client.get(f"/submissions/{sub['id']}").json()
+    assert [c["channel"] for c in shown["current"]["channels"]] == ["gov_website"]
+    signed = review(server, sub["id"], "sign_off", "sunxuan")
+    assert signed["gate_passed"] is True and signed["version"] == 2
+    pubs = publications_of(server, sub["id"])
+    assert {c: p["state"] for c, p in pubs.items()} == {"gov_website": "scheduled"}
 
 
 def test_an_approval_with_the_wrong_password_records_nothing(server: Server) -> None:
@@ -266,7 +302,7 @@ def test_upward_queue_and_repost(server: Server) -> None:
     assert repost["repost_of"] == upward
     assert repost["current"]["repost_source"]["platform"] == "学习强国"
     assert [c["channel"] for c in repost["current"]["channels"]] == ["gov_website"]
-    assert repost["waiting"] == "first"
+    assert repost["waiting"] == "sign_off"  # the original's content with the source
 
 
 def test_unknown_ids_are_404(server: Server) -> None:

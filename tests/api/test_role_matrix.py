@@ -50,6 +50,7 @@ class Case:
 class World:
     server: Server
     fresh: int  # a submission waiting for 初审
+    at_usage: int  # one waiting for 稿件用途
     at_sign_off: int  # one waiting for 签发
     own: int  # a scheduled publication on an own platform
     upward: int  # a scheduled upward report
@@ -103,6 +104,12 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
             lambda w, _u: f"/submissions/{w.fresh}/reviews",
             wrong_review("first"),
             stage_roles(ReviewStage.FIRST),
+            permitted_error="wrong_password",
+        ),
+        Case(
+            lambda w, _u: f"/submissions/{w.at_usage}/reviews",
+            wrong_review("usage"),
+            stage_roles(ReviewStage.USAGE),
             permitted_error="wrong_password",
         ),
         Case(
@@ -255,8 +262,10 @@ def test_every_state_changing_route_is_in_the_matrix() -> None:
 @pytest.fixture(scope="module")
 def world(server: Server) -> World:
     fresh = create_submission(server)["id"]
+    at_usage = create_submission(server)["id"]
+    walk(server, at_usage, until="principal")
     at_sign_off = create_submission(server)["id"]
-    walk(server, at_sign_off, until="principal")
+    walk(server, at_sign_off, until="usage")
     signed = create_submission(server)["id"]
     walk(server, signed)
     out = create_submission(server, channels=("gov_website",))["id"]
@@ -301,6 +310,7 @@ def world(server: Server) -> World:
     return World(
         server,
         fresh,
+        at_usage,
         at_sign_off,
         by[(signed, "gov_website")],
         by[(signed, "xuexi")],

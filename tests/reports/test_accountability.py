@@ -71,6 +71,7 @@ def test_names_author_each_stage_and_sign_off_with_valid_signatures(
         "first": "author",
         "second": "head",
         "final": "leader",
+        "usage": "zhk",
         "sign_off": "publicity",
     }
     assert all(r["signature_valid"] and r["counts"] for r in found["reviews"])
@@ -202,6 +203,7 @@ def test_api_reports_by_platform_id(api: Server, sims: SimulatorServer) -> None:
         "second": "lijun",
         "final": "zhaomin",
         "principal": "chenzhu",
+        "usage": "zhouzh",
         "sign_off": "sunxuan",
     }
     missing = client.get("/accountability", params={"channel": "gov_website", "id": "nope"})

@@ -36,7 +36,13 @@ from tests.reports.conftest import (
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-NAMES = {"author": "王供稿", "head": "李科长", "leader": "赵分管", "publicity": "孙宣传"}
+NAMES = {
+    "author": "王供稿",
+    "head": "李科长",
+    "leader": "赵分管",
+    "zhk": "周综合",
+    "publicity": "孙宣传",
+}
 
 
 def signatures(app: App, sub_id: int) -> dict[str, tuple[str, str]]:
@@ -80,6 +86,7 @@ def test_pdf_shows_department_rows_signers_times_and_fingerprints(app: App, tmp_
         "科室、窗口经办人",
         "科室、窗口负责人审核",
         "业务分管领导审核",
+        "综合科确定稿件用途",
         "宣传分管领导审核",
     ):
         assert label in text
@@ -187,10 +194,10 @@ def test_a_submission_not_signed_off_is_refused_naming_what_is_missing(app: App)
     assert error.code == "not_signed_off" and error.exit_code == 6
     assert f"稿件 {waiting}《尚在审核的信息》" in error.message
     assert "缺少终审" in error.message and "缺少签发" in error.message
-    assert "缺少复审" not in error.message
+    assert "缺少稿件用途" in error.message and "缺少复审" not in error.message
     assert f"稿件 {done}" not in error.message
     assert [d["submission"] for d in error.details] == [waiting]
-    assert error.details[0]["codes"] == ["stage_missing", "stage_missing"]
+    assert error.details[0]["codes"] == ["stage_missing"] * 3
 
 
 def test_refuses_unknown_mixed_or_no_submissions(app: App) -> None:
@@ -278,6 +285,7 @@ def test_a_stage_the_policy_skips_is_said_and_the_editor_signs_beside_the_handle
     for stage, who in (
         (ReviewStage.FIRST, "editor"),
         (ReviewStage.FINAL, "leader"),
+        (ReviewStage.USAGE, "zhk"),
         (ReviewStage.SIGN_OFF, "publicity"),
     ):
         with solo.db.session() as session:

@@ -58,8 +58,14 @@ SH = ZoneInfo("Asia/Shanghai")
 S = ReviewStage
 OCTOBER = st.period_containing("month", date(2026, 10, 1))
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-REVIEWERS = {S.FIRST: "author", S.SECOND: "head", S.FINAL: "leader", S.SIGN_OFF: "publicity"}
-HOURS = {S.SECOND: 2, S.FINAL: 3, S.SIGN_OFF: 4}
+REVIEWERS = {
+    S.FIRST: "author",
+    S.SECOND: "head",
+    S.FINAL: "leader",
+    S.USAGE: "zhk",
+    S.SIGN_OFF: "publicity",
+}
+HOURS = {S.SECOND: 2, S.FINAL: 3, S.USAGE: 0.5, S.SIGN_OFF: 4}
 
 
 def sh(month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
@@ -209,9 +215,23 @@ def test_department_figures(seeded: App) -> None:
     assert set(d) == {"sjgl", "zhk", "solo"}
     sj, zh, solo = d["sjgl"], d["zhk"], d["solo"]
     assert (sj.submitted, zh.submitted, solo.submitted) == (3, 3, 1)
-    assert sj.rejected == {"first": 0, "second": 0, "final": 1, "principal": 0, "sign_off": 0}
+    assert sj.rejected == {
+        "first": 0,
+        "second": 0,
+        "final": 1,
+        "principal": 0,
+        "usage": 0,
+        "sign_off": 0,
+    }
     assert sj.returned_total == 0
-    assert zh.returned == {"first": 0, "second": 1, "final": 0, "principal": 0, "sign_off": 0}
+    assert zh.returned == {
+        "first": 0,
+        "second": 1,
+        "final": 0,
+        "principal": 0,
+        "usage": 0,
+        "sign_off": 0,
+    }
     assert zh.rejected_total == 0
     assert (sj.signed_off, zh.signed_off, solo.signed_off) == (2, 3, 0)
     assert (sj.published, sj.failed, sj.retracted) == (3, 1, 0)
@@ -249,7 +269,8 @@ def test_channel_and_upward_figures(seeded: App) -> None:
 
 def test_stage_decisions_and_times(seeded: App) -> None:
     stages = {s.stage: s for s in report(seeded).stages}
-    assert set(stages) == {"first", "second", "final", "sign_off"}
+    assert set(stages) == {"first", "second", "final", "usage", "sign_off"}
+    assert (stages["usage"].approved, stages["usage"].median_hours) == (5, 0.5)
     first, second, final, sign_off = (stages[k] for k in ("first", "second", "final", "sign_off"))
     assert (first.approved, first.returned, first.rejected) == (7, 0, 0)
     assert (second.approved, second.returned) == (6, 1)
