@@ -93,8 +93,8 @@ def test_review_timeline_shows_each_signature_checked_and_what_a_version_changed
     sign_in(page, console.url, "zhengop", DEMO_PASSWORDS["zhengop"])
     page.goto(f"{console.url}/items/{sub}")
     timeline = page.locator(".timeline li")
-    expect(timeline).to_have_count(5)
-    expect(page.locator(".timeline .sig-ok")).to_have_count(5)
+    expect(timeline).to_have_count(6)  # with 稿件用途
+    expect(page.locator(".timeline .sig-ok")).to_have_count(6)
     expect(timeline.first).to_contain_text("王芳（初审）")
     expect(timeline.last).to_contain_text("孙宣（签发）")
     changed = page.locator("#version-2")

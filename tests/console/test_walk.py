@@ -108,7 +108,8 @@ def test_an_item_walks_from_the_form_to_every_channel(
     sign_stage(page, live, "author", sub_id, "初审", "，下一步：复审")
     sign_stage(page, live, "head", sub_id, "复审", "，下一步：终审")
     sign_stage(page, live, "leader", sub_id, "终审", "，下一步：主要领导审定")
-    sign_stage(page, live, "chief", sub_id, "主要领导审定", "，下一步：签发")
+    sign_stage(page, live, "chief", sub_id, "主要领导审定", "，下一步：稿件用途")
+    sign_stage(page, live, "zhk", sub_id, "稿件用途", "，下一步：签发")  # 综合科 keeps the rows
     sign_stage(page, live, "publicity", sub_id, "签发", "。审核闸门通过")
     expect(page).to_have_url(f"{live.url}/items/{sub_id}")
 

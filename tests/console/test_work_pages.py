@@ -4,7 +4,7 @@ sees (nothing) and may do (nothing), a returned manuscript revised, and 综合�
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from orchestrator.models import Publication, ReviewAction, Submission
 from orchestrator.services import review, submissions
 from orchestrator.services.dispatch import move
 from orchestrator.states import State
+from tests.clock import shanghai_tomorrow
 from tests.console.conftest import Console, sign_in, start_api
 
 PASSWORDS = {
@@ -362,3 +363,51 @@ def test_general_office_makes_the_repost_cite_the_other_adoption(
         repost = session.scalar(select(Submission).where(Submission.repost_origin_id == sub_id))
         assert repost is not None and repost.repost_of_id == second
         assert [v.repost_platform for v in repost.versions] == ["学习强国", "绿色青浦"]
+
+
+def test_the_general_office_decides_the_use_on_the_review_page(
+    console: Console, page: Page
+) -> None:
+    """稿件用途 in the browser: 周综 finds the item in 我的待办 after 终审, unticks 学习强国 and
+    moves 政府网站 a day; the decided rows are version 2 and only 签发 is left."""
+    with console.app.db.session() as session:
+        sub_id = submissions.create(
+            session,
+            console.app.blobs,
+            author="wangfang",
+            department="sjgl",
+            draft=demo.demo_draft(
+                ("gov_website", "xuexi"), publish_date=shanghai_tomorrow(), major_event=False
+            ),
+        ).id
+    for stage, who in (
+        (ReviewStage.FIRST, "wangfang"),
+        (ReviewStage.SECOND, "lijun"),
+        (ReviewStage.FINAL, "zhaomin"),
+    ):
+        approve(console, sub_id, stage, who)
+
+    sign_in(page, console.url, "zhouzh", PASSWORDS["zhouzh"])
+    page.goto(f"{console.url}/todo")
+    row = page.locator(f'#waiting tr[data-submission="{sub_id}"]')
+    expect(row).to_contain_text("稿件用途")
+    row.get_by_role("link", name="审核").click()
+    expect(page.locator("#decide h2")).to_have_text("稿件用途")
+    expect(page.locator('#usage tr[data-channel="xuexi"] input[name=use]')).to_be_checked()
+    expect(page.locator('#usage tr[data-channel="wechat"] input[name=use]')).not_to_be_checked()
+    expect(page.locator("#decide input[value=reject]")).to_have_count(0)  # 驳回 is not 综合科's
+
+    page.locator('#usage tr[data-channel="xuexi"] input[name=use]').uncheck()
+    later = shanghai_tomorrow() + timedelta(days=1)
+    page.fill('#usage input[name="date-gov_website"]', later.isoformat())
+    page.fill('#usage input[name="remark-gov_website"]', "综合科：本单位发布")
+    page.fill("input[name=password]", PASSWORDS["zhouzh"])
+    page.click("#decide button[type=submit]")
+    expect(page.locator(".flash-ok")).to_contain_text("已记录稿件用途通过，下一步：签发")
+    with console.app.db.read() as session:
+        sub = submissions.get(session, sub_id)
+        assert [v.number for v in sub.versions] == [1, 2]
+        rows = [(c.channel, c.publish_date, c.remark) for c in sub.current.channels]
+        assert rows == [("gov_website", later, "综合科：本单位发布")]
+        assert sub.current.reviewed_version_id == sub.versions[0].id
+    assert actions(console, sub_id)[-1] == ("usage", "approve", "zhouzh")
