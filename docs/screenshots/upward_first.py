@@ -9,7 +9,8 @@ still waits for its adoption. Photographs, as 周综合 (综合科):
 - upward-first-item-*.png: the waiting item's page (待上级采用, 放行/撤下);
 - upward-first-board-*.png: the board, the repost's cells marked 转载;
 - upward-first-repost-*.png: the repost's page (沿用原稿的审核, 签发 alone);
-and, as 孙宣 (宣传分管领导) before signing, upward-first-signoff-*.png: the repost waiting for 签发.
+and, as 孙宣 (宣传分管领导) before signing, upward-first-signoff-*.png: the repost waiting for 签发;
+as 周综 again, usage-decide-*.png: 稿件用途 of an item after 终审 (where it goes, on which day).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from datetime import UTC, datetime
 
 from shots import demo_console, photograph
 
+from gate.model import Decision, ReviewStage
 from orchestrator import demo
 from orchestrator.app import App
 from orchestrator.models import Publication, Submission
+from orchestrator.services import review, submissions
 from orchestrator.services.dispatch import move, record_move
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
@@ -59,6 +62,30 @@ def seed(app: App) -> tuple[int, int]:
     return repost, demo.submit_and_sign_off(app, waiting, publish_time="23:59")
 
 
+def after_final(app: App) -> int:
+    """An item its department and 主要领导 have reviewed: 稿件用途 (综合科) is next."""
+    draft = demo.demo_draft(("gov_website", "wechat", "xuexi"), title="政务服务“好差评”月度通报")
+    with app.db.session() as session:
+        sub = submissions.create(
+            session, app.blobs, author="wangfang", department="sjgl", draft=draft
+        ).id
+    for stage, username, password in demo.WALK:
+        if stage is ReviewStage.USAGE:
+            return sub
+        with app.db.session() as session:
+            review.review(
+                session,
+                sub,
+                stage=stage,
+                decision=Decision.APPROVE,
+                actor=username,
+                password=password,
+                policy=app.policy,
+                app=app,
+            )
+    return sub
+
+
 def main() -> None:
     with demo_console() as (url, app):
         repost, waiting = seed(app)
@@ -78,6 +105,7 @@ def main() -> None:
                 (f"/items/{waiting}", "upward-first-item"),
                 ("/board", "upward-first-board"),
                 (f"/items/{repost}", "upward-first-repost"),
+                (f"/submissions/{after_final(app)}/review", "usage-decide"),
             ],
         )
 
