@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 
 from shots import demo_console, photograph
 
-from gate.model import Decision, ReviewStage
+from gate.model import ReviewStage
 from orchestrator import demo
 from orchestrator.app import App
 from orchestrator.models import Publication, Submission
-from orchestrator.services import review, submissions
+from orchestrator.services import submissions
 from orchestrator.services.dispatch import move, record_move
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
@@ -69,20 +69,7 @@ def after_final(app: App) -> int:
         sub = submissions.create(
             session, app.blobs, author="wangfang", department="sjgl", draft=draft
         ).id
-    for stage, username, password in demo.WALK:
-        if stage is ReviewStage.USAGE:
-            return sub
-        with app.db.session() as session:
-            review.review(
-                session,
-                sub,
-                stage=stage,
-                decision=Decision.APPROVE,
-                actor=username,
-                password=password,
-                policy=app.policy,
-                app=app,
-            )
+    demo.walk(app, sub, lambda _line: None, major=True, until=ReviewStage.USAGE)
     return sub
 
 
