@@ -768,7 +768,14 @@ def upward_context(session: Session, who: Principal) -> dict[str, Any]:
             .limit(500)
         )
     )
+    deciding = [
+        sub
+        for sub in session.scalars(open_submissions().limit(500))
+        if ReviewContext(review.review_record(sub), get_app().policy, now).next_stage()
+        is ReviewStage.USAGE
+    ]
     return {
+        "deciding": deciding,
         "rows": [
             {"pub": p, "status": upward_status(p), "repost": by_origin.get(p.submission_id)}
             for p in pubs

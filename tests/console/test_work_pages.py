@@ -388,6 +388,12 @@ def test_the_general_office_decides_the_use_on_the_review_page(
         approve(console, sub_id, stage, who)
 
     sign_in(page, console.url, "zhouzh", PASSWORDS["zhouzh"])
+    page.goto(f"{console.url}/upward")  # 对上报送 lists what waits for its 稿件用途 too
+    queued = page.locator(f'#usage-queue tr[data-submission="{sub_id}"]')
+    expect(queued).to_contain_text("学习强国")
+    expect(queued.get_by_role("link", name="决定用途")).to_have_attribute(
+        "href", f"/submissions/{sub_id}/review"
+    )
     page.goto(f"{console.url}/todo")
     row = page.locator(f'#waiting tr[data-submission="{sub_id}"]')
     expect(row).to_contain_text("稿件用途")
