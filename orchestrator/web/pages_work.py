@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -550,7 +550,7 @@ class UsageRow:
     label: str
     upward: bool
     chosen: bool
-    day: date
+    day: str  # ISO text: what was typed is shown again as typed
     remark: str
 
 
@@ -566,10 +566,24 @@ def usage_rows(version: Version) -> list[UsageRow]:
             label=classes[name].display_name,
             upward=classes[name].kind is ChannelKind.UPWARD,
             chosen=name in asked,
-            day=asked[name].publish_date if name in asked else default_day,
+            day=(asked[name].publish_date if name in asked else default_day).isoformat(),
             remark=asked[name].remark if name in asked else "",
         )
         for name in names
+    ]
+
+
+def usage_typed(form: FormData, rows: list[UsageRow]) -> list[UsageRow]:
+    """The form's rows as they were typed, to show again when the decision was refused."""
+    ticked = set(form.getlist("use"))
+    return [
+        replace(
+            row,
+            chosen=row.channel in ticked,
+            day=_text(form, f"date-{row.channel}"),
+            remark=_text(form, f"remark-{row.channel}"),
+        )
+        for row in rows
     ]
 
 
@@ -640,10 +654,13 @@ def _review_page(
     *,
     error: SanshenError | None = None,
     typed: dict[str, str] | None = None,
+    form: FormData | None = None,
 ) -> Response:
     app = get_app()
     with app.db.read() as session:
         context = review_context(session, app, sub_id, who)
+        if form is not None and context["usage_rows"] and _text(form, "stage") == "usage":
+            context["usage_rows"] = usage_typed(form, context["usage_rows"])
         return page(
             request,
             "work_review.html",
@@ -723,7 +740,9 @@ async def review_submit(request: Request, sub_id: RowId, who: Who) -> Response:
     except SanshenError as error:
         if isinstance(error, NotFound):
             raise
-        return await run_in_threadpool(_review_page, request, who, sub_id, error=error, typed=typed)
+        return await run_in_threadpool(
+            _review_page, request, who, sub_id, error=error, typed=typed, form=form
+        )
     target = f"/items/{sub_id}" if outcome.verdict.passed else "/todo"
     message = _done_message(sub_id, stage, decision, outcome)
     return flash(RedirectResponse(target, status_code=303), message)

@@ -407,6 +407,16 @@ def test_the_general_office_decides_the_use_on_the_review_page(
     later = shanghai_tomorrow() + timedelta(days=1)
     page.fill('#usage input[name="date-gov_website"]', later.isoformat())
     page.fill('#usage input[name="remark-gov_website"]', "综合科：本单位发布")
+    page.fill("input[name=password]", "not-my-password")
+    page.click("#decide button[type=submit]")
+    expect(page.locator("#review-error")).to_contain_text("密码错误")
+    # refused whole: nothing written, and what was typed is shown again as typed
+    assert actions(console, sub_id)[-1][0] == "final"
+    expect(page.locator('#usage tr[data-channel="xuexi"] input[name=use]')).not_to_be_checked()
+    expect(page.locator('#usage input[name="date-gov_website"]')).to_have_value(later.isoformat())
+    expect(page.locator('#usage input[name="remark-gov_website"]')).to_have_value(
+        "综合科：本单位发布"
+    )
     page.fill("input[name=password]", PASSWORDS["zhouzh"])
     page.click("#decide button[type=submit]")
     expect(page.locator(".flash-ok")).to_contain_text("已记录稿件用途通过，下一步：签发")
