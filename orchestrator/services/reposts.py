@@ -13,6 +13,7 @@ make the repost cite another adoption instead (`cite`) until it begins to go out
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -105,7 +106,7 @@ def _repost_draft(
     assert upward.url is not None and upward.published_at is not None
     platform = load_channels()[upward.channel].display_name
     source = RepostSource(platform, upward.url, upward.published_at)
-    return submissions.draft_of(app.blobs, version, rows, repost=source)
+    return submissions.draft_of(app.blobs, version, rows, source)
 
 
 # A repost whose rows are all still in one of these has not begun to go out.
@@ -116,12 +117,19 @@ def repost_of_original(session: Session, original_id: int) -> Submission | None:
     return session.scalar(select(Submission).where(Submission.repost_origin_id == original_id))
 
 
-def may_change_source(session: Session, repost: Submission) -> bool:
-    """Whether nothing of the repost has begun to go out (so its source may still change)."""
-    states = session.scalars(
-        select(Publication.state).where(Publication.submission_id == repost.id)
-    ).all()
-    return all(state in NOT_STARTED for state in states)
+def started(session: Session, repost_ids: Iterable[int]) -> set[int]:
+    """The reposts among `repost_ids` some row of which has begun to go out (so their source
+    may no longer change): one query for any number of them."""
+    return set(
+        session.scalars(
+            select(Publication.submission_id)
+            .where(
+                Publication.submission_id.in_(list(repost_ids)),
+                Publication.state.not_in(NOT_STARTED),
+            )
+            .distinct()
+        )
+    )
 
 
 def cite(
@@ -141,7 +149,7 @@ def cite(
             f"发布 {upward.id} 尚未被上级平台采用（无发布链接），不能作为转载来源",
             code="not_adopted",
         )
-    if not may_change_source(session, repost):
+    if started(session, [repost.id]):
         raise Conflict(f"转载稿 {repost.id} 已开始发布，不能再更换来源", code="repost_started")
     before = repost.repost_of_id
     current = repost.current

@@ -343,7 +343,7 @@ def _usage_version(
     """稿件用途 changed the 审批表: the same content with `rows`, the reviews of `reviewed`
     (初审 to 终审, or 审定) kept."""
     current = submission.current
-    draft = submissions.draft_of(app.blobs, current, rows)
+    draft = submissions.draft_of(app.blobs, current, rows, content_of(current).repost_source)
     version = submissions.add_version(
         session, app.blobs, submission, person, draft, now, reviewed_version=reviewed
     )

@@ -6,7 +6,6 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -163,23 +162,17 @@ def _image_hashes(version: Version) -> tuple[str, ...]:
     return tuple(image.sha256 for image in version.images)
 
 
-KEEP_SOURCE: Any = object()
-
-
 def draft_of(
     store: BlobStore,
     version: Version,
     channels: list[ChannelRequest],
-    *,
-    repost: RepostSource | None = KEEP_SOURCE,
+    repost: RepostSource | None,
 ) -> Draft:
     """A stored version's content as a draft again (its images read back from the store), for
-    `channels`, with the version's own repost source unless `repost` is given."""
+    `channels`, with `repost` as its source."""
     body = version.body_html
     for image in version.images:
         body = body.replace(IMAGE_SRC_PREFIX + image.sha256, image.filename)
-    if repost is KEEP_SOURCE:
-        repost = content_of(version).repost_source
     return Draft(
         title=version.title,
         body_html=body,

@@ -47,6 +47,7 @@ from orchestrator.web import auth
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import RowId, get_app, principal
 from orchestrator.web.downloads import attachment
+from orchestrator.web.pages import ordered_channels
 from orchestrator.web.templating import flash, local, page
 
 router = APIRouter(include_in_schema=False)
@@ -559,7 +560,6 @@ def usage_rows(version: Version) -> list[UsageRow]:
     asked = {c.channel: c for c in version.channels}
     default_day = min((c.publish_date for c in version.channels), default=_now().date())
     classes = load_channels()
-    names = sorted(classes, key=lambda n: (classes[n].kind is not ChannelKind.OWN, n))
     return [
         UsageRow(
             channel=name,
@@ -569,7 +569,7 @@ def usage_rows(version: Version) -> list[UsageRow]:
             day=(asked[name].publish_date if name in asked else default_day).isoformat(),
             remark=asked[name].remark if name in asked else "",
         )
-        for name in names
+        for name in ordered_channels()
     ]
 
 
@@ -787,6 +787,7 @@ def upward_context(session: Session, who: Principal) -> dict[str, Any]:
             .limit(500)
         )
     )
+    repost_ids = [s.id for s in by_origin.values()]
     deciding = [
         sub
         for sub in session.scalars(open_submissions().limit(500))
@@ -803,7 +804,7 @@ def upward_context(session: Session, who: Principal) -> dict[str, Any]:
         "now": now,
         "reposts": sorted(by_origin.values(), key=lambda s: s.id, reverse=True),
         # reposts nothing of which has begun to go out: their source may still change
-        "citable": {s.id for s in by_origin.values() if reposts.may_change_source(session, s)},
+        "citable": set(repost_ids) - reposts.started(session, repost_ids),
         "may_confirm": holds(person, PERMISSIONS[("confirm", ChannelKind.UPWARD)], now),
         "may_repost": holds(person, PERMISSIONS[("repost", ChannelKind.UPWARD)], now),
         "may_release": holds(person, PERMISSIONS[("release", ChannelKind.OWN)], now),
