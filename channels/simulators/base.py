@@ -6,10 +6,17 @@ top of each platform endpoint: it applies latency, hangs (timeout) or cuts the c
 platform's own error format. `Ledger` counts how many times each article was really published:
 the ground truth for duplicate checks in tests and benchmarks.
 
+Every published article has a public page on loopback, rendered through its platform's
+template, with faults of its own (`live.py`): `serve_page` and `serve_image` answer through
+them. URLs made outside a request (timers, lazy adoption) start from `public_root`, which
+`SimulatorServer` sets; inside a request the request's own host is the fallback. A simulator
+with `cms_columns` also serves the back-end form of assisted mode (`cms.py`).
+
 Admin endpoints under each simulator's prefix:
     GET  /_sim/faults   current knobs            PUT /_sim/faults   change some knobs (JSON)
     GET  /_sim/ledger   publish counts, dups     POST /_sim/reset   forget everything
     GET  /_sim/received the last requests (operator view)
+    GET  /_sim/pages    the live pages           PUT /_sim/pages    {"url": ..., knob: value}
 """
 
 from __future__ import annotations
@@ -26,9 +33,12 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, Response, has_request_context, jsonify, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from channels.simulators.cms import CmsPost, cms_blueprint
+from channels.simulators.live import KnobInvalid, LivePage, LivePages, PageUnknown
 
 
 class FaultKind(enum.StrEnum):
@@ -144,12 +154,29 @@ class Simulator(ABC):
 
     name: ClassVar[str]  # same as the channel adapter's name
     display_name: ClassVar[str]
+    cms_columns: ClassVar[tuple[tuple[str, str], ...]] = ()  # (code, 栏目); empty: no back-end
 
     def __init__(self, faults: FaultConfig | None = None) -> None:
         self.faults = Faults(faults)
         self.ledger = Ledger()
         self.received: deque[dict[str, Any]] = deque(maxlen=500)
+        self.pages = LivePages()
+        self.public_root = ""  # e.g. http://127.0.0.1:8900/wechat, set by SimulatorServer
         self._lock = threading.RLock()
+
+    def public_url(self, path: str) -> str:
+        """The public URL of `path` (under this simulator's mount)."""
+        root = self.public_root
+        if not root and has_request_context():
+            root = request.host_url.rstrip("/") + request.script_root
+        if not root:
+            raise RuntimeError(f"模拟平台 {self.name} 不知道自己的公开地址：请设置 public_root")
+        return root.rstrip("/") + path
+
+    def request_url(self) -> str:
+        """The public URL of the request being served, query included."""
+        query = request.query_string.decode("latin-1")
+        return self.public_url(request.path) + (f"?{query}" if query else "")
 
     def note(self, operation: str, **details: Any) -> None:
         """Record what the platform received, for the operator view."""
@@ -172,9 +199,52 @@ class Simulator(ABC):
         return kind
 
     def reset(self) -> None:
-        """Forget everything the platform holds (articles, tokens, counters)."""
+        """Forget everything the platform holds (articles, tokens, counters, pages)."""
         self.ledger.reset()
         self.received.clear()
+        self.pages.clear()
+
+    # --- public pages ------------------------------------------------------------------------
+
+    def settle_pages(self) -> None:
+        """Bring the page registry up to date with lazily changing state (review, adoption)."""
+        return None  # platforms whose state changes lazily override this
+
+    def serve_page(self, **_: Any) -> Response:
+        """The view for an article page: the registry's answer for the requested URL."""
+        self.settle_pages()
+        return self.pages.respond(self.request_url())
+
+    def serve_image(self, mime: str, data: bytes) -> Response:
+        """Answer the requested image, through the faults of the page that shows it."""
+        return self.pages.image_response(self.request_url(), mime, data)
+
+    def live_pages(self) -> list[dict[str, Any]]:
+        self.settle_pages()
+        return self.pages.snapshot()
+
+    def alter_page(self, url: str, **knobs: Any) -> dict[str, Any]:
+        """Put faults on the live page at `url` (see `live.py`); raises `KnobInvalid`,
+        `PageUnknown`. E.g. `sim.alter_page(url, replace=["延时", "暂停"], hang_s=0.5)`."""
+        self.settle_pages()
+        return self.pages.alter(url, knobs)
+
+    def restore_page(self, url: str) -> dict[str, Any]:
+        return self.alter_page(url, restore=True)
+
+    # --- the back-end of assisted mode (platforms with `cms_columns`) ------------------------
+
+    def cms_store_image(self, filename: str, mime: str, data: bytes) -> str:
+        """Store one image uploaded in the back-end; its public URL."""
+        raise NotImplementedError(f"{self.display_name}没有内容管理后台")
+
+    def cms_publish(self, post: CmsPost) -> LivePage:
+        """Publish what the clerk entered, as the API would; its page."""
+        raise NotImplementedError(f"{self.display_name}没有内容管理后台")
+
+    def cms_take_down(self, article_id: str) -> bool:
+        """Take an article down from the back-end; False if there is no such article."""
+        raise NotImplementedError(f"{self.display_name}没有内容管理后台")
 
     @abstractmethod
     def routes(self, app: Flask) -> None:
@@ -199,6 +269,8 @@ class Simulator(ABC):
         app = Flask(f"sanshen-sim-{self.name}")
         app.json.ensure_ascii = False  # type: ignore[attr-defined]
         app.register_blueprint(self._admin())
+        if self.cms_columns:
+            app.register_blueprint(cms_blueprint(self))
         self.routes(app)
         return app
 
@@ -231,5 +303,23 @@ class Simulator(ABC):
         def post_reset() -> ResponseReturnValue:
             self.reset()
             return jsonify({"ok": True})
+
+        @admin.get("/pages")
+        def get_pages() -> ResponseReturnValue:
+            return jsonify(self.live_pages())
+
+        @admin.put("/pages")
+        def put_pages() -> ResponseReturnValue:
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict) or not isinstance(body.get("url"), str):
+                message = "请求体须为 JSON 对象，并以 url 指明页面的完整地址"
+                return jsonify({"error": "bad_page_knob", "message": message}), 400
+            knobs = {k: v for k, v in body.items() if k != "url"}
+            try:
+                return jsonify(self.alter_page(body["url"], **knobs))
+            except KnobInvalid as exc:
+                return jsonify({"error": "bad_page_knob", "message": exc.message}), 400
+            except PageUnknown as exc:
+                return jsonify({"error": "page_unknown", "message": exc.message}), 404
 
         return admin

@@ -1,4 +1,9 @@
-"""政府网站 on loopback: the contract of docs/channels/gov_website.md, with fault knobs."""
+"""政府网站 on loopback: the contract of docs/channels/gov_website.md, with fault knobs.
+
+A published article's page is `/articles/<id>.html` (GB2312-declared, GBK bytes, as the real
+site), its images `/files/<id>.<ext>`; a withdrawn article's page answers 404. The back-end
+form of assisted mode is under `/cms/`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html import escape
 from typing import Any, ClassVar
 
 from flask import Blueprint, Flask, Response, jsonify, request
@@ -16,6 +20,9 @@ from pydantic import SecretStr
 
 from channels.signing import SignatureFailure, SignatureRejected, SignatureVerifier
 from channels.simulators.base import FaultConfig, FaultKind, Simulator, cut_connection
+from channels.simulators.cms import CmsPost
+from channels.simulators.live import LivePage
+from channels.simulators.pages import PageArticle
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 IMG_SRC = re.compile(r"<img\b[^>]*?\bsrc=\"([^\"]*)\"", re.IGNORECASE)
@@ -81,6 +88,8 @@ class Article:
     published_at: str | None = None
     withdraw_reason: str = ""
     reject_reason: str = ""
+    source: str = ""  # for the page's 来源 line: a repost's origin, else the site's default
+    editor: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +109,11 @@ class Article:
 class GovWebsiteSimulator(Simulator):
     name: ClassVar[str] = "gov_website"
     display_name: ClassVar[str] = "政府网站"
+    cms_columns: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("qpzwfw", "政务服务动态"),
+        ("qpyw", "青浦要闻"),
+        ("tzgg", "通知公告"),
+    )
 
     def __init__(
         self,
@@ -153,7 +167,7 @@ class GovWebsiteSimulator(Simulator):
         api.post("/articles/<article_id>/withdraw")(self._withdraw)
         app.register_blueprint(api)
         app.get("/files/<name>")(self._file)
-        app.get("/articles/<article_id>.html")(self._page)
+        app.get("/articles/<article_id>.html", endpoint="page")(self.serve_page)
 
     def _guard(self) -> ResponseReturnValue | None:
         """Faults first, then the signature; `None` lets the endpoint run."""
@@ -207,7 +221,7 @@ class GovWebsiteSimulator(Simulator):
 
     def _store_file(self, sha: str, filename: str, mime: str, data: bytes, ext: str) -> StoredFile:
         file_id = f"att_{uuid.uuid4().hex[:16]}"
-        url = f"{_public_root()}/files/{file_id}{ext}"
+        url = self.public_url(f"/files/{file_id}{ext}")
         stored = StoredFile(file_id, sha, filename, mime, data, url)
         self._files[file_id] = stored
         return stored
@@ -236,6 +250,8 @@ class GovWebsiteSimulator(Simulator):
                 title=body["title"],
                 content=body["content"],
                 created_at=_now(),
+                source=_source_name(body.get("source")),
+                editor=str(body.get("author") or ""),
             )
             self._articles[article.id] = article
             self._by_key[key] = article.id
@@ -266,10 +282,8 @@ class GovWebsiteSimulator(Simulator):
             if article.state in ("withdrawn", "rejected"):
                 return error(409, "ARTICLE_STATE_CONFLICT", "文章已撤下，不能发布")
             if article.state == "draft":
-                article.state = "published"
-                article.published_at = _now()
-                article.url = f"{_public_root()}/articles/{article.id}.html"
-                count = self.ledger.published(article.idempotency_key)
+                self._go_live(article)
+                count = self.ledger.count(article.idempotency_key)
                 self.note("publish", key=article.idempotency_key, id=article.id, count=count)
             answer = article.as_json()
         if self.faults.drop_reply():
@@ -301,37 +315,81 @@ class GovWebsiteSimulator(Simulator):
             if article is None:
                 return error(404, "ARTICLE_NOT_FOUND", "文章不存在")
             if article.state != "withdrawn":
-                article.state = "withdrawn"
-                article.withdraw_reason = reason
+                self._take_down(article, reason)
             answer = article.as_json()
         self.note("withdraw", id=article_id, reason=reason)
         return jsonify(answer)
 
     # --- public pages ----------------------------------------------------------------------
 
+    def _go_live(self, article: Article) -> LivePage:
+        """Publish a draft (under the lock): its URL, its page, the ledger."""
+        now = datetime.now(UTC)
+        article.state = "published"
+        article.published_at = now.isoformat()
+        article.url = self.public_url(f"/articles/{article.id}.html")
+        page = PageArticle(
+            article.title, article.content, now, source=article.source, editor=article.editor
+        )
+        self.ledger.published(article.idempotency_key)
+        return self.pages.add(LivePage(article.url, self.name, article.id, page, article.column_id))
+
+    def _take_down(self, article: Article, reason: str) -> None:
+        article.state = "withdrawn"
+        article.withdraw_reason = reason
+        if article.url:
+            self.pages.take_down(article.url, 404)
+
     def _file(self, name: str) -> ResponseReturnValue:
         with self._lock:
             stored = self._files.get(name.split(".", 1)[0])
         if stored is None:
             return Response("未找到", status=404)
-        return Response(stored.data, mimetype=stored.mime)
+        return self.serve_image(stored.mime, stored.data)
 
-    def _page(self, article_id: str) -> ResponseReturnValue:
+    # --- the back-end (assisted mode) -------------------------------------------------------
+
+    def cms_store_image(self, filename: str, mime: str, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            known = next((f for f in self._files.values() if f.sha256 == sha), None)
+            stored = known or self._store_file(sha, filename, mime, data, IMAGE_TYPES[mime])
+        return stored.url
+
+    def cms_publish(self, post: CmsPost) -> LivePage:
+        article_id = f"art_{uuid.uuid4().hex[:16]}"
+        article = Article(
+            id=article_id,
+            idempotency_key=f"cms:{article_id}",
+            column_id=post.column,
+            title=post.title,
+            content=post.body_html,
+            created_at=_now(),
+            source=post.source,
+            editor=post.editor,
+        )
+        with self._lock:
+            self._articles[article.id] = article
+            self._by_key[article.idempotency_key] = article.id
+            page = self._go_live(article)
+        self.note("cms_publish", key=article.idempotency_key, id=article.id, title=post.title)
+        return page
+
+    def cms_take_down(self, article_id: str) -> bool:
         with self._lock:
             article = self._articles.get(article_id)
-        if article is None or article.state != "published":
-            return Response("未找到", status=404)
-        page = (
-            f'<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
-            f"<title>{escape(article.title)}</title><h1>{escape(article.title)}</h1>"
-            f"{article.content}</html>"
-        )
-        return Response(page, mimetype="text/html")
+            if article is None:
+                return False
+            if article.state != "withdrawn":
+                self._take_down(article, "在管理后台删除")
+        self.note("cms_take_down", id=article_id)
+        return True
 
 
 def _problem(field_name: str, code: str, message: str) -> dict[str, str]:
     return {"field": field_name, "code": code, "message": message}
 
 
-def _public_root() -> str:
-    return request.host_url.rstrip("/") + request.script_root
+def _source_name(source: Any) -> str:
+    """A repost's origin from the API's `source` object; "" for an original."""
+    return str(source.get("name") or "") if isinstance(source, dict) else ""

@@ -1,5 +1,6 @@
 """绿色青浦 on loopback: the interface of `docs/channels/lvse_qingpu.md` and, after
-`start_smtp()`, the editorial mailbox."""
+`start_smtp()`, the editorial mailbox. An adopted manuscript is published at
+`/news/<id>.html`, its images under `/uploads/`."""
 
 from __future__ import annotations
 
@@ -45,6 +46,13 @@ class LvseQingpuSimulator(UpwardSimulator):
     app_key: ClassVar[str] = "lvqp-qingpu-sim"
     app_secret: ClassVar[str] = "lvqp-sim-secret-93b2aa"
     editorial_address: ClassVar[str] = "tougao@lvseqingpu.sim"
+    page_rule: ClassVar[str] = "/news/<submission_id>.html"
+    image_path: ClassVar[str] = "/uploads"
+    cms_columns: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("qpyw", "青浦要闻"),
+        ("qydt", "区域动态"),
+        ("msfw", "民生服务"),
+    )
 
     def client_settings(self, base_url: str) -> dict[str, Any]:
         return {
@@ -59,7 +67,7 @@ class LvseQingpuSimulator(UpwardSimulator):
         return f"LQ-{now:%Y}-{sequence:06d}"
 
     def article_url(self, submission: Submission) -> str:
-        return f"https://www.lvseqingpu.sim/news/{submission.id}.html"
+        return self.public_url(f"/news/{submission.id}.html")
 
     def render(self, submission: Submission) -> dict[str, Any]:
         return {

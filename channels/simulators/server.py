@@ -41,6 +41,9 @@ def all_simulators(faults: Mapping[str, FaultConfig] | None = None) -> list[Simu
     return [load_simulator(cls)(faults=faults.get(name)) for name, cls in channels.items()]
 
 
+_WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+
+
 class _ShutdownOnClose:
     """`cut_connection` closes werkzeug's socket, but the handler's file objects keep the
     descriptor open and the reply would still go out; shutting the socket down really cuts it."""
@@ -160,6 +163,9 @@ class SimulatorServer:
             host, port, self._app, threaded=True, request_handler=handler
         )
         self._thread: threading.Thread | None = None
+        if host not in _WILDCARD_HOSTS:  # else each request's own host names the pages
+            for name, sim in self._simulators.items():
+                sim.public_root = self.base_url(name)
 
     @property
     def url(self) -> str:

@@ -3,6 +3,9 @@
 Review is simulated lazily: a pushed item stays PENDING_REVIEW until `confirm_delay_s` (as set
 when it was pushed) has passed, then reads as ONLINE, or REJECTED when its title contains
 `REJECT_MARKER`.
+
+An ONLINE item's page is `/info/<id>.html`, its images `/files/<id>.<ext>`; an item in review,
+rejected or taken offline answers 404. The back-end form of assisted mode is under `/cms/`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html import escape
 from typing import Any, ClassVar
 
 from flask import Blueprint, Flask, Response, jsonify, request
@@ -22,6 +24,9 @@ from pydantic import SecretStr
 
 from channels.signing import SignatureFailure, SignatureRejected, SignatureVerifier
 from channels.simulators.base import FaultConfig, FaultKind, Simulator, cut_connection
+from channels.simulators.cms import CmsPost
+from channels.simulators.live import LivePage
+from channels.simulators.pages import PageArticle
 
 BIZ_NO = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 IMG_SRC = re.compile(r"<img\b[^>]*?\bsrc=\"([^\"]*)\"", re.IGNORECASE)
@@ -75,6 +80,8 @@ class Info:
     review_done_at: float  # monotonic time the review ends
     rejected_by_review: bool
     offline_reason: str = ""
+    source: str = ""  # for the page's 来源 line: a repost's origin
+    editor: str = ""
 
     def status(self) -> str:
         if self.offline_reason:
@@ -103,6 +110,11 @@ class Info:
 class SuishenbanSimulator(Simulator):
     name: ClassVar[str] = "suishenban"
     display_name: ClassVar[str] = "随申办旗舰店"
+    cms_columns: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("qp-zwxx", "政务资讯"),
+        ("qp-bmfw", "便民服务"),
+        ("qp-tzgg", "通知公告"),
+    )
 
     def __init__(
         self,
@@ -154,7 +166,7 @@ class SuishenbanSimulator(Simulator):
         api.post("/info/<info_id>/offline")(self._offline)
         app.register_blueprint(api)
         app.get("/files/<name>")(self._file)
-        app.get("/info/<info_id>.html")(self._page)
+        app.get("/info/<info_id>.html", endpoint="page")(self.serve_page)
 
     def _guard(self) -> ResponseReturnValue | None:
         fault = self.inject()
@@ -200,10 +212,7 @@ class SuishenbanSimulator(Simulator):
         with self._lock:
             stored = next((f for f in self._files.values() if f.sha256 == sha), None)
             if stored is None:
-                file_id = f"F{uuid.uuid4().hex[:16]}"
-                url = f"{_public_root()}/files/{file_id}{ext}"
-                stored = StoredFile(file_id, sha, upload.mimetype, data, url)
-                self._files[file_id] = stored
+                stored = self._store_file(sha, upload.mimetype, data, ext)
         self.note("upload", filename=upload.filename, size=len(data), fileId=stored.id)
         return ok({"fileId": stored.id, "url": stored.url})
 
@@ -232,6 +241,12 @@ class SuishenbanSimulator(Simulator):
             return Response(status=204)
         return ok(answer)
 
+    def _store_file(self, sha: str, mime: str, data: bytes, ext: str) -> StoredFile:
+        file_id = f"F{uuid.uuid4().hex[:16]}"
+        stored = StoredFile(file_id, sha, mime, data, self.public_url(f"/files/{file_id}{ext}"))
+        self._files[file_id] = stored
+        return stored
+
     def _accept(self, biz_no: str, body: dict[str, Any]) -> Info:
         info_id = f"I{uuid.uuid4().hex[:16]}"
         info = Info(
@@ -240,13 +255,16 @@ class SuishenbanSimulator(Simulator):
             column_code=self.column_code,
             title=body["title"],
             content=body["content"],
-            url=f"{_public_root()}/info/{info_id}.html",
+            url=self.public_url(f"/info/{info_id}.html"),
             push_time=_now(),
             review_done_at=time.monotonic() + self.faults.config.confirm_delay_s,
             rejected_by_review=REJECT_MARKER in body["title"],
+            source=str(body.get("sourceName") or ""),
+            editor=str(body.get("author") or ""),
         )
         self._infos[info_id] = info
         self._by_biz_no[biz_no] = info_id
+        self._settle(info)
         return info
 
     def _problems(self, body: dict[str, Any]) -> list[dict[str, str]]:
@@ -295,7 +313,7 @@ class SuishenbanSimulator(Simulator):
                 return fail("40004", "信息不存在")
             if info.status() == "REJECTED":
                 return fail("40009", "审核未通过的信息无需下线")
-            info.offline_reason = info.offline_reason or reason
+            self._take_down(info, reason)
             answer = info.as_json()
         self.note("offline", infoId=info_id, reason=reason)
         return ok(answer)
@@ -305,23 +323,70 @@ class SuishenbanSimulator(Simulator):
             stored = self._files.get(name.split(".", 1)[0])
         if stored is None:
             return Response("未找到", status=404)
-        return Response(stored.data, mimetype=stored.mime)
+        return self.serve_image(stored.mime, stored.data)
 
-    def _page(self, info_id: str) -> ResponseReturnValue:
+    # --- public pages ----------------------------------------------------------------------
+
+    def settle_pages(self) -> None:
+        """Items whose review has ended since they were last looked at go online."""
         with self._lock:
-            info = self._infos.get(info_id)
-        if info is None or info.status() != "ONLINE":
-            return Response("未找到", status=404)
-        page = (
-            f'<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
-            f"<title>{escape(info.title)}</title><h1>{escape(info.title)}</h1>{info.content}</html>"
+            for info in self._infos.values():
+                self._settle(info)
+
+    def _settle(self, info: Info) -> None:
+        if info.status() == "ONLINE" and not self.pages.has(info.url):
+            self._go_live(info)
+
+    def _go_live(self, info: Info) -> LivePage:
+        published = datetime.fromisoformat(info.push_time)
+        page = PageArticle(info.title, info.content, published, info.source, info.editor)
+        return self.pages.add(LivePage(info.url, self.name, info.id, page, info.column_code))
+
+    def _take_down(self, info: Info, reason: str) -> None:
+        info.offline_reason = info.offline_reason or reason
+        self.pages.take_down(info.url, 404)
+
+    # --- the back-end (assisted mode) -------------------------------------------------------
+
+    def cms_store_image(self, filename: str, mime: str, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            stored = next((f for f in self._files.values() if f.sha256 == sha), None)
+            stored = stored or self._store_file(sha, mime, data, IMAGE_TYPES[mime])
+        return stored.url
+
+    def cms_publish(self, post: CmsPost) -> LivePage:
+        info_id = f"I{uuid.uuid4().hex[:16]}"
+        info = Info(
+            id=info_id,
+            biz_no=f"cms:{info_id}",
+            column_code=post.column,
+            title=post.title,
+            content=post.body_html,
+            url=self.public_url(f"/info/{info_id}.html"),
+            push_time=_now(),
+            review_done_at=time.monotonic(),  # the store's own editors publish at once
+            rejected_by_review=False,
+            source=post.source,
+            editor=post.editor,
         )
-        return Response(page, mimetype="text/html")
+        with self._lock:
+            self._infos[info_id] = info
+            self._by_biz_no[info.biz_no] = info_id
+            self.ledger.published(info.biz_no)
+            page = self._go_live(info)
+        self.note("cms_publish", bizNo=info.biz_no, infoId=info_id, title=post.title)
+        return page
+
+    def cms_take_down(self, article_id: str) -> bool:
+        with self._lock:
+            info = self._infos.get(article_id)
+            if info is None:
+                return False
+            self._take_down(info, "在管理后台下线")
+        self.note("cms_take_down", infoId=article_id)
+        return True
 
 
 def _problem(field_name: str, code: str, message: str) -> dict[str, str]:
     return {"field": field_name, "code": code, "message": message}
-
-
-def _public_root() -> str:
-    return request.host_url.rstrip("/") + request.script_root

@@ -5,6 +5,10 @@ after `confirm_delay_s` (or when told through the admin endpoints) and answers i
 envelope the platform subclass renders. Platform-neutral `Refusal`s are translated by each
 subclass into its own codes.
 
+An adopted manuscript is published: its page (`page_rule`) shows the package's manuscript
+with its images, which are served under `image_path`. The back-end form of assisted mode is
+under `/cms/`; what it publishes is adopted at once, and 删除 there withdraws it (404).
+
 Admin endpoints beside the base ones:
     POST /_sim/adopt/<id>    adopt (采用) now; optional JSON {"url": ...}
     POST /_sim/reject/<id>   not adopted (未采用); JSON {"reason": ...}
@@ -20,6 +24,8 @@ import asyncio
 import email
 import email.policy
 import enum
+import hashlib
+import posixpath
 from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -36,7 +42,11 @@ from pydantic import SecretStr
 
 from channels.signing import SignatureFailure, SignatureRejected, SignatureVerifier
 from channels.simulators.base import FaultConfig, FaultKind, Simulator, cut_connection
+from channels.simulators.cms import CmsPost
+from channels.simulators.live import LivePage
+from channels.simulators.pages import PageArticle
 from channels.upward import (
+    IMAGE_EXTENSIONS,
     KEY_HEADER,
     PackageInvalid,
     SubmissionPackage,
@@ -90,7 +100,7 @@ class Submission:
     key: str
     title: str
     package_sha256: str
-    via: str  # "api" or "email"
+    via: str  # "api", "email" or "cms"
     received_at: datetime
     files: tuple[str, ...] = ()
     subject: str = ""  # of the mail, for email submissions
@@ -100,11 +110,26 @@ class Submission:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Manuscript:
+    """What an adopted submission shows: the body, its images by package path, its editor."""
+
+    body_html: str
+    images: dict[str, bytes] = field(repr=False)
+    editor: str = ""
+    source: str = ""
+
+
 @dataclass
 class _Desk:
     submissions: dict[str, Submission] = field(default_factory=dict)
     by_key: dict[str, str] = field(default_factory=dict)
+    manuscripts: dict[str, _Manuscript] = field(default_factory=dict)
+    images: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file name -> image
     sequence: int = 0
+
+
+_MIME_BY_EXTENSION = {ext: mime for mime, ext in IMAGE_EXTENSIONS.items()}
 
 
 class UpwardSimulator(Simulator):
@@ -116,6 +141,8 @@ class UpwardSimulator(Simulator):
     app_secret: ClassVar[str]
     editorial_address: ClassVar[str]
     mail_from: ClassVar[str] = "zhk@qingpu-zwfw.test"  # the office's sender in client settings
+    page_rule: ClassVar[str]  # the Flask rule of an article's public page
+    image_path: ClassVar[str]  # where published images are served, e.g. "/image"
 
     def __init__(self, faults: FaultConfig | None = None) -> None:
         super().__init__(faults)
@@ -147,7 +174,7 @@ class UpwardSimulator(Simulator):
 
     @abstractmethod
     def article_url(self, submission: Submission) -> str:
-        """Where an adopted submission is published, on the platform's domain."""
+        """Where an adopted submission is published (its page, served by `page_rule`)."""
 
     def check_fields(self, form: dict[str, str]) -> None:
         """Platform-specific checks of the submit form; raise `Refused`."""
@@ -194,6 +221,11 @@ class UpwardSimulator(Simulator):
             )
             self._desk.submissions[submission.id] = submission
             self._desk.by_key[key] = submission.id
+            self._desk.manuscripts[submission.id] = _Manuscript(
+                package.manuscript_html,
+                {path: data for path, data in package.files.items() if path.startswith("images/")},
+                str(package.manifest.get("author") or ""),
+            )
             self.ledger.published(key)
         self.note("submit", via=via, id=submission.id, key=key, title=submission.title)
         return submission, True
@@ -223,7 +255,30 @@ class UpwardSimulator(Simulator):
 
     def _adopted(self, submission: Submission, at: datetime, url: str = "") -> Submission:
         adopted = replace(submission, state="adopted", published_at=at)
+        self._go_live(adopted)
         return replace(adopted, published_url=url or self.article_url(adopted))
+
+    def _go_live(self, submission: Submission) -> LivePage | None:
+        """Publish the page of an adopted submission (under the lock), its images first."""
+        manuscript = self._desk.manuscripts.get(submission.id)
+        if manuscript is None or submission.published_at is None:
+            return None
+        body = manuscript.body_html
+        for path, data in manuscript.images.items():
+            name = posixpath.basename(path)
+            mime = _MIME_BY_EXTENSION.get(name.rsplit(".", 1)[-1], "application/octet-stream")
+            self._desk.images[name] = (mime, data)
+            url = self.public_url(f"{self.image_path}/{name}")
+            body = body.replace(f'src="{path}"', f'src="{url}"')
+        page = PageArticle(
+            submission.title,
+            body,
+            submission.published_at,
+            source=manuscript.source,
+            editor=manuscript.editor,
+        )
+        url = self.article_url(submission)
+        return self.pages.add(LivePage(url, self.name, submission.id, page))
 
     def _store(self, submission: Submission) -> Submission:
         self._desk.submissions[submission.id] = submission
@@ -263,6 +318,64 @@ class UpwardSimulator(Simulator):
         with self._lock:
             self._desk = _Desk()
         super().reset()
+
+    # --- public pages and the back-end -------------------------------------------------------
+
+    def settle_pages(self) -> None:
+        self.all_submissions()  # adopts what is due, which publishes its page
+
+    def _image(self, name: str) -> ResponseReturnValue:
+        with self._lock:
+            found = self._desk.images.get(name)
+        if found is None:
+            return Response("未找到", status=404)
+        return self.serve_image(*found)
+
+    def cms_store_image(self, filename: str, mime: str, data: bytes) -> str:
+        name = f"{hashlib.sha256(data).hexdigest()}.{IMAGE_EXTENSIONS.get(mime, 'bin')}"
+        with self._lock:
+            self._desk.images[name] = (mime, data)
+        return self.public_url(f"{self.image_path}/{name}")
+
+    def cms_publish(self, post: CmsPost) -> LivePage:
+        now = datetime.now(UTC)
+        with self._lock:
+            self._desk.sequence += 1
+            submission_id = self.new_id(self._desk.sequence, now)
+            submission = Submission(
+                id=submission_id,
+                key=f"cms:{submission_id}",
+                title=post.title,
+                package_sha256=hashlib.sha256(post.body_html.encode()).hexdigest(),
+                via="cms",
+                received_at=now,
+                state="adopted",
+                published_at=now,
+            )
+            submission = replace(submission, published_url=self.article_url(submission))
+            self._store(submission)
+            self._desk.by_key[submission.key] = submission.id
+            self._desk.manuscripts[submission.id] = _Manuscript(
+                post.body_html, {}, post.editor, post.source
+            )
+            self.ledger.published(submission.key)
+            page = self._go_live(submission)
+        self.note("cms_publish", id=submission.id, key=submission.key, title=post.title)
+        if page is None:
+            raise RuntimeError(f"稿件 {submission.id} 的页面未能发布")
+        return page
+
+    def cms_take_down(self, article_id: str) -> bool:
+        with self._lock:
+            submission = self._desk.submissions.get(article_id)
+            if submission is None:
+                return False
+            reason = "已在管理后台删除"
+            self._store(replace(submission, state="withdrawn", reason=reason))
+            if submission.state == "adopted":
+                self.pages.take_down(self.article_url(submission), 404)
+        self.note("cms_take_down", id=article_id)
+        return True
 
     # --- HTTP --------------------------------------------------------------------------------
 
@@ -347,6 +460,8 @@ class UpwardSimulator(Simulator):
 
             return self._answer(handler)
 
+        app.get(self.page_rule, endpoint="page")(self.serve_page)
+        app.get(f"{self.image_path}/<name>", endpoint="image")(self._image)
         app.register_blueprint(self._editor_admin())
 
     def _editor_admin(self) -> Blueprint:

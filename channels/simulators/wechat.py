@@ -6,6 +6,7 @@
     POST /cgi-bin/freepublish/submit       POST /cgi-bin/freepublish/get
     POST /cgi-bin/freepublish/batchget     POST /cgi-bin/freepublish/getarticle
     POST /cgi-bin/freepublish/delete       GET  /mmbiz/<id>  (an uploaded image)
+    GET  /s/<article_id>_<idx>             a published article's page (410 once deleted)
 
 Every API call checks its access_token (41001 missing, 40001 unknown, 42001 expired) and its
 daily quota (45009). A submitted job finishes `confirm_delay_s` later with `publish_status`
@@ -43,6 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from wechatpy.crypto import WeChatCrypto
 
 from channels.simulators.base import FaultKind, Simulator, cut_connection
+from channels.simulators.live import LivePage
+from channels.simulators.pages import PageArticle
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MARKER = re.compile(r"""data-sanshen-key\s*=\s*["']([^"']*)["']""")
@@ -181,6 +184,7 @@ class WeChatSimulator(Simulator):
             view = self._guard(path, self._with_token(path, handler))
             app.add_url_rule(f"/cgi-bin/{path}", path, view, methods=["POST"])
         app.add_url_rule("/mmbiz/<image_id>", "mmbiz", self._image)
+        app.add_url_rule("/s/<article>", "page", self.serve_page)
         self._admin_routes(app)
 
     def _admin_routes(self, app: Flask) -> None:
@@ -389,14 +393,14 @@ class WeChatSimulator(Simulator):
         mime = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
         with self._lock:
             self._images[image_id] = (mime, data)
-        return f"{request.url_root}mmbiz/{image_id}"
+        return self.public_url(f"/mmbiz/{image_id}")
 
     def _image(self, image_id: str) -> ResponseReturnValue:
         with self._lock:
             found = self._images.get(image_id)
         if found is None:
             return "not found", 404
-        return Response(found[1], mimetype=found[0])
+        return self.serve_image(*found)
 
     # --- drafts ---------------------------------------------------------------------------
 
@@ -527,14 +531,18 @@ class WeChatSimulator(Simulator):
         job.status = 0
         job.article_id = _new_id()
         news = [
-            n | {"url": f"https://mp.weixin.qq.com/s/{job.article_id}_{i}", "is_deleted": False}
+            n | {"url": self.public_url(f"/s/{job.article_id}_{i}"), "is_deleted": False}
             for i, n in enumerate(draft["news_item"], start=1)
         ]
         self.articles[job.article_id] = _Article(job.article_id, news, int(time.time()))
         del self.drafts[job.media_id]
+        published = datetime.now(LOCAL_TZ)
         for item in news:
             found = MARKER.search(item["content"])
             self.ledger.published(html.unescape(found.group(1)) if found else item["title"])
+            page = PageArticle(item["title"], item["content"], published, editor=item["author"])
+            item_id = item["url"].rsplit("/", 1)[-1]
+            self.pages.add(LivePage(item["url"], self.name, item_id, page))
 
     def _finish(self, job: _Job) -> None:
         with self._lock:
@@ -654,6 +662,7 @@ class WeChatSimulator(Simulator):
             article.deleted = True
             for news in article.news_item:
                 news["is_deleted"] = True
+                self.pages.take_down(news["url"], 410)  # "该内容已被发布者删除"
             for job in self.jobs.values():
                 if job.article_id == article_id:
                     job.status = 5

@@ -1,4 +1,8 @@
-"""学习强国 on loopback: the contribution interface of `docs/channels/xuexi.md`."""
+"""学习强国 on loopback: the contribution interface of `docs/channels/xuexi.md`.
+
+An adopted manuscript is published at `/lgpage/detail/index.html?id=<id>`, as on the real site,
+its images under `/image/`.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +51,12 @@ class XuexiSimulator(UpwardSimulator):
     app_secret: ClassVar[str] = "xxqg-sim-secret-5c1f0e"
     editorial_address: ClassVar[str] = "tougao@xuexi.sim"
     column_code: ClassVar[str] = "qingpu-zwfw"
+    page_rule: ClassVar[str] = "/lgpage/detail/index.html"
+    image_path: ClassVar[str] = "/image"
+    cms_columns: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("qingpu-zwfw", "青浦政务服务"),
+        ("sh-qxdt", "上海学习平台·区县动态"),
+    )
 
     def client_settings(self, base_url: str) -> dict[str, Any]:
         return {
@@ -64,7 +74,7 @@ class XuexiSimulator(UpwardSimulator):
         return f"MS{now:%Y%m%d}{sequence:06d}"
 
     def article_url(self, submission: Submission) -> str:
-        return f"https://www.xuexi.cn/lgpage/detail/index.html?id={submission.id}"
+        return self.public_url(f"{self.page_rule}?id={submission.id}")
 
     def render(self, submission: Submission) -> dict[str, Any]:
         return {

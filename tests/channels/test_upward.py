@@ -60,7 +60,7 @@ PLATFORMS: dict[str, type[UpwardChannel]] = {
     "xuexi": XuexiChannel,
     "lvse_qingpu": LvseQingpuChannel,
 }
-PUBLIC_HOSTS = {"xuexi": "https://www.xuexi.cn/", "lvse_qingpu": "https://www.lvseqingpu.sim/"}
+PAGE_PATHS = {"xuexi": "/lgpage/detail/index.html?id=", "lvse_qingpu": "/news/"}
 NO_AUTO_ADOPT = {"confirm_delay_s": 3600}
 ACTED = datetime(2024, 5, 6, 2, 30, tzinfo=UTC)
 
@@ -255,7 +255,7 @@ def test_submit_received_then_adopted_by_the_editors(
     admin(sims, platform, "adopt", receipt.external_id)
     status = channel.status(receipt)
     assert status.state is RemoteState.PUBLISHED
-    assert status.url.startswith(PUBLIC_HOSTS[platform])
+    assert status.url.startswith(sims.base_url(platform) + PAGE_PATHS[platform])
     assert receipt.external_id in status.url
 
 
@@ -267,7 +267,7 @@ def test_adopted_by_itself_after_the_confirm_delay(
     receipt = channel.publish(sample_item(), idempotency_key)
     status = channel.status(receipt)
     assert status.state is RemoteState.PUBLISHED
-    assert status.url.startswith(PUBLIC_HOSTS[platform])
+    assert status.url.startswith(sims.base_url(platform) + PAGE_PATHS[platform])
 
 
 def test_not_adopted_is_rejected_with_the_reason(

@@ -215,10 +215,13 @@ def test_scripts_only_warn_and_do_not_stop_a_publish(
 # --- result: polling ------------------------------------------------------------------------
 
 
-def test_polling_reports_the_published_article_and_its_url(wechat: WeChatChannel) -> None:
+def test_polling_reports_the_published_article_and_its_url(
+    wechat: WeChatChannel, sims: SimulatorServer
+) -> None:
     status = wechat.status(published(wechat))
     assert status.state is RemoteState.PUBLISHED
-    assert status.url.startswith("https://mp.weixin.qq.com/s/")
+    assert status.url.startswith(f"{sims.base_url('wechat')}/s/")
+    assert requests.get(status.url, timeout=5).status_code == 200
 
 
 def test_a_running_job_is_still_submitted(wechat: WeChatChannel, admin: Callable[..., Any]) -> None:
@@ -259,6 +262,7 @@ def test_the_signed_callback_carries_the_result(
     wechat: WeChatChannel,
     admin: Callable[..., Any],
     receiver: tuple[str, queue.Queue[tuple[dict[str, str], bytes]]],
+    sims: SimulatorServer,
 ) -> None:
     url, got = receiver
     admin("PUT", "callback", {"url": url})
@@ -270,7 +274,7 @@ def test_the_signed_callback_carries_the_result(
     assert job is not None and job.event == "PUBLISHJOBFINISH"
     assert job.publish_id == receipt.external_id
     assert job.state is RemoteState.PUBLISHED
-    assert job.article_id and job.urls[0].startswith("https://mp.weixin.qq.com/s/")
+    assert job.article_id and job.urls[0].startswith(f"{sims.base_url('wechat')}/s/")
 
 
 def test_the_callback_reports_a_rejection_with_fail_idx(
@@ -567,7 +571,7 @@ def test_a_lost_submit_reply_is_outcome_unknown_and_find_settles_it(
     found = wechat.find("k-lost")
 
     assert found is not None and found.state is RemoteState.PUBLISHED
-    assert found.url.startswith("https://mp.weixin.qq.com/s/")
+    assert found.url.startswith(sim.public_url("/s/"))
     assert wechat.status(found).state is RemoteState.PUBLISHED
     assert sim.ledger.count("k-lost") == 1
 
