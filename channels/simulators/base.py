@@ -263,6 +263,11 @@ class Simulator(ABC):
             "ledger": self.ledger.snapshot(),
             "duplicates": self.ledger.duplicates(),
             "received": list(self.received)[-50:],
+            "pages": [
+                {"url": p["url"], "title": p["title"], "state": p["state"], "faults": p["faults"]}
+                for p in self.pages.snapshot()
+            ],
+            "cms": bool(self.cms_columns),
         }
 
     def create_app(self) -> Flask:

@@ -78,6 +78,14 @@ class PageFaults:
     undeclared: bool = False
     redirect_loop: bool = False
 
+    def copy(self) -> PageFaults:
+        return replace(
+            self,
+            edits=list(self.edits),
+            swap_image=set(self.swap_image),
+            not_image=set(self.not_image),
+        )
+
     def as_json(self) -> dict[str, Any]:
         """Only the faults in effect."""
         values: dict[str, Any] = {
@@ -200,7 +208,7 @@ class LivePages:
             page = self._pages.get(key)
             if page is None:
                 raise PageUnknown(url)
-            draft = _Draft(page.body_html, replace(page.faults, edits=list(page.faults.edits)))
+            draft = _Draft(page.body_html, page.faults.copy())
             if "restore" in knobs:
                 _restore(draft, page, knobs["restore"])
             for name, apply in KNOBS.items():

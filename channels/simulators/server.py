@@ -272,7 +272,9 @@ def main(
     print(f"模拟平台已启动，运营视图：{server.url}/")
     for name in server.names:
         sim = server.simulator(name)
-        print(f"  {sim.display_name}（{name}）：{server.base_url(name)}")
+        base = server.base_url(name)
+        back_end = f"，内容管理后台 {base}/cms/" if sim.cms_columns else ""
+        print(f"  {sim.display_name}（{name}）：{base}{back_end}")
     print("按 Ctrl-C 停止。")
     try:
         server.serve_forever()
@@ -306,6 +308,11 @@ td, th { border: 1px solid #ddd; padding: 2px 6px; text-align: left; font-size: 
 {% if p.duplicates %}<span class="dup">重复发布 {{ p.duplicates | length }} 篇：
 {% for key, n in p.duplicates.items() %}{{ key }} × {{ n }}{% if not loop.last %}，{% endif %}
 {% endfor %}</span>{% else %}无重复发布{% endif %}</p>
+<p>公开页面 {{ p.pages | length }} 个{% if p.pages %}（{% for page in p.pages -%}
+<a href="{{ page.url }}">{{ page.title }}</a>{% if page.state == "gone" %}（已下线）{% endif %}
+{%- if page.faults %}（故障：{{ page.faults | join("、") }}）{% endif %}
+{%- if not loop.last %}；{% endif %}{% endfor %}）{% endif %}
+{% if p.cms %}；<a href="{{ p.name }}/cms/">内容管理后台</a>{% endif %}</p>
 <p>故障设置：
 {% for kind, rate in p.faults.rates.items() %}{{ kind }} {{ rate }}；{% endfor %}
 延迟 {{ p.faults.latency_ms }} 毫秒；挂起 {{ p.faults.hang_s }} 秒；

@@ -118,6 +118,7 @@ class _Manuscript:
     images: dict[str, bytes] = field(repr=False)
     editor: str = ""
     source: str = ""
+    column: str = ""
 
 
 @dataclass
@@ -278,7 +279,7 @@ class UpwardSimulator(Simulator):
             editor=manuscript.editor,
         )
         url = self.article_url(submission)
-        return self.pages.add(LivePage(url, self.name, submission.id, page))
+        return self.pages.add(LivePage(url, self.name, submission.id, page, manuscript.column))
 
     def _store(self, submission: Submission) -> Submission:
         self._desk.submissions[submission.id] = submission
@@ -356,7 +357,7 @@ class UpwardSimulator(Simulator):
             self._store(submission)
             self._desk.by_key[submission.key] = submission.id
             self._desk.manuscripts[submission.id] = _Manuscript(
-                post.body_html, {}, post.editor, post.source
+                post.body_html, {}, post.editor, post.source, post.column
             )
             self.ledger.published(submission.key)
             page = self._go_live(submission)

@@ -159,3 +159,16 @@ def test_a_hanging_request_is_named_and_can_be_abandoned() -> None:
         server.abandon_busy()
         assert server.wait_idle(timeout=0.1)
         assert server.busy_requests() == []
+
+
+def test_the_operator_page_lists_the_public_pages_and_the_back_ends(
+    sims: SimulatorServer, adapter: Channel, item: Item
+) -> None:
+    receipt = adapter.publish(item, "k-pages")
+    sims.simulator(CHANNEL).alter_page(receipt.url, remove=410)
+
+    page = requests.get(f"{sims.url}/", timeout=5).text
+
+    assert f'<a href="{receipt.url}">{item.title}</a>' in page and "故障：remove" in page
+    assert f'<a href="{CHANNEL}/cms/">内容管理后台</a>' in page
+    assert 'href="wechat/cms/"' not in page
