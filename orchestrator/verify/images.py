@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
+import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from urllib.parse import unquote_to_bytes, urljoin
 
 import imagehash
@@ -64,12 +66,28 @@ def perceptual_hash(data: bytes, max_pixels: int = Limits.image_max_pixels) -> i
         raise NotAnImage(f"无法作为图片解码（{type(exc).__name__}）") from None
 
 
-@lru_cache(maxsize=512)
+_SIGNED_HASHES: OrderedDict[tuple[str, int], imagehash.ImageHash | None] = OrderedDict()
+_SIGNED_HASHES_MAX = 1024
+_SIGNED_LOCK = threading.Lock()
+
+
 def _signed_hash(data: bytes, max_pixels: int) -> imagehash.ImageHash | None:
+    """The signed image's hash, remembered by content (the same item is checked again and
+    again); None if it cannot be decoded."""
+    key = (hashlib.sha256(data).hexdigest(), max_pixels)
+    with _SIGNED_LOCK:
+        if key in _SIGNED_HASHES:
+            _SIGNED_HASHES.move_to_end(key)
+            return _SIGNED_HASHES[key]
     try:
-        return perceptual_hash(data, max_pixels)
+        found: imagehash.ImageHash | None = perceptual_hash(data, max_pixels)
     except NotAnImage:
-        return None
+        found = None
+    with _SIGNED_LOCK:
+        _SIGNED_HASHES[key] = found
+        while len(_SIGNED_HASHES) > _SIGNED_HASHES_MAX:
+            _SIGNED_HASHES.popitem(last=False)
+    return found
 
 
 @dataclass

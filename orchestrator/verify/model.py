@@ -28,6 +28,7 @@ class Limits:
     image_seconds: float = 5.0  # wall clock for one image
     images_total_seconds: float = 30.0  # wall clock for all the images of a page
     image_max_pixels: int = 40_000_000  # larger images are not decoded (reported, not compared)
-    # Largest perceptual-hash (64-bit pHash) distance still counted as the same image; bench/
-    # verify.py measures recompressed and resized copies against swapped images.
+    # Largest 64-bit pHash distance still counted as the same picture. bench/verify.py
+    # (2026-12-07): copies recompressed (JPEG q45-80, PNG) and resized to 40-90% differ by at
+    # most 6, swapped pictures by at least 18.
     image_similarity: int = 12

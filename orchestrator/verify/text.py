@@ -13,6 +13,7 @@ it, and where each image sits in it. Offsets are in the normalised text.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -163,7 +164,7 @@ def html_parser() -> html.HTMLParser:
     )
 
 
-_PARSER = html_parser()
+_LOCAL = threading.local()  # an lxml parser must not be shared between threads
 
 
 def parse_html(text: str) -> Any | None:
@@ -171,7 +172,9 @@ def parse_html(text: str) -> Any | None:
     if not text.strip():
         return None
     try:
-        return html.document_fromstring(text.encode("utf-8", "replace"), parser=_PARSER)
+        parser = getattr(_LOCAL, "parser", None) or html_parser()
+        _LOCAL.parser = parser
+        return html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
 
