@@ -28,13 +28,14 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import urljoin
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connectionpool import ConnectionPool, HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     LocationParseError,
@@ -42,6 +43,7 @@ from urllib3.exceptions import (
     NewConnectionError,
     ReadTimeoutError,
 )
+from urllib3.response import BaseHTTPResponse
 from urllib3.util import Retry, parse_url
 
 from orchestrator.verify.outcome import Code
@@ -263,14 +265,31 @@ class _WatchedHTTPSPool(_WatchedPoolMixin, HTTPSConnectionPool):
 _WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
 
+class _StaleConnectionRetry(Retry):
+    """One retry of a request whose connection broke before the answer began (a keep-alive
+    connection the server had just closed); never after a read timeout, a redirect or a status:
+    a server that does not answer is not asked twice."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        retry = self.new(read=0) if isinstance(error, ReadTimeoutError) else self
+        return Retry.increment(retry, method, url, response, error, _pool, _stacktrace)
+
+
 class WatchedAdapter(HTTPAdapter):
     """An HTTPAdapter whose connections the verification deadline can cut."""
 
     def __init__(self, **kwargs: Any) -> None:
-        # One retry of a request that failed before its answer began (a keep-alive connection
-        # the server had just closed); never of a redirect or a status.
         kwargs.setdefault(
-            "max_retries", Retry(total=1, connect=0, read=1, redirect=False, status=0)
+            "max_retries",
+            _StaleConnectionRetry(total=1, connect=0, read=1, redirect=False, status=0),
         )
         super().__init__(**kwargs)
 
@@ -280,7 +299,8 @@ class WatchedAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+        if not proxy.lower().startswith("socks"):  # SOCKS pools are its own: not watched
+            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
         return manager
 
 

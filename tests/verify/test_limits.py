@@ -108,6 +108,24 @@ def test_a_server_that_never_answers_times_out(silent_server, article, session) 
     assert elapsed < FAST.total_seconds + 0.5
 
 
+@pytest.mark.timeout(15)
+def test_a_silent_server_is_asked_once_not_again_after_the_read_timeout(
+    silent_server, article, session
+) -> None:
+    limits = Limits(connect_timeout=0.5, read_timeout=0.3, total_seconds=5.0)
+    started = time.monotonic()
+    outcome = check(
+        f"http://{silent_server.host}/a.html",
+        article.signed,
+        allowed_hosts=[silent_server.host],
+        session=session,
+        limits=limits,
+    )
+    assert outcome.code == "timeout"
+    assert time.monotonic() - started < 0.9
+    assert silent_server.accepted == 1
+
+
 @pytest.mark.timeout(15)  # a broken deadline would hang, not fail
 def test_a_server_dripping_its_headers_is_cut_at_the_deadline(
     silent_server, article, session
