@@ -71,6 +71,8 @@ def check(
     site's or the account's name); the page's <title> parts and site-name metas count anyway.
     """
     started = time.monotonic()
+    if isinstance(allowed_hosts, str):  # one host given bare, not its characters
+        allowed_hosts = (allowed_hosts,)
     session = watched(session) if session is not None else thread_session()
     request = Request(
         what="页面",

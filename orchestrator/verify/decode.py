@@ -7,8 +7,9 @@ characters), ISO-8859-1 and ASCII mean windows-1252, Big5 means Big5-HKSCS.
 
 A declared encoding that fails on the bytes gives way to the next candidate; when every one
 fails, the first is used with replacement characters if they are rare (under 0.5%), as a
-browser would show the page. Otherwise, or when the text is mostly control characters, the
-page is undecodable.
+browser would show the page. Undeclared bytes that are valid UTF-8 are UTF-8; others are
+detected, UTF-16 and UTF-32 excepted (a browser never guesses them without a BOM). Otherwise,
+or when the text is mostly control characters, the page is undecodable.
 """
 
 from __future__ import annotations
@@ -90,10 +91,14 @@ def decode(body: bytes, content_type: str = "") -> str:
         raise Undecodable(f"页面声明的编码为 {candidates[0]}，但内容无法按此编码解读")
     if not body.strip():
         return ""
-    best = charset_normalizer.from_bytes(body).best()
-    if best is None:
-        raise Undecodable("页面未声明编码，且无法识别其文字编码（内容可能不是文本）")
-    return _sane(str(best), best.encoding or "?")
+    try:
+        return _sane(body.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    for match in charset_normalizer.from_bytes(body):
+        if not match.encoding.startswith(("utf_16", "utf_32")):  # never sniffed without a BOM
+            return _sane(str(match), match.encoding)
+    raise Undecodable("页面未声明编码，且无法识别其文字编码（内容可能不是文本）")
 
 
 def _sane(text: str, name: str) -> str:

@@ -237,3 +237,42 @@ def test_the_deadline_of_one_check_does_not_cut_the_next(site, silent_server, se
     url = serve_article(site, article)
     outcome = check(url, article.signed, allowed_hosts=[site.host], session=session)
     assert outcome.verdict is Verdict.CONSISTENT, outcome.reason
+
+
+HOSTILE = {
+    "an empty body": (lambda: Response(b"", content_type="text/html"), "title_changed"),
+    "bytes that are not UTF-8 though declared so": (
+        lambda: Response(bytes(range(256)) * 40, content_type="text/html; charset=utf-8"),
+        "undecodable",
+    ),
+    "nesting 100,000 deep": (
+        lambda: Response(b"<div>" * 100_000 + b"x" + b"</div>" * 100_000, content_type="text/html"),
+        "title_changed",
+    ),
+    "broken gzip": (
+        lambda: Response(
+            b"not gzip" * 50, headers={"Content-Encoding": "gzip"}, content_type="text/html"
+        ),
+        "connection_failed",
+    ),
+    "a redirect to a scheme-relative address elsewhere": (
+        lambda: Response(status=302, headers={"Location": "//evil.example/x"}),
+        "host_not_allowed",
+    ),
+    "a redirect without a target": (
+        lambda: Response(status=302, headers={"Location": ""}),
+        "http_error",
+    ),
+    "a UTF-16 page with its byte-order mark": (
+        lambda: Response("<p>政务</p>".encode("utf-16"), content_type="text/html"),
+        "title_changed",
+    ),
+}
+
+
+@pytest.mark.parametrize(("answer", "code"), HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_answers_become_outcomes(site, article, session, answer, code) -> None:
+    site.routes["/h"] = lambda request: answer()
+    outcome = check(site.url("/h"), article.signed, allowed_hosts=[site.host], session=session)
+    assert outcome.code == code, outcome.reason
+    assert outcome.reason.endswith("。")

@@ -86,10 +86,17 @@ def test_host_allowed(url, allowed, expected) -> None:
             "",
             "推进会",
         ),
+        ("<p>政务</p>".encode("utf-16"), "text/html", "政务"),
+        ("<p>政务服务</p>".encode(), "text/html", "政务服务"),
     ],
 )
 def test_decoding_follows_the_declarations(body, content_type, text) -> None:
     assert text in decode(body, content_type)
+
+
+def test_undeclared_bytes_are_never_sniffed_as_utf16() -> None:
+    text = decode(b"<html><body><p>a\x00b" + b"c" * 400 + b"</p></body></html>", "text/html")
+    assert "<p>a" in text
 
 
 def test_an_undeclared_binary_body_is_undecodable() -> None:
