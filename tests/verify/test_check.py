@@ -10,7 +10,7 @@ import pytest
 import requests
 from werkzeug.wrappers import Response
 
-from orchestrator.verify import Limits, Verdict, check, signed_text
+from orchestrator.verify import Limits, Signed, Verdict, check, signed_text
 from orchestrator.verify.text import normalise
 from tests.verify.conftest import (
     PARAGRAPHS,
@@ -74,6 +74,29 @@ def test_every_platform_template_is_consistent(site, article, session, platform)
     url = serve_article(site, article, platform=platform, editor="王五", views=7)
     outcome = run(site, url, article, session)
     assert outcome.verdict is Verdict.CONSISTENT, outcome.reason
+
+
+SHORT_BODY = "<p>自下月起周六上午提供延时服务。</p>"
+
+
+@pytest.mark.parametrize(
+    "platform", ["gov_website", "suishenban", "wechat", "xuexi", "lvse_qingpu"]
+)
+def test_a_one_sentence_article_is_consistent_and_a_sentence_added_to_it_is_not(
+    site, session, platform
+) -> None:
+    """An extractor tuned for recall takes the page's chrome for a very short article's own
+    text (found by the pipeline's walk with one sentence on the 政府网站 template)."""
+    signed = Signed(TITLE, SHORT_BODY, {})
+    added = SHORT_BODY + "<p>据悉，该服务将于年底前覆盖全区各街镇。</p>"
+    for path, body, verdict in (
+        ("/s/1.html", SHORT_BODY, Verdict.CONSISTENT),
+        ("/s/2.html", added, Verdict.MISMATCH),
+    ):
+        data, content_type = page_of(platform, body)
+        site.routes[path] = lambda _request, d=data, t=content_type: Response(d, content_type=t)
+        outcome = check(site.url(path), signed, allowed_hosts=[site.host], session=session)
+        assert outcome.verdict is verdict, (platform, path, outcome.reason)
 
 
 def test_the_default_session_works_too(site, article) -> None:
