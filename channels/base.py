@@ -125,6 +125,13 @@ class Channel(ABC):
     error_codes: ClassVar[Mapping[str | int, type[ChannelError]]] = {}
     # "module:Class" of the loopback simulator speaking this platform's API (for tests, demos).
     simulator: ClassVar[str | None] = None
+    # A person may publish on this platform by hand and record the URL (assisted mode,
+    # SANSHEN_CHANNEL_<NAME>_MODE=assisted) instead of the adapter sending it.
+    assisted: ClassVar[bool] = True
+    # Where the platform serves its public article pages: 发布核验 fetches only from these hosts
+    # ("host" or "host:port"). The host of the configured base_url is added to them;
+    # SANSHEN_CHANNEL_<NAME>_PAGE_HOSTS replaces both.
+    page_hosts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: ChannelSettings) -> None:
         if not isinstance(settings, self.settings_model):

@@ -111,6 +111,7 @@ class GovWebsiteChannel(Channel):
         "SERVICE_UNAVAILABLE": Unavailable,
     }
     simulator: ClassVar[str | None] = "channels.simulators.gov_website:GovWebsiteSimulator"
+    page_hosts: ClassVar[tuple[str, ...]] = ("www.shqp.gov.cn",)
 
     def __init__(self, settings: GovWebsiteSettings) -> None:
         super().__init__(settings)

@@ -109,6 +109,7 @@ class SuishenbanChannel(Channel):
         "50300": Unavailable,
     }
     simulator: ClassVar[str | None] = "channels.simulators.suishenban:SuishenbanSimulator"
+    page_hosts: ClassVar[tuple[str, ...]] = ("zwdt.sh.gov.cn",)
 
     def __init__(self, settings: SuishenbanSettings) -> None:
         super().__init__(settings)

@@ -533,6 +533,8 @@ class WeChatChannel(Channel):
         code: cls for code, (cls, _) in ERRORS.items()
     }
     simulator: ClassVar[str | None] = "channels.simulators.wechat:WeChatSimulator"
+    page_hosts: ClassVar[tuple[str, ...]] = ("mp.weixin.qq.com",)
+    assisted: ClassVar[bool] = False  # the one platform with a real publishing API
 
     settings: WeChatSettings
 

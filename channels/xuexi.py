@@ -78,6 +78,7 @@ class XuexiChannel(UpwardChannel):
         code: kind for code, (_, kind) in DOCUMENTED_ERROR_CODES.items()
     }
     simulator: ClassVar[str | None] = "channels.simulators.xuexi:XuexiSimulator"
+    page_hosts: ClassVar[tuple[str, ...]] = ("www.xuexi.cn",)
     not_found_code: ClassVar[str | int] = NOT_FOUND_CODE
     api: ClassVar[UpwardApi] = UpwardApi(
         submit="/openapi/v2/manuscripts",

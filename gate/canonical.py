@@ -17,6 +17,7 @@ from gate.model import Content, Decision, ReviewStage
 FINGERPRINT_FORMAT = "sanshen.version.v1"
 SIGNATURE_FORMAT = "sanshen.review.v1"
 AMENDMENT_FORMAT = "sanshen.reschedule.v1"
+MANUAL_FORMAT = "sanshen.manual.v1"
 
 
 def _utc(value: datetime) -> str:
@@ -103,6 +104,34 @@ def amendment_payload(
             "channel": channel,
             "old_date": old_date.isoformat(),
             "new_date": new_date.isoformat(),
+            "acted_at": _utc(acted_at),
+            "comment": comment,
+        }
+    )
+
+
+def manual_payload(
+    *,
+    submission_id: str,
+    fingerprint: str,
+    channel: str,
+    kind: str,
+    url: str,
+    external_id: str,
+    acted_at: datetime,
+    comment: str,
+) -> bytes:
+    """The exact bytes a person's key signs when they record what they did by hand on an
+    assisted channel (published the signed version at `url`, or took it down)."""
+    return _dumps(
+        {
+            "format": MANUAL_FORMAT,
+            "submission": submission_id,
+            "fingerprint": fingerprint,
+            "channel": channel,
+            "kind": kind,
+            "url": url,
+            "external_id": external_id,
             "acted_at": _utc(acted_at),
             "comment": comment,
         }

@@ -33,7 +33,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, inspect, select
 from sqlalchemy.orm import Session
 
-from orchestrator.models import AuditEvent, Base, DateAmendment, Publication, ReviewAction
+from orchestrator.models import (
+    AuditEvent,
+    Base,
+    DateAmendment,
+    ManualAction,
+    Publication,
+    ReviewAction,
+    Verification,
+)
 from orchestrator.states import QUIET_MOVES, State
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -153,6 +161,40 @@ DATE_AMENDMENTS = bind(
         "signature",
     ),
     "改期记录",
+    subject="publication",
+    subject_column="publication_id",
+)
+MANUAL_ACTIONS = bind(
+    ManualAction,
+    (
+        "id",
+        "publication_id",
+        "kind",
+        "url",
+        "external_id",
+        "fingerprint",
+        "actor_id",
+        "acted_at",
+        "comment",
+        "signature",
+    ),
+    "人工发布记录",
+    subject="publication",
+    subject_column="publication_id",
+)
+VERIFICATIONS = bind(
+    Verification,
+    (
+        "id",
+        "publication_id",
+        "checked_at",
+        "url",
+        "verdict",
+        "code",
+        "page_sha256",
+        "snapshot_sha256",
+    ),
+    "发布核验记录",
     subject="publication",
     subject_column="publication_id",
 )

@@ -100,15 +100,21 @@ def check_channels(env: Mapping[str, str] | None = None) -> dict[str, bool]:
         if not any(key.startswith(prefix) for key in env):
             configured[entry.name] = False
             continue
-        try:
-            channel_settings(entry.name, env, channels=classes)
-        except SettingsInvalid as exc:
-            problems += _channel_problems(entry.name, classes[entry.name], env) or [str(exc)]
         fields = classes[entry.name].settings_model.model_fields
+        assisted, mode_problem = _mode(entry.name, classes[entry.name], env)
+        problems += mode_problem
+        # an assisted channel is published by a person: its API settings may be left out
+        api_set = any(env_variable(entry.name, f) in env for f in fields)
+        if not assisted or api_set:
+            try:
+                channel_settings(entry.name, env, channels=classes)
+            except SettingsInvalid as exc:
+                problems += _channel_problems(entry.name, classes[entry.name], env) or [str(exc)]
+        known = [*fields, *ORCHESTRATOR_FIELDS]
         problems += [
-            f"环境变量 {key} 不是渠道 {entry.name} 的设置（可用：{'、'.join(fields)}）"
+            f"环境变量 {key} 不是渠道 {entry.name} 的设置（可用：{'、'.join(known)}）"
             for key in sorted(env)
-            if key.startswith(prefix) and key.removeprefix(prefix).lower() not in fields
+            if key.startswith(prefix) and key.removeprefix(prefix).lower() not in known
         ]
         configured[entry.name] = True
     unknown = _unknown_channel_variables(env, configured)
@@ -116,6 +122,21 @@ def check_channels(env: Mapping[str, str] | None = None) -> dict[str, bool]:
     if problems:
         raise ConfigInvalid(problems)
     return configured
+
+
+# Channel variables the orchestrator reads itself (services.hub), beside the adapter's settings.
+ORCHESTRATOR_FIELDS = ("mode", "page_hosts")
+
+
+def _mode(name: str, cls: type[Channel], env: Mapping[str, str]) -> tuple[bool, list[str]]:
+    """Whether the channel is assisted, and what is wrong with its MODE variable."""
+    variable = env_variable(name, "mode")
+    raw = env.get(variable, "").strip().lower() or "api"
+    if raw not in ("api", "assisted"):
+        return False, [f"环境变量 {variable} 的值无效：{raw}（可选 api 或 assisted）"]
+    if raw == "assisted" and not cls.assisted:
+        return False, [f"{cls.display_name}只能通过接口发布，不支持人工发布模式（{variable}）"]
+    return raw == "assisted", []
 
 
 def _channel_problems(name: str, cls: type[Channel], env: Mapping[str, str]) -> list[str]:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -283,12 +284,61 @@ class AuditHead(Base):
 
 Index("ix_review_actions_version", ReviewAction.version_id)
 
+
+class ManualAction(Base):
+    """What a person did by hand on an assisted channel (no publishing API), signed with their
+    key like a review: published the article there (its URL and the platform's id), or took
+    it down. Never updated."""
+
+    __tablename__ = "manual_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # published, taken_down
+    url: Mapped[str] = mapped_column(String(1000))
+    external_id: Mapped[str] = mapped_column(String(200), default="")
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    acted_at: Mapped[datetime]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64))
+
+    actor: Mapped[Person] = relationship()
+
+
+class Verification(Base):
+    """One check of a live page against the signed version (发布核验), with the evidence: the
+    page's SHA-256 and its compressed snapshot (a blob). Never updated."""
+
+    __tablename__ = "verifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), index=True)
+    checked_at: Mapped[datetime]
+    trigger: Mapped[str] = mapped_column(String(16))  # published, watch, manual, takedown
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    url: Mapped[str] = mapped_column(String(1000))
+    final_url: Mapped[str] = mapped_column(String(1000), default="")
+    verdict: Mapped[str] = mapped_column(String(16))  # consistent, mismatch, unreachable, removed
+    code: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    http_status: Mapped[int | None]
+    page_sha256: Mapped[str] = mapped_column(String(64), default="")
+    snapshot_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
+    similarity: Mapped[float] = mapped_column(Float, default=0.0)
+    diff: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"segments": [[op, text]...]}
+    images: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    duration_ms: Mapped[int] = mapped_column(default=0)
+
+
 IMMUTABLE = (
     Version,
     VersionImage,
     ChannelRequestRow,
     ReviewAction,
     DateAmendment,
+    ManualAction,
+    Verification,
     AuditEvent,
     Blob,
 )
@@ -347,6 +397,14 @@ class Publication(Base):
     note: Mapped[str | None] = mapped_column(Text)  # reason of a cancel / retract / operator call
     # A held row (待上级采用): when waiting for the adoption becomes overdue (an alert, for 综合科)
     hold_until: Mapped[datetime | None]
+    # How the row goes out: "api" (the adapter sends it) or "assisted" (a person publishes it
+    # on the platform and records the URL); fixed when the gate lets the row go.
+    mode: Mapped[str] = mapped_column(String(16), default="api", server_default="api")
+    # 发布核验: the last verdict on the live page, when, and when the watch looks again (null:
+    # not watched)
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    verified_at: Mapped[datetime | None]
+    next_verify_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     submission: Mapped[Submission] = relationship(foreign_keys=[submission_id])

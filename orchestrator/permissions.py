@@ -33,6 +33,12 @@ PERMISSIONS: Mapping[tuple[str, ChannelKind], frozenset[Role]] = MappingProxyTyp
         ("release", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE}),  # (nothing to release)
         ("pause", ChannelKind.OWN): frozenset({R.WEB_OPERATIONS, R.OPERATOR}),
         ("pause", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE, R.OPERATOR}),
+        # assisted channels: who publishes by hand and records the URL (a signed action)
+        ("publish_by_hand", ChannelKind.OWN): frozenset({R.WEB_OPERATIONS}),
+        ("publish_by_hand", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE}),
+        # 发布核验 on demand; the watch runs by itself
+        ("verify", ChannelKind.OWN): frozenset({R.WEB_OPERATIONS, R.OPERATOR}),
+        ("verify", ChannelKind.UPWARD): frozenset({R.GENERAL_OFFICE, R.OPERATOR}),
     }
 )
 
@@ -48,6 +54,8 @@ ACTION_LABELS = {
     "repost": "转载",
     "pause": "暂停或恢复渠道",
     "release": "放行或撤下待上级采用的发布",
+    "publish_by_hand": "登记人工发布",
+    "verify": "核验线上页面",
 }
 
 

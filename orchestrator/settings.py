@@ -52,6 +52,37 @@ class Settings(BaseSettings):
         default=4, ge=1, le=32, description="核对时同时向平台查询的条数（线程数）"
     )
     alert_interval: float = Field(default=15.0, gt=0, description="告警扫描与推送间隔（秒）")
+    verify_interval: float = Field(
+        default=60.0, gt=0, description="发布核验（巡检）轮次间隔（秒）：每轮核验到期的在线页面"
+    )
+    verify_every: float = Field(
+        default=86400.0, gt=0, description="在线稿件的巡检周期（秒），缺省每天一次"
+    )
+    verify_first_day_every: float = Field(
+        default=3600.0,
+        gt=0,
+        description="发布后第一天内的巡检周期（秒），缺省每小时一次",
+    )
+    verify_retry_after: float = Field(
+        default=600.0, gt=0, description="页面无法访问时，多久后再核验（秒）"
+    )
+    verify_batch: int = Field(default=50, ge=1, description="每轮最多核验的页面数")
+    verify_concurrency: int = Field(
+        default=4, ge=1, le=32, description="核验时同时抓取的页面数（每个主机另有限制）"
+    )
+    verify_per_host: int = Field(
+        default=2, ge=1, le=16, description="同一主机同时抓取的页面数上限（礼貌抓取）"
+    )
+    verify_host_rate: float = Field(
+        default=2.0, gt=0, description="同一主机每秒最多开始抓取的页面数"
+    )
+    verify_read_timeout: float = Field(default=10.0, gt=0, description="抓取页面的读取超时（秒）")
+    verify_max_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, description="抓取页面的大小上限（字节）"
+    )
+    takedown_check_interval: float = Field(
+        default=300.0, gt=0, description="待人工撤下的稿件多久核验一次页面是否已删除（秒）"
+    )
     retry_max_attempts: int = Field(default=6, ge=1, description="每个渠道最多发送尝试次数")
     retry_window: float = Field(default=3600, gt=0, description="自首次尝试起重试的最长时间（秒）")
     retry_base_delay: float = Field(default=5, gt=0, description="指数退避的起始间隔（秒）")

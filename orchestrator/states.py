@@ -3,6 +3,8 @@
     scheduled → queued → sending → submitted → published → retracted
     exits: failed, unconfirmed, cancelled (and retracted)
     held → scheduled | cancelled   (own rows of an item also reported upward: 待上级采用)
+    assisted channels (no publishing API): queued → manual (待人工发布) → published, and a
+    retract becomes published → takedown (待人工撤下) → retracted once the page is verified gone
 
 `sending` is entered before the platform is called. A worker that dies there leaves the row in
 `sending`; the reconciler asks the platform what it holds before anything is sent again.
@@ -26,6 +28,8 @@ class State(enum.StrEnum):
     UNCONFIRMED = "unconfirmed"
     CANCELLED = "cancelled"
     RETRACTED = "retracted"
+    MANUAL = "manual"
+    TAKEDOWN = "takedown"
 
     @property
     def label(self) -> str:
@@ -44,6 +48,8 @@ STATE_LABELS: Mapping[State, str] = MappingProxyType(
         State.UNCONFIRMED: "结果未确认",
         State.CANCELLED: "已取消",
         State.RETRACTED: "已撤稿",
+        State.MANUAL: "待人工发布",
+        State.TAKEDOWN: "待人工撤下",
     }
 )
 
@@ -55,11 +61,17 @@ TRANSITIONS: Mapping[State, frozenset[State]] = MappingProxyType(
         S.HELD: frozenset({S.SCHEDULED, S.CANCELLED}),
         S.SCHEDULED: frozenset({S.QUEUED, S.CANCELLED}),
         # back to SCHEDULED when the channel is paused; FAILED when refused before any send
-        S.QUEUED: frozenset({S.SENDING, S.SCHEDULED, S.FAILED, S.CANCELLED}),
+        # MANUAL: the gate passed on an assisted channel; a person publishes on the platform
+        S.QUEUED: frozenset({S.SENDING, S.SCHEDULED, S.FAILED, S.CANCELLED, S.MANUAL}),
         # back to SCHEDULED (a later retry) only when the platform holds nothing
         S.SENDING: frozenset({S.SUBMITTED, S.PUBLISHED, S.FAILED, S.SCHEDULED, S.UNCONFIRMED}),
         S.SUBMITTED: frozenset({S.PUBLISHED, S.FAILED, S.UNCONFIRMED, S.RETRACTED}),
-        S.PUBLISHED: frozenset({S.RETRACTED}),
+        # TAKEDOWN: a retract on an assisted channel waits for a person to take the page down
+        S.PUBLISHED: frozenset({S.RETRACTED, S.TAKEDOWN}),
+        # the person recorded the article's URL (a signed action), or it was called off
+        S.MANUAL: frozenset({S.PUBLISHED, S.CANCELLED}),
+        # the page was verified gone (404/410)
+        S.TAKEDOWN: frozenset({S.RETRACTED}),
         # an operator decides: confirmed on the platform, failed, or sent again on purpose
         S.UNCONFIRMED: frozenset({S.PUBLISHED, S.FAILED, S.QUEUED, S.RETRACTED}),
         S.FAILED: frozenset({S.QUEUED}),

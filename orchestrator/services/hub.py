@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import threading
@@ -10,8 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from channels.base import Channel
+from channels.errors import Problem
+from channels.item import Item
 from channels.registry import (
     RegistryError,
     build_channel,
@@ -111,6 +115,17 @@ class RedisRateGate:
         return bool(self.client.delete(self.prefix + channel))
 
 
+class Mode(enum.StrEnum):
+    """How a channel's rows go out: through its adapter, or published by a person by hand."""
+
+    API = "api"
+    ASSISTED = "assisted"
+
+    @property
+    def label(self) -> str:
+        return "接口发布" if self is Mode.API else "人工发布"
+
+
 class ChannelHub:
     """Adapter instances configured from SANSHEN_CHANNEL_<NAME>_<FIELD>, built once each."""
 
@@ -145,6 +160,52 @@ class ChannelHub:
             except RegistryError as exc:
                 raise ChannelNotConfigured(str(exc)) from None
         return self._built[name]
+
+    def mode(self, name: str) -> Mode:
+        """SANSHEN_CHANNEL_<NAME>_MODE: api (the default) or assisted; a value the channel
+        cannot take is a configuration error, not a silent fallback."""
+        variable = env_variable(name, "mode")
+        raw = self.env.get(variable, "").strip().lower() or Mode.API.value
+        try:
+            mode = Mode(raw)
+        except ValueError:
+            raise ChannelNotConfigured(
+                f"环境变量 {variable} 的值无效：{raw}（可选 api 或 assisted）"
+            ) from None
+        cls = self.classes.get(name)
+        if cls is None:
+            raise ChannelNotConfigured(f"未知渠道 {name}")
+        if mode is Mode.ASSISTED and not cls.assisted:
+            raise ChannelNotConfigured(
+                f"{cls.display_name}只能通过接口发布，不支持人工发布模式（{variable}）"
+            )
+        return mode
+
+    def problems(self, name: str, item: Item) -> list[Problem]:
+        """What the platform would refuse in `item` (its limits), also for an assisted channel
+        that has no API settings: `validate` is pure by contract and reads no settings."""
+        try:
+            return self.get(name).validate(item)
+        except ChannelNotConfigured:
+            cls = self.classes[name]
+            return cls.validate(cls.__new__(cls), item)
+
+    def page_hosts(self, name: str) -> tuple[str, ...]:
+        """The hosts 发布核验 may fetch this channel's pages from (see Channel.page_hosts)."""
+        variable = env_variable(name, "page_hosts")
+        if variable in self.env:
+            return tuple(
+                h.strip().lower()
+                for h in self.env[variable].replace("，", ",").split(",")
+                if h.strip()
+            )
+        cls = self.classes.get(name)
+        hosts = list(cls.page_hosts if cls is not None else ())
+        base = self.env.get(env_variable(name, "base_url"), "")
+        netloc = urlsplit(base).netloc.lower() if base else ""
+        if netloc and netloc not in hosts:
+            hosts.append(netloc)
+        return tuple(hosts)
 
 
 def redis_py_url(url: str) -> str:

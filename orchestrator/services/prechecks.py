@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from orchestrator.app import App
 from orchestrator.errors import ContentMissingError
 from orchestrator.render import render
-from orchestrator.services.hub import ChannelHub, ChannelNotConfigured
+from orchestrator.services.hub import ChannelHub, ChannelNotConfigured, Mode
 from orchestrator.services.submissions import get
 
 PENDING_REVIEW_CODES = frozenset({"review_missing", "sign_off_missing"})
@@ -25,21 +25,23 @@ def channel_problems(
     found: list[dict[str, Any]] = []
     for row in version.channels:
         try:
-            adapter = hub.get(row.channel)
+            if hub.mode(row.channel) is Mode.API:  # an assisted channel needs no API settings
+                hub.get(row.channel)
             item = render(version, row.channel, reference="precheck", store=app.blobs)
         except (ChannelNotConfigured, ContentMissingError) as error:
             found.append(
                 {"channel": row.channel, "code": error.code, "message": error.message, "field": ""}
             )
             continue
+        display_name = hub.classes[row.channel].display_name
         found.extend(
             {
                 "channel": row.channel,
                 "code": p.code,
-                "message": f"{adapter.display_name}：{p.message}",
+                "message": f"{display_name}：{p.message}",
                 "field": p.field,
             }
-            for p in adapter.validate(item)
+            for p in hub.problems(row.channel, item)
             if p.code not in PENDING_REVIEW_CODES
         )
     return found
