@@ -74,6 +74,10 @@ def make_app() -> Celery:
                 "task": "sanshen.alerts",
                 "schedule": timedelta(seconds=settings.alert_interval),
             },
+            "verify": {
+                "task": "sanshen.verify_round",
+                "schedule": timedelta(seconds=settings.verify_interval),
+            },
         },
     )
     return celery

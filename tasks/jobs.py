@@ -7,7 +7,7 @@ from functools import cache
 
 from orchestrator.app import App
 from orchestrator.redis_embedded import client
-from orchestrator.services import alerts
+from orchestrator.services import alerts, verification
 from orchestrator.services.dispatch import claim_due_retrying, stale_queued
 from orchestrator.services.hub import ChannelHub, RedisRateGate
 from orchestrator.services.publishing import Publisher
@@ -46,6 +46,18 @@ def reconcile() -> dict[str, int]:
 @app.task(name="sanshen.alerts")
 def alert_round() -> dict[str, int]:
     return alerts_once()
+
+
+# A round fetches at most `verify_batch` pages, each bounded in time: more than a send's limit.
+@app.task(name="sanshen.verify_round", time_limit=900, soft_time_limit=840)
+def verify_round() -> dict[str, int]:
+    return verify_once()
+
+
+def verify_once() -> dict[str, int]:
+    """巡检: check the live pages whose time has come (services.verification)."""
+    p = publisher()
+    return verification.watch_round(p.app, p.hub)
 
 
 def alerts_once() -> dict[str, int]:

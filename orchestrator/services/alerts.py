@@ -49,6 +49,10 @@ KIND_LABELS = {
     "overdue": "逾期未发",
     "held": "待上级采用逾期",
     "integrity": "完整性告警",
+    "takedown": "待人工撤下逾期",
+    "live_mismatch": "线上页面不一致",
+    "live_removed": "线上页面被删除",
+    "still_live": "撤稿后页面仍在",
 }
 # Gate findings that mean a record was altered outside the product, not an unfinished review.
 INTEGRITY_CODES = frozenset(
@@ -63,7 +67,8 @@ INTEGRITY_CODES = frozenset(
         "amendment_invalid",
     }
 )
-OVERDUE_STATES = (State.SCHEDULED.value, State.QUEUED.value)
+# 待人工发布 too: a person was to publish it by hand at its time
+OVERDUE_STATES = (State.SCHEDULED.value, State.QUEUED.value, State.MANUAL.value)
 ACKNOWLEDGERS = frozenset({Role.WEB_OPERATIONS, Role.GENERAL_OFFICE, Role.OPERATOR})
 LEASE = timedelta(seconds=120)  # a claimed delivery is not taken by another scheduler meanwhile
 SCAN_LIMIT = 500
@@ -129,6 +134,8 @@ def _conditions(now: datetime, overdue_after: float) -> dict[str, ColumnElement[
         "overdue": Publication.state.in_(OVERDUE_STATES)
         & (Publication.scheduled_at < now - timedelta(seconds=overdue_after)),
         "held": (Publication.state == State.HELD.value) & (Publication.hold_until < now),
+        "takedown": (Publication.state == State.TAKEDOWN.value)
+        & (Publication.state_changed_at < now - timedelta(seconds=overdue_after)),
     }
 
 
@@ -163,6 +170,12 @@ def describe(kind: str, pub: Publication, title: str, now: datetime) -> str:
         return (
             f"{where}等待上级平台采用已到期（{since}）仍未采用：请综合科决定放行"
             "（作为本单位稿件发布）或撤下"
+        )
+    if kind == "takedown":
+        minutes = int((now - pub.state_changed_at).total_seconds() // 60)
+        return (
+            f"{where}已撤稿 {minutes} 分钟，平台上的页面仍未撤下：请到平台后台删除该稿件"
+            f"（{pub.url or '无链接'}）"
         )
     minutes = int((now - pub.scheduled_at).total_seconds() // 60)
     planned = pub.scheduled_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")

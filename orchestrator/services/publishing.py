@@ -39,6 +39,7 @@ from orchestrator.services.dispatch import move, record_move
 from orchestrator.services.hub import (
     ChannelHub,
     ChannelNotConfigured,
+    Mode,
     RateGate,
 )
 from orchestrator.services.review import origin_problem, review_record
@@ -199,9 +200,11 @@ class Publisher:
             channel, key, attempt = pub.channel, pub.idempotency_key, pub.attempts + 1
             first = pub.sent_at or now
             wait = self.gate.wait_left(channel)
+            assisted = False
             if not wait:
                 try:
-                    item = self._checked_item(pub)
+                    assisted = self.hub.mode(channel) is Mode.ASSISTED
+                    item = self._checked_item(pub, assisted=assisted)
                 except SanshenError as error:
                     refusal = _quota_moved_the_day(pub, error) or error
         with self.app.db.session() as session:
@@ -250,6 +253,23 @@ class Publisher:
                     )
                     alerts.raise_integrity(session, pub_id, refusal, now=now)
                 return "refused"
+            if assisted:
+                # The gate passed on exactly this row: a person now publishes it by hand on the
+                # platform (the publish package) and records the URL.
+                if move(
+                    session,
+                    pub_id,
+                    (State.QUEUED,),
+                    State.MANUAL,
+                    now=now,
+                    mode=Mode.ASSISTED.value,
+                    next_check_at=None,
+                    last_error=None,
+                    last_error_class=None,
+                ):
+                    record_move(session, pub_id, "publication.manual", State.MANUAL, at=now)
+                    return State.MANUAL.value
+                return "lost-race"
             if not move(
                 session,
                 pub_id,
@@ -263,10 +283,12 @@ class Publisher:
                 return "lost-race"
         return SendPlan(pub_id, channel, key, item, attempt, first)
 
-    def _checked_item(self, pub: Publication) -> Item:
+    def _checked_item(self, pub: Publication, *, assisted: bool = False) -> Item:
         """The gate again, right before the send, on exactly what is about to go out: this
-        row's channel and time against the signed rows, and the stored image bytes."""
-        self.hub.get(pub.channel)  # raises ChannelNotConfigured
+        row's channel and time against the signed rows, and the stored image bytes. An assisted
+        row needs no adapter settings: a person publishes it."""
+        if not assisted:
+            self.hub.get(pub.channel)  # raises ChannelNotConfigured
         session = object_session(pub)
         record = review_record(
             pub.submission,
@@ -822,11 +844,14 @@ class Publisher:
             pub = get_publication(session, pub_id)
             require(session, actor, "retract", self._kind(pub), now)
             retractable = (State.PUBLISHED.value, State.SUBMITTED.value, State.UNCONFIRMED.value)
-            if pub.state not in retractable or not pub.receipt:
+            by_hand = pub.mode == Mode.ASSISTED.value and pub.state == State.PUBLISHED.value
+            if pub.state not in retractable or not (pub.receipt or by_hand):
                 raise Conflict(
                     f"发布 {pub_id} 当前为“{State(pub.state).label}”，没有可撤回的稿件",
                     code="nothing_to_retract",
                 )
+            if pub.mode == Mode.ASSISTED.value:
+                return self._takedown_to_do(session, pub, reason=reason, actor=actor, now=now)
             receipt, state = Receipt.from_dict(pub.receipt), State(pub.state)
         adapter = self.hub.get(pub.channel)
         if not adapter.capabilities.retract:
@@ -865,6 +890,32 @@ class Publisher:
             )
         return State.RETRACTED.value
 
+    def _takedown_to_do(
+        self, session: Session, pub: Publication, *, reason: str, actor: str, now: datetime
+    ) -> str:
+        """撤稿 on an assisted channel: a to-do for the person who publishes there, done when
+        发布核验 finds the page gone (services.verification)."""
+        if not move(
+            session,
+            pub.id,
+            (State.PUBLISHED,),
+            State.TAKEDOWN,
+            now=now,
+            note=reason,
+            next_verify_at=now + timedelta(seconds=self.settings.takedown_check_interval),
+        ):
+            raise Conflict(f"发布 {pub.id} 的状态已变化，请刷新后再试", code="state_changed")
+        record_move(
+            session,
+            pub.id,
+            "publication.takedown",
+            State.TAKEDOWN,
+            actor=actor,
+            payload={"reason": reason},
+            at=now,
+        )
+        return State.TAKEDOWN.value
+
     def retract_all(self, submission_id: int, *, reason: str, actor: str) -> dict[str, str]:
         """撤稿 everywhere the submission went out; each channel answers for itself."""
         with self.app.db.session() as session:
@@ -899,7 +950,7 @@ class Publisher:
             if not move(
                 session,
                 pub_id,
-                (State.SCHEDULED, State.QUEUED),
+                (State.SCHEDULED, State.QUEUED, State.MANUAL),
                 State.CANCELLED,
                 now=now,
                 note=reason,

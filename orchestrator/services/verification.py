@@ -1,0 +1,428 @@
+"""发布核验 and 巡检: the live page of a publication compared with the version that was signed.
+
+verify(app, hub, pub_id, trigger=...)   check one page now; store the evidence; act on it
+due(session, now=..., limit=...)        the rows whose check has come, claimed with a lease
+watch_round(app, hub)                   check every due row, a few hosts at a time
+
+Each check is a `Verification` row (verdict, reason, the page's SHA-256, its gzip snapshot as a
+blob, the diff) with an audit event; the row's last verdict is kept on the publication for the
+board. What follows from a verdict:
+- 一致 the first time: the snapshot joins the 审批表 in the archive (the evidence of what went
+  live, surviving the page);
+- 不一致, or 已删除 on a live row: an alert (once per distinct page or verdict);
+- 已删除 on a row waiting to be taken down (待人工撤下): the row becomes 已撤稿; on a retracted
+  row: the watch stops;
+- a retracted row whose page is still there: an alert, and it is checked again.
+The watch looks at a live row every `verify_first_day_every` in its first day, then every
+`verify_every`; a page that cannot be reached is asked again after `verify_retry_after`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from orchestrator import attest, audit
+from orchestrator.app import App
+from orchestrator.errors import Conflict
+from orchestrator.models import Alert, ArchiveEntry, Publication, Verification
+from orchestrator.render import render
+from orchestrator.services import alerts
+from orchestrator.services.dispatch import move, record_move
+from orchestrator.services.hub import ChannelHub
+from orchestrator.services.publishing import get_publication
+from orchestrator.states import State
+from orchestrator.verify import Limits, Outcome, Signed, Verdict, check
+
+log = logging.getLogger("sanshen.verify")
+
+TRIGGER_LABELS = {
+    "published": "发布后核验",
+    "watch": "巡检",
+    "manual": "人工核验",
+    "takedown": "撤下核验",
+}
+# Rows whose page is watched: live ones, and ones that should be gone until they are.
+WATCHED = (State.PUBLISHED.value, State.TAKEDOWN.value, State.RETRACTED.value)
+LEASE = timedelta(minutes=5)  # a claimed row is not claimed again by a round meanwhile
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What one check found, for the CLI, the API and the console."""
+
+    publication_id: int
+    verification_id: int
+    verdict: Verdict
+    code: str
+    reason: str
+    state: str
+    diff_html: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "publication_id": self.publication_id,
+            "verification_id": self.verification_id,
+            "verdict": self.verdict.value,
+            "verdict_label": self.verdict.label,
+            "code": self.code,
+            "reason": self.reason,
+            "state": self.state,
+        }
+
+
+def limits_of(app: App) -> Limits:
+    s = app.settings
+    return Limits(read_timeout=s.verify_read_timeout, max_bytes=s.verify_max_bytes)
+
+
+def signed_of(app: App, pub: Publication) -> Signed:
+    """What was signed for this row, as the channel was given it (a repost's 来源 line too)."""
+    item = render(pub.version, pub.channel, reference=f"P{pub.id}", store=app.blobs)
+    return Signed(
+        title=item.title,
+        body_html=item.body_html,
+        images={image.sha256: image.data for image in item.images},
+    )
+
+
+def verify(
+    app: App,
+    hub: ChannelHub,
+    pub_id: int,
+    *,
+    trigger: str,
+    actor: str = "",
+    now: datetime | None = None,
+) -> Checked:
+    """Fetch the row's public page and compare it with the signed version; never raises for
+    what the page or the network does (that is a verdict), only for a row with no page."""
+    with app.db.read() as session:
+        pub = get_publication(session, pub_id)
+        if not pub.url:
+            raise Conflict(
+                f"发布 {pub_id} 还没有公开链接（当前为“{State(pub.state).label}”），无法核验",
+                code="no_public_url",
+            )
+        url, channel = pub.url, pub.channel
+        signed = signed_of(app, pub)
+    outcome = check(url, signed, allowed_hosts=hub.page_hosts(channel), limits=limits_of(app))
+    return record(app, pub_id, outcome, trigger=trigger, actor=actor, now=now)
+
+
+def record(
+    app: App,
+    pub_id: int,
+    outcome: Outcome,
+    *,
+    trigger: str,
+    actor: str = "",
+    now: datetime | None = None,
+) -> Checked:
+    """Store one check's evidence and act on its verdict, in one transaction."""
+    now = now or datetime.now(UTC)
+    with app.db.session() as session:
+        pub = get_publication(session, pub_id)
+        snapshot = app.blobs.put(session, outcome.snapshot).sha256 if outcome.snapshot else None
+        row = Verification(
+            publication_id=pub_id,
+            checked_at=now,
+            trigger=trigger,
+            actor=actor,
+            url=outcome.url,
+            final_url=outcome.final_url,
+            verdict=outcome.verdict.value,
+            code=outcome.code,
+            reason=outcome.reason,
+            http_status=outcome.http_status,
+            page_sha256=outcome.page_sha256,
+            snapshot_sha256=snapshot,
+            similarity=round(outcome.similarity, 4),
+            diff={"segments": [list(segment) for segment in outcome.diff]},
+            images=_images(outcome),
+            duration_ms=outcome.duration_ms,
+        )
+        session.add(row)
+        session.flush()
+        audit.record(
+            session,
+            "publication.verify",
+            actor=actor,
+            subject=f"publication:{pub_id}",
+            payload={
+                "row": attest.claim(row),
+                "verdict": outcome.verdict.value,
+                "code": outcome.code,
+                "trigger": trigger,
+            },
+            at=now,
+        )
+        state = _act(app, session, pub, row, outcome, now)
+        return Checked(
+            pub_id,
+            row.id,
+            outcome.verdict,
+            outcome.code,
+            outcome.reason,
+            state,
+            outcome.diff_html(),
+        )
+
+
+def _images(outcome: Outcome) -> dict[str, Any]:
+    report = outcome.images
+    return {
+        "expected": report.expected,
+        "found": report.found,
+        "compared": report.compared,
+        "mismatched": list(report.mismatched),
+        "unfetchable": [list(item) for item in report.unfetchable],
+    }
+
+
+def _act(
+    app: App,
+    session: Session,
+    pub: Publication,
+    row: Verification,
+    outcome: Outcome,
+    now: datetime,
+) -> str:
+    verdict, state = outcome.verdict, State(pub.state)
+    next_at = _next_check(app, pub, verdict, now)
+    if state is State.TAKEDOWN and verdict is Verdict.REMOVED:
+        if move(session, pub.id, (State.TAKEDOWN,), State.RETRACTED, now=now):
+            record_move(
+                session,
+                pub.id,
+                "publication.taken_down",
+                State.RETRACTED,
+                payload={"verification": row.id, "code": outcome.code},
+                at=now,
+            )
+            state = State.RETRACTED
+        next_at = None
+    session.execute(
+        update(Publication)
+        .where(Publication.id == pub.id)
+        .values(verdict=verdict.value, verified_at=now, next_verify_at=next_at)
+        .execution_options(synchronize_session=False)
+    )
+    if verdict is Verdict.CONSISTENT and state is State.PUBLISHED:
+        _archive_first(app, session, pub, row, outcome, now)
+    if state is State.PUBLISHED and verdict in (Verdict.MISMATCH, Verdict.REMOVED):
+        _alert(session, pub, row, outcome, now, kind="live_" + verdict.value)
+    elif state is State.RETRACTED and verdict in (Verdict.CONSISTENT, Verdict.MISMATCH):
+        _alert(session, pub, row, outcome, now, kind="still_live")
+    return state.value
+
+
+def _next_check(app: App, pub: Publication, verdict: Verdict, now: datetime) -> datetime | None:
+    s = app.settings
+    state = State(pub.state)
+    if state in (State.TAKEDOWN, State.RETRACTED):
+        if verdict is Verdict.REMOVED:
+            return None  # gone: no longer watched
+        return now + timedelta(seconds=s.takedown_check_interval)
+    if state is not State.PUBLISHED:
+        return None
+    if verdict is Verdict.UNREACHABLE:
+        return now + timedelta(seconds=s.verify_retry_after)
+    since = pub.published_at or pub.state_changed_at
+    first_day = since is not None and now - since < timedelta(days=1)
+    every = s.verify_first_day_every if first_day else s.verify_every
+    return now + timedelta(seconds=every)
+
+
+def _archive_first(
+    app: App,
+    session: Session,
+    pub: Publication,
+    row: Verification,
+    outcome: Outcome,
+    now: datetime,
+) -> None:
+    """The first 一致 snapshot of a row joins its 审批表 in the archive."""
+    from orchestrator.reports import archive
+
+    name = f"核验快照-稿件{pub.submission_id}-发布{pub.id}-{pub.channel}.html.gz"
+    kept = session.scalar(
+        select(ArchiveEntry.id).where(
+            ArchiveEntry.kind == "live_snapshot", ArchiveEntry.name == name
+        )
+    )
+    if kept is None and outcome.snapshot:
+        archive.store(
+            session,
+            app,
+            kind="live_snapshot",
+            name=name,
+            data=outcome.snapshot,
+            mime="application/gzip",
+            submission_id=pub.submission_id,
+            version_id=pub.version_id,
+            actor=f"verification:{row.id}",
+        )
+
+
+ALERT_WORDS = {
+    "live_mismatch": "线上页面与签发版本不一致",
+    "live_removed": "线上页面已被删除",
+    "still_live": "已撤稿的页面仍可访问",
+}
+
+
+def _alert(
+    session: Session,
+    pub: Publication,
+    row: Verification,
+    outcome: Outcome,
+    now: datetime,
+    *,
+    kind: str,
+) -> None:
+    """One alert per distinct finding: the same altered page found again each round alerts
+    once; a further change to it (another SHA-256) alerts again."""
+    title = pub.version.title
+    where = f"《{title}》（{alerts.channel_label(pub.channel)}）"
+    message = f"{where}{ALERT_WORDS[kind]}：{outcome.reason}（{outcome.url}）"
+    key = f"{kind}:{pub.id}:{(outcome.page_sha256 or outcome.code)[:16]}"
+    alerts.insert_once(
+        session,
+        Alert(dedup_key=key, kind=kind, publication_id=pub.id, message=message, created_at=now),
+    )
+
+
+# --- the watch --------------------------------------------------------------------------------
+
+
+def due_condition(now: datetime) -> Any:
+    """Rows whose page is to be checked now: a set time that has come, a live row never checked,
+    a retracted row not yet seen gone since it was retracted."""
+    never_checked = and_(
+        Publication.state == State.PUBLISHED.value,
+        Publication.url.is_not(None),
+        Publication.verified_at.is_(None),
+        Publication.next_verify_at.is_(None),
+    )
+    retracted_unseen = and_(
+        Publication.state == State.RETRACTED.value,
+        Publication.url.is_not(None),
+        Publication.next_verify_at.is_(None),
+        or_(
+            Publication.verified_at.is_(None),
+            Publication.verified_at < Publication.state_changed_at,
+        ),
+        or_(Publication.verdict.is_(None), Publication.verdict != Verdict.REMOVED.value),
+    )
+    return and_(
+        Publication.state.in_(WATCHED),
+        Publication.url.is_not(None),
+        or_(Publication.next_verify_at <= now, never_checked, retracted_unseen),
+    )
+
+
+def claim(session: Session, *, now: datetime, limit: int) -> list[tuple[int, str]]:
+    """Up to `limit` due rows, longest-waiting first, leased so another round skips them."""
+    rows = session.execute(
+        select(Publication.id, Publication.url)
+        .where(due_condition(now))
+        .order_by(
+            Publication.next_verify_at.is_not(None), Publication.next_verify_at, Publication.id
+        )
+        .limit(limit)
+    ).all()
+    ids = [pub_id for pub_id, _ in rows]
+    if ids:
+        session.execute(
+            update(Publication)
+            .where(Publication.id.in_(ids))
+            .values(next_verify_at=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+    return [(pub_id, url) for pub_id, url in rows]
+
+
+class HostLimiter:
+    """At most `per_host` pages of one host at a time, and starts on one host at least `gap`
+    seconds apart: the watch is a polite visitor."""
+
+    def __init__(self, per_host: int, gap: float) -> None:
+        self.per_host, self.gap = per_host, gap
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.Semaphore] = defaultdict(
+            lambda: threading.Semaphore(per_host)
+        )
+        self._last: dict[str, float] = {}
+
+    @contextmanager
+    def visit(self, url: str) -> Iterator[None]:
+        host = urlsplit(url).netloc.lower()
+        with self._lock:
+            slot = self._slots[host]
+        with slot:
+            with self._lock:
+                start = max(time.monotonic(), self._last.get(host, 0.0) + self.gap)
+                self._last[host] = start
+            time.sleep(max(0.0, start - time.monotonic()))
+            yield
+
+
+def watch_round(app: App, hub: ChannelHub, *, now: datetime | None = None) -> dict[str, int]:
+    """Check every due row (up to `verify_batch`); one bad page never stops the round."""
+    now = now or datetime.now(UTC)
+    s = app.settings
+    with app.db.session() as session:
+        rows = claim(session, now=now, limit=s.verify_batch)
+    if not rows:
+        return {}
+    limiter = HostLimiter(s.verify_per_host, 1.0 / s.verify_host_rate)
+    counts: dict[str, int] = defaultdict(int)
+
+    def one(pub_id: int, url: str) -> str:
+        try:
+            with limiter.visit(url):
+                return verify(app, hub, pub_id, trigger="watch").verdict.value
+        except Exception:
+            log.exception("发布 %s 的页面核验出错；下一轮再试", pub_id)
+            _later(app, pub_id, now + timedelta(seconds=s.verify_retry_after))
+            return "error"
+
+    with ThreadPoolExecutor(s.verify_concurrency, thread_name_prefix="sanshen-verify") as pool:
+        for verdict in pool.map(lambda row: one(*row), rows):
+            counts[verdict] += 1
+    return dict(counts)
+
+
+def _later(app: App, pub_id: int, when: datetime) -> None:
+    with app.db.session() as session:
+        session.execute(
+            update(Publication)
+            .where(Publication.id == pub_id)
+            .values(next_verify_at=when)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def history(session: Session, pub_id: int, limit: int = 50) -> list[Verification]:
+    """The row's checks, newest first."""
+    return list(
+        session.scalars(
+            select(Verification)
+            .where(Verification.publication_id == pub_id)
+            .order_by(Verification.checked_at.desc(), Verification.id.desc())
+            .limit(limit)
+        )
+    )
