@@ -56,7 +56,13 @@ DEMO_PACE = {  # the demo walk settles in seconds rather than at production pace
     "SANSHEN_SCHEDULER_INTERVAL": "0.5",
     "SANSHEN_ALERT_INTERVAL": "2",
     "SANSHEN_CONFIRM_FIRST_CHECK": "1",
+    "SANSHEN_VERIFY_INTERVAL": "5",
+    "SANSHEN_VERIFY_FIRST_DAY_EVERY": "60",
 }
+# The website as it is in this office: no publishing API, 政府网站运行科 publishes it by hand
+# in the platform's CMS (the simulator's /gov_website/cms/) and records the URL. The variable
+# set to api in the environment puts it back on the simulated API.
+DEMO_MODES = {"SANSHEN_CHANNEL_GOV_WEBSITE_MODE": "assisted"}
 
 
 class PartDied(SanshenError):
@@ -225,8 +231,9 @@ class Stack:
             from channels.simulators.server import SimulatorServer
 
             self.sims = SimulatorServer().start()
-            env = DEMO_PACE | env | self._simulator_settings()
-            publish_demo_channels(self.data_dir, self._simulator_settings())
+            env = DEMO_PACE | DEMO_MODES | env | self._simulator_settings()
+            channels = {k: v for k, v in env.items() if k.startswith("SANSHEN_CHANNEL_")}
+            publish_demo_channels(self.data_dir, channels)
             self.say(f"✓ 模拟平台 {self.sims.url}/（运营视图）")
         return env
 
