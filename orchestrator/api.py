@@ -20,7 +20,15 @@ from orchestrator.redis_embedded import client
 from orchestrator.services.hub import ChannelHub, RedisRateGate
 from orchestrator.services.publishing import Publisher
 from orchestrator.settings import get_settings
-from orchestrator.web import api_reports, api_v1, metrics, pages, pages_reports, pages_work
+from orchestrator.web import (
+    api_reports,
+    api_v1,
+    metrics,
+    pages,
+    pages_manual,
+    pages_reports,
+    pages_work,
+)
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import principal
 from orchestrator.web.headers import SecurityHeaders
@@ -93,7 +101,7 @@ async def _refusal(request: Request, error: SanshenError) -> Response:
     return JSONResponse(error.as_dict(), status_code=status)
 
 
-for module in (api_v1, api_reports, pages, pages_work, pages_reports, metrics):
+for module in (api_v1, api_reports, pages, pages_work, pages_manual, pages_reports, metrics):
     api.include_router(module.router)
 
 

@@ -38,17 +38,20 @@ from orchestrator.models import (
     Publication,
     ReviewAction,
     Submission,
+    Verification,
     Version,
 )
 from orchestrator.permissions import require
 from orchestrator.services import (
     amendments,
     delegation,
+    manual,
     org,
     prechecks,
     reposts,
     review,
     submissions,
+    verification,
 )
 from orchestrator.services.publishing import get_publication
 from orchestrator.states import State
@@ -973,6 +976,107 @@ def cancel(pub_id: RowId, body: s.CancelIn, who: Who) -> s.PublicationState:
 def retract(pub_id: RowId, body: s.ReasonIn, who: Who) -> s.PublicationState:
     publisher().retract(pub_id, reason=body.reason, actor=who.username)
     return publication_state(pub_id)
+
+
+def verification_out(v: Any) -> s.VerificationOut:
+    return s.VerificationOut(
+        id=v.id,
+        publication=v.publication_id,
+        checked_at=v.checked_at,
+        checked_at_local=local(v.checked_at),
+        trigger=v.trigger,
+        actor=v.actor,
+        url=v.url,
+        verdict=v.verdict,
+        verdict_label=verification.Verdict(v.verdict).label,
+        code=v.code,
+        reason=v.reason,
+        http_status=v.http_status,
+        page_sha256=v.page_sha256,
+        snapshot_sha256=v.snapshot_sha256,
+        similarity=v.similarity,
+        diff=[list(seg) for seg in v.diff.get("segments", [])],
+        images=v.images,
+    )
+
+
+def _verified(pub_id: int, checked: verification.Checked) -> s.VerifiedOut:
+    with get_app().db.read() as session:
+        pub = get_publication(session, pub_id)
+        row = session.get(Verification, checked.verification_id)
+        assert row is not None
+        return s.VerifiedOut(
+            publication=pub_id,
+            state=pub.state,
+            state_label=State(pub.state).label,
+            verification=verification_out(row),
+        )
+
+
+@router.post(
+    "/publications/{pub_id}/verify",
+    response_model=s.VerifiedOut,
+    responses=refusals(403, 404, 409),
+    tags=["发布核验"],
+)
+def verify_publication(pub_id: RowId, who: Who) -> s.VerifiedOut:
+    """发布核验 now: fetch the live page and compare it with the signed version. The verdict is
+    the answer (一致, 不一致 with its diff, 无法访问, 已删除), never an error."""
+    hub = publisher().hub
+    with get_app().db.read() as session:
+        pub = get_publication(session, pub_id)
+        require(session, who.username, "verify", hub.classes[pub.channel].kind, datetime.now(UTC))
+    checked = verification.verify(get_app(), hub, pub_id, trigger="manual", actor=who.username)
+    return _verified(pub_id, checked)
+
+
+@router.get(
+    "/publications/{pub_id}/verifications",
+    response_model=list[s.VerificationOut],
+    responses=refusals(404),
+    tags=["发布核验"],
+)
+def publication_verifications(pub_id: RowId, _who: Who) -> list[s.VerificationOut]:
+    """The row's checks, newest first (at most 50)."""
+    with get_app().db.read() as session:
+        get_publication(session, pub_id)
+        return [verification_out(v) for v in verification.history(session, pub_id)]
+
+
+@router.post(
+    "/publications/{pub_id}/published-by-hand",
+    response_model=s.VerifiedOut,
+    responses=refusals(403, 404, 409),
+    tags=["发布核验"],
+)
+def published_by_hand(pub_id: RowId, body: s.PublishedByHandIn, who: Who) -> s.VerifiedOut:
+    """An assisted row (待人工发布) was published on the platform by hand: its URL and id are
+    recorded, signed with the person's key, and the page is verified at once."""
+    done = manual.record_published(
+        get_app(),
+        publisher().hub,
+        pub_id,
+        url=body.url,
+        external_id=body.external_id,
+        actor=who.username,
+        password=body.password,
+        comment=body.comment,
+    )
+    assert done.checked is not None
+    return _verified(pub_id, done.checked)
+
+
+@router.post(
+    "/publications/{pub_id}/taken-down",
+    response_model=s.VerifiedOut,
+    responses=refusals(403, 404, 409),
+    tags=["发布核验"],
+)
+def taken_down(pub_id: RowId, who: Who) -> s.VerifiedOut:
+    """An assisted row waiting to be taken down (待人工撤下): verify the page is gone; only a
+    page found gone (404/410) makes the row 已撤稿 (see `state` in the answer)."""
+    checked = manual.confirm_taken_down(get_app(), publisher().hub, pub_id, actor=who.username)
+    return _verified(pub_id, checked)
 
 
 @router.post(

@@ -36,10 +36,11 @@ from orchestrator.models import (
     Submission,
     Version,
 )
-from orchestrator.permissions import PERMISSIONS, holds
-from orchestrator.services import alerts, amendments, pauses, submissions
+from orchestrator.permissions import PERMISSIONS, holds, require
+from orchestrator.services import alerts, amendments, pauses, submissions, verification
 from orchestrator.services.org import person_by_username
 from orchestrator.services.review import carried, review_record
+from orchestrator.services.verification import WATCHED
 from orchestrator.states import State
 from orchestrator.web import auth
 from orchestrator.web.deps import RowId, get_app, principal
@@ -189,7 +190,10 @@ def home(who: Who) -> Response:
 PAGE_SIZE = 50
 OVERDUE_GRACE = timedelta(minutes=2)
 ATTENTION_STATES = (State.FAILED.value, State.UNCONFIRMED.value)
-WAITING_STATES = (State.SCHEDULED.value, State.QUEUED.value)
+# 待人工发布 waits too: for a person to publish it by hand at its time
+WAITING_STATES = (State.SCHEDULED.value, State.QUEUED.value, State.MANUAL.value)
+# 发布核验 found the live page changed or gone while the row is published
+BAD_VERDICTS = ("mismatch", "removed")
 
 
 @dataclass(frozen=True)
@@ -295,8 +299,12 @@ def overdue(pub: Publication, now: datetime) -> bool:
     return pub.state in WAITING_STATES and pub.scheduled_at < now - OVERDUE_GRACE
 
 
+def live_problem(pub: Publication) -> bool:
+    return pub.state == State.PUBLISHED.value and pub.verdict in BAD_VERDICTS
+
+
 def needs_attention(pub: Publication, now: datetime) -> bool:
-    return pub.state in ATTENTION_STATES or overdue(pub, now)
+    return pub.state in ATTENTION_STATES or overdue(pub, now) or live_problem(pub)
 
 
 def board_rows(session: Session, flt: BoardFilter, now: datetime) -> tuple[list[BoardRow], bool]:
@@ -309,6 +317,13 @@ def board_rows(session: Session, flt: BoardFilter, now: datetime) -> tuple[list[
                 and_(
                     Publication.state.in_(WAITING_STATES),
                     Publication.scheduled_at < now - OVERDUE_GRACE,
+                ),
+                1,
+            ),
+            (
+                and_(
+                    Publication.state == State.PUBLISHED.value,
+                    Publication.verdict.in_(BAD_VERDICTS),
                 ),
                 1,
             ),
@@ -510,8 +525,18 @@ def offered_actions(person: Person, pub: Publication, now: datetime) -> list[str
         offered += ["release", "drop"]
     if state in WAITING_STATES and may("schedule"):
         offered.append("cancel")
-    if state in RETRACTABLE and pub.receipt and cls.capabilities.retract and may("retract"):
+    by_hand = pub.mode == "assisted"
+    if state == State.MANUAL.value and may("publish_by_hand"):
+        offered.append("package")
+    if state == State.TAKEDOWN.value and may("retract"):
+        offered.append("takedown")
+    retractable = (by_hand and state == State.PUBLISHED.value) or (
+        state in RETRACTABLE and pub.receipt and cls.capabilities.retract
+    )
+    if retractable and may("retract"):
         offered.append("retract")
+    if pub.url and state in WATCHED and may("verify"):
+        offered.append("verify")
     confirmable = state == State.UNCONFIRMED.value or (
         state == State.SUBMITTED.value and kind is ChannelKind.UPWARD
     )
@@ -540,6 +565,7 @@ def item(request: Request, submission_id: RowId, who: Who) -> HTMLResponse:
         pubs = sorted(pubs, key=lambda p: (-p.version.number, order.get(p.channel, 99)))
         offered = {p.id: offered_actions(person, p, now) for p in pubs}
         signed_days = {p.id: _signed_day(session, p) for p in pubs}
+        checks = {p.id: verification.history(session, p.id, limit=10) for p in pubs if p.url}
         context = ReviewContext(review_record(submission), app.policy, now)
         # rendered inside the session: the template walks relationships
         return page(
@@ -555,6 +581,7 @@ def item(request: Request, submission_id: RowId, who: Who) -> HTMLResponse:
             pubs=pubs,
             offered=offered,
             signed_days=signed_days,
+            checks=checks,
             can_retract_all=any("retract" in a for a in offered.values()),
             now=now,
             overdue=overdue,
@@ -615,7 +642,23 @@ def _act(action: str, pub_id: int, channel: str, who: auth.Principal, form: Acti
     if action == "confirm":
         p.confirm_by_hand(pub_id, url=form.url.strip(), actor=who.username)
         return "已人工确认发布"
+    if action == "verify":
+        return _verify(pub_id, who)
     raise NotFound(f"没有操作“{action}”", code="unknown_action")
+
+
+def _verify(pub_id: int, who: auth.Principal) -> str:
+    from orchestrator.api import publisher
+
+    app, hub = get_app(), publisher().hub
+    with app.db.read() as session:
+        pub = session.get(Publication, pub_id)
+        assert pub is not None
+        require(session, who.username, "verify", hub.classes[pub.channel].kind, datetime.now(UTC))
+    checked = verification.verify(app, hub, pub_id, trigger="manual", actor=who.username)
+    if checked.verdict.value == "consistent":
+        return "核验一致：线上页面与签发版本相同"
+    return f"核验结果：{checked.verdict.label}。{checked.reason}"
 
 
 def _amend(pub_id: int, who: auth.Principal, form: ActionForm) -> str:

@@ -47,7 +47,7 @@ from orchestrator.web import auth
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import RowId, get_app, principal
 from orchestrator.web.downloads import attachment
-from orchestrator.web.pages import ordered_channels
+from orchestrator.web.pages import OVERDUE_GRACE, ordered_channels
 from orchestrator.web.templating import flash, local, page
 
 router = APIRouter(include_in_schema=False)
@@ -186,7 +186,34 @@ def todo_lists(session: Session, app: App, who: Principal) -> dict[str, Any]:
             continue
         found = aids_for(session, app, sub.id, hub)
         waiting.append(Waiting(sub, stage, found["aids"], found["problems"]))
-    return {"waiting": waiting, "returned": returned}
+    return {
+        "waiting": waiting,
+        "returned": returned,
+        "by_hand": by_hand(session, person, now),
+        "now_minus_grace": now - OVERDUE_GRACE,
+    }
+
+
+def by_hand(session: Session, person: Person, now: datetime) -> list[Publication]:
+    """Rows of assisted channels waiting for this person: to publish by hand (待人工发布) or to
+    take down (待人工撤下), on the channels their role publishes."""
+    kinds = {name: cls.kind for name, cls in load_channels().items()}
+
+    def may(action: str, channel: str) -> bool:
+        kind = kinds.get(channel)
+        return kind is not None and holds(person, PERMISSIONS.get((action, kind), frozenset()), now)
+
+    rows = session.scalars(
+        select(Publication)
+        .where(Publication.state.in_([State.MANUAL.value, State.TAKEDOWN.value]))
+        .order_by(Publication.scheduled_at, Publication.id)
+        .limit(200)
+    ).all()
+    return [
+        p
+        for p in rows
+        if may("publish_by_hand" if p.state == State.MANUAL.value else "retract", p.channel)
+    ]
 
 
 @router.get("/todo", response_class=HTMLResponse)

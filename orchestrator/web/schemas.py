@@ -477,6 +477,44 @@ class ConfirmIn(StrictBody):
     url: str = Field(min_length=1, max_length=1000, pattern=WEB_URL)
 
 
+class PublishedByHandIn(StrictBody):
+    url: str = Field(min_length=1, max_length=1000, pattern=WEB_URL, description="平台上的文章链接")
+    external_id: Text = Field(default="", max_length=200, description="平台的文章编号（如有）")
+    comment: Text = Field(default="", max_length=500, description="备注，签入签名")
+    password: Text = Field(min_length=1, max_length=1024, description="密码，解锁签名私钥")
+
+
+class VerificationOut(BaseModel):
+    id: int
+    publication: int
+    checked_at: datetime
+    checked_at_local: str
+    trigger: str
+    actor: str
+    url: str
+    verdict: str = Field(
+        description="consistent 一致、mismatch 不一致、unreachable 无法访问、removed 已删除"
+    )
+    verdict_label: str
+    code: str
+    reason: str
+    http_status: int | None
+    page_sha256: str
+    snapshot_sha256: str | None
+    similarity: float
+    diff: list[list[str]] = Field(
+        description="[操作, 文字]：equal、insert（线上多出）、delete（线上缺少）"
+    )
+    images: dict[str, Any]
+
+
+class VerifiedOut(BaseModel):
+    publication: int
+    state: str
+    state_label: str
+    verification: VerificationOut
+
+
 class RepostRequest(StrictBody):
     channels: list[ChannelNameOrLabel] = Field(default_factory=list, max_length=10)
 

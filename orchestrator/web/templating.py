@@ -85,6 +85,20 @@ OUTCOME_LABELS = {
 }
 
 
+VERDICT_LABELS = {
+    "consistent": "核验一致",
+    "mismatch": "核验不一致",
+    "unreachable": "无法访问",
+    "removed": "页面已删除",
+}
+TRIGGER_LABELS = {
+    "published": "发布后核验",
+    "watch": "巡检",
+    "manual": "人工核验",
+    "takedown": "撤下核验",
+}
+
+
 def _label(table: Mapping[str, str]) -> Callable[[str | None], str]:
     return lambda value: table.get(value or "", value or "")
 
@@ -99,6 +113,8 @@ templates.env.filters.update(
     decision_label=_label({d.value: d.label for d in Decision}),
     operation_label=_label(OPERATION_LABELS),
     outcome_label=_label(OUTCOME_LABELS),
+    verdict_label=_label(VERDICT_LABELS),
+    trigger_label=_label(TRIGGER_LABELS),
 )
 
 

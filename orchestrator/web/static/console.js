@@ -6,6 +6,8 @@
  *       the same, taking only the element #x of a whole page.
  *   <form data-confirm="确定撤稿？">   asks before submitting.
  *   sanshen.post(url, data)            a POST with the session's CSRF token.
+ *   <button data-copy="#x">            copies #x's text (a textarea's value); with
+ *       data-copy-html="#y" it copies #y as formatted HTML, #x as its plain-text fallback.
  */
 (function () {
   "use strict";
@@ -94,6 +96,56 @@
     if (question && !window.confirm(question)) event.preventDefault();
   }
 
+  function textOf(el) {
+    return el ? (el.value !== undefined ? el.value : el.textContent) : "";
+  }
+
+  function copied(button, ok) {
+    var status = button.parentNode && button.parentNode.querySelector("[data-copy-status]");
+    var said = ok ? "已复制" : "复制失败：请选中后按 Ctrl+C";
+    if (status) status.textContent = said;
+    else button.setAttribute("title", said);
+    button.setAttribute("data-copied", ok ? "yes" : "no");
+  }
+
+  function fallbackCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    return ok;
+  }
+
+  function copy(event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) return;
+    var text = textOf(document.querySelector(button.getAttribute("data-copy")));
+    var htmlSource = button.getAttribute("data-copy-html");
+    var html = htmlSource ? document.querySelector(htmlSource).innerHTML : null;
+    var clip = navigator.clipboard;
+    var done;
+    if (html && clip && window.ClipboardItem) {
+      done = clip.write([new ClipboardItem({
+        "text/html": new Blob([html], { type: "text/html" }),
+        "text/plain": new Blob([text], { type: "text/plain" }),
+      })]);
+    } else if (clip && clip.writeText) {
+      done = clip.writeText(text);
+    } else {
+      copied(button, fallbackCopy(text));
+      return;
+    }
+    done.then(function () { copied(button, true); },
+              function () { copied(button, fallbackCopy(text)); });
+  }
+
+  document.addEventListener("click", copy);
   document.addEventListener("submit", confirmations, true);
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-poll]").forEach(poll);
