@@ -1,0 +1,235 @@
+"""Assisted channels and 发布核验 on the real stack: the website in assisted mode waits for a
+person (待人工发布), who publishes through the simulator's CMS and records the URL (signed);
+the page is verified at once and by the watch, an edit of the live page raises an alert with
+its diff, and a retract becomes a take-down finished when the page is verified gone."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from orchestrator.errors import Forbidden, InvalidInput, WrongPassword
+from orchestrator.models import Alert, ArchiveEntry, ManualAction, Publication, Verification
+from orchestrator.services import alerts, manual
+from orchestrator.services.hub import ChannelHub, ChannelNotConfigured, MemoryRateGate
+from orchestrator.services.publishing import Publisher
+from orchestrator.states import State
+from tests.orchestrator.conftest import PASSWORDS
+from tests.pipeline.conftest import Stack
+
+ASSISTED = {
+    "SANSHEN_CHANNEL_GOV_WEBSITE_MODE": "assisted",
+    "SANSHEN_VERIFY_INTERVAL": "0.5",
+    "SANSHEN_VERIFY_FIRST_DAY_EVERY": "1",
+    "SANSHEN_TAKEDOWN_CHECK_INTERVAL": "1",
+}
+
+
+@pytest.fixture
+def assisted(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Stack:
+    stack.env |= ASSISTED
+    for key, value in ASSISTED.items():
+        monkeypatch.setenv(key, value)
+    from orchestrator.settings import Settings, get_settings
+
+    get_settings.cache_clear()
+    stack.app.settings = Settings()  # this process records too: the same watch pace
+    return stack
+
+
+def hub(stack: Stack) -> ChannelHub:
+    return ChannelHub(stack.env)
+
+
+def cms_publish(stack: Stack, title: str, body: str) -> tuple[str, str]:
+    """What the clerk does in the browser: paste the package's text into the platform's CMS
+    form and publish; the CMS answers with the article's URL and id."""
+    base = stack.sims.base_url("gov_website")
+    answer = requests.post(
+        f"{base}/cms/",
+        data={"column": "qpzwfw", "title": title, "body": body, "source": "青浦区政务服务中心"},
+        timeout=5,
+    )
+    answer.raise_for_status()
+    url = re.search(r'id="published-url"[^>]*>([^<]+)<', answer.text)
+    article = re.search(r'id="published-id"[^>]*>([^<]+)<', answer.text)
+    assert url and article, answer.text[:2000]
+    return url.group(1).strip(), article.group(1).strip()
+
+
+def manual_row(stack: Stack, sub: int) -> Publication:
+    (pub,) = stack.publications(sub)
+    return pub
+
+
+def test_published_by_hand_is_verified_watched_alerted_on_change_and_taken_down(
+    assisted: Stack,
+) -> None:
+    stack = assisted
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("gov_website",))
+    stack.wait_for(lambda: stack.states(sub) == {"gov_website": "manual"}, what="待人工发布")
+    assert stack.ledger("gov_website") == {}  # nothing went out through the API
+    pub = manual_row(stack, sub)
+    assert pub.mode == "assisted"
+
+    with stack.app.db.read() as session:
+        version = session.get(Publication, pub.id).version  # type: ignore[union-attr]
+        title, body = version.title, version.body_html
+    # the clerk leaves out the image in the CMS (the signed version has one): a mismatch
+    url, article_id = cms_publish(stack, title, re.sub(r"<img[^>]*>", "", body))
+    done = manual.record_published(
+        stack.app,
+        hub(stack),
+        pub.id,
+        url=url,
+        external_id=article_id,
+        actor="web",
+        password=PASSWORDS["web"],
+    )
+    assert done.checked is not None
+    assert done.checked.verdict.value == "mismatch", done.checked.reason
+    assert done.checked.code == "image_count_changed", (done.checked.reason, done.checked.diff_html)
+
+
+def test_the_done_when_walk(assisted: Stack) -> None:
+    """Published by hand with every image, recorded, 一致; the live page edited: an alert with the
+    diff within a watch round; retracted: a take-down, finished when the page is gone."""
+    stack = assisted
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(
+        ("gov_website",),
+        body_html="<p>自下月起周六上午提供延时服务，办理时间为9:00至12:00。</p>",
+        images=[],
+    )
+    stack.wait_for(lambda: stack.states(sub) == {"gov_website": "manual"}, what="待人工发布")
+    pub = manual_row(stack, sub)
+    with stack.app.db.read() as session:
+        version = session.get(Publication, pub.id).version  # type: ignore[union-attr]
+        title, body = version.title, version.body_html
+    url, article_id = cms_publish(stack, title, body)
+    done = manual.record_published(
+        stack.app,
+        hub(stack),
+        pub.id,
+        url=url,
+        external_id=article_id,
+        actor="web",
+        password=PASSWORDS["web"],
+        comment="已在集约化平台发布",
+    )
+    assert done.checked is not None and done.checked.verdict.value == "consistent", done.checked
+    with stack.app.db.read() as session:
+        row = session.get(Publication, pub.id)
+        assert row is not None
+        assert (row.state, row.url, row.external_id, row.verdict) == (
+            "published",
+            url,
+            article_id,
+            "consistent",
+        )
+        action = session.scalar(select(ManualAction).where(ManualAction.publication_id == pub.id))
+        assert action is not None and action.actor.username == "web" and len(action.signature) == 64
+        snapshot = session.scalar(
+            select(ArchiveEntry).where(
+                ArchiveEntry.kind == "live_snapshot", ArchiveEntry.submission_id == sub
+            )
+        )
+        assert snapshot is not None  # the first 一致 snapshot kept with the 审批表
+
+    # someone edits the live page on the platform: the watch finds it within a round
+    stack.sims.simulator("gov_website").alter_page(url, replace=["9:00至12:00", "9:00至11:00"])
+
+    def alerted() -> bool:
+        with stack.app.db.read() as session:
+            return bool(
+                session.scalar(
+                    select(func.count())
+                    .select_from(Alert)
+                    .where(Alert.publication_id == pub.id, Alert.kind == "live_mismatch")
+                )
+            )
+
+    stack.wait_for(alerted, timeout=30, what="不一致告警")
+    with stack.app.db.read() as session:
+        last = session.scalars(
+            select(Verification)
+            .where(Verification.publication_id == pub.id)
+            .order_by(Verification.id.desc())
+        ).first()
+        assert last is not None and last.verdict == "mismatch" and last.trigger == "watch"
+        segments = [tuple(s) for s in last.diff["segments"]]
+        assert ("delete", "2") in segments and ("insert", "1") in segments, segments
+        assert last.snapshot_sha256 and stack.app.blobs.get(last.snapshot_sha256)
+        alert = session.scalar(select(Alert).where(Alert.kind == "live_mismatch"))
+        assert alert is not None and title in alert.message
+
+    # 撤稿 on an assisted channel: a to-do to take the page down, done when it is gone
+    p = Publisher(stack.app, hub(stack), MemoryRateGate())
+    assert p.retract(pub.id, reason="信息有误", actor="web") == State.TAKEDOWN.value
+    still = manual.confirm_taken_down(stack.app, hub(stack), pub.id, actor="web")
+    assert still.state == "takedown" and still.verdict.value != "removed"
+    base = stack.sims.base_url("gov_website")
+    requests.post(f"{base}/cms/articles/{article_id}/delete", timeout=5).raise_for_status()
+    gone = manual.confirm_taken_down(stack.app, hub(stack), pub.id, actor="web")
+    assert (gone.state, gone.verdict.value) == ("retracted", "removed")
+    with stack.app.db.read() as session:
+        row = session.get(Publication, pub.id)
+        assert row is not None and row.next_verify_at is None  # no longer watched
+
+
+def test_refused_records_write_nothing(assisted: Stack) -> None:
+    stack = assisted
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("gov_website",))
+    stack.wait_for(lambda: stack.states(sub) == {"gov_website": "manual"}, what="待人工发布")
+    pub = manual_row(stack, sub)
+    good = f"{stack.sims.base_url('gov_website')}/articles/x.html"
+
+    def record(**kw: str) -> None:
+        args = {"url": good, "actor": "web", "password": PASSWORDS["web"]} | kw
+        manual.record_published(stack.app, hub(stack), pub.id, **args)  # type: ignore[arg-type]
+
+    with pytest.raises(InvalidInput) as host:
+        record(url="https://evil.example/a.html")
+    assert host.value.code == "host_not_allowed"
+    with pytest.raises(InvalidInput) as scheme:
+        record(url="file:///etc/passwd")
+    assert scheme.value.code == "bad_url"
+    with pytest.raises(WrongPassword):
+        record(password="not-it")
+    with pytest.raises(Forbidden):
+        record(actor="author", password=PASSWORDS["author"])
+    with pytest.raises(Forbidden):  # 综合科 publishes upward, not on the website
+        record(actor="zhk", password=PASSWORDS["zhk"])
+    with stack.app.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(ManualAction)) == 0
+        assert session.scalar(select(func.count()).select_from(Verification)) == 0
+    assert stack.states(sub) == {"gov_website": "manual"}
+
+    # 待人工发布 past its time raises the overdue alert
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with stack.app.db.session() as session:
+        alerts.scan(session, now=later, overdue_after=900)
+    with stack.app.db.read() as session:
+        kinds = set(session.scalars(select(Alert.kind).where(Alert.publication_id == pub.id)))
+    assert "overdue" in kinds
+
+    # it can still be called off
+    Publisher(stack.app, hub(stack), MemoryRateGate()).cancel(pub.id, reason="不发了", actor="web")
+    assert stack.states(sub) == {"gov_website": "cancelled"}
+
+
+def test_wechat_cannot_be_assisted_and_a_bad_mode_is_named(stack: Stack) -> None:
+    env = dict(stack.env)
+    with pytest.raises(ChannelNotConfigured, match="微信公众号只能通过接口发布"):
+        ChannelHub(env | {"SANSHEN_CHANNEL_WECHAT_MODE": "assisted"}).mode("wechat")
+    with pytest.raises(ChannelNotConfigured, match="SANSHEN_CHANNEL_GOV_WEBSITE_MODE"):
+        ChannelHub(env | {"SANSHEN_CHANNEL_GOV_WEBSITE_MODE": "manual"}).mode("gov_website")
