@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,14 +25,16 @@ WIDTHS = {"1280": {"width": 1280, "height": 800}, "360": {"width": 360, "height"
 
 
 @contextmanager
-def demo_console() -> Iterator[tuple[str, App]]:
-    """The console's URL and the app over its database, torn down afterwards."""
+def demo_console(extra: Mapping[str, str] | None = None) -> Iterator[tuple[str, App]]:
+    """The console's URL and the app over its database, torn down afterwards; `extra`
+    variables (e.g. a channel's settings) go to the console process too."""
     folder = Path(tempfile.mkdtemp(prefix="sanshen-shots-"))
     redis_url = redis_embedded.ensure_running(folder / "redis")
     env = {
         "SANSHEN_DATA_DIR": str(folder / "data"),
         "SANSHEN_KDF_PROFILE": "min",
         "SANSHEN_REDIS_URL": redis_url,
+        **(extra or {}),
     }
     app = App(Settings(data_dir=folder / "data", kdf_profile="min", redis_url=redis_url))
     upgrade(app.db)
