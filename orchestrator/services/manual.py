@@ -87,12 +87,12 @@ def record_published(
     with app.db.session() as session:
         pub = get_publication(session, pub_id)
         person = require(session, actor, "publish_by_hand", _kind(hub, pub), now)
-        url = check_url(hub, pub.channel, url)
         if pub.state != State.MANUAL.value:
             raise Conflict(
                 f"发布 {pub_id} 当前为“{State(pub.state).label}”，不是待人工发布，不能登记",
                 code="not_manual",
             )
+        url = check_url(hub, pub.channel, url)
         payload = manual_payload(
             submission_id=pub.submission.uid,
             fingerprint=pub.version.fingerprint,

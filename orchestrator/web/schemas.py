@@ -479,7 +479,12 @@ class ConfirmIn(StrictBody):
 
 class PublishedByHandIn(StrictBody):
     url: str = Field(min_length=1, max_length=1000, pattern=WEB_URL, description="平台上的文章链接")
-    external_id: Text = Field(default="", max_length=200, description="平台的文章编号（如有）")
+    external_id: str = Field(
+        default="",
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="平台的文章编号（如有），不含控制字符",
+    )
     comment: Text = Field(default="", max_length=500, description="备注，签入签名")
     password: Text = Field(min_length=1, max_length=1024, description="密码，解锁签名私钥")
 

@@ -188,6 +188,39 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
             perm("confirm", ChannelKind.UPWARD),
         ),
     ],
+    # 发布核验 and the hand steps of an assisted channel: each permitted person gets as far as
+    # the row's state (no page yet, not waiting for a person), never a role refusal
+    ("POST", "/api/v1/publications/{pub_id}/verify"): [
+        Case(
+            lambda w, _u: f"/publications/{w.own}/verify",
+            body(None),
+            perm("verify", ChannelKind.OWN),
+        ),
+        Case(
+            lambda w, _u: f"/publications/{w.upward}/verify",
+            body(None),
+            perm("verify", ChannelKind.UPWARD),
+        ),
+    ],
+    ("POST", "/api/v1/publications/{pub_id}/published-by-hand"): [
+        Case(
+            lambda w, _u: f"/publications/{w.own}/published-by-hand",
+            body({"url": "https://www.shqp.gov.cn/a/2.html", "password": "wrong-password"}),
+            perm("publish_by_hand", ChannelKind.OWN),
+        ),
+        Case(
+            lambda w, _u: f"/publications/{w.upward}/published-by-hand",
+            body({"url": "https://www.xuexi.cn/a/2.html", "password": "wrong-password"}),
+            perm("publish_by_hand", ChannelKind.UPWARD),
+        ),
+    ],
+    ("POST", "/api/v1/publications/{pub_id}/taken-down"): [
+        Case(
+            lambda w, _u: f"/publications/{w.own}/taken-down",
+            body(None),
+            perm("retract", ChannelKind.OWN),
+        ),
+    ],
     ("POST", "/api/v1/publications/{pub_id}/amend-date"): [
         Case(
             lambda w, _u: f"/publications/{w.own}/amend-date",
