@@ -753,7 +753,12 @@ PART_LABELS = {
     "database": "数据库",
     "publications": "发布状态统计",
 }
-LOOP_LABELS = {"dispatch": "到期发布扫描", "reconcile": "核对（对账）", "alerts": "告警发送"}
+LOOP_LABELS = {
+    "dispatch": "到期发布扫描",
+    "reconcile": "核对（对账）",
+    "alerts": "告警发送",
+    "verify": "发布核验（巡检）",
+}
 
 
 def _health() -> dict[str, Any]:
