@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from nacl.exceptions import CryptoError
+from nacl.signing import VerifyKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import gate.model as g
 from gate import evaluate, signature_valid
+from gate.canonical import manual_payload
 from gate.rules import ReviewContext
 from orchestrator.app import App
 from orchestrator.errors import InvalidInput, NotFound
-from orchestrator.models import AuditEvent, Person, Publication
+from orchestrator.models import AuditEvent, ManualAction, Person, Publication, Verification
 from orchestrator.reports.form import local, short_fingerprint
 from orchestrator.services.review import origin_problem, review_record
 from orchestrator.services.submissions import channel_catalogue, resolve_channel
@@ -50,8 +53,19 @@ EVENT_LABELS = TRIGGERS | {
     "publication.pause": "渠道暂停，推迟发送",
     "publication.retry_later": "稍后自动重试",
     "publication.attest": "升级时登入审计链",
+    "publication.manual": "通过闸门复核，待人工发布",
+    "publication.published_by_hand": "人工发布并签名登记链接",
+    "publication.verify": "发布核验",
+    "publication.takedown": "撤稿：待人工撤下",
+    "publication.taken_down": "核验页面已删除，撤稿完成",
 }
 SYSTEM = "system"
+VERDICT_LABELS = {
+    "consistent": "一致",
+    "mismatch": "不一致",
+    "unreachable": "无法访问",
+    "removed": "已删除",
+}
 
 
 def find(
@@ -151,6 +165,8 @@ def report(
             for e in events
         ],
         "amendments": _amendments(pub, record, context),
+        "by_hand": _by_hand(session, pub),
+        "verifications": _verifications(session, pub),
         "signatures_valid": all(r["signature_valid"] for r in reviews),
         "gate": {
             "passed": verdict.passed,
@@ -179,6 +195,66 @@ def _amendments(
         }
         for a in record.amendments
         if a.channel == pub.channel and a.fingerprint == context.fingerprint
+    ]
+
+
+def _by_hand(session: Session, pub: Publication) -> list[dict[str, Any]]:
+    """Each signed record of publishing or taking down by hand, its signature checked again."""
+    rows = session.scalars(
+        select(ManualAction).where(ManualAction.publication_id == pub.id).order_by(ManualAction.id)
+    )
+    out = []
+    for a in rows:
+        payload = manual_payload(
+            submission_id=pub.submission.uid,
+            fingerprint=a.fingerprint,
+            channel=pub.channel,
+            kind=a.kind,
+            url=a.url,
+            external_id=a.external_id,
+            acted_at=a.acted_at,
+            comment=a.comment,
+        )
+        try:
+            VerifyKey(a.actor.public_key).verify(payload, a.signature)
+            valid = True
+        except CryptoError:
+            valid = False
+        out.append(
+            {
+                "kind": a.kind,
+                "username": a.actor.username,
+                "name": a.actor.name,
+                "at": local(a.acted_at),
+                "url": a.url,
+                "external_id": a.external_id,
+                "signature_fingerprint": short_fingerprint(a.signature),
+                "signature_valid": valid and a.fingerprint == pub.version.fingerprint,
+            }
+        )
+    return out
+
+
+def _verifications(session: Session, pub: Publication) -> list[dict[str, Any]]:
+    """发布核验 of the row, oldest first: when, verdict, the change if any, the evidence."""
+    rows = session.scalars(
+        select(Verification)
+        .where(Verification.publication_id == pub.id)
+        .order_by(Verification.checked_at, Verification.id)
+    )
+    return [
+        {
+            "at": local(v.checked_at),
+            "trigger": v.trigger,
+            "verdict": v.verdict,
+            "verdict_label": VERDICT_LABELS.get(v.verdict, v.verdict),
+            "code": v.code,
+            "reason": v.reason,
+            "diff": [seg for seg in v.diff.get("segments", []) if seg[0] != "equal"],
+            "page_sha256": v.page_sha256,
+            "snapshot_sha256": v.snapshot_sha256,
+        }
+        for v in rows
     ]
 
 
@@ -240,6 +316,18 @@ def _publisher(
             {"username": e.actor, "name": names(e.actor), "at": local(e.at)} for e in confirmed
         ]
     }
+    by_hand = [e for e in events if e.action == "publication.published_by_hand"]
+    if by_hand:  # an assisted channel: the person who published it on the platform
+        last = by_hand[-1]
+        return out | {
+            "kind": "person",
+            "username": last.actor,
+            "name": names(last.actor),
+            "action": last.action,
+            "at": local(last.at),
+            "text": f"{names(last.actor)}（{last.actor}）于 {local(last.at)} 在平台上人工发布，"
+            "并签名登记文章链接",
+        }
     if hand:
         last = hand[-1]
         return out | {
@@ -298,6 +386,31 @@ def summary(found: dict[str, Any]) -> list[str]:
             + (f"，原因：{a['comment']}" if a["comment"] else "")
         )
     lines.append(f"发布：{found['publisher']['text']}")
+    for a in found["by_hand"]:
+        check = "签名有效" if a["signature_valid"] else "签名无效"
+        what = "人工发布" if a["kind"] == "published" else "人工撤下"
+        lines.append(
+            f"{what}登记：{a['name']}（{a['username']}）{a['at']}，{a['url']}"
+            + (f"（编号 {a['external_id']}）" if a["external_id"] else "")
+            + f"，签名 {a['signature_fingerprint']}，{check}"
+        )
+    checks = found["verifications"]
+    if checks:
+        first_ok = next((v for v in checks if v["verdict"] == "consistent"), None)
+        lines.append(
+            f"发布核验：共 {len(checks)} 次"
+            + (
+                f"，首次一致 {first_ok['at']}（页面 SHA-256 {first_ok['page_sha256'][:16]}…）"
+                if first_ok
+                else "，从未核验一致"
+            )
+        )
+        for v in checks:
+            if v["verdict"] != "consistent":
+                lines.append(
+                    f"  {v['at']} {v['verdict_label']}：{v['reason']}"
+                    f"（页面 SHA-256 {(v['page_sha256'] or '—')[:16]}）"
+                )
     for who in found["publisher"]["confirmed_by"]:
         lines.append(f"人工确认已发布：{who['name']}（{who['username']}）{who['at']}")
     if found["gate"]["passed"]:

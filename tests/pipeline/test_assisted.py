@@ -170,6 +170,19 @@ def test_the_done_when_walk(assisted: Stack) -> None:
         alert = session.scalar(select(Alert).where(Alert.kind == "live_mismatch"))
         assert alert is not None and title in alert.message
 
+    # the accountability report for the URL: who published it by hand (signed), every check
+    from orchestrator.reports import accountability
+
+    with stack.app.db.read() as session:
+        found = accountability.report(session, stack.app, "政府网站", url=url)
+    assert found["publisher"]["username"] == "web"
+    assert [(a["kind"], a["signature_valid"]) for a in found["by_hand"]] == [("published", True)]
+    verdicts = [v["verdict"] for v in found["verifications"]]
+    assert verdicts[0] == "consistent" and verdicts[-1] == "mismatch"
+    assert found["verifications"][-1]["diff"] and found["verifications"][-1]["page_sha256"]
+    lines = "\n".join(found["summary"])
+    assert "人工发布登记" in lines and "发布核验" in lines and "不一致" in lines
+
     # 撤稿 on an assisted channel: a to-do to take the page down, done when it is gone
     p = Publisher(stack.app, hub(stack), MemoryRateGate())
     assert p.retract(pub.id, reason="信息有误", actor="web") == State.TAKEDOWN.value
