@@ -102,7 +102,26 @@ def test_a_misspelt_or_unknown_channel_variable_is_named() -> None:
         check_channels(env)
     assert caught.value.problems == [
         "环境变量 SANSHEN_CHANNEL_GOV_WEBSITE_APP_SECRT 不是渠道 gov_website 的设置"
-        "（可用：base_url、connect_timeout、read_timeout、app_key、app_secret、column_id）",
+        "（可用：base_url、connect_timeout、read_timeout、app_key、app_secret、column_id、"
+        "mode、page_hosts）",
         "环境变量 SANSHEN_CHANNEL_WEIBO_TOKEN 不属于任何已注册渠道"
         "（gov_website、lvse_qingpu、suishenban、wechat、xuexi）",
     ]
+
+
+def test_an_assisted_channel_needs_no_api_settings_and_a_bad_mode_is_named() -> None:
+    """The website published by hand: its mode alone configures it. WeChat has an API only."""
+    assert check_channels({"SANSHEN_CHANNEL_GOV_WEBSITE_MODE": "assisted"})["gov_website"]
+    with pytest.raises(ConfigInvalid) as caught:
+        check_channels(
+            {
+                "SANSHEN_CHANNEL_GOV_WEBSITE_MODE": "manual",
+                "SANSHEN_CHANNEL_WECHAT_MODE": "assisted",
+            }
+        )
+    text = caught.value.message
+    assert "SANSHEN_CHANNEL_GOV_WEBSITE_MODE 的值无效：manual（可选 api 或 assisted）" in text
+    assert "微信公众号只能通过接口发布，不支持人工发布模式" in text
+    # in api mode (the default) the website's API settings are still required
+    with pytest.raises(ConfigInvalid, match="SANSHEN_CHANNEL_GOV_WEBSITE_BASE_URL"):
+        check_channels({"SANSHEN_CHANNEL_GOV_WEBSITE_MODE": "api"})
