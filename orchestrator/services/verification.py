@@ -320,7 +320,6 @@ def due_condition(now: datetime) -> Any:
     retracted_unseen = and_(
         Publication.state == State.RETRACTED.value,
         Publication.url.is_not(None),
-        Publication.next_verify_at.is_(None),
         or_(
             Publication.verified_at.is_(None),
             Publication.verified_at < Publication.state_changed_at,

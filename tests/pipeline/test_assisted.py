@@ -246,3 +246,55 @@ def test_wechat_cannot_be_assisted_and_a_bad_mode_is_named(stack: Stack) -> None
         ChannelHub(env | {"SANSHEN_CHANNEL_WECHAT_MODE": "assisted"}).mode("wechat")
     with pytest.raises(ChannelNotConfigured, match="SANSHEN_CHANNEL_GOV_WEBSITE_MODE"):
         ChannelHub(env | {"SANSHEN_CHANNEL_GOV_WEBSITE_MODE": "manual"}).mode("gov_website")
+
+
+def test_the_watch_checks_api_channels_survives_bad_pages_and_stops_once_retracted_is_gone(
+    stack: Stack,
+) -> None:
+    """Pages published through the APIs (WeChat's article URL included) are verified by the
+    watch; a page grown huge or redirecting forever gets its verdict without stopping the
+    round; a retracted page is checked until it is gone, then no longer watched."""
+    from orchestrator.services import verification
+
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("gov_website", "suishenban", "wechat"))
+    stack.wait_for(lambda: stack.settled(sub), timeout=60, what="published")
+    assert set(stack.states(sub).values()) == {"published"}
+    gov, zsb, wx = stack.publications(sub)
+    stack.sims.simulator("suishenban").alter_page(zsb.url, huge_mb=50)
+    stack.sims.simulator("wechat").alter_page(wx.url, redirect_loop=True)
+    with stack.app.db.session() as session:  # due now, whoever looked before
+        session.query(Publication).filter(Publication.submission_id == sub).update(
+            {"next_verify_at": datetime.now(UTC) - timedelta(seconds=1)}
+        )
+    verification.watch_round(stack.app, hub(stack))
+    by_channel = {p.channel: p for p in stack.publications(sub)}
+    assert by_channel["gov_website"].verdict == "consistent"
+    with stack.app.db.read() as session:
+        codes = {
+            v.publication_id: v.code
+            for v in session.scalars(select(Verification).order_by(Verification.id))
+        }
+    assert codes[zsb.id] == "too_large" and codes[wx.id] in ("redirect_loop", "too_many_redirects")
+    assert by_channel["suishenban"].verdict == by_channel["wechat"].verdict == "unreachable"
+
+    stack.sims.simulator("wechat").restore_page(wx.url)
+    with stack.app.db.session() as session:
+        session.query(Publication).filter(Publication.id == wx.id).update(
+            {"next_verify_at": datetime.now(UTC) - timedelta(seconds=1)}
+        )
+    verification.watch_round(stack.app, hub(stack))
+    assert {p.channel: p.verdict for p in stack.publications(sub)}["wechat"] == "consistent"
+
+    # retracted through the API: the watch sees the page gone and lets it be
+    p = Publisher(stack.app, hub(stack), MemoryRateGate())
+    assert p.retract(gov.id, reason="信息有误", actor="web") == State.RETRACTED.value
+    verification.watch_round(stack.app, hub(stack))
+    row = {q.channel: q for q in stack.publications(sub)}["gov_website"]
+    assert (row.state, row.verdict, row.next_verify_at) == ("retracted", "removed", None)
+    with stack.app.db.read() as session:
+        still = session.scalar(
+            select(func.count()).select_from(Alert).where(Alert.kind == "still_live")
+        )
+    assert still == 0
