@@ -298,3 +298,53 @@ def test_the_watch_checks_api_channels_survives_bad_pages_and_stops_once_retract
             select(func.count()).select_from(Alert).where(Alert.kind == "still_live")
         )
     assert still == 0
+
+
+def test_the_hand_steps_and_verify_on_the_command_line(assisted: Stack) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    stack = assisted
+    sanshen = str(Path(sys.executable).with_name("sanshen"))
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SANSHEN_")} | stack.env
+        return subprocess.run(
+            [sanshen, *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+        )
+
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(
+        ("gov_website",), body_html="<p>周六上午延时服务，共138项。</p>", images=[]
+    )
+    stack.wait_for(lambda: stack.states(sub) == {"gov_website": "manual"}, what="待人工发布")
+    (pub,) = stack.publications(sub)
+    url, article_id = cms_publish(
+        stack, "区政务服务中心推出周末延时服务", "<p>周六上午延时服务，共138项。</p>"
+    )
+
+    done = run(
+        "publication", "published-by-hand", str(pub.id), "--url", url, "--id", article_id,
+        "--as", "web", "--password-stdin", "--json", stdin=PASSWORDS["web"] + "\n",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["verification"]["verdict"] == "consistent"
+
+    again = run("verify", str(pub.id), "--as", "web", "--json")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert [r["verdict"] for r in json.loads(again.stdout)] == ["consistent"]
+
+    stack.sims.simulator("gov_website").alter_page(url, replace=["138项", "18项"])
+    changed = run("verify", "--submission", str(sub), "--as", "web")
+    assert changed.returncode == 3, changed.stdout + changed.stderr
+    assert "核验不一致" in changed.stdout or "不一致" in changed.stdout
+    assert "- 3" in changed.stdout  # the deleted character, shown as a diff line
+
+    neither = run("verify", "--as", "web")
+    assert neither.returncode != 0 and "三者选一" in neither.stderr
+    history = run("publication", "verifications", str(pub.id))
+    assert history.returncode == 0 and "人工核验" in history.stdout and "不一致" in history.stdout
