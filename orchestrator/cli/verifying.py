@@ -26,6 +26,7 @@ from orchestrator.services import manual, verification
 from orchestrator.services.hub import hub_for
 from orchestrator.services.publishing import get_publication
 from orchestrator.states import State
+from orchestrator.verify import Verdict
 
 
 def _show(rows: list[dict[str, Any]]) -> None:
@@ -171,7 +172,7 @@ def verifications_cmd(pub_id: PublicationArg, as_json: JsonOpt = False) -> None:
         if not rows:
             typer.echo("（尚未核验）")
         for v in rows:
-            label = verification.Verdict(v["verdict"]).label
+            label = Verdict(v["verdict"]).label
             trigger = verification.TRIGGER_LABELS.get(v["trigger"], v["trigger"])
             typer.echo(
                 f"{local(v['checked_at'])} {trigger} {label} {v['reason']}"

@@ -850,8 +850,9 @@ class Publisher:
                     f"发布 {pub_id} 当前为“{State(pub.state).label}”，没有可撤回的稿件",
                     code="nothing_to_retract",
                 )
-            if pub.mode == Mode.ASSISTED.value:
+            if by_hand:
                 return self._takedown_to_do(session, pub, reason=reason, actor=actor, now=now)
+            assert pub.receipt is not None  # checked above: an API row with nothing sent refused
             receipt, state = Receipt.from_dict(pub.receipt), State(pub.state)
         adapter = self.hub.get(pub.channel)
         if not adapter.capabilities.retract:

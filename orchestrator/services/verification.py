@@ -351,7 +351,7 @@ def claim(session: Session, *, now: datetime, limit: int) -> list[tuple[int, str
             .values(next_verify_at=now + LEASE)
             .execution_options(synchronize_session=False)
         )
-    return [(pub_id, url) for pub_id, url in rows]
+    return [(pub_id, url or "") for pub_id, url in rows]
 
 
 class HostLimiter:

@@ -55,6 +55,7 @@ from orchestrator.services import (
 )
 from orchestrator.services.publishing import get_publication
 from orchestrator.states import State
+from orchestrator.verify import Verdict
 from orchestrator.web import auth
 from orchestrator.web import schemas as s
 from orchestrator.web.deps import MAX_ROW_ID, RowId, get_app, principal
@@ -988,7 +989,7 @@ def verification_out(v: Any) -> s.VerificationOut:
         actor=v.actor,
         url=v.url,
         verdict=v.verdict,
-        verdict_label=verification.Verdict(v.verdict).label,
+        verdict_label=Verdict(v.verdict).label,
         code=v.code,
         reason=v.reason,
         http_status=v.http_status,
