@@ -128,9 +128,8 @@ class Channel(ABC):
     # A person may publish on this platform by hand and record the URL (assisted mode,
     # SANSHEN_CHANNEL_<NAME>_MODE=assisted) instead of the adapter sending it.
     assisted: ClassVar[bool] = True
-    # Where the platform serves its public article pages: 发布核验 fetches only from these hosts
-    # ("host" or "host:port"). The host of the configured base_url is added to them;
-    # SANSHEN_CHANNEL_<NAME>_PAGE_HOSTS replaces both.
+    # Where the platform serves its public article pages and their images: 发布核验 fetches only
+    # from these hosts ("host" or "host:port"); SANSHEN_CHANNEL_<NAME>_PAGE_HOSTS replaces them.
     page_hosts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: ChannelSettings) -> None:

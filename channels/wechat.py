@@ -533,7 +533,7 @@ class WeChatChannel(Channel):
         code: cls for code, (cls, _) in ERRORS.items()
     }
     simulator: ClassVar[str | None] = "channels.simulators.wechat:WeChatSimulator"
-    page_hosts: ClassVar[tuple[str, ...]] = ("mp.weixin.qq.com",)
+    page_hosts: ClassVar[tuple[str, ...]] = ("mp.weixin.qq.com", "mmbiz.qpic.cn")  # images
     assisted: ClassVar[bool] = False  # the one platform with a real publishing API
 
     settings: WeChatSettings

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels.registry import channel_entries
 
@@ -68,12 +69,19 @@ def api_argv(host: str, port: int) -> list[str]:
 
 
 def simulator_env(settings_by_channel: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """SANSHEN_CHANNEL_<NAME>_<FIELD> variables pointing each adapter at its simulator."""
-    return {
+    """SANSHEN_CHANNEL_<NAME>_<FIELD> variables pointing each adapter at its simulator, and
+    发布核验 at the simulator's public pages (served on its own loopback address)."""
+    env = {
         f"SANSHEN_CHANNEL_{name}_{key}".upper(): str(value)
         for name, values in settings_by_channel.items()
         for key, value in values.items()
     }
+    for name, values in settings_by_channel.items():
+        if values.get("base_url"):
+            env[f"SANSHEN_CHANNEL_{name}_PAGE_HOSTS".upper()] = urlsplit(
+                str(values["base_url"])
+            ).netloc
+    return env
 
 
 class Processes:

@@ -39,7 +39,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 PERIOD_KINDS = ("week", "month", "quarter", "year")
 PERIOD_LABELS = {"week": "周", "month": "月", "quarter": "季度", "year": "年"}
 OVERDUE_GRACE = timedelta(minutes=10)
-UNSENT_STATES = (State.SCHEDULED.value, State.QUEUED.value, State.FAILED.value)
+UNSENT_STATES = (State.SCHEDULED.value, State.QUEUED.value, State.MANUAL.value, State.FAILED.value)
 QUARTER_NAMES = ("一", "二", "三", "四")
 
 

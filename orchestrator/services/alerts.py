@@ -53,6 +53,7 @@ KIND_LABELS = {
     "live_mismatch": "线上页面不一致",
     "live_removed": "线上页面被删除",
     "still_live": "撤稿后页面仍在",
+    "live_unreachable": "线上页面无法访问",
 }
 # Gate findings that mean a record was altered outside the product, not an unfinished review.
 INTEGRITY_CODES = frozenset(
@@ -174,8 +175,8 @@ def describe(kind: str, pub: Publication, title: str, now: datetime) -> str:
     if kind == "takedown":
         minutes = int((now - pub.state_changed_at).total_seconds() // 60)
         return (
-            f"{where}已撤稿 {minutes} 分钟，平台上的页面仍未撤下：请到平台后台删除该稿件"
-            f"（{pub.url or '无链接'}）"
+            f"{where}撤稿要求已下达 {minutes} 分钟，平台上的页面仍待人工撤下：请到平台后台"
+            f"删除该稿件（{pub.url or '无链接'}）"
         )
     minutes = int((now - pub.scheduled_at).total_seconds() // 60)
     planned = pub.scheduled_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")

@@ -108,7 +108,9 @@ def cancel_superseded(
     for pub in session.scalars(
         select(Publication).where(
             Publication.submission_id == submission.id,
-            Publication.state.in_([State.HELD.value, State.SCHEDULED.value, State.QUEUED.value]),
+            Publication.state.in_(
+                [State.HELD.value, State.SCHEDULED.value, State.QUEUED.value, State.MANUAL.value]
+            ),
         )
     ):
         if move(

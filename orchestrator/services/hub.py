@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from channels.base import Channel
 from channels.errors import Problem
@@ -199,13 +198,9 @@ class ChannelHub:
                 for h in self.env[variable].replace("，", ",").split(",")
                 if h.strip()
             )
+        # Not the API's host: a recorded URL must not make the server read the platform's API
         cls = self.classes.get(name)
-        hosts = list(cls.page_hosts if cls is not None else ())
-        base = self.env.get(env_variable(name, "base_url"), "")
-        netloc = urlsplit(base).netloc.lower() if base else ""
-        if netloc and netloc not in hosts:
-            hosts.append(netloc)
-        return tuple(hosts)
+        return tuple(cls.page_hosts) if cls is not None else ()
 
 
 def redis_py_url(url: str) -> str:

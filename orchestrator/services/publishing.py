@@ -879,7 +879,10 @@ class Publisher:
             ) from None
         with self.app.db.session() as session:
             _attempt(session, pub_id, "retract", now, time.monotonic() - t0, "ok")
-            moved = move(session, pub_id, (state,), State.RETRACTED, now=now, note=reason)
+            # 发布核验 checks that the page is gone, at once (the watch's next round)
+            moved = move(
+                session, pub_id, (state,), State.RETRACTED, now=now, note=reason, next_verify_at=now
+            )
             record_move(
                 session,
                 pub_id,

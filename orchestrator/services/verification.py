@@ -188,6 +188,7 @@ def _images(outcome: Outcome) -> dict[str, Any]:
         "found": report.found,
         "compared": report.compared,
         "mismatched": list(report.mismatched),
+        "foreign": list(report.foreign),
         "unfetchable": [list(item) for item in report.unfetchable],
     }
 
@@ -201,7 +202,13 @@ def _act(
     now: datetime,
 ) -> str:
     verdict, state = outcome.verdict, State(pub.state)
+    # One alert per episode, not per check: a page that counts its views changes every time
+    previous = pub.verdict
+    first_since_move = pub.verified_at is None or pub.verified_at < pub.state_changed_at
     next_at = _next_check(app, pub, verdict, now)
+    if row.trigger == "published" and verdict is Verdict.REMOVED:
+        # a page recorded a moment ago may not be served yet (static publishing, a CDN)
+        next_at = now + timedelta(seconds=app.settings.verify_retry_after)
     if state is State.TAKEDOWN and verdict is Verdict.REMOVED:
         if move(session, pub.id, (State.TAKEDOWN,), State.RETRACTED, now=now):
             record_move(
@@ -214,19 +221,53 @@ def _act(
             )
             state = State.RETRACTED
         next_at = None
+    # only while the row is in the state this check judged (a retract in between wins)
     session.execute(
         update(Publication)
-        .where(Publication.id == pub.id)
+        .where(Publication.id == pub.id, Publication.state == state.value)
         .values(verdict=verdict.value, verified_at=now, next_verify_at=next_at)
         .execution_options(synchronize_session=False)
     )
     if verdict is Verdict.CONSISTENT and state is State.PUBLISHED:
         _archive_first(app, session, pub, row, outcome, now)
-    if state is State.PUBLISHED and verdict in (Verdict.MISMATCH, Verdict.REMOVED):
+    bad_live = verdict is Verdict.MISMATCH or (
+        verdict is Verdict.REMOVED and row.trigger != "published"
+    )
+    if state is State.PUBLISHED and bad_live and previous != verdict.value:
         _alert(session, pub, row, outcome, now, kind="live_" + verdict.value)
-    elif state is State.RETRACTED and verdict in (Verdict.CONSISTENT, Verdict.MISMATCH):
+    elif (
+        state is State.PUBLISHED
+        and verdict is Verdict.UNREACHABLE
+        and _unreachable_run(session, pub.id) == UNREACHABLE_ALERT_AFTER
+    ):
+        _alert(session, pub, row, outcome, now, kind="live_unreachable")
+    elif (
+        state is State.RETRACTED
+        and verdict in (Verdict.CONSISTENT, Verdict.MISMATCH)
+        and (first_since_move or previous not in (Verdict.CONSISTENT, Verdict.MISMATCH))
+    ):
         _alert(session, pub, row, outcome, now, kind="still_live")
     return state.value
+
+
+# A page that cannot be fetched this many checks in a row (after retries) tells a person.
+UNREACHABLE_ALERT_AFTER = 3
+
+
+def _unreachable_run(session: Session, pub_id: int) -> int:
+    """How many of the row's latest checks, this one included, found the page unreachable."""
+    latest = session.scalars(
+        select(Verification.verdict)
+        .where(Verification.publication_id == pub_id)
+        .order_by(Verification.id.desc())
+        .limit(UNREACHABLE_ALERT_AFTER + 1)
+    ).all()
+    run = 0
+    for verdict in latest:
+        if verdict != Verdict.UNREACHABLE.value:
+            break
+        run += 1
+    return run
 
 
 def _next_check(app: App, pub: Publication, verdict: Verdict, now: datetime) -> datetime | None:
@@ -281,6 +322,7 @@ ALERT_WORDS = {
     "live_mismatch": "线上页面与签发版本不一致",
     "live_removed": "线上页面已被删除",
     "still_live": "已撤稿的页面仍可访问",
+    "live_unreachable": "线上页面连续多次无法访问",
 }
 
 
@@ -293,12 +335,13 @@ def _alert(
     *,
     kind: str,
 ) -> None:
-    """One alert per distinct finding: the same altered page found again each round alerts
-    once; a further change to it (another SHA-256) alerts again."""
+    """An alert for this check's finding; the callers decide that it starts an episode (the
+    verdict changed, or the first check since a retract), so a page found altered round after
+    round alerts once."""
     title = pub.version.title
     where = f"《{title}》（{alerts.channel_label(pub.channel)}）"
     message = f"{where}{ALERT_WORDS[kind]}：{outcome.reason}（{outcome.url}）"
-    key = f"{kind}:{pub.id}:{(outcome.page_sha256 or outcome.code)[:16]}"
+    key = f"{kind}:{pub.id}:{row.id}"  # the callers alert once per episode
     alerts.insert_once(
         session,
         Alert(dedup_key=key, kind=kind, publication_id=pub.id, message=message, created_at=now),
@@ -320,6 +363,7 @@ def due_condition(now: datetime) -> Any:
     retracted_unseen = and_(
         Publication.state == State.RETRACTED.value,
         Publication.url.is_not(None),
+        or_(Publication.next_verify_at.is_(None), Publication.next_verify_at <= now),  # a lease
         or_(
             Publication.verified_at.is_(None),
             Publication.verified_at < Publication.state_changed_at,
@@ -334,24 +378,27 @@ def due_condition(now: datetime) -> Any:
 
 
 def claim(session: Session, *, now: datetime, limit: int) -> list[tuple[int, str]]:
-    """Up to `limit` due rows, longest-waiting first, leased so another round skips them."""
-    rows = session.execute(
-        select(Publication.id, Publication.url)
+    """Up to `limit` due rows, longest-waiting first, leased so another round skips them. The
+    lease is a compare-and-set: a row another round leased in between is not taken twice."""
+    candidates = session.scalars(
+        select(Publication.id)
         .where(due_condition(now))
         .order_by(
             Publication.next_verify_at.is_not(None), Publication.next_verify_at, Publication.id
         )
         .limit(limit)
     ).all()
-    ids = [pub_id for pub_id, _ in rows]
-    if ids:
-        session.execute(
-            update(Publication)
-            .where(Publication.id.in_(ids))
-            .values(next_verify_at=now + LEASE)
-            .execution_options(synchronize_session=False)
-        )
-    return [(pub_id, url or "") for pub_id, url in rows]
+    if not candidates:
+        return []
+    leased = session.execute(
+        update(Publication)
+        .where(Publication.id.in_(candidates), due_condition(now))
+        .values(next_verify_at=now + LEASE)
+        .returning(Publication.id, Publication.url)
+        .execution_options(synchronize_session=False)
+    ).all()
+    order = {pub_id: i for i, pub_id in enumerate(candidates)}
+    return sorted(((pub_id, url or "") for pub_id, url in leased), key=lambda r: order[r[0]])
 
 
 class HostLimiter:

@@ -5,10 +5,12 @@ is the same: a 64-bit pHash (imagehash) of each side is compared, and a Hamming 
 `Limits.image_similarity` means a different picture. JPEGs are decoded at reduced size
 (Pillow's draft mode), which the hash does not notice and which makes decoding cheap.
 
-An image that cannot be fetched (timeout, refused, a host not allowed, too large) is listed
-in `ImageReport.unfetchable` and is not a mismatch by itself. An address that answers bytes
-that are not an image is one (`image_not_image`), and so is one that answers 404/410
-(`image_missing`): the page shows a broken image.
+An image that cannot be fetched (timeout, refused, too large) is listed in
+`ImageReport.unfetchable` and is not a mismatch by itself. An address that answers bytes that
+are not an image is one (`image_not_image`), and so is one that answers 404/410
+(`image_missing`): the page shows a broken image. So is an image on a host not allowed for the
+channel (`image_host_changed`): it is never fetched, so a picture swapped for one served from
+elsewhere could not be compared — the page is not one the office can vouch for.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class _Report:
     mismatched: list[int] = field(default_factory=list)
     not_image: list[int] = field(default_factory=list)
     missing: list[int] = field(default_factory=list)
+    foreign: list[int] = field(default_factory=list)  # on a host not allowed: never fetched
     unfetchable: list[UnfetchableImage] = field(default_factory=list)
     distances: list[int | None] = field(default_factory=list)
     notes: dict[int, str] = field(default_factory=dict)  # index -> Chinese detail
@@ -110,6 +113,7 @@ class _Report:
             mismatched=tuple(self.mismatched),
             not_image=tuple(self.not_image),
             missing=tuple(self.missing),
+            foreign=tuple(self.foreign),
             unfetchable=tuple(self.unfetchable),
             distances=tuple(self.distances),
         )
@@ -258,6 +262,10 @@ def _unfetched(report: _Report, index: int, url: str, problem: Unfetchable) -> N
         report.missing.append(index)
         report.notes[index] = problem.reason
         return
+    if problem.code is Code.HOST_NOT_ALLOWED:
+        report.foreign.append(index)
+        report.notes[index] = problem.reason
+        return
     _skip(report, index, url, str(problem.code), problem.reason)
 
 
@@ -276,6 +284,14 @@ def _problems(report: _Report) -> tuple[tuple[Code, str], ...]:
         )
     for index in report.missing:
         problems.append((Code.IMAGE_MISSING, report.notes[index]))
+    for index in report.foreign:
+        problems.append(
+            (
+                Code.IMAGE_HOST_CHANGED,
+                f"第 {index + 1} 张图片不在该渠道的发布地址上，无法比对：{report.notes[index]}"
+                "（若平台改用了新的图片域名，请加入 PAGE_HOSTS）",
+            )
+        )
     for index in report.mismatched:
         problems.append(
             (Code.IMAGE_CHANGED, f"第 {index + 1} 张图片与签发版本不同（{report.notes[index]}）")

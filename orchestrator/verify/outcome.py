@@ -22,6 +22,9 @@ mismatch     title_changed        the signed title is not on the page
              image_count_changed  the article holds a different number of images
              image_not_image      an image address answers something that is not an image
              image_missing        an image address answers 404/410
+             image_host_changed   an image is served from a host not allowed for the channel
+                                  (a picture swapped for one elsewhere is not compared, so
+                                  it is a mismatch, never 一致)
              image_changed        an image differs from the signed one (perceptual hash)
 
 A page with several problems gets the code listed first above for what it found; its reason
@@ -75,6 +78,7 @@ class Code(enum.StrEnum):
     IMAGE_COUNT_CHANGED = "image_count_changed"
     IMAGE_NOT_IMAGE = "image_not_image"
     IMAGE_MISSING = "image_missing"
+    IMAGE_HOST_CHANGED = "image_host_changed"
     IMAGE_CHANGED = "image_changed"
 
 
@@ -105,6 +109,7 @@ CODE_VERDICT: dict[Code, Verdict] = {
             Code.IMAGE_COUNT_CHANGED,
             Code.IMAGE_NOT_IMAGE,
             Code.IMAGE_MISSING,
+            Code.IMAGE_HOST_CHANGED,
             Code.IMAGE_CHANGED,
         ),
         Verdict.MISMATCH,
@@ -136,6 +141,7 @@ class ImageReport:
     mismatched: tuple[int, ...] = ()
     not_image: tuple[int, ...] = ()
     missing: tuple[int, ...] = ()
+    foreign: tuple[int, ...] = ()  # on a host not allowed for the channel: never fetched
     unfetchable: tuple[UnfetchableImage, ...] = ()
     distances: tuple[int | None, ...] = ()  # perceptual-hash distance per position, if compared
 

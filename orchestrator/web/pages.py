@@ -39,6 +39,7 @@ from orchestrator.models import (
 from orchestrator.permissions import PERMISSIONS, holds, require
 from orchestrator.services import alerts, amendments, pauses, submissions, verification
 from orchestrator.services.org import person_by_username
+from orchestrator.services.publishing import get_publication
 from orchestrator.services.review import carried, review_record
 from orchestrator.services.verification import WATCHED
 from orchestrator.states import State
@@ -652,8 +653,7 @@ def _verify(pub_id: int, who: auth.Principal) -> str:
 
     app, hub = get_app(), publisher().hub
     with app.db.read() as session:
-        pub = session.get(Publication, pub_id)
-        assert pub is not None
+        pub = get_publication(session, pub_id)
         require(session, who.username, "verify", hub.classes[pub.channel].kind, datetime.now(UTC))
     checked = verification.verify(app, hub, pub_id, trigger="manual", actor=who.username)
     if checked.verdict.value == "consistent":

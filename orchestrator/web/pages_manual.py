@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from channels.item import IMAGE_SRC_PREFIX, Item
 from channels.rendering import clean_html, text_of
 from orchestrator.blobs import sniff_mime
-from orchestrator.errors import Forbidden, NotFound, SanshenError
+from orchestrator.errors import Conflict, Forbidden, NotFound, SanshenError
 from orchestrator.models import ArchiveEntry, Publication
 from orchestrator.permissions import PERMISSIONS, holds
 from orchestrator.render import render
@@ -43,6 +43,10 @@ from orchestrator.web.templating import flash, page
 router = APIRouter(include_in_schema=False)
 Who = Annotated[Principal, Depends(principal)]
 SHA = re.compile(r"^[0-9a-f]{64}$")
+# The package exists once the gate let the row go to a person (and stays for reference).
+PACKAGE_STATES = frozenset(
+    s.value for s in (State.MANUAL, State.PUBLISHED, State.TAKEDOWN, State.RETRACTED)
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,12 @@ def package_context(session: Session, pub_id: int, who: Principal) -> dict[str, 
     pub = get_publication(session, pub_id)
     if not _may(session, who, pub, hub):
         raise Forbidden("发布包只向负责该渠道发布的人员开放", code="not_permitted")
+    if pub.state not in PACKAGE_STATES:
+        raise Conflict(
+            f"发布 {pub_id} 当前为“{State(pub.state).label}”：发布包只在通过闸门复核、"
+            "待人工发布之后提供",
+            code="no_package",
+        )
     item = render(pub.version, pub.channel, reference=f"P{pub.id}", store=app.blobs)
     form = session.scalar(
         select(ArchiveEntry)
@@ -140,6 +150,8 @@ def _package_item(pub_id: int, who: Principal) -> tuple[Item, Publication]:
         pub = get_publication(session, pub_id)
         if not _may(session, who, pub, hub):
             raise Forbidden("发布包只向负责该渠道发布的人员开放", code="not_permitted")
+        if pub.state not in PACKAGE_STATES:
+            raise Conflict(f"发布 {pub_id} 没有发布包", code="no_package")
         return render(pub.version, pub.channel, reference=f"P{pub.id}", store=app.blobs), pub
 
 
@@ -185,7 +197,7 @@ async def package_published(
     comment: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
-    def work() -> str:
+    def work() -> tuple[str, str]:
         done = manual.record_published(
             get_app(),
             _hub(),
@@ -197,12 +209,14 @@ async def package_published(
             comment=comment.strip(),
         )
         checked = done.checked
-        if checked is None or checked.verdict.value == "consistent":
-            return "已登记人工发布，核验一致：线上页面与签发版本相同"
-        return f"已登记人工发布。核验结果：{checked.verdict.label}，{checked.reason}"
+        if checked is None:
+            return "已登记人工发布；页面核验暂未完成，稍后由巡检核验", "ok"
+        if checked.verdict.value == "consistent":
+            return "已登记人工发布，核验一致：线上页面与签发版本相同", "ok"
+        return f"已登记人工发布，但核验{checked.verdict.label}：{checked.reason}", "error"
 
     try:
-        message = await run_in_threadpool(work)
+        message, kind = await run_in_threadpool(work)
     except SanshenError as refused:
         if isinstance(refused, Forbidden):
             raise
@@ -223,7 +237,7 @@ async def package_published(
                 )
 
         return await run_in_threadpool(again)
-    return flash(_back(pub_id), message)
+    return flash(_back(pub_id), message, kind)
 
 
 STATUS = {"wrong_password": 403, "not_permitted": 403, "not_manual": 409, "state_changed": 409}
@@ -235,8 +249,10 @@ async def package_taken_down(pub_id: RowId, who: Who) -> Response:
         checked = manual.confirm_taken_down(get_app(), _hub(), pub_id, actor=who.username)
         if checked.state == State.RETRACTED.value:
             return "核验确认页面已删除，撤稿完成"
-        raise _NotYet(
-            f"页面仍未删除（{checked.verdict.label}：{checked.reason}），请在平台上撤下后再核验"
+        if checked.verdict.value in ("consistent", "mismatch"):
+            raise _NotYet(f"页面仍可访问（{checked.reason}），请在平台上撤下后再核验")
+        raise _Unconfirmed(
+            f"无法确认页面已删除（{checked.verdict.label}：{checked.reason}），请稍后再核验"
         )
 
     return await _run(pub_id, work)
@@ -244,6 +260,10 @@ async def package_taken_down(pub_id: RowId, who: Who) -> Response:
 
 class _NotYet(SanshenError):
     code = "page_still_live"
+
+
+class _Unconfirmed(SanshenError):
+    code = "removal_unconfirmed"
 
 
 async def _run(pub_id: int, action: Any) -> Response:

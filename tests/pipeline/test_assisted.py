@@ -12,6 +12,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from gate.model import ChannelRequest
 from orchestrator.errors import Forbidden, InvalidInput, WrongPassword
 from orchestrator.models import Alert, ArchiveEntry, ManualAction, Publication, Verification
 from orchestrator.services import alerts, manual
@@ -59,6 +60,13 @@ def cms_publish(stack: Stack, title: str, body: str) -> tuple[str, str]:
     article = re.search(r'id="published-id"[^>]*>([^<]+)<', answer.text)
     assert url and article, answer.text[:2000]
     return url.group(1).strip(), article.group(1).strip()
+
+
+def verifications_of(stack: Stack, pub_id: int) -> list[Verification]:
+    with stack.app.db.read() as session:
+        return list(
+            session.scalars(select(Verification).where(Verification.publication_id == pub_id))
+        )
 
 
 def manual_row(stack: Stack, sub: int) -> Publication:
@@ -157,6 +165,16 @@ def test_the_done_when_walk(assisted: Stack) -> None:
             )
 
     stack.wait_for(alerted, timeout=30, what="不一致告警")
+    # the page counts its views, so its bytes change on every check: still one alert
+    seen = len(verifications_of(stack, pub.id))
+    stack.wait_for(lambda: len(verifications_of(stack, pub.id)) >= seen + 3, what="more rounds")
+    with stack.app.db.read() as session:
+        count = session.scalar(
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.publication_id == pub.id, Alert.kind == "live_mismatch")
+        )
+    assert count == 1
     with stack.app.db.read() as session:
         last = session.scalars(
             select(Verification)
@@ -188,6 +206,11 @@ def test_the_done_when_walk(assisted: Stack) -> None:
     assert p.retract(pub.id, reason="信息有误", actor="web") == State.TAKEDOWN.value
     still = manual.confirm_taken_down(stack.app, hub(stack), pub.id, actor="web")
     assert still.state == "takedown" and still.verdict.value != "removed"
+    with stack.app.db.session() as session:  # nobody took it down for an hour: an alert
+        alerts.scan(session, now=datetime.now(UTC) + timedelta(hours=1), overdue_after=900)
+    with stack.app.db.read() as session:
+        kinds = set(session.scalars(select(Alert.kind).where(Alert.publication_id == pub.id)))
+    assert "takedown" in kinds
     base = stack.sims.base_url("gov_website")
     requests.post(f"{base}/cms/articles/{article_id}/delete", timeout=5).raise_for_status()
     gone = manual.confirm_taken_down(stack.app, hub(stack), pub.id, actor="web")
@@ -348,3 +371,37 @@ def test_the_hand_steps_and_verify_on_the_command_line(assisted: Stack) -> None:
     assert neither.returncode != 0 and "三者选一" in neither.stderr
     history = run("publication", "verifications", str(pub.id))
     assert history.returncode == 0 and "人工核验" in history.stdout and "不一致" in history.stdout
+
+
+def test_a_new_version_calls_off_the_hand_publication_of_the_old_one(assisted: Stack) -> None:
+    """A row waiting for a person is what an older version had waiting: a new version
+    cancels it, and a record of publishing it by hand is refused (the gate again)."""
+    from orchestrator.services import submissions
+
+    stack = assisted
+    stack.start("worker")
+    stack.start("scheduler")
+    sub = stack.signed_off(("gov_website",), body_html="<p>周六上午延时服务。</p>", images=[])
+    stack.wait_for(lambda: stack.states(sub) == {"gov_website": "manual"}, what="待人工发布")
+    (pub,) = stack.publications(sub)
+    with stack.app.db.session() as session:
+        current = submissions.get(session, sub).current
+        draft = submissions.Draft(
+            title=current.title,
+            body_html="<p>周六上午延时服务，时间调整为8:30开始。</p>",
+            channels=[ChannelRequest(c.channel, c.publish_date) for c in current.channels],
+        )
+        submissions.revise(session, stack.app.blobs, sub, editor="author", draft=draft)
+    assert {p.id: p.state for p in stack.publications(sub)}[pub.id] == "cancelled"
+    with pytest.raises(Exception) as refused:
+        manual.record_published(
+            stack.app,
+            hub(stack),
+            pub.id,
+            url=f"{stack.sims.base_url('gov_website')}/articles/x.html",
+            actor="web",
+            password=PASSWORDS["web"],
+        )
+    assert getattr(refused.value, "code", "") == "not_manual"
+    with stack.app.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(ManualAction)) == 0

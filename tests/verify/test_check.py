@@ -262,12 +262,17 @@ def test_an_image_that_cannot_be_fetched_is_reported_not_a_mismatch(site, articl
     assert "第 2 张图片未能比对" in outcome.reason
 
 
-def test_an_image_on_a_host_not_allowed_is_not_fetched(site, article, session) -> None:
+def test_an_image_on_a_host_not_allowed_is_not_fetched_and_is_a_mismatch(
+    site, article, session
+) -> None:
+    """Not fetched (the allow-list), so not compared: a picture swapped for one served from
+    elsewhere must not pass as 一致."""
     body = article.body().replace("/img/2.jpg", "http://images.example.com/2.jpg")
     url = serve_article(site, article, body_html=body)
     outcome = run(site, url, article, session)
-    assert outcome.verdict is Verdict.CONSISTENT
-    assert [u.code for u in outcome.images.unfetchable] == ["host_not_allowed"]
+    assert (outcome.verdict, outcome.code) == (Verdict.MISMATCH, "image_host_changed")
+    assert "第 2 张图片不在该渠道的发布地址上" in outcome.reason
+    assert outcome.images.unfetchable == ()
 
 
 # -- gone and errors --------------------------------------------------------------------------
