@@ -209,7 +209,10 @@ def _act(
     if row.trigger == "published" and verdict is Verdict.REMOVED:
         # a page recorded a moment ago may not be served yet (static publishing, a CDN)
         next_at = now + timedelta(seconds=app.settings.verify_retry_after)
-    if state is State.TAKEDOWN and verdict is Verdict.REMOVED:
+    gone = verdict is Verdict.REMOVED or (
+        state in (State.TAKEDOWN, State.RETRACTED) and no_longer_there(outcome)
+    )
+    if state is State.TAKEDOWN and gone:
         if move(session, pub.id, (State.TAKEDOWN,), State.RETRACTED, now=now):
             record_move(
                 session,
@@ -220,6 +223,8 @@ def _act(
                 at=now,
             )
             state = State.RETRACTED
+        next_at = None
+    elif state is State.RETRACTED and gone:
         next_at = None
     # only while the row is in the state this check judged (a retract in between wins)
     session.execute(
@@ -243,12 +248,26 @@ def _act(
         _alert(session, pub, row, outcome, now, kind="live_unreachable")
     elif (
         state is State.RETRACTED
+        and not gone
         and verdict in (Verdict.CONSISTENT, Verdict.MISMATCH)
         and (first_since_move or previous not in (Verdict.CONSISTENT, Verdict.MISMATCH))
     ):
         _alert(session, pub, row, outcome, now, kind="still_live")
     return state.value
 
+
+def no_longer_there(outcome: Outcome) -> bool:
+    """A page that answers but no longer holds the article: many platforms show a deleted
+    article as a 200 notice (WeChat: 该内容已被发布者删除) or send it to their home page. The
+    signed title is not on it and next to nothing of the signed text is."""
+    return (
+        outcome.verdict is Verdict.MISMATCH
+        and outcome.code == "title_changed"
+        and outcome.similarity < SOFT_GONE_SIMILARITY
+    )
+
+
+SOFT_GONE_SIMILARITY = 0.3
 
 # A page that cannot be fetched this many checks in a row (after retries) tells a person.
 UNREACHABLE_ALERT_AFTER = 3

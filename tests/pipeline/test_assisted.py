@@ -405,3 +405,25 @@ def test_a_new_version_calls_off_the_hand_publication_of_the_old_one(assisted: S
     assert getattr(refused.value, "code", "") == "not_manual"
     with stack.app.db.read() as session:
         assert session.scalar(select(func.count()).select_from(ManualAction)) == 0
+
+    # 撤稿 by hand where the platform shows a deleted article as a 200 notice (as WeChat does)
+    from orchestrator.services import verification
+    from orchestrator.verify import Outcome, Verdict
+
+    Publisher(stack.app, hub(stack), MemoryRateGate()).retract(pub.id, reason="撤回", actor="web")
+
+    def notice(similarity: float) -> Outcome:
+        return Outcome(
+            verdict=Verdict.MISMATCH,
+            code="title_changed",
+            reason="页面上找不到签发的标题",
+            url=url,
+            similarity=similarity,
+        )
+
+    # only the title changed: the article is still there
+    kept = verification.record(stack.app, pub.id, notice(0.9), trigger="takedown")
+    assert kept.state == "takedown"
+    gone = verification.record(stack.app, pub.id, notice(0.02), trigger="takedown")
+    assert gone.state == "retracted"
+    assert stack.publications(sub)[0].next_verify_at is None
