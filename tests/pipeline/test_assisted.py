@@ -372,6 +372,28 @@ def test_the_hand_steps_and_verify_on_the_command_line(assisted: Stack) -> None:
     history = run("publication", "verifications", str(pub.id))
     assert history.returncode == 0 and "人工核验" in history.stdout and "不一致" in history.stdout
 
+    # 撤稿 by hand where the platform shows a deleted article as a 200 notice (as WeChat does)
+    from orchestrator.services import verification
+    from orchestrator.verify import Outcome, Verdict
+
+    Publisher(stack.app, hub(stack), MemoryRateGate()).retract(pub.id, reason="撤回", actor="web")
+
+    def notice(similarity: float) -> Outcome:
+        return Outcome(
+            verdict=Verdict.MISMATCH,
+            code="title_changed",
+            reason="页面上找不到签发的标题",
+            url=url,
+            similarity=similarity,
+        )
+
+    # only the title changed: the article is still there
+    kept = verification.record(stack.app, pub.id, notice(0.9), trigger="takedown")
+    assert kept.state == "takedown"
+    gone = verification.record(stack.app, pub.id, notice(0.02), trigger="takedown")
+    assert gone.state == "retracted"
+    assert stack.publications(sub)[0].next_verify_at is None
+
 
 def test_a_new_version_calls_off_the_hand_publication_of_the_old_one(assisted: Stack) -> None:
     """A row waiting for a person is what an older version had waiting: a new version
@@ -405,25 +427,3 @@ def test_a_new_version_calls_off_the_hand_publication_of_the_old_one(assisted: S
     assert getattr(refused.value, "code", "") == "not_manual"
     with stack.app.db.read() as session:
         assert session.scalar(select(func.count()).select_from(ManualAction)) == 0
-
-    # 撤稿 by hand where the platform shows a deleted article as a 200 notice (as WeChat does)
-    from orchestrator.services import verification
-    from orchestrator.verify import Outcome, Verdict
-
-    Publisher(stack.app, hub(stack), MemoryRateGate()).retract(pub.id, reason="撤回", actor="web")
-
-    def notice(similarity: float) -> Outcome:
-        return Outcome(
-            verdict=Verdict.MISMATCH,
-            code="title_changed",
-            reason="页面上找不到签发的标题",
-            url=url,
-            similarity=similarity,
-        )
-
-    # only the title changed: the article is still there
-    kept = verification.record(stack.app, pub.id, notice(0.9), trigger="takedown")
-    assert kept.state == "takedown"
-    gone = verification.record(stack.app, pub.id, notice(0.02), trigger="takedown")
-    assert gone.state == "retracted"
-    assert stack.publications(sub)[0].next_verify_at is None
