@@ -47,6 +47,11 @@ def test_a_clerk_publishes_by_hand_and_the_watch_catches_an_edit(
     row.get_by_role("link", name="发布包").click()
     expect(page.locator("h1")).to_contain_text("发布包：政府网站")
     expect(page.locator("#pkg-limits-ok")).to_be_visible()
+    # the signed 审批表 and the images (here the cover) come with the package
+    form = page.request.get(live.url + page.locator("#pkg-form").get_attribute("href"))
+    assert form.ok and form.body().startswith(b"%PDF")
+    images = page.request.get(f"{live.url}/work/package/{pub.id}/images.zip")
+    assert images.ok and images.body().startswith(b"PK")
     title = page.locator("#pkg-title").inner_text()
     body_html = page.locator("#pkg-html").input_value()
     assert "9:00至12:00" in page.locator("#pkg-text").input_value()
