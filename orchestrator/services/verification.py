@@ -238,7 +238,7 @@ def _act(
     bad_live = verdict is Verdict.MISMATCH or (
         verdict is Verdict.REMOVED and row.trigger != "published"
     )
-    if state is State.PUBLISHED and bad_live and previous != verdict.value:
+    if state is State.PUBLISHED and bad_live and _starts_episode(session, row, previous):
         _alert(session, pub, row, outcome, now, kind="live_" + verdict.value)
     elif (
         state is State.PUBLISHED
@@ -254,6 +254,20 @@ def _act(
     ):
         _alert(session, pub, row, outcome, now, kind="still_live")
     return state.value
+
+
+def _starts_episode(session: Session, row: Verification, previous: str | None) -> bool:
+    """This check's finding is new: another verdict before it, or the same 已删除 found right
+    after recording (not alerted then: a page may take a moment to be served)."""
+    if previous != row.verdict:
+        return True
+    prior = session.scalar(
+        select(Verification.trigger)
+        .where(Verification.publication_id == row.publication_id, Verification.id < row.id)
+        .order_by(Verification.id.desc())
+        .limit(1)
+    )
+    return row.verdict == Verdict.REMOVED.value and prior == "published"
 
 
 def no_longer_there(outcome: Outcome) -> bool:

@@ -310,6 +310,19 @@ def test_the_watch_checks_api_channels_survives_bad_pages_and_stops_once_retract
     verification.watch_round(stack.app, hub(stack))
     assert {p.channel: p.verdict for p in stack.publications(sub)}["wechat"] == "consistent"
 
+    # 已删除 right after recording is not alerted (a page may take a moment to be served); the
+    # same found by the watch is, once
+    from orchestrator.verify import Outcome, Verdict
+
+    gone = Outcome(verdict=Verdict.REMOVED, code="gone", reason="页面已删除", url=zsb.url or "")
+    for trigger in ("published", "watch", "watch"):
+        verification.record(stack.app, zsb.id, gone, trigger=trigger)
+    with stack.app.db.read() as session:
+        removed = session.scalars(
+            select(Alert.kind).where(Alert.publication_id == zsb.id, Alert.kind == "live_removed")
+        ).all()
+    assert removed == ["live_removed"]
+
     # retracted through the API: the watch sees the page gone and lets it be
     p = Publisher(stack.app, hub(stack), MemoryRateGate())
     assert p.retract(gov.id, reason="信息有误", actor="web") == State.RETRACTED.value
