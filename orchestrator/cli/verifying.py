@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -22,7 +21,6 @@ from orchestrator.cli.base import (
 from orchestrator.cli.publications import pub_app
 from orchestrator.errors import InvalidInput
 from orchestrator.models import Publication
-from orchestrator.permissions import require
 from orchestrator.services import manual, verification
 from orchestrator.services.hub import hub_for
 from orchestrator.services.publishing import get_publication
@@ -78,20 +76,8 @@ def verify_cmd(
             raise InvalidInput("请用 --as 指定操作人", code="actor_required")
         app_ = ctx().app
         hub = hub_for(app_.settings.data_dir)
-        results = []
         targets = _targets(pub_id, submission, every)
-        with app_.db.read() as session:  # every row's permission first: all or nothing
-            for target in targets:
-                pub = get_publication(session, target)
-                kind = hub.classes[pub.channel].kind
-                require(session, actor, "verify", kind, datetime.now(UTC))
-        for target in targets:
-            checked = verification.verify(app_, hub, target, trigger="manual", actor=actor)
-            with app_.db.read() as session:
-                history = verification.history(session, target, limit=1)
-                diff = history[0].diff.get("segments", []) if history else []
-            results.append(checked.as_dict() | {"diff": diff})
-        return results
+        return [c.as_dict() for c in verification.verify_as(app_, hub, targets, actor=actor)]
 
     def status(rows: list[dict[str, Any]]) -> int:
         return 0 if all(r["verdict"] == "consistent" for r in rows) else 3

@@ -28,6 +28,7 @@ from orchestrator.reports.form import local, short_fingerprint
 from orchestrator.services.review import origin_problem, review_record
 from orchestrator.services.submissions import channel_catalogue, resolve_channel
 from orchestrator.states import State
+from orchestrator.verify import Verdict
 
 # Hand actions that decide when (or whether again) a publication is sent.
 TRIGGERS = {
@@ -60,12 +61,6 @@ EVENT_LABELS = TRIGGERS | {
     "publication.taken_down": "核验页面已删除，撤稿完成",
 }
 SYSTEM = "system"
-VERDICT_LABELS = {
-    "consistent": "一致",
-    "mismatch": "不一致",
-    "unreachable": "无法访问",
-    "removed": "已删除",
-}
 
 
 def find(
@@ -247,7 +242,7 @@ def _verifications(session: Session, pub: Publication) -> list[dict[str, Any]]:
             "at": local(v.checked_at),
             "trigger": v.trigger,
             "verdict": v.verdict,
-            "verdict_label": VERDICT_LABELS.get(v.verdict, v.verdict),
+            "verdict_label": Verdict(v.verdict).label,
             "code": v.code,
             "reason": v.reason,
             "diff": [seg for seg in v.diff.get("segments", []) if seg[0] != "equal"],

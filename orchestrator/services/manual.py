@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from channels.base import ChannelKind
 from gate import evaluate
@@ -195,11 +195,11 @@ def confirm_taken_down(
 
 def actions(app: App, pub_id: int) -> list[ManualAction]:
     with app.db.read() as session:
-        rows = session.scalars(
-            select(ManualAction)
-            .where(ManualAction.publication_id == pub_id)
-            .order_by(ManualAction.id)
-        ).all()
-        for row in rows:
-            _ = row.actor.name
-        return list(rows)
+        return list(
+            session.scalars(
+                select(ManualAction)
+                .where(ManualAction.publication_id == pub_id)
+                .options(selectinload(ManualAction.actor))
+                .order_by(ManualAction.id)
+            )
+        )

@@ -1023,11 +1023,7 @@ def _verified(pub_id: int, checked: verification.Checked) -> s.VerifiedOut:
 def verify_publication(pub_id: RowId, who: Who) -> s.VerifiedOut:
     """发布核验 now: fetch the live page and compare it with the signed version. The verdict is
     the answer (一致, 不一致 with its diff, 无法访问, 已删除), never an error."""
-    hub = publisher().hub
-    with get_app().db.read() as session:
-        pub = get_publication(session, pub_id)
-        require(session, who.username, "verify", hub.classes[pub.channel].kind, datetime.now(UTC))
-    checked = verification.verify(get_app(), hub, pub_id, trigger="manual", actor=who.username)
+    (checked,) = verification.verify_as(get_app(), publisher().hub, [pub_id], actor=who.username)
     return _verified(pub_id, checked)
 
 

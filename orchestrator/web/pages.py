@@ -36,10 +36,9 @@ from orchestrator.models import (
     Submission,
     Version,
 )
-from orchestrator.permissions import PERMISSIONS, holds, require
+from orchestrator.permissions import PERMISSIONS, holds
 from orchestrator.services import alerts, amendments, pauses, submissions, verification
 from orchestrator.services.org import person_by_username
-from orchestrator.services.publishing import get_publication
 from orchestrator.services.review import carried, review_record
 from orchestrator.services.verification import WATCHED
 from orchestrator.states import State
@@ -651,11 +650,7 @@ def _act(action: str, pub_id: int, channel: str, who: auth.Principal, form: Acti
 def _verify(pub_id: int, who: auth.Principal) -> str:
     from orchestrator.api import publisher
 
-    app, hub = get_app(), publisher().hub
-    with app.db.read() as session:
-        pub = get_publication(session, pub_id)
-        require(session, who.username, "verify", hub.classes[pub.channel].kind, datetime.now(UTC))
-    checked = verification.verify(app, hub, pub_id, trigger="manual", actor=who.username)
+    (checked,) = verification.verify_as(get_app(), publisher().hub, [pub_id], actor=who.username)
     if checked.verdict.value == "consistent":
         return "核验一致：线上页面与签发版本相同"
     return f"核验结果：{checked.verdict.label}。{checked.reason}"

@@ -91,12 +91,12 @@ VERDICT_LABELS = {
     "unreachable": "无法访问",
     "removed": "页面已删除",
 }
-TRIGGER_LABELS = {
-    "published": "发布后核验",
-    "watch": "巡检",
-    "manual": "人工核验",
-    "takedown": "撤下核验",
-}
+
+
+def verification_triggers() -> Mapping[str, str]:
+    from orchestrator.services.verification import TRIGGER_LABELS
+
+    return TRIGGER_LABELS
 
 
 def _label(table: Mapping[str, str]) -> Callable[[str | None], str]:
@@ -114,7 +114,7 @@ templates.env.filters.update(
     operation_label=_label(OPERATION_LABELS),
     outcome_label=_label(OUTCOME_LABELS),
     verdict_label=_label(VERDICT_LABELS),
-    trigger_label=_label(TRIGGER_LABELS),
+    trigger_label=_label(verification_triggers()),
 )
 
 
