@@ -48,6 +48,9 @@ class Draft:
     major_event: bool = False
     special_content: bool = False
     repost: RepostSource | None = None
+    # Apply the safe, visible fixes the channel checks offer (PNG cover to JPEG, oversized
+    # images downscaled) instead of refusing the draft for them.
+    autofix: bool = False
 
 
 def body_text(data: bytes, source: str) -> str:
