@@ -26,6 +26,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from channels.registry import RegistryError, load_channels, load_simulator
 from channels.simulators.base import FaultConfig, Simulator
+from channels.simulators.wecom_app import MOUNT as WECOM_APP_MOUNT
+from channels.simulators.wecom_app import WeComAppSimulator
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -157,6 +159,9 @@ class SimulatorServer:
         mounts: dict[str, WSGIApplication] = {
             f"/{name}": sim.create_app() for name, sim in self._simulators.items()
         }
+        # Not a channel (it tells reviewers their turn), so outside `names` and the operator view.
+        self.wecom_app = WeComAppSimulator()
+        mounts[WECOM_APP_MOUNT] = self.wecom_app.create_app()
         self._app = _InFlight(DispatcherMiddleware(self._operator_app(), mounts))
         handler = _Handler if log_requests else _QuietHandler
         self._server: BaseWSGIServer = make_server(
@@ -182,6 +187,11 @@ class SimulatorServer:
     def base_url(self, name: str) -> str:
         self.simulator(name)
         return f"{self.url}/{name}"
+
+    @property
+    def wecom_app_url(self) -> str:
+        """The 企业微信 API root of `wecom_app` (its credentials: `wecom_app.client_settings`)."""
+        return f"{self.url}{WECOM_APP_MOUNT}"
 
     def simulator(self, name: str) -> Simulator:
         try:
@@ -243,6 +253,7 @@ class SimulatorServer:
         for name, sim in self._simulators.items():
             sim.reset()
             sim.faults.update(self._initial[name].model_dump())
+        self.wecom_app.reset()
 
     def state(self) -> dict[str, Any]:
         return {"platforms": [sim.snapshot() for sim in self._simulators.values()]}
