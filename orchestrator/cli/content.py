@@ -15,10 +15,12 @@ from orchestrator.cli.base import (
     JsonOpt,
     SubmissionArg,
     ctx,
+    fail,
     local,
     run,
     submission_app,
 )
+from orchestrator.docx_import import Manuscript, read_manuscript
 from orchestrator.errors import InvalidInput
 from orchestrator.services import submissions
 
@@ -38,9 +40,33 @@ def parse_channel(text: str, catalogue: dict[str, str]) -> ChannelRequest:
     return ChannelRequest(name, when, parts[2] if len(parts) == 3 else "")
 
 
+def body_source(title: str | None, body: Path | None, docx: Path | None, as_json: bool) -> None:
+    """The body comes from exactly one of --body and --docx; without --docx, --title is needed."""
+    if body is not None and docx is not None:
+        fail(
+            InvalidInput(
+                "--docx 与 --body 只能给出其一：Word 稿件本身就是正文", code="docx_with_body"
+            ),
+            as_json,
+        )
+    if body is None and docx is None:
+        fail(InvalidInput("缺少正文：请给出 --body 或 --docx", code="body_required"), as_json)
+    if docx is None and title is None:
+        fail(
+            InvalidInput(
+                "缺少选项 --title（给出 --docx 时可取 Word 稿件的标题）", code="title_required"
+            ),
+            as_json,
+        )
+
+
+def read_docx(docx: Path | None) -> Manuscript | None:
+    return None if docx is None else read_manuscript(files.read_bytes(docx, "Word 稿件"), docx.name)
+
+
 def build_draft(
-    title: str,
-    body: Path,
+    title: str | None,
+    body: Path | None,
     image: list[Path] | None,
     cover: Path | None,
     channel: list[str],
@@ -51,7 +77,10 @@ def build_draft(
     repost_platform: str | None,
     repost_url: str | None,
     repost_time: str | None,
+    manuscript: Manuscript | None = None,
 ) -> submissions.Draft:
+    """The draft the options describe; with a Word `manuscript`, its body, images and (unless
+    --title is given) title."""
     catalogue = submissions.channel_catalogue()
     repost = None
     if repost_platform or repost_url or repost_time:
@@ -67,11 +96,20 @@ def build_draft(
         if published.tzinfo is None:
             published = published.replace(tzinfo=SHANGHAI)
         repost = RepostSource(repost_platform, repost_url, published)
+    if manuscript is not None:
+        body_html, own_images = manuscript.body_html, manuscript.images
+    else:
+        assert body is not None
+        body_html = submissions.body_text(files.read_bytes(body, "正文文件"), str(body))
+        own_images = []
     return submissions.Draft(
-        title=title,
-        body_html=submissions.body_text(files.read_bytes(body, "正文文件"), str(body)),
+        title=title or (manuscript.title if manuscript else ""),
+        body_html=body_html,
         channels=[parse_channel(c, catalogue) for c in channel],
-        images=[submissions.ImageFile(p.name, files.read_bytes(p, "图片")) for p in image or []],
+        images=[
+            *own_images,
+            *(submissions.ImageFile(p.name, files.read_bytes(p, "图片")) for p in image or []),
+        ],
         cover=submissions.ImageFile(cover.name, files.read_bytes(cover, "封面")) if cover else None,
         digest=digest,
         byline=byline,
@@ -81,10 +119,22 @@ def build_draft(
     )
 
 
-TitleOpt = Annotated[str, typer.Option(help="标题")]
+def with_warnings(result: dict[str, Any], manuscript: Manuscript | None) -> dict[str, Any]:
+    return result if manuscript is None else {**result, "warnings": manuscript.warnings}
+
+
+TitleOpt = Annotated[str | None, typer.Option(help="标题（给出 --docx 时缺省取 Word 稿件的标题）")]
 BodyOpt = Annotated[
-    Path,
+    Path | None,
     typer.Option(help='正文 HTML 文件（UTF-8，或 GBK/GB18030）；<img src="文件名"> 指向 --image'),
+]
+DocxOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--docx",
+        help="Word 稿件（.docx；装有 LibreOffice 时也可为 .doc）：正文、图片和标题都取自文档，"
+        "代替 --body",
+    ),
 ]
 ImageOpt = Annotated[list[Path] | None, typer.Option("--image", help="图片文件，可多次给出")]
 CoverOpt = Annotated[Path | None, typer.Option(help="封面图片（微信公众号需要）")]
@@ -104,9 +154,10 @@ RepostTOpt = Annotated[str | None, typer.Option(help="转载来源首发时间�
 def submission_create(
     author: Annotated[str, typer.Option(help="供稿人用户名")],
     department: Annotated[str, typer.Option(help="申请科室/窗口代码")],
-    title: TitleOpt,
-    body: BodyOpt,
     channel: ChannelOpt,
+    title: TitleOpt = None,
+    body: BodyOpt = None,
+    docx: DocxOpt = None,
     image: ImageOpt = None,
     cover: CoverOpt = None,
     digest: DigestOpt = "",
@@ -118,7 +169,10 @@ def submission_create(
     repost_time: RepostTOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
+    body_source(title, body, docx, as_json)
+
     def work() -> dict[str, Any]:
+        manuscript = read_docx(docx)
         draft = build_draft(
             title,
             body,
@@ -132,12 +186,13 @@ def submission_create(
             repost_platform,
             repost_url,
             repost_time,
+            manuscript,
         )
         with ctx().session() as session:
             created = submissions.create(
                 session, ctx().app.blobs, author=author, department=department, draft=draft
             )
-            return describe_submission(created)
+            return with_warnings(describe_submission(created), manuscript)
 
     run(as_json, work, show_submission)
 
@@ -146,9 +201,10 @@ def submission_create(
 def submission_revise(
     submission_id: SubmissionArg,
     editor: Annotated[str, typer.Option(help="修改人用户名")],
-    title: TitleOpt,
-    body: BodyOpt,
     channel: ChannelOpt,
+    title: TitleOpt = None,
+    body: BodyOpt = None,
+    docx: DocxOpt = None,
     image: ImageOpt = None,
     cover: CoverOpt = None,
     digest: DigestOpt = "",
@@ -160,7 +216,10 @@ def submission_revise(
     repost_time: RepostTOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
+    body_source(title, body, docx, as_json)
+
     def work() -> dict[str, Any]:
+        manuscript = read_docx(docx)
         draft = build_draft(
             title,
             body,
@@ -174,10 +233,13 @@ def submission_revise(
             repost_platform,
             repost_url,
             repost_time,
+            manuscript,
         )
         with ctx().session() as session:
             submissions.revise(session, ctx().app.blobs, submission_id, editor=editor, draft=draft)
-            return describe_submission(submissions.get(session, submission_id))
+            return with_warnings(
+                describe_submission(submissions.get(session, submission_id)), manuscript
+            )
 
     run(as_json, work, show_submission)
 
@@ -244,3 +306,5 @@ def show_submission(r: dict[str, Any]) -> None:
             f"  {local(a['acted_at'])} {stage} {Decision(a['decision']).label} "
             f"{a['actor']} {a['comment']}{old}"
         )
+    for warning in r.get("warnings", []):
+        typer.secho(f"  注意：{warning}", fg=typer.colors.YELLOW)

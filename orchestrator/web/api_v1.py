@@ -19,7 +19,7 @@ from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.elements import ColumnElement
@@ -29,6 +29,7 @@ from channels.registry import load_channels
 from gate import next_stage
 from gate.model import STAGE_LABELS, ChannelRequest, Decision, RepostSource, ReviewStage, Role
 from orchestrator import audit
+from orchestrator.docx_import import read_manuscript
 from orchestrator.errors import Forbidden, InvalidInput, NotFound
 from orchestrator.models import (
     ApiToken,
@@ -41,7 +42,7 @@ from orchestrator.models import (
     Verification,
     Version,
 )
-from orchestrator.permissions import require
+from orchestrator.permissions import WRITERS, holds, require
 from orchestrator.services import (
     amendments,
     delegation,
@@ -388,6 +389,45 @@ def revise_submission(submission_id: RowId, body: s.DraftIn, who: Who) -> s.Subm
         session.flush()  # expiring discards unflushed changes (the audit head among them)
         session.expire_all()
         return submission_out(submissions.get(session, submission_id))
+
+
+def writer(who: Who) -> auth.Principal:
+    """The signed-in person, who must be one who writes manuscripts. As a dependency it runs
+    before the body is validated: without the role, 403 whatever was sent."""
+    with get_app().db.read() as session:
+        person = org.person_by_username(session, who.username)
+        if not holds(person, WRITERS, utc_now()):
+            allowed = "、".join(sorted(r.label for r in WRITERS))
+            raise Forbidden(
+                f"{person.name}无权提交或修改稿件（需要：{allowed}）", code="not_permitted"
+            )
+    return who
+
+
+@router.post(
+    "/manuscripts",
+    response_model=s.ManuscriptOut,
+    dependencies=[Depends(writer)],
+    responses=refusals(403),
+    tags=["稿件"],
+)
+def convert_manuscript(
+    file: Annotated[
+        UploadFile, File(description="Word 稿件（.docx；装有 LibreOffice 时也可为 .doc）")
+    ],
+) -> s.ManuscriptOut:
+    """A Word manuscript as title, body and images, in the shape POST /submissions takes
+    them; nothing is stored."""
+    manuscript = read_manuscript(file.file.read(), file.filename or "稿件.docx")
+    return s.ManuscriptOut(
+        title=manuscript.title,
+        body_html=manuscript.body_html,
+        images=[
+            s.ImageIn(filename=i.filename, data_base64=base64.b64encode(i.data).decode())
+            for i in manuscript.images
+        ],
+        warnings=manuscript.warnings,
+    )
 
 
 def _current_version_id() -> Any:

@@ -201,6 +201,16 @@ class SubmissionIn(DraftIn):
     )
 
 
+class ManuscriptOut(BaseModel):
+    """A Word manuscript converted, nothing stored: title, body and images as POST /submissions
+    takes them."""
+
+    title: str
+    body_html: str = Field(description='正文 HTML；<img src="文件名"> 指向 images')
+    images: list[ImageIn]
+    warnings: list[str] = Field(description="转换时略去或未能保留的内容，供人核对")
+
+
 class ChannelRowOut(BaseModel):
     channel: str
     channel_label: str
