@@ -404,9 +404,12 @@ def board_fragment(request: Request, who: Who) -> HTMLResponse:
 
 
 class _Text(HTMLParser):
-    """The readable text of a body, one line per block, images as [图片 name]."""
+    """The readable text of a body, one line per block (a table row's cells joined by " | "),
+    images as [图片 name]. An editor writes a body on one line: its blocks still diff apart."""
 
-    BLOCKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr"})
+    BLOCKS = frozenset(
+        {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "blockquote"}
+    )
 
     def __init__(self) -> None:
         super().__init__()
@@ -415,6 +418,8 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.BLOCKS and self.lines[-1]:
             self.lines.append("")
+        if tag in ("td", "th") and self.lines[-1]:
+            self.lines[-1] += " | "
         if tag == "img":
             self.lines[-1] += f"[图片 {dict(attrs).get('src') or ''}]"
 

@@ -7,15 +7,18 @@ and show the service's Chinese refusal on the same page with what the person typ
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from html import escape, unescape
+from pathlib import PurePosixPath
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -23,8 +26,10 @@ from starlette.datastructures import FormData, UploadFile
 
 from channels.base import ChannelKind
 from channels.registry import load_channels
+from channels.rendering import sniff_image
 from gate.model import ChannelRequest, Decision, RepostSource, ReviewStage, Role
 from gate.rules import ReviewContext, role_problem
+from orchestrator import docx_import
 from orchestrator.app import App
 from orchestrator.blobs import sniff_mime
 from orchestrator.errors import Forbidden, InvalidInput, NotFound, SanshenError
@@ -37,7 +42,7 @@ from orchestrator.models import (
     Submission,
     Version,
 )
-from orchestrator.permissions import PERMISSIONS, holds, require
+from orchestrator.permissions import PERMISSIONS, WRITERS, holds, require
 from orchestrator.services import prechecks, reposts, review, submissions
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.org import person_by_username
@@ -48,7 +53,7 @@ from orchestrator.web.auth import Principal
 from orchestrator.web.deps import RowId, get_app, principal
 from orchestrator.web.downloads import attachment
 from orchestrator.web.pages import OVERDUE_GRACE, ordered_channels
-from orchestrator.web.templating import flash, local, page
+from orchestrator.web.templating import STATIC_DIR, flash, local, page
 
 router = APIRouter(include_in_schema=False)
 
@@ -254,6 +259,7 @@ class FormValues:
     repost_time: str = ""
     keep_images: list[str] = field(default_factory=list)
     keep_cover: bool = False
+    autofix: bool = False
 
 
 def _text(form: FormData, name: str) -> str:
@@ -285,6 +291,7 @@ def values_from_form(form: FormData) -> FormValues:
         repost_time=_text(form, "repost_time").strip(),
         keep_images=_texts(form, "keep_image"),
         keep_cover=bool(form.get("keep_cover")),
+        autofix=bool(form.get("autofix")),
     )
 
 
@@ -375,24 +382,27 @@ def build_draft(
     channels, problems = rows_of(values, catalogue)
     repost, repost_problems = repost_of(values)
     problems += repost_problems + _image_problems(uploads)
-    if problems:
-        raise InvalidInput("稿件有误：" + "；".join(problems), code="invalid_form")
     images, cover = list(uploads.images), uploads.cover
     if kept is not None:
         images = kept_images(kept, values, app) + images
         if cover is None and values.keep_cover and kept.cover_sha256:
             cover = submissions.ImageFile("cover", _blob(app, kept.cover_sha256, "封面"))
+    body, inserted, missing = editor_images(values.body, images, app)
+    problems += missing + _image_problems(Uploads(inserted, None))
+    if problems:
+        raise InvalidInput("稿件有误：" + "；".join(problems), code="invalid_form")
     return submissions.Draft(
         title=values.title,
-        body_html=values.body,
+        body_html=body,
         channels=channels,
-        images=images,
+        images=images + inserted,
         cover=cover,
         digest=values.digest.strip(),
         byline=values.byline.strip(),
         major_event=values.major_event,
         special_content=values.special_content,
         repost=repost,
+        autofix=values.autofix,
     )
 
 
@@ -553,6 +563,206 @@ def submission_image(sub_id: RowId, sha: str, who: Who) -> Response:
         raise NotFound(f"稿件 {sub_id} 没有这张图片", code="image_not_found")
     # An <img> shows it; opened on its own it is a download, never a page of this site.
     return attachment(data, names[sha], sniff_mime(data), private=True)
+
+
+# --- the form's editor: vendored scripts, image and Word uploads, its image srcs ---------------
+#
+# The editor (static/editor.js, Quill under static/vendor/quill) writes the body into the form's
+# `body` field. An image it inserts is uploaded first and stored by hash; the body names it by
+# `/work/uploads/<sha256>` (or, on the revise form, by the submission's own image route), and
+# `editor_images` turns each such <img> into an ImageFile of the draft, the src into its file
+# name, so the submission service stores it exactly like a file chosen under 正文图片.
+
+VENDOR_DIR = STATIC_DIR / "vendor"
+VENDOR_FILES = frozenset(
+    f"{p.parent.name}/{p.name}"
+    for p in VENDOR_DIR.glob("*/*")
+    if p.is_file() and p.suffix in (".js", ".css")
+)
+Sha256 = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="SHA-256")]
+EDITOR_SRC = re.compile(r"/(?:work/uploads|submissions/[0-9]{1,10}/images)/([0-9a-f]{64})")
+IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+TAG_ATTRIBUTE = re.compile(r"""\s([^\s"'<>/=]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'=<>`]+))?""")
+UNSAFE_IN_NAME = re.compile(r"""[\x00-\x1f\x7f"'<>&\\/:*?|]""")
+SUFFIXES = {"jpeg": (".jpg", ".jpeg"), "png": (".png",), "gif": (".gif",)}
+
+
+@router.api_route("/static/vendor/{package}/{name}", methods=["GET", "HEAD"])
+def vendored(package: str, name: str, _who: Who) -> Response:
+    """The editor's vendored files (a fixed list, like /static/{name}: no path reaches the disk
+    unless it is one of them), for the signed-in pages that use them: nothing but sign-in answers
+    anonymously."""
+    if f"{package}/{name}" not in VENDOR_FILES:
+        raise NotFound(f"没有静态文件 {package}/{name}", code="static_not_found")
+    kind = "text/css" if name.endswith(".css") else "text/javascript"
+    return Response(
+        (VENDOR_DIR / package / name).read_bytes(),
+        media_type=f"{kind}; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+def may_write(session: Session, who: Principal) -> Person:
+    """The role the form's services require of whoever writes a manuscript (供稿人/编辑, 综合科);
+    which department they may write for is checked when the draft is handed in."""
+    person = _me(session, who)
+    if not holds(person, WRITERS, _now()):
+        allowed = "、".join(sorted(r.label for r in WRITERS))
+        raise Forbidden(f"{person.name}无权提交或修改稿件（需要：{allowed}）", code="not_permitted")
+    return person
+
+
+def image_name(wanted: str, sha: str, data: bytes) -> str:
+    """A file name safe to stand in an src: the one given, without a path or characters HTML
+    would escape, with an extension of what the bytes are; 图片-<sha[:12]> when none is left."""
+    suffixes = SUFFIXES.get(sniff_image(data) or "", ())
+    name = PurePosixPath(UNSAFE_IN_NAME.sub("", PurePosixPath(wanted.replace("\\", "/")).name))
+    stem = name.stem.strip()[:100]
+    if not stem or stem.startswith("."):
+        stem = f"图片-{sha[:12]}"
+    suffix = name.suffix.lower()
+    if suffixes and suffix not in suffixes:
+        suffix = suffixes[0]
+    return stem + suffix
+
+
+def _attributes(tag: str) -> list[tuple[str, str, str]]:
+    """(name, value, as written) of each attribute of one tag."""
+    found = []
+    for match in TAG_ATTRIBUTE.finditer(tag[4:-1]):
+        raw = match.group(2) or ""
+        value = raw[1:-1] if raw[:1] in "\"'" else raw
+        found.append((match.group(1).lower(), unescape(value), match.group(0)))
+    return found
+
+
+def editor_images(
+    body: str, present: list[submissions.ImageFile], app: App
+) -> tuple[str, list[submissions.ImageFile], list[str]]:
+    """The body with each editor image (`/work/uploads/<sha>`, `/submissions/<id>/images/<sha>`)
+    named by a file name instead; the image files to add for them (one per content, none for
+    one already in `present` under the same name); what is missing from the store."""
+    taken = {f.filename: hashlib.sha256(f.data).hexdigest() for f in present}
+    added: list[submissions.ImageFile] = []
+    missing: list[str] = []
+
+    def rename(match: re.Match[str]) -> str:
+        attributes = _attributes(match.group(0))
+        src = next((value for name, value, _ in attributes if name == "src"), "")
+        found = EDITOR_SRC.fullmatch(src)
+        if found is None:
+            return match.group(0)
+        sha = found.group(1)
+        data = app.blobs.get(sha)
+        if data is None:
+            missing.append(f"正文中的图片（{sha[:12]}）在存储中找不到，请重新插入")
+            return match.group(0)
+        wanted = next((v for n, v, _ in attributes if n == "data-filename"), "")
+        name = image_name(wanted, sha, data)
+        if taken.get(name, sha) != sha:
+            name = image_name(f"{PurePosixPath(name).stem}-{sha[:8]}", sha, data)
+        if name not in taken:
+            taken[name] = sha
+            added.append(submissions.ImageFile(name, data))
+        kept = [
+            f' src="{escape(name)}"' if n == "src" else written
+            for n, _, written in attributes
+            if n != "data-filename"
+        ]
+        return "<img" + "".join(kept) + ">"
+
+    return IMG_TAG.sub(rename, body), added, missing
+
+
+async def _one_file(request: Request, what: str) -> tuple[str, bytes]:
+    """The form's `file`: its name and bytes."""
+    upload = (await request.form()).get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise InvalidInput(f"请选择要上传的{what}", code="file_required")
+    return upload.filename, await upload.read()
+
+
+def store_image(session: Session, app: App, image: submissions.ImageFile) -> dict[str, str]:
+    """Check and store one image by its hash; what the editor needs to show and name it."""
+    problem = image_problem(image.filename, image.data)
+    if problem is not None:
+        raise InvalidInput(problem, code="image_invalid")
+    sha = app.blobs.put(session, image.data).sha256
+    name = image_name(image.filename, sha, image.data)
+    return {"url": f"/work/uploads/{sha}", "sha256": sha, "filename": name}
+
+
+@router.post("/work/uploads/image")
+async def upload_image(request: Request, who: Who) -> JSONResponse:
+    """An image inserted in the editor: stored by hash, answered with its URL."""
+    image = submissions.ImageFile(*await _one_file(request, "图片文件"))
+
+    def work() -> dict[str, str]:
+        app = get_app()
+        with app.db.session() as session:
+            may_write(session, who)
+            return store_image(session, app, image)
+
+    return JSONResponse(await run_in_threadpool(work))
+
+
+@router.get("/work/uploads/{sha}")
+def uploaded_image(sha: Sha256, who: Who) -> Response:
+    """An image stored by hash (the editor's uploads, a submission's images), for a signed-in
+    person; nothing else the store holds."""
+    data = get_app().blobs.get(sha)
+    kind = sniff_image(data) if data is not None else None
+    if data is None or kind is None:
+        raise NotFound("没有这张图片", code="image_not_found")
+    return attachment(data, f"图片-{sha[:12]}{SUFFIXES[kind][0]}", sniff_mime(data), private=True)
+
+
+def for_editor(session: Session, app: App, manuscript: docx_import.Manuscript) -> dict[str, Any]:
+    """A Word manuscript as the editor takes it: its images stored (a bad one left out with a
+    warning), their srcs pointing at /work/uploads/."""
+    warnings = list(manuscript.warnings)
+    body = manuscript.body_html
+    shown: dict[str, dict[str, str]] = {}
+    for image in manuscript.images:
+        try:
+            shown[image.filename] = store_image(session, app, image)
+        except InvalidInput as refused:
+            warnings.append(f"{refused.message}，已略去")
+
+    def point(match: re.Match[str]) -> str:
+        attributes = _attributes(match.group(0))
+        src = next((value for name, value, _ in attributes if name == "src"), "")
+        stored = shown.get(src)
+        if stored is None:
+            return "" if src in {i.filename for i in manuscript.images} else match.group(0)
+        kept = [w for n, _, w in attributes if n not in ("src", "data-filename")]
+        return (
+            f'<img src="{stored["url"]}" data-filename="{escape(stored["filename"])}"'
+            + "".join(kept)
+            + ">"
+        )
+
+    return {
+        "title": manuscript.title,
+        "body_html": IMG_TAG.sub(point, body),
+        "warnings": warnings,
+    }
+
+
+@router.post("/work/uploads/docx")
+async def upload_docx(request: Request, who: Who) -> JSONResponse:
+    """A Word manuscript (.docx) read for the form: title, body for the editor, warnings."""
+    filename, data = await _one_file(request, "Word 文档（.docx）")
+
+    def work() -> dict[str, Any]:
+        app = get_app()
+        with app.db.read() as session:
+            may_write(session, who)
+        manuscript = docx_import.read_manuscript(data, filename)  # no transaction held meanwhile
+        with app.db.session() as session:
+            return for_editor(session, app, manuscript)
+
+    return JSONResponse(await run_in_threadpool(work))
 
 
 # --- review and sign-off ---------------------------------------------------------------------
