@@ -24,6 +24,9 @@ class Problem:
     code: str  # stable English identifier, e.g. "title_too_long"
     message: str  # Chinese, for people
     field: str = ""  # "title", "body_html", "images[2]", ...
+    # For an image the platform refuses: what it accepts, so a fix can be computed.
+    max_bytes: int = 0
+    kinds: tuple[str, ...] = ()
 
 
 class ChannelError(Exception):

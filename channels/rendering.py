@@ -141,7 +141,13 @@ def image_problems(
     if kind not in allowed or MIME_BY_KIND[kind] != image.mime.lower():
         names = "、".join(sorted(k.upper() for k in allowed))
         problems.append(
-            Problem("image_type", f"图片 {image.filename} 的格式不受支持，仅限 {names}", field)
+            Problem(
+                "image_type",
+                f"图片 {image.filename} 的格式不受支持，仅限 {names}",
+                field,
+                max_bytes=max_bytes,
+                kinds=tuple(sorted(allowed)),
+            )
         )
     if len(image.data) > max_bytes:
         problems.append(
@@ -149,6 +155,8 @@ def image_problems(
                 "image_too_large",
                 f"图片 {image.filename} 大小 {_size(len(image.data))}，超过上限 {_size(max_bytes)}",
                 field,
+                max_bytes=max_bytes,
+                kinds=tuple(sorted(allowed)),
             )
         )
     return problems

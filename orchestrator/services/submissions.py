@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ from orchestrator.errors import ContentMissingError, InvalidInput, NotFound, San
 from orchestrator.images import image_problem
 from orchestrator.models import ChannelRequestRow, Person, Submission, Version, VersionImage
 from orchestrator.permissions import require_writer
-from orchestrator.services import dispatch
+from orchestrator.services import dispatch, draftcheck
+from orchestrator.services.hub import ChannelHub
 from orchestrator.services.org import department_by_code, person_by_username
 
 IMAGE_SRC_PREFIX = "sanshen-image:"
@@ -150,15 +152,17 @@ def _stored_images(session: Session, store: BlobStore, draft: Draft) -> list[Ver
     ]
 
 
-def _linked_body(body: str, images: list[VersionImage]) -> str:
-    """Body srcs naming an image file point at its content hash instead."""
+def _linked_body(body: str, images: list[ImageFile]) -> str:
+    """The body as it is stored and signed: srcs naming an image file point at its content
+    hash instead, and the HTML is cleaned."""
     for image in images:
+        sha = hashlib.sha256(image.data).hexdigest()
         body = re.sub(
             r'(src\s*=\s*["\'])' + re.escape(image.filename) + r'(["\'])',
-            lambda m, sha=image.sha256: f"{m.group(1)}{IMAGE_SRC_PREFIX}{sha}{m.group(2)}",
+            lambda m, sha=sha: f"{m.group(1)}{IMAGE_SRC_PREFIX}{sha}{m.group(2)}",
             body,
         )
-    return body
+    return clean_html(body)
 
 
 def _image_hashes(version: Version) -> tuple[str, ...]:
@@ -233,12 +237,27 @@ def add_version(
     draft: Draft,
     now: datetime,
     reviewed_version: Version | None = None,
+    fixes: list[str] | None = None,
+    check_channels: bool = True,
 ) -> Version:
-    """A new version of `draft`; `reviewed_version`: made by 稿件用途 from that version's
-    reviews (models.Version.reviewed_version)."""
+    """A new version of `draft`, refused whole when a requested channel would refuse it
+    (draftcheck; `check_channels=False` only for the system's own drafts, which a person
+    completes in a revision); `reviewed_version`: made by 稿件用途 from that version's reviews
+    (models.Version.reviewed_version); `fixes` receives what 自动修正 changed."""
     catalogue = channel_catalogue()
     _check(draft, catalogue, now.astimezone(SHANGHAI).date())
     _check_images(draft)
+    hub = ChannelHub()
+    department = submission.department.name
+    if draft.autofix:
+        draft, done = draftcheck.autofix(
+            draft, _linked_body(draft.body_html, draft.images), department, hub
+        )
+        if fixes is not None:
+            fixes.extend(done)
+    body_html = _linked_body(draft.body_html, draft.images)
+    if check_channels:
+        draftcheck.refuse(draftcheck.problems(draft, body_html, department, hub))
     cover = store.put(session, draft.cover.data) if draft.cover else None
     images = _stored_images(session, store, draft)
     version = Version(
@@ -246,7 +265,7 @@ def add_version(
         number=len(submission.versions) + 1,
         title=draft.title.strip(),
         # Reviewers sign exactly what goes out: the body is cleaned before it is fingerprinted.
-        body_html=clean_html(_linked_body(draft.body_html, images)),
+        body_html=body_html,
         digest=draft.digest,
         byline=draft.byline,
         cover_sha256=cover.sha256 if cover else None,
@@ -282,6 +301,7 @@ def create(
     draft: Draft,
     now: datetime | None = None,
     check_role: bool = True,
+    fixes: list[str] | None = None,
 ) -> Submission:
     """A new submission. `check_role=False` only for the system's own drafts (auto reposts)."""
     now = now or datetime.now(UTC)
@@ -291,7 +311,12 @@ def create(
         require_writer(person, home, now)
     submission = Submission(uid=str(uuid.uuid4()), department=home, author=person, created_at=now)
     session.add(submission)
-    version = add_version(session, store, submission, person, draft, now)
+    done: list[str] = []
+    version = add_version(
+        session, store, submission, person, draft, now, fixes=done, check_channels=check_role
+    )
+    if fixes is not None:
+        fixes.extend(done)
     audit.record(
         session,
         "submission.create",
@@ -302,6 +327,7 @@ def create(
             "version": 1,
             "fingerprint": version.fingerprint,
             "title": version.title,
+            **({"autofixed": done} if done else {}),
         },
         at=now,
     )
@@ -317,6 +343,7 @@ def revise(
     draft: Draft,
     now: datetime | None = None,
     check_role: bool = True,
+    fixes: list[str] | None = None,
 ) -> Version:
     """A new version; approvals of earlier versions do not carry over (the gate sees to it).
     `check_role=False` only where the caller checked another permission (综合科 choosing the
@@ -327,13 +354,22 @@ def revise(
     if check_role:
         require_writer(person, submission.department, now)
     dispatch.cancel_superseded(session, submission, now=now, actor=editor)
-    version = add_version(session, store, submission, person, draft, now)
+    done: list[str] = []
+    version = add_version(
+        session, store, submission, person, draft, now, fixes=done, check_channels=check_role
+    )
+    if fixes is not None:
+        fixes.extend(done)
     audit.record(
         session,
         "submission.revise",
         actor=editor,
         subject=f"submission:{submission.id}",
-        payload={"version": version.number, "fingerprint": version.fingerprint},
+        payload={
+            "version": version.number,
+            "fingerprint": version.fingerprint,
+            **({"autofixed": done} if done else {}),
+        },
         at=now,
     )
     return version

@@ -93,6 +93,7 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ("DELETE", "/api/v1/tokens/{token_id}"): [
         Case(lambda w, u: f"/tokens/{w.token_id(u)}", body(None), ANYONE)
     ],
+    ("POST", "/api/v1/manuscripts"): [Case(fixed("/manuscripts"), body(None), WRITERS)],
     ("POST", "/api/v1/submissions"): [
         Case(fixed("/submissions"), lambda _w, _u: draft_body(department="sjgl"), WRITERS)
     ],

@@ -250,35 +250,42 @@ def attempts_of(stack: Stack, pub_id: int) -> list:  # type: ignore[type-arg]
         return list(session.scalars(select(Attempt).where(Attempt.publication_id == pub_id)))
 
 
-def test_reviewers_see_each_platforms_objections_before_sign_off(stack: Stack) -> None:
+def test_a_draft_a_platform_would_refuse_is_refused_at_submission(stack: Stack) -> None:
+    """Refused before review, not at send: each objecting channel named with its limit and
+    the fix; nothing written. Before sign-off every item lacks its approvals: the upward
+    platforms' check does not say so."""
     from gate.model import ChannelRequest
-    from orchestrator.services import prechecks, submissions
+    from orchestrator.errors import InvalidInput
+    from orchestrator.models import Submission
+    from orchestrator.services import submissions
     from tests.pipeline.conftest import COVER
 
     long_title = "青浦区政务服务办公室关于进一步优化营商环境推进一网通办改革的通知全文"
+    draft = submissions.Draft(
+        title=long_title,
+        body_html="<p>正文</p>",
+        cover=submissions.ImageFile("c.jpg", COVER),
+        channels=[
+            ChannelRequest("wechat", shanghai_tomorrow()),
+            ChannelRequest("gov_website", shanghai_tomorrow()),
+            ChannelRequest("xuexi", shanghai_tomorrow()),
+        ],
+        autofix=True,  # a title is not the software's to shorten
+    )
     with stack.app.db.session() as session:
-        sub = submissions.create(
-            session,
-            stack.app.blobs,
-            author="author",
-            department="sjgl",
-            draft=submissions.Draft(
-                title=long_title,
-                body_html="<p>正文</p>",
-                cover=submissions.ImageFile("c.jpg", COVER),
-                channels=[
-                    ChannelRequest("wechat", shanghai_tomorrow()),
-                    ChannelRequest("gov_website", shanghai_tomorrow()),
-                    ChannelRequest("xuexi", shanghai_tomorrow()),
-                ],
-            ),
+        before = session.query(Submission).count()
+    with pytest.raises(InvalidInput) as refused, stack.app.db.session() as session:
+        submissions.create(
+            session, stack.app.blobs, author="author", department="sjgl", draft=draft
         )
-        problems = prechecks.channel_problems(session, stack.app, sub.id, ChannelHub(stack.env))
-    wechat = [p for p in problems if p["channel"] == "wechat"]
-    assert any("32" in p["message"] for p in wechat), problems
-    assert all(p["channel"] != "gov_website" for p in problems), problems
-    # Before sign-off every item lacks one; the upward platforms' pre-check does not say so.
-    assert not {"review_missing", "sign_off_missing"} & {p["code"] for p in problems}, problems
+    with stack.app.db.session() as session:
+        assert session.query(Submission).count() == before
+    assert refused.value.code == "channel_problems"
+    details = refused.value.details
+    assert details == [
+        "微信公众号：标题 34 字，超过上限 32 字（请缩短标题）",
+        "学习强国：标题 34 字，超过上限 30 字（请缩短标题）",
+    ], details
 
 
 def test_a_retry_with_the_broker_away_stays_queued_for_the_sweep(

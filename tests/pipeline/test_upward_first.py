@@ -208,16 +208,14 @@ def test_a_repost_edited_beyond_the_source_needs_every_stage_again(stack: Stack)
         sub = session.get(Submission, repost)
         assert next_stage(review.review_record(sub), stack.app.policy, now=now) == SIGN_OFF
         version = sub.current
-        draft = submissions.Draft(
-            title=version.title + "（改）",
-            body_html="<p>改写后的正文</p>",
-            channels=[
-                ChannelRequest(c.channel, c.publish_date, c.remark) for c in version.channels
-            ],
-            repost=RepostSource(
-                version.repost_platform, version.repost_url, version.repost_published_at
-            ),
+        draft = submissions.draft_of(
+            stack.app.blobs,
+            version,
+            [ChannelRequest(c.channel, c.publish_date, c.remark) for c in version.channels],
+            RepostSource(version.repost_platform, version.repost_url, version.repost_published_at),
         )
+        draft.title += "（改）"
+        draft.body_html = "<p>改写后的正文</p>"
         submissions.revise(session, stack.app.blobs, repost, editor="author", draft=draft)
     with stack.app.db.session() as session:
         record = review.review_record(session.get(Submission, repost), store=stack.app.blobs)
