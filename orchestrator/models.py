@@ -73,6 +73,15 @@ class Person(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
+    # Told when something waits for them (orchestrator/services/notifications.py): the
+    # 企业微信 userid and/or e-mail address, which of them (comma-separated: wecom, email;
+    # empty: none) and whether as one digest a day instead of each message at once.
+    wecom_userid: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))
+    notify_via: Mapped[str] = mapped_column(
+        String(32), default="wecom,email", server_default="wecom,email"
+    )
+    notify_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     department: Mapped[Department | None] = relationship()
     assignments: Mapped[list[RoleAssignment]] = relationship(
@@ -139,6 +148,8 @@ class Submission(Base):
     # (a second adoption is recorded, not reposted). Unique in the database.
     repost_origin_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # 紧急（如工作动态）: each review stage has hours, not a working day (stage deadlines).
+    urgent: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     department: Mapped[Department] = relationship()
     author: Mapped[Person] = relationship()
@@ -483,6 +494,35 @@ class Alert(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """A message to one person: a stage waits for them, their item came back or failed on a
+    channel, a reminder, an escalation. `dedup_key` makes each event one row per person, so a
+    scan that runs again, or twice at once, never tells anyone twice."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_delivery", "state", "next_try_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # stage, returned, failed, reminder, escalation
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    publication_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # pending, sent, failed (given up), digest (waits for the person's daily digest)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_try_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    via: Mapped[str | None] = mapped_column(String(32))  # what delivered it: wecom, email
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    person: Mapped[Person] = relationship()
 
 
 class ArchiveEntry(Base):

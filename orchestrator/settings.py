@@ -160,6 +160,46 @@ class Settings(BaseSettings):
     alert_retry_max_delay: float = Field(
         default=3600, gt=0, description="告警推送重试的最长间隔（秒）"
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="控制台对外地址：通知中的链接以此开头（如 https://sanshen.example.gov.cn）",
+    )
+    wecom_corp_id: str | None = Field(
+        default=None, description="企业微信企业 ID（通知用）；留空则不发企业微信通知"
+    )
+    wecom_secret: SecretStr | None = Field(
+        default=None, description="企业微信自建应用的 Secret（按密钥保管）"
+    )
+    wecom_agent_id: int | None = Field(default=None, description="企业微信自建应用的 AgentId")
+    wecom_base_url: str = Field(
+        default="https://qyapi.weixin.qq.com", description="企业微信服务端 API 地址"
+    )
+    smtp_host: str | None = Field(
+        default=None, description="通知邮件的 SMTP 服务器；留空则不发邮件通知"
+    )
+    smtp_port: int = Field(default=465, ge=1, le=65535, description="SMTP 端口")
+    smtp_username: str = Field(default="", description="SMTP 登录名（可空）")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP 密码（按密钥保管）")
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field(
+        default="ssl", description="SMTP 加密方式：none、starttls 或 ssl"
+    )
+    smtp_sender: str = Field(default="sanshen@localhost", description="通知邮件的发件人地址")
+    notify_interval: float = Field(default=10.0, gt=0, description="通知扫描与发送间隔（秒）")
+    notify_digest_at: str = Field(
+        default="08:30",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="选择每日汇总的人，每天几点（上海时间）收到前一段时间的通知汇总",
+    )
+    notify_max_attempts: int = Field(default=8, ge=1, description="每条通知最多发送几次")
+    stage_working_days: int = Field(
+        default=1,
+        ge=1,
+        le=30,
+        description="每个审核环节的办理时限（工作日）；超过提醒，超过两倍告知分管领导",
+    )
+    stage_urgent_hours: float = Field(
+        default=2.0, gt=0, le=72, description="标为紧急（如工作动态）的稿件每个环节的时限（小时）"
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="日志格式：text 便于阅读；json 每行一个 JSON 对象，供日志系统采集",

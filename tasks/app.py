@@ -78,6 +78,10 @@ def make_app() -> Celery:
                 "task": "sanshen.verify_round",
                 "schedule": timedelta(seconds=settings.verify_interval),
             },
+            "notify": {
+                "task": "sanshen.notify",
+                "schedule": timedelta(seconds=settings.notify_interval),
+            },
         },
     )
     return celery

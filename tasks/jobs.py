@@ -7,7 +7,7 @@ from functools import cache
 
 from orchestrator.app import App
 from orchestrator.redis_embedded import client
-from orchestrator.services import alerts, verification
+from orchestrator.services import alerts, notifications, verification
 from orchestrator.services.dispatch import claim_due_retrying, stale_queued
 from orchestrator.services.hub import ChannelHub, RedisRateGate
 from orchestrator.services.publishing import Publisher
@@ -52,6 +52,16 @@ def alert_round() -> dict[str, int]:
 @app.task(name="sanshen.verify_round", time_limit=900, soft_time_limit=840)
 def verify_round() -> dict[str, int]:
     return verify_once()
+
+
+@app.task(name="sanshen.notify")
+def notify_round() -> dict[str, int]:
+    return notify_once()
+
+
+def notify_once() -> dict[str, int]:
+    """Tell people what waits for them (services.notifications)."""
+    return notifications.run_once(publisher().app)
 
 
 def verify_once() -> dict[str, int]:

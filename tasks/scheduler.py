@@ -20,7 +20,14 @@ from orchestrator import logs
 from orchestrator.redis_embedded import client
 from orchestrator.services.health import marking
 from tasks.app import app
-from tasks.jobs import alerts_once, dispatch_once, publisher, reconcile_once, verify_once
+from tasks.jobs import (
+    alerts_once,
+    dispatch_once,
+    notify_once,
+    publisher,
+    reconcile_once,
+    verify_once,
+)
 from tasks.reports import issue as issue_bulletin
 
 BULLETIN_CHECK_EVERY = 3600.0  # the previous month's bulletin, issued once (see tasks.reports)
@@ -119,6 +126,7 @@ def run(stop: threading.Event | None = None) -> None:
     loops = (
         ("reconcile", settings.reconcile_interval, reconcile_once),
         ("alerts", settings.alert_interval, alerts_once),
+        ("notify", settings.notify_interval, notify_once),
         # 巡检 in its own thread: a slow page waits within its bounds, never a dispatch round
         ("verify", settings.verify_interval, verify_once),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,9 @@ class PersonSpec(BaseModel):
     # For a 分管领导: the departments whose 终审 they do (their role covers these, not their own).
     in_charge_of: list[str] = Field(default_factory=list)
     password: str | None = None
+    # Told when something waits for them (services/notifications.py).
+    wecom_userid: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class OrganisationSpec(BaseModel):
@@ -130,6 +134,8 @@ def add_person(
         kdf_opslimit=sealed.opslimit,
         kdf_memlimit=sealed.memlimit,
         password_hash=hash_password(password, kdf_profile),
+        wecom_userid=spec.wecom_userid,
+        email=spec.email,
     )
     session.add(person)
     session.flush()
@@ -306,3 +312,56 @@ def describe_person(person: Person) -> dict[str, Any]:
         ],
         "public_key": person.public_key.hex(),
     }
+
+
+NOTIFY_ROUTES = {"wecom": "企业微信", "email": "邮件"}
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+WECOM_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def set_notify(
+    session: Session,
+    username: str,
+    *,
+    actor: str,
+    wecom_userid: str | None = None,
+    email: str | None = None,
+    via: list[str] | None = None,
+    digest: bool | None = None,
+    now: datetime | None = None,
+) -> Person:
+    """How a person is told: their 企业微信 userid and e-mail ("" clears one), which of them,
+    and whether as a daily digest. Every problem named, nothing changed when one is found."""
+    person = person_by_username(session, username)
+    problems = []
+    if wecom_userid and not WECOM_PATTERN.match(wecom_userid):
+        problems.append(f"企业微信账号“{wecom_userid}”格式不对（字母、数字、_.@-，至多 64 位）")
+    if email and not EMAIL_PATTERN.match(email):
+        problems.append(f"邮箱“{email}”格式不对")
+    unknown = [v for v in via or [] if v not in NOTIFY_ROUTES]
+    if unknown:
+        problems.append(f"未知的通知方式：{'、'.join(unknown)}（可选：wecom 企业微信、email 邮件）")
+    if problems:
+        raise InvalidInput("；".join(problems), code="invalid_notify", details=problems)
+    if wecom_userid is not None:
+        person.wecom_userid = wecom_userid or None
+    if email is not None:
+        person.email = email or None
+    if via is not None:
+        person.notify_via = ",".join(v for v in NOTIFY_ROUTES if v in via)
+    if digest is not None:
+        person.notify_digest = digest
+    audit.record(
+        session,
+        "person.notify",
+        actor=actor,
+        subject=f"person:{username}",
+        payload={
+            "wecom_userid": person.wecom_userid,
+            "email": person.email,
+            "via": person.notify_via,
+            "digest": person.notify_digest,
+        },
+        at=now or datetime.now(UTC),
+    )
+    return person

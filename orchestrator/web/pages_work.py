@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
@@ -28,7 +28,7 @@ from channels.base import ChannelKind
 from channels.registry import load_channels
 from channels.rendering import sniff_image
 from gate.model import ChannelRequest, Decision, RepostSource, ReviewStage, Role
-from gate.rules import ReviewContext, role_problem
+from gate.rules import ReviewContext
 from orchestrator import docx_import
 from orchestrator.app import App
 from orchestrator.blobs import sniff_mime
@@ -38,12 +38,11 @@ from orchestrator.models import (
     Department,
     Person,
     Publication,
-    ReviewAction,
     Submission,
     Version,
 )
 from orchestrator.permissions import PERMISSIONS, WRITERS, holds, require
-from orchestrator.services import prechecks, reposts, review, submissions
+from orchestrator.services import deadlines, prechecks, reposts, review, submissions
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.org import person_by_username
 from orchestrator.services.publishing import Publisher, get_publication
@@ -92,49 +91,13 @@ class Waiting:
     stage: ReviewStage
     aids: list[dict[str, str]]
     problems: list[dict[str, Any]]
-
-
-@dataclass
-class Returned:
-    submission: Submission
-    decision: str
-    stage: str
-    actor: str
-    comment: str
-    acted_at: datetime
+    wait: deadlines.Wait | None = None
 
 
 def waiting_stage(sub: Submission, person: Person, app: App, now: datetime) -> ReviewStage | None:
-    """The stage of `sub` that waits for `person`, or None. Roles decide; the gate's own
-    one-person-one-stage and author-only-初审 rules hide what they would refuse anyway."""
+    """The stage of `sub` that waits for `person`, or None (services/deadlines.may_act)."""
     context = ReviewContext(review.review_record(sub), app.policy, now)
-    stage = context.next_stage()
-    if stage is None:
-        return None
-    if role_problem(review.gate_person(person), stage, sub.department.code, app.policy, now):
-        return None
-    if sub.author_id == person.id and stage is not ReviewStage.FIRST:
-        return None
-    if any(a.actor_id == person.username for a in context.effective_approvals):
-        return None
-    return stage
-
-
-def returned_to(sub: Submission) -> Returned | None:
-    """The last decision on the current version when it was 退回 or 驳回."""
-    version = sub.current
-    mine = [a for a in sub.actions if a.fingerprint == version.fingerprint]
-    if not mine or mine[-1].decision == Decision.APPROVE.value:
-        return None
-    last = mine[-1]
-    return Returned(
-        sub,
-        Decision(last.decision).label,
-        ReviewStage(last.stage).label,
-        last.actor.name,
-        last.comment,
-        last.acted_at,
-    )
+    return context.next_stage() if deadlines.may_act(sub, person, context, now) else None
 
 
 def aids_for(session: Session, app: App, sub_id: int, hub: ChannelHub) -> dict[str, Any]:
@@ -152,48 +115,29 @@ def aids_for(session: Session, app: App, sub_id: int, hub: ChannelHub) -> dict[s
     }
 
 
-def open_submissions() -> Select[Submission]:
-    """Submissions whose current version is not yet signed off, newest first: the only ones
-    that can wait for anybody. (A version's sign-off approval is the end of its review.)"""
-    current = (
-        select(Version.submission_id, func.max(Version.id).label("version_id"))
-        .group_by(Version.submission_id)
-        .subquery()
-    )
-    signed_off = (
-        select(ReviewAction.submission_id)
-        .join(
-            current,
-            (current.c.submission_id == ReviewAction.submission_id)
-            & (current.c.version_id == ReviewAction.version_id),
-        )
-        .where(
-            ReviewAction.stage == ReviewStage.SIGN_OFF.value,
-            ReviewAction.decision == Decision.APPROVE.value,
-        )
-    )
-    return select(Submission).where(Submission.id.not_in(signed_off)).order_by(Submission.id.desc())
-
-
 def todo_lists(session: Session, app: App, who: Principal) -> dict[str, Any]:
     now = _now()
     person = _me(session, who)
     hub = ChannelHub()
     waiting: list[Waiting] = []
-    returned: list[Returned] = []
-    for sub in session.scalars(open_submissions()):
-        back = returned_to(sub) if sub.author_id == person.id else None
+    returned: list[deadlines.Returned] = []
+    for sub in session.scalars(deadlines.open_submissions()):
+        back = deadlines.returned_to(sub) if sub.author_id == person.id else None
         if back is not None:
             returned.append(back)
             continue
-        stage = waiting_stage(sub, person, app, now)
-        if stage is None:
+        context = ReviewContext(review.review_record(sub), app.policy, now)
+        if not deadlines.may_act(sub, person, context, now):
             continue
+        wait = deadlines.wait_of(sub, context, app.settings)
         found = aids_for(session, app, sub.id, hub)
-        waiting.append(Waiting(sub, stage, found["aids"], found["problems"]))
+        stage = context.next_stage()
+        assert stage is not None
+        waiting.append(Waiting(sub, stage, found["aids"], found["problems"], wait))
     return {
         "waiting": waiting,
         "returned": returned,
+        "now": now,
         "by_hand": by_hand(session, person, now),
         "now_minus_grace": now - OVERDUE_GRACE,
     }
@@ -1027,7 +971,7 @@ def upward_context(session: Session, who: Principal) -> dict[str, Any]:
     repost_ids = [s.id for s in by_origin.values()]
     deciding = [
         sub
-        for sub in session.scalars(open_submissions().limit(500))
+        for sub in session.scalars(deadlines.open_submissions().limit(500))
         if ReviewContext(review.review_record(sub), get_app().policy, now).next_stage()
         is ReviewStage.USAGE
     ]

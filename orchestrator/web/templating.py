@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,17 @@ def verification_triggers() -> Mapping[str, str]:
     return TRIGGER_LABELS
 
 
+def duration(value: timedelta) -> str:
+    """A wait for people: 35 分钟, 5 小时, 2 天 3 小时."""
+    minutes = int(value.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours} 小时"
+    return f"{hours // 24} 天" + (f" {hours % 24} 小时" if hours % 24 else "")
+
+
 def _label(table: Mapping[str, str]) -> Callable[[str | None], str]:
     return lambda value: table.get(value or "", value or "")
 
@@ -107,6 +118,7 @@ templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
 templates.env.filters.update(
     local=local,
+    duration=duration,
     state_label=state_label,
     channel_label=channel_label,
     stage_label=_label({s.value: s.label for s in ReviewStage}),
