@@ -302,6 +302,7 @@ def create(
     now: datetime | None = None,
     check_role: bool = True,
     fixes: list[str] | None = None,
+    urgent: bool = False,
 ) -> Submission:
     """A new submission. `check_role=False` only for the system's own drafts (auto reposts)."""
     now = now or datetime.now(UTC)
@@ -309,7 +310,9 @@ def create(
     home = department_by_code(session, department)
     if check_role:
         require_writer(person, home, now)
-    submission = Submission(uid=str(uuid.uuid4()), department=home, author=person, created_at=now)
+    submission = Submission(
+        uid=str(uuid.uuid4()), department=home, author=person, created_at=now, urgent=urgent
+    )
     session.add(submission)
     done: list[str] = []
     version = add_version(

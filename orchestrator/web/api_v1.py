@@ -236,6 +236,7 @@ def draft_of(body: s.DraftIn) -> submissions.Draft:
         major_event=body.major_event,
         special_content=body.special_content,
         repost=RepostSource(repost.platform, repost.url, repost.published_at) if repost else None,
+        autofix=body.autofix,
     )
 
 
@@ -367,7 +368,12 @@ def create_submission(body: s.SubmissionIn, who: Who) -> s.SubmissionOut:
             raise InvalidInput("请指定申请科室/窗口（department）", code="department_required")
         check_department(session, department)
         sub = submissions.create(
-            session, app.blobs, author=who.username, department=department, draft=draft
+            session,
+            app.blobs,
+            author=who.username,
+            department=department,
+            draft=draft,
+            urgent=body.urgent,
         )
         return submission_out(sub)
 

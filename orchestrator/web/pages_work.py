@@ -197,6 +197,7 @@ class FormValues:
     department: str = ""
     major_event: bool = False
     special_content: bool = False
+    urgent: bool = False
     rows: list[Row] = field(default_factory=list)
     repost_platform: str = ""
     repost_url: str = ""
@@ -229,6 +230,7 @@ def values_from_form(form: FormData) -> FormValues:
         department=_text(form, "department"),
         major_event=bool(form.get("major_event")),
         special_content=bool(form.get("special_content")),
+        urgent=bool(form.get("urgent")),
         rows=rows,
         repost_platform=_text(form, "repost_platform").strip(),
         repost_url=_text(form, "repost_url").strip(),
@@ -382,6 +384,7 @@ def form_context(session: Session, who: Principal, values: FormValues) -> dict[s
         "catalogue": catalogue,
         "departments": list(session.scalars(select(Department).order_by(Department.id))),
         "today": _today().isoformat(),
+        "urgent_hours": f"{get_app().settings.stage_urgent_hours:g}",
     }
 
 
@@ -444,6 +447,7 @@ async def new_submit(request: Request, who: Who) -> Response:
                 author=who.username,
                 department=values.department,
                 draft=draft,
+                urgent=values.urgent,
             )
             return created.id
 

@@ -193,9 +193,16 @@ class DraftIn(StrictBody):
     major_event: bool = False
     special_content: bool = False
     repost: RepostIn | None = None
+    autofix: bool = Field(
+        default=False,
+        description="自动修正：平台会拒收的图片（PNG 封面、超出大小）转为 JPEG 或缩小后再提交",
+    )
 
 
 class SubmissionIn(DraftIn):
+    urgent: bool = Field(
+        default=False, description="紧急（如工作动态）：每个审核环节的时限按小时计（默认 2 小时）"
+    )
     department: Text | None = Field(
         default=None, min_length=1, max_length=64, description="申请科室/窗口代码，缺省为本人科室"
     )
