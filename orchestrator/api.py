@@ -26,6 +26,7 @@ from orchestrator.web import (
     metrics,
     pages,
     pages_manual,
+    pages_me,
     pages_reports,
     pages_work,
 )
@@ -101,7 +102,16 @@ async def _refusal(request: Request, error: SanshenError) -> Response:
     return JSONResponse(error.as_dict(), status_code=status)
 
 
-for module in (api_v1, api_reports, pages, pages_work, pages_manual, pages_reports, metrics):
+for module in (
+    api_v1,
+    api_reports,
+    pages,
+    pages_work,
+    pages_manual,
+    pages_me,
+    pages_reports,
+    metrics,
+):
     api.include_router(module.router)
 
 
