@@ -191,6 +191,10 @@ class Settings(BaseSettings):
         description="选择每日汇总的人，每天几点（上海时间）收到前一段时间的通知汇总",
     )
     notify_max_attempts: int = Field(default=8, ge=1, description="每条通知最多发送几次")
+    holidays_file: Path | None = Field(
+        default=None,
+        description="本单位的节假日文件（YAML：holidays 休息日、workdays 调休上班日），优先于内置日历",
+    )
     stage_working_days: int = Field(
         default=1,
         ge=1,

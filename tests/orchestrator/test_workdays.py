@@ -4,6 +4,7 @@ Council's notice, as chinesecalendar packages it), Monday–Friday for a year no
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +48,22 @@ def test_a_year_not_yet_known_counts_monday_to_friday_and_says_so() -> None:
     assert is_working_day(far) is (far.weekday() < 5)
     friday = datetime(2099, 1, 2, 4, 0, tzinfo=UTC)
     assert working_days_after(friday, 1) == datetime(2099, 1, 5, 4, 0, tzinfo=UTC)
+
+
+def test_the_offices_own_file_wins_over_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator import workdays
+
+    path = tmp_path / "holidays.yaml"
+    # 2027 is not in the package yet: the office adds 元旦 and a 调休 Saturday itself.
+    path.write_text("holidays: [2027-01-01]\nworkdays: [2027-01-02]\n", encoding="utf-8")
+    monkeypatch.setenv("SANSHEN_HOLIDAYS_FILE", str(path))
+    assert not is_working_day(date(2027, 1, 1)) and is_working_day(date(2027, 1, 2))
+    assert known(date(2027, 3, 1))
+    assert working_days_after(noon(2026, 12, 31), 1) == noon(2027, 1, 2)
+    path.write_text("holidays: [2027-01-01]\nworkdays: [2027-01-01]\n", encoding="utf-8")
+    workdays._overrides.cache_clear()
+    with pytest.raises(workdays.InvalidInput, match="既是休息日又是工作日"):
+        is_working_day(date(2027, 1, 4))
+    workdays._overrides.cache_clear()
