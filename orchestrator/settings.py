@@ -193,7 +193,7 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(default=8, ge=1, description="每条通知最多发送几次")
     holidays_file: Path | None = Field(
         default=None,
-        description="本单位的节假日文件（YAML：holidays 休息日、workdays 调休上班日），优先于内置日历",
+        description="本单位节假日文件（YAML：holidays 休息日、workdays 调休上班日），优先于内置",
     )
     stage_working_days: int = Field(
         default=1,
