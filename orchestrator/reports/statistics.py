@@ -209,6 +209,7 @@ class StageFigures:
     timed: int = 0  # actions with a measured time
     median_hours: float | None = None
     p90_hours: float | None = None
+    overdue: int = 0  # decisions made after the stage's time limit (services/deadlines)
 
 
 @dataclass
@@ -366,6 +367,7 @@ def build(
     stages = _decisions(session, period, dept_id, figures)
     _publications(session, period, dept_id, figures, now)
     _timings(session, period, dept_id, stages)
+    _limits(session, period, dept_id, stages)
     order = list(figures.catalogue)
     return Report(
         period=period,
@@ -543,6 +545,42 @@ def _timings(
         row.p90_hours = _hours(p90)
 
 
+def _limits(
+    session: Session,
+    period: Period,
+    dept_id: int | None,
+    stages: dict[str, StageFigures],
+) -> None:
+    """Decisions made past their stage's time limit in the period, by the rule the reminders
+    follow (services/deadlines): one query; the working-day arithmetic in Python."""
+    from orchestrator.reports.archive import app_for
+    from orchestrator.services import deadlines  # it reads the review record: a late import
+
+    settings = app_for(session).settings
+    RA = ReviewAction
+    previous = func.lag(RA.acted_at).over(partition_by=RA.version_id, order_by=(RA.acted_at, RA.id))
+    steps = (
+        select(
+            RA.stage.label("stage"),
+            RA.acted_at.label("acted_at"),
+            func.coalesce(previous, Version.created_at).label("since"),
+            Submission.urgent.label("urgent"),
+            Submission.department_id.label("department_id"),
+        )
+        .join(Version, Version.id == RA.version_id)
+        .join(Submission, Submission.id == RA.submission_id)
+        .subquery()
+    )
+    query = select(steps.c.stage, steps.c.acted_at, steps.c.since, steps.c.urgent).where(
+        _in(steps.c.acted_at, period)
+    )
+    if dept_id is not None:
+        query = query.where(steps.c.department_id == dept_id)
+    for stage, acted_at, since, urgent in session.execute(query):
+        if acted_at >= deadlines.due_after(since, bool(urgent), settings):
+            stages.setdefault(stage, StageFigures(stage, stage)).overdue += 1
+
+
 def _hours(seconds: Any) -> float | None:
     return None if seconds is None else round(float(seconds) / 3600, 2)
 
@@ -621,10 +659,11 @@ def stage_table(report: Report) -> Table:
         "计时次数",
         "用时中位数（小时）",
         "用时P90（小时）",
+        "超时办理次数",
     ]
     rows = [
         [s.label, s.approved, s.returned, s.rejected, s.timed, _hours_text(s.median_hours),
-         _hours_text(s.p90_hours)]
+         _hours_text(s.p90_hours), s.overdue]
         for s in report.stages
     ]  # fmt: skip
     return Table("stages", "各审核环节", headers, rows)

@@ -90,12 +90,20 @@ def wait_of(sub: Submission, context: ReviewContext, settings: Settings) -> Wait
         if a.fingerprint == version.fingerprint and a.decision == Decision.APPROVE.value
     ]
     since = max([version.created_at, *approvals])
-    if sub.urgent:
-        limit = timedelta(hours=settings.stage_urgent_hours)
-        return Wait(sub, stage, since, since + limit, since + 2 * limit)
-    due = workdays.working_days_after(since, settings.stage_working_days)
-    escalate_at = workdays.working_days_after(since, 2 * settings.stage_working_days)
-    return Wait(sub, stage, since, due, escalate_at)
+    return Wait(
+        sub,
+        stage,
+        since,
+        due_after(since, sub.urgent, settings),
+        due_after(since, sub.urgent, settings, times=2),
+    )
+
+
+def due_after(since: datetime, urgent: bool, settings: Settings, times: int = 1) -> datetime:
+    """When a stage that started at `since` is due (`times=2`: when it escalates)."""
+    if urgent:
+        return since + times * timedelta(hours=settings.stage_urgent_hours)
+    return workdays.working_days_after(since, times * settings.stage_working_days)
 
 
 def may_act(sub: Submission, person: Person, context: ReviewContext, now: datetime) -> bool:

@@ -53,6 +53,7 @@ from orchestrator.services import org, review, submissions
 from orchestrator.settings import Settings
 from tests.conftest import create_database, drop_database, on_postgresql
 from tests.orchestrator.conftest import ORG_YAML, PASSWORDS
+from tests.reports.conftest import COVER
 
 SH = ZoneInfo("Asia/Shanghai")
 S = ReviewStage
@@ -97,6 +98,7 @@ def create(app: App, dept: str, at: datetime, channels: list[str], title: str) -
         title=title,
         body_html="<p>正文内容。</p>",
         channels=[ChannelRequest(c, day) for c in channels],
+        cover=submissions.ImageFile("cover.jpg", COVER),  # 微信公众号 refuses an item without
     )
     with app.db.session() as session:
         return submissions.create(
@@ -393,7 +395,28 @@ def test_queries_group_instead_of_reading_every_row(seeded: App) -> None:
         report(seeded)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert len(statements) <= 6
+    # One more than the timings: the decisions past their limit, a working-day rule in Python.
+    assert len(statements) <= 7
+
+
+def test_a_decision_after_its_working_day_counts_as_overdue(tmp_path: Path) -> None:
+    """1 working day per stage: from Friday 18:00, Monday 17:59 is in time, Tuesday is not."""
+    from datetime import date
+
+    app = make_app(tmp_path / "data")
+    try:
+        in_time = create(app, "sjgl", sh(11, 6, 17), ["gov_website"], "按时")
+        late = create(app, "sjgl", sh(11, 6, 17), ["gov_website"], "超时")
+        for sub in (in_time, late):
+            act(app, sub, S.FIRST, sh(11, 6, 18), Decision.APPROVE)
+        act(app, in_time, S.SECOND, sh(11, 9, 17, 59), Decision.APPROVE)
+        act(app, late, S.SECOND, sh(11, 10, 9), Decision.RETURN)
+        november = st.period_containing("month", date(2026, 11, 1))
+        stages = {s.stage: s for s in report(app, period=november).stages}
+        assert (stages["first"].overdue, stages["second"].overdue) == (0, 1)
+        assert st.stage_table(report(app, period=november)).rows[1][-1] == 1
+    finally:
+        app.db.dispose()
 
 
 def sanshen(app: App, database: str | None, *args: str) -> subprocess.CompletedProcess[str]:
