@@ -550,47 +550,66 @@ def offered_actions(person: Person, pub: Publication, now: datetime) -> list[str
     return offered
 
 
-@router.get("/items/{submission_id}", response_class=HTMLResponse)
-def item(request: Request, submission_id: RowId, who: Who) -> HTMLResponse:
+def _item_live(session: Session, submission: Submission, who: auth.Principal) -> dict[str, Any]:
+    """What the item page shows that changes while it is open: the review state and timeline,
+    each publication with its verdict and the person's buttons."""
     now = datetime.now(UTC)
     app = get_app()
-    with app.db.read() as session:
+    person = person_by_username(session, who.username)
+    pubs = session.scalars(
+        select(Publication)
+        .where(Publication.submission_id == submission.id)
+        .options(selectinload(Publication.attempt_rows), selectinload(Publication.version))
+        .order_by(Publication.id.desc())
+    ).all()
+    order = {name: i for i, name in enumerate(ordered_channels())}
+    pubs = sorted(pubs, key=lambda p: (-p.version.number, order.get(p.channel, 99)))
+    offered = {p.id: offered_actions(person, p, now) for p in pubs}
+    context = ReviewContext(review_record(submission), app.policy, now)
+    return {
+        "submission": submission,
+        "current": submission.current,
+        "reviews": review_views(submission),
+        "waiting": context.next_stage(),
+        "carried": carried(submission, context),
+        "pubs": pubs,
+        "offered": offered,
+        "signed_days": {p.id: _signed_day(session, p) for p in pubs},
+        "checks": {p.id: verification.history(session, p.id, limit=10) for p in pubs if p.url},
+        "can_retract_all": any("retract" in a for a in offered.values()),
+        "now": now,
+        "overdue": overdue,
+    }
+
+
+@router.get("/items/{submission_id}", response_class=HTMLResponse)
+def item(request: Request, submission_id: RowId, who: Who) -> HTMLResponse:
+    with get_app().db.read() as session:
         try:
             submission = submissions.get(session, submission_id)
         except NotFound as missing:
             return page(request, "item_missing.html", who, 404, message=missing.message)
-        person = person_by_username(session, who.username)
-        pubs = session.scalars(
-            select(Publication)
-            .where(Publication.submission_id == submission_id)
-            .options(selectinload(Publication.attempt_rows), selectinload(Publication.version))
-            .order_by(Publication.id.desc())
-        ).all()
-        order = {name: i for i, name in enumerate(ordered_channels())}
-        pubs = sorted(pubs, key=lambda p: (-p.version.number, order.get(p.channel, 99)))
-        offered = {p.id: offered_actions(person, p, now) for p in pubs}
-        signed_days = {p.id: _signed_day(session, p) for p in pubs}
-        checks = {p.id: verification.history(session, p.id, limit=10) for p in pubs if p.url}
-        context = ReviewContext(review_record(submission), app.policy, now)
         # rendered inside the session: the template walks relationships
         return page(
             request,
             "item.html",
             who,
-            submission=submission,
-            current=submission.current,
             versions=version_views(list(submission.versions)),
-            reviews=review_views(submission),
-            waiting=context.next_stage(),
-            carried=carried(submission, context),
-            pubs=pubs,
-            offered=offered,
-            signed_days=signed_days,
-            checks=checks,
-            can_retract_all=any("retract" in a for a in offered.values()),
-            now=now,
-            overdue=overdue,
+            **_item_live(session, submission, who),
         )
+
+
+@router.get("/items/{submission_id}/live", response_class=HTMLResponse)
+def item_fragment(request: Request, submission_id: RowId, who: Who) -> HTMLResponse:
+    """The item page's block "live", polled by console.js as the board polls its rows."""
+    with get_app().db.read() as session:
+        submission = submissions.get(session, submission_id)
+        context = {"request": request, "csrf_token": who.csrf_token or ""}
+        template = templates.get_template("item.html")
+        live = template.blocks["live"](
+            template.new_context(context | _item_live(session, submission, who))
+        )
+        return HTMLResponse("".join(live))
 
 
 def _back(submission_id: int, pub_id: int | None = None) -> RedirectResponse:

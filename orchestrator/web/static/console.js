@@ -4,7 +4,10 @@
  *       fetched every 3 s (paused while the tab is hidden) and its content swapped in.
  *   <div id="x" data-poll="/health" data-poll-select="#x">…</div>
  *       the same, taking only the element #x of a whole page.
+ *     A fragment holding a field being typed in (focused, or changed) waits until the person is
+ *     done; a <details id=…> left open stays open.
  *   <form data-confirm="确定撤稿？">   asks before submitting.
+ *   <details data-fold-on-phone open>  folded away on a screen up to 640 px wide.
  *   sanshen.post(url, data)            a POST with the session's CSRF token.
  *   <button data-copy="#x">            copies #x's text (a textarea's value); with
  *       data-copy-html="#y" it copies #y as formatted HTML, #x as its plain-text fallback.
@@ -46,10 +49,53 @@
     target.classList.toggle("poll-failed", !!failed);
   }
 
+  // Fields the person has typed into (a value the browser tidies is not a change of theirs).
+  var touched = new WeakSet();
+  document.addEventListener("input", function (event) { touched.add(event.target); }, true);
+
+  function changed(field) {
+    if (!touched.has(field)) return false;
+    if (field.type === "checkbox" || field.type === "radio") {
+      return field.checked !== field.defaultChecked;
+    }
+    if (field.tagName === "SELECT") {
+      return Array.prototype.some.call(field.options, function (option) {
+        return option.selected !== option.defaultSelected;
+      });
+    }
+    return field.value !== field.defaultValue;
+  }
+
+  // Swapping the fragment now would throw away what the person is typing into one of its forms.
+  function typingIn(el) {
+    var active = document.activeElement;
+    if (active && el.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) {
+      return true;
+    }
+    return Array.prototype.some.call(el.querySelectorAll("input, textarea, select"), changed);
+  }
+
+  function swap(el, html) {
+    var open = {};
+    el.querySelectorAll("details[id]").forEach(function (d) { open[d.id] = d.open; });
+    el.innerHTML = html;
+    el.querySelectorAll("details[id]").forEach(function (d) {
+      if (open[d.id]) d.open = true;
+    });
+  }
+
+  // The HTML as the browser writes it back, so that it compares with what the page shows.
+  function normalised(html) {
+    var holder = document.createElement("template");
+    holder.innerHTML = html;
+    return holder.innerHTML;
+  }
+
   function poll(el) {
     var every = parseInt(el.getAttribute("data-poll-every") || "3000", 10);
     var busy = false;
     var stopped = false;
+    var shown = el.innerHTML;
 
     function tick() {
       if (stopped || busy || document.hidden) return;
@@ -74,8 +120,17 @@
             var found = new DOMParser().parseFromString(html, "text/html").querySelector(select);
             if (!found) throw new Error("no " + select);
             html = found.innerHTML;
+          } else {
+            html = normalised(html);
           }
-          if (el.innerHTML !== html) el.innerHTML = html;
+          if (html !== shown) {
+            if (typingIn(el)) {
+              stamp(el, "有新的变化：输入完成后显示");
+              return;
+            }
+            swap(el, html);
+            shown = html;
+          }
           stamp(el, "已更新 " + new Date().toLocaleTimeString("zh-CN", { hour12: false }));
         })
         .catch(function () {
@@ -145,10 +200,30 @@
               function () { copied(button, fallbackCopy(text)); });
   }
 
+  // On a phone the menu is a strip that scrolls sideways: bring the current page's entry into it.
+  function showCurrentMenuEntry() {
+    var current = document.querySelector(".nav a.active");
+    var nav = current && current.parentNode;
+    if (nav && nav.scrollWidth > nav.clientWidth) {
+      var left = current.getBoundingClientRect().left - nav.getBoundingClientRect().left;
+      nav.scrollLeft += left - (nav.clientWidth - current.offsetWidth) / 2;
+    }
+  }
+
+  // <details data-fold-on-phone open>: open on a wide screen, folded away on a phone.
+  function foldOnPhone() {
+    if (!window.matchMedia("(max-width: 640px)").matches) return;
+    document.querySelectorAll("details[data-fold-on-phone]").forEach(function (d) {
+      d.open = false;
+    });
+  }
+
   document.addEventListener("click", copy);
   document.addEventListener("submit", confirmations, true);
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-poll]").forEach(poll);
+    showCurrentMenuEntry();
+    foldOnPhone();
   });
 
   window.sanshen = { post: post, csrfToken: csrfToken };
