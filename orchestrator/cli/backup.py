@@ -11,7 +11,7 @@ from orchestrator import backup
 from orchestrator.cli.base import JsonOpt, app, ctx, run
 
 backup_app = typer.Typer(
-    help="备份与恢复（内置 SQLite 数据库及数据目录；PostgreSQL 请用 pg_dump）",
+    help="备份与恢复（内置 SQLite 数据库及数据目录；PostgreSQL 请用 `pg_dump`）",
     no_args_is_help=True,
 )
 app.add_typer(backup_app, name="backup")
@@ -29,7 +29,7 @@ def backup_create(
     out: Annotated[Path, typer.Option("--out", help="备份文件（.tar.gz），不会覆盖已有文件")],
     files_only: Annotated[
         bool,
-        typer.Option("--files-only", help="只备份数据目录中的文件（数据库用 pg_dump 另行备份）"),
+        typer.Option("--files-only", help="只备份数据目录中的文件（数据库用 `pg_dump` 另行备份）"),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -14,12 +15,14 @@ from zoneinfo import ZoneInfo
 import typer
 from sqlalchemy.orm import Session
 
-from gate.model import STAGE_LABELS, ReviewStage
+from gate.model import STAGE_LABELS, ReviewStage, Role
 from orchestrator import config_check
 from orchestrator.app import App
 from orchestrator.cli import chinese
 from orchestrator.errors import InvalidInput, SanshenError
 from orchestrator.migrate import ensure_schema
+from orchestrator.services.submissions import channel_catalogue
+from orchestrator.states import State
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -108,6 +111,42 @@ def run(
 
 def local(value: datetime) -> str:
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# People read names, not codes (`--json` keeps the codes, for scripts).
+
+
+def channel_label(code: str) -> str:
+    """微信公众号 for wechat; the code itself for a channel no longer registered."""
+    return _channel_labels().get(code, code)
+
+
+@cache
+def _channel_labels() -> dict[str, str]:
+    try:
+        return channel_catalogue()
+    except SanshenError:  # a broken registry is reported by the command that needs it
+        return {}
+
+
+def channel_code(text: str) -> str:
+    """A channel as a person may give it (政府网站 or gov_website) as its code; anything else
+    unchanged, for the command to refuse with the list of channels."""
+    by_label = {label: code for code, label in _channel_labels().items()}
+    return by_label.get(text.strip(), text)
+
+
+def state_code(text: str) -> str:
+    """A publication state as a person may give it (失败 or failed) as its code."""
+    return {label: code for code, label in STATE_LABEL_BY_CODE.items()}.get(text.strip(), text)
+
+
+def role_labels(codes: Iterable[str]) -> str:
+    return "、".join(ROLE_LABEL_BY_CODE.get(code, code) for code in codes)
+
+
+STATE_LABEL_BY_CODE = {state.value: state.label for state in State}
+ROLE_LABEL_BY_CODE = {role.value: role.label for role in Role}
 
 
 def read_password(password_stdin: bool, prompt: str = "请输入您的密码以解锁签名私钥") -> str:

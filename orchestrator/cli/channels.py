@@ -8,7 +8,17 @@ import redis
 import typer
 
 from channels.registry import load_channels
-from orchestrator.cli.base import ActorOpt, JsonOpt, ReasonOpt, app, ctx, local, run
+from orchestrator.cli.base import (
+    ActorOpt,
+    JsonOpt,
+    ReasonOpt,
+    app,
+    channel_code,
+    channel_label,
+    ctx,
+    local,
+    run,
+)
 from orchestrator.errors import SanshenError
 from orchestrator.services import pauses
 from orchestrator.services.hub import RedisRateGate, shared_gate
@@ -17,7 +27,10 @@ channel_app = typer.Typer(help="渠道：暂停发送、恢复、查看暂停状
 app.add_typer(channel_app, name="channel")
 
 NameArg = Annotated[
-    str, typer.Argument(metavar="渠道", help="渠道名，如 gov_website、wechat", show_default=False)
+    str,
+    typer.Argument(
+        metavar="渠道", help="渠道，如 政府网站（或 gov_website）、微信公众号", show_default=False
+    ),
 ]
 
 
@@ -61,22 +74,27 @@ def channel_pause(
     minutes: Annotated[int, typer.Option(help="暂停多少分钟（1 到 10080）")] = 60,
     as_json: JsonOpt = False,
 ) -> None:
+    code = channel_code(name)
+
     def work() -> dict[str, Any]:
         classes = load_channels()
-        pauses.pause(ctx().app, _gate(), classes, name, minutes=minutes, reason=reason, actor=actor)
-        return pauses.states(_gate(), {name: classes[name]})[0]
+        pauses.pause(ctx().app, _gate(), classes, code, minutes=minutes, reason=reason, actor=actor)
+        return pauses.states(_gate(), {code: classes[code]})[0]
 
     run(as_json, _broker_errors(work), lambda row: _show_states([row]))
 
 
 @channel_app.command("resume", help="恢复一个渠道的发送（人工或平台的暂停均可解除）")
 def channel_resume(name: NameArg, actor: ActorOpt, as_json: JsonOpt = False) -> None:
+    code = channel_code(name)
+
     def work() -> dict[str, Any]:
-        return pauses.resume(ctx().app, _gate(), load_channels(), name, actor=actor)
+        return pauses.resume(ctx().app, _gate(), load_channels(), code, actor=actor)
 
     def show(result: dict[str, Any]) -> None:
         was = "已恢复发送" if result["was_paused"] else "本来未暂停"
-        typer.echo(f"{name}：{was}；{result['rows_due_now']} 条等待中的发布现在到期")
+        shown = f"{channel_label(code)}（{code}）"
+        typer.echo(f"{shown}：{was}；{result['rows_due_now']} 条等待中的发布现在到期")
 
     run(as_json, _broker_errors(work), show)
 
@@ -91,7 +109,8 @@ def channel_status(
     def work() -> list[dict[str, Any]]:
         classes = load_channels()
         if name is not None:
-            classes = {name: pauses.channel_class(classes, name)}
+            code = channel_code(name)
+            classes = {code: pauses.channel_class(classes, code)}
         return pauses.states(_gate(), classes)
 
     run(as_json, _broker_errors(work), _show_states)

@@ -8,7 +8,10 @@ errors are English f-strings inside exception classes, its help labels constants
 - `install()` sets `typer.rich_utils`'s labels (panel titles, "[default: …]", the hint line);
 - `ChineseGroup`, the root command's class (`typer.Typer(cls=ChineseGroup)`), gives every
   command of the tree, before parsing, a context whose formatter writes "用法：", the
-  "[选项]"/"命令 [参数]..." placeholders and a Chinese `--help` line; and it turns every
+  "[选项]"/"命令 [参数]..." placeholders and a Chinese `--help` line; it makes every parameter
+  a `ChineseOption` or `ChineseArgument` (Typer's own class with the value type, range and
+  default said in Chinese: `<整数>`, `[至少 1]`, `[默认：--no-publish]`; no type for a flag) and
+  gives the completion options Chinese help and replies; and it turns every
   `ClickException` raised while parsing or invoking into one with a Chinese `message`, which
   Typer then prints as usual (same panel, same exit code);
 - `os_reason(error)` is an `OSError` in Chinese, in place of the OS's English `strerror`.
@@ -21,13 +24,16 @@ alone.
 from __future__ import annotations
 
 import errno
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from datetime import date, datetime, time
+from pathlib import PurePath
+from typing import Any, get_args
 
-from typer import rich_utils
-from typer._click.core import Command, Context
+from typer import _completion_shared, rich_utils
+from typer._click.core import Command, Context, Parameter
 from typer._click.exceptions import (
     BadOptionUsage,
     BadParameter,
@@ -39,16 +45,15 @@ from typer._click.exceptions import (
     UsageError,
 )
 from typer._click.formatting import HelpFormatter
-from typer.core import TyperGroup, TyperOption
+from typer._click.utils import echo
+from typer._coercion import TypeDescriptor
+from typer.core import TyperArgument, TyperGroup, TyperOption
+from typer.exceptions import Exit
 
 USAGE_PREFIX = "用法："
 OPTIONS_METAVAR = "[选项]"
 SUBCOMMAND_METAVAR = "命令 [参数]..."
 HELP_OPTION_HELP = "显示本帮助并退出"
-COMPLETION_HELP = {
-    "install_completion": "为当前 shell 安装命令补全",
-    "show_completion": "显示当前 shell 的命令补全脚本（可复制或自行安装）",
-}
 RICH_LABELS = {
     "DEPRECATED_STRING": "（已停用）",
     "DEFAULT_STRING": "[默认：{}]",
@@ -101,7 +106,8 @@ class ChineseGroup(TyperGroup):
 
 
 def localize(root: Command) -> None:
-    """Every command below `root` (and `root`): Chinese usage line and `--help` text."""
+    """Every command below `root` (and `root`): Chinese usage line, `--help` text, value types
+    and completion replies."""
     for command in _tree(root):
         command.context_class = ChineseContext
         if command.options_metavar:
@@ -111,15 +117,159 @@ def localize(root: Command) -> None:
         help_option = command.get_help_option(ChineseContext(command))
         if help_option is not None:
             help_option.help = HELP_OPTION_HELP
+            _localize_param(help_option)
         for param in command.params:
-            if isinstance(param, TyperOption) and param.name in COMPLETION_HELP:
-                param.help = COMPLETION_HELP[param.name]
+            _localize_param(param)
+
+
+def _localize_param(param: Parameter) -> None:
+    # Typer builds its parameter objects itself (no hook for a class of ours): each one takes
+    # the Chinese subclass of its own class, which only changes how it is described.
+    if type(param) is TyperOption:
+        param.__class__ = ChineseOption
+    elif type(param) is TyperArgument:
+        param.__class__ = ChineseArgument
+    if isinstance(param, TyperOption) and param.name in COMPLETION:
+        param.help, param.callback = COMPLETION[param.name]
 
 
 def _tree(command: Command) -> Iterator[Command]:
     yield command
     for sub in getattr(command, "commands", {}).values():
         yield from _tree(sub)
+
+
+# --- value types, ranges and defaults in help ----------------------------------------------
+
+TYPE_LABELS: dict[type, str] = {
+    str: "文本",
+    int: "整数",
+    float: "数字",
+    bool: "是/否",
+    date: "日期",
+    datetime: "日期时间",
+    time: "时间",
+}
+PATH_LABELS = {"path": "路径", "file": "文件", "dir": "目录"}  # Typer's path_type names
+
+
+def type_label(desc: TypeDescriptor) -> str | None:
+    """A parameter's value type as the help shows it: `<整数>`, `<路径>...`; None for choices,
+    which Typer shows as they are typed (`<week|month>`)."""
+    if desc.is_choice:
+        return None
+    annotation: Any = desc.annotation
+    if desc.is_list:
+        (annotation,) = get_args(annotation)
+        return f"<{_value_label(annotation, desc)}>..."
+    if desc.is_tuple:
+        return "<" + "，".join(_value_label(a, desc) for a in get_args(annotation)) + ">"
+    if desc.is_datetime and desc.parameter_info.formats:
+        return "<" + "|".join(map(date_format, desc.parameter_info.formats)) + ">"
+    return f"<{_value_label(annotation, desc)}>"
+
+
+def _value_label(annotation: Any, desc: TypeDescriptor) -> str:
+    if desc.is_path or (isinstance(annotation, type) and issubclass(annotation, PurePath)):
+        return PATH_LABELS.get(desc.path_type, "路径")
+    return TYPE_LABELS.get(annotation, "值")
+
+
+STRPTIME = {"%Y": "YYYY", "%m": "MM", "%d": "DD", "%H": "HH", "%M": "MM", "%S": "SS"}
+
+
+def date_format(strptime: str) -> str:
+    """`%Y-%m-%d` as people write it: YYYY-MM-DD."""
+    return re.sub("|".join(STRPTIME), lambda m: STRPTIME[m[0]], strptime)
+
+
+def range_label(low: float | None, high: float | None) -> str | None:
+    """`[至少 1]`, `[至多 10]`, `[1 至 3650]` (Typer's `x>=1`)."""
+    if low is None and high is None:
+        return None
+    if high is None:
+        return f"至少 {low}"
+    if low is None:
+        return f"至多 {high}"
+    return f"{low} 至 {high}"
+
+
+class ChineseArgument(TyperArgument):
+    """Typer's argument, its value type and range said in Chinese."""
+
+    def display_type(self, ctx: Context) -> str:
+        return type_label(self.type_descriptor) or super().display_type(ctx)
+
+    def _get_number_range_help_str(self) -> str | None:
+        return range_label(self.min, self.max)
+
+
+class ChineseOption(TyperOption):
+    """Typer's option, its value type, range and default said in Chinese; a flag shows no
+    type (Typer's "<bool>" would ask for a value it does not take)."""
+
+    def display_type(self, ctx: Context) -> str:
+        return type_label(self.type_descriptor) or super().display_type(ctx)
+
+    def display_type_rich(self, ctx: Context) -> str | None:
+        return None if self.is_flag and not self.count else super().display_type_rich(ctx)
+
+    def _get_number_range_help_str(self) -> str | None:
+        counted = self.count and self.min == 0 and self.max is None
+        return None if counted else range_label(self.min, self.max)
+
+    def _get_default_string(
+        self, *, ctx: Context, show_default_is_str: bool, default_value: Any
+    ) -> str:
+        if not show_default_is_str and self.is_bool_flag and self.secondary_opts:
+            return (self.opts if default_value else self.secondary_opts)[0]  # --no-publish
+        return super()._get_default_string(
+            ctx=ctx, show_default_is_str=show_default_is_str, default_value=default_value
+        )
+
+
+# --- shell completion ---------------------------------------------------------------------
+
+SHELLS = tuple(shell.value for shell in _completion_shared.Shells)
+
+
+def _completion_shell(value: Any) -> str:
+    """The shell asked for (`--install-completion zsh`) or the one running; refused in
+    Chinese when Typer has no script for it."""
+    shell = value if isinstance(value, str) else None
+    if shell is None and not os.getenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION"):
+        shell = _completion_shared._get_shell_name()
+    if shell not in SHELLS:
+        echo(f"无法为 {shell or '当前终端'} 提供命令补全（支持：{'、'.join(SHELLS)}）", err=True)
+        raise Exit(1)
+    return shell
+
+
+def _install_completion(ctx: Context, param: Parameter, value: Any) -> Any:
+    if not value or ctx.resilient_parsing:
+        return value
+    shell, path = _completion_shared.install(shell=_completion_shell(value))
+    echo(f"已为 {shell} 安装命令补全：{path}")
+    echo("重新打开终端后生效")
+    raise Exit(0)
+
+
+def _show_completion(ctx: Context, param: Parameter, value: Any) -> Any:
+    if not value or ctx.resilient_parsing:
+        return value
+    prog = ctx.find_root().info_name or "sanshen"
+    variable = "_{}_COMPLETE".format(prog.replace("-", "_").upper())
+    shell = _completion_shell(value)
+    echo(
+        _completion_shared.get_completion_script(prog_name=prog, complete_var=variable, shell=shell)
+    )
+    raise Exit(0)
+
+
+COMPLETION: dict[str, tuple[str, Callable[[Context, Parameter, Any], Any]]] = {
+    "install_completion": ("为当前终端安装命令补全", _install_completion),
+    "show_completion": ("显示当前终端的命令补全脚本（可复制或自行安装）", _show_completion),
+}
 
 
 class ChineseUsageError(UsageError):
@@ -216,6 +366,15 @@ PARAMETER = _rules(
     (r"^Value must be an iterable\.$", lambda m: "应为一个或多个值"),
     (r"^Value (.*) is not a valid (.*)\.$", lambda m: f"{m[1]} 不是有效的值"),
     (r"^(?:Value error, )?(.*) is not one of (.*)\.$", lambda m: f"{m[1]} 不在可选值中（{m[2]}）"),
+    (
+        r"^(?:Value error, )?(.*) does not match the formats (.*)\.$",
+        lambda m: f"{m[1]} 不符合格式 {date_format(m[2])}",
+    ),
+    (r"^(?:Value error, )?value is not a valid tuple$", lambda m: "应为一组值"),
+    (
+        r"^(?:Value error, )?(\d+) values are required, but (\d+) given\.$",
+        lambda m: f"需要 {m[1]} 个值，收到 {m[2]} 个",
+    ),
 )
 
 # pydantic's error types (Typer 0.29 converts values with pydantic) -> the reason in Chinese

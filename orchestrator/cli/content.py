@@ -14,12 +14,14 @@ from orchestrator.cli.base import (
     SHANGHAI,
     JsonOpt,
     SubmissionArg,
+    channel_label,
     ctx,
     fail,
     local,
     run,
     submission_app,
 )
+from orchestrator.cli.table import table
 from orchestrator.docx_import import Manuscript, read_manuscript
 from orchestrator.errors import InvalidInput
 from orchestrator.services import submissions
@@ -126,7 +128,7 @@ def with_warnings(result: dict[str, Any], manuscript: Manuscript | None) -> dict
 TitleOpt = Annotated[str | None, typer.Option(help="标题（给出 --docx 时缺省取 Word 稿件的标题）")]
 BodyOpt = Annotated[
     Path | None,
-    typer.Option(help='正文 HTML 文件（UTF-8，或 GBK/GB18030）；<img src="文件名"> 指向 --image'),
+    typer.Option(help='正文 HTML 文件（UTF-8，或 GBK/GB18030）；`<img src="文件名">` 指向 --image'),
 ]
 DocxOpt = Annotated[
     Path | None,
@@ -297,14 +299,23 @@ def show_submission(r: dict[str, Any]) -> None:
     typer.echo(
         f"稿件 {r['id']}：{r['title']}（第 {r['version']} 版，指纹 {r['fingerprint'][:16]}…）"
     )
-    for c in r["channels"]:
-        typer.echo(f"  发布形式 {c['channel']}  发布日期 {c['publish_date']}  {c['remark']}")
-    for a in r["reviews"]:
-        stage = STAGE_LABELS[ReviewStage(a["stage"])]
-        old = "" if a["for_current_version"] else "（旧版本）"
-        typer.echo(
-            f"  {local(a['acted_at'])} {stage} {Decision(a['decision']).label} "
-            f"{a['actor']} {a['comment']}{old}"
+    channels = [
+        (channel_label(c["channel"]), c["publish_date"], c["remark"]) for c in r["channels"]
+    ]
+    if channels:
+        typer.echo(table(channels, ("发布形式", "发布日期", "备注"), indent="  "))
+    reviews = [
+        (
+            local(a["acted_at"]),
+            STAGE_LABELS[ReviewStage(a["stage"])],
+            Decision(a["decision"]).label,
+            a["actor"],
+            a["comment"] + ("" if a["for_current_version"] else "（旧版本）"),
         )
+        for a in r["reviews"]
+    ]
+    if reviews:
+        typer.echo("  审核记录：")
+        typer.echo(table(reviews, ("时间", "环节", "意见", "审核人", "审核意见"), indent="    "))
     for warning in r.get("warnings", []):
         typer.secho(f"  注意：{warning}", fg=typer.colors.YELLOW)

@@ -21,8 +21,10 @@ from orchestrator.cli.base import (
     local,
     person_app,
     read_password,
+    role_labels,
     run,
 )
+from orchestrator.cli.table import table
 from orchestrator.errors import InvalidInput
 from orchestrator.migrate import upgrade
 from orchestrator.services import delegation, org
@@ -65,10 +67,14 @@ def init(
             }
 
     def show(result: dict[str, Any]) -> None:
-        typer.echo(f"已初始化 {result['organisation']}，共 {len(result['people'])} 人：")
-        for p in result["people"]:
-            extra = f"  初始密码：{p['initial_password']}" if "initial_password" in p else ""
-            typer.echo(f"  {p['username']:<12} {p['name']}  {','.join(p['roles'])}{extra}")
+        people = result["people"]
+        typer.echo(f"已初始化 {result['organisation']}，共 {len(people)} 人：")
+        rows = [
+            (p["username"], p["name"], role_labels(p["roles"]), p.get("initial_password"))
+            for p in people
+        ]
+        header = ("用户名", "姓名", "角色", "初始密码" if any(r[3] for r in rows) else "")
+        typer.echo(table(rows, header, indent="  "))
 
     run(as_json, work, show)
 
@@ -104,7 +110,7 @@ def person_grant(username: UsernameArg, role: RoleArg, as_json: JsonOpt = False)
             org.grant_role(session, person, org.parse_role(role), actor="cli")
             return org.describe_person(person)
 
-    run(as_json, work, lambda r: typer.echo(f"{r['username']} 当前角色：{','.join(r['roles'])}"))
+    run(as_json, work, lambda r: typer.echo(f"{r['username']} 当前角色：{role_labels(r['roles'])}"))
 
 
 @person_app.command("revoke", help="撤销角色（自当前时刻起失效，历史签名不受影响）")
@@ -115,13 +121,13 @@ def person_revoke(username: UsernameArg, role: RoleArg, as_json: JsonOpt = False
             org.revoke_role(session, person, org.parse_role(role), actor="cli")
             return org.describe_person(person)
 
-    run(as_json, work, lambda r: typer.echo(f"{r['username']} 当前角色：{','.join(r['roles'])}"))
+    run(as_json, work, lambda r: typer.echo(f"{r['username']} 当前角色：{role_labels(r['roles'])}"))
 
 
 @person_app.command("in-charge", help="设定分管领导分管的科室（终审只能由分管该科室的领导办理）")
 def person_in_charge(
     username: UsernameArg,
-    departments: Annotated[str, typer.Option(help="科室代码，逗号分隔，如 sjgl,zhk")],
+    departments: Annotated[str, typer.Option(help="科室代码，逗号分隔，如 `sjgl,zhk`")],
     as_json: JsonOpt = False,
 ) -> None:
     def work() -> dict[str, Any]:
@@ -144,7 +150,9 @@ def person_in_charge(
 def person_delegate(
     deputy: Annotated[str, typer.Option("--to", help="代理人用户名")],
     acting_for: Annotated[str, typer.Option("--for", help="被代理人（外出者）用户名")],
-    role: Annotated[str, typer.Option(help="代行的角色，如 section_head 或 科室负责人/支部书记")],
+    role: Annotated[
+        str, typer.Option(help="代行的角色，如 科室负责人/支部书记（或 section_head）")
+    ],
     start: Annotated[str, typer.Option("--from", help="开始日期 YYYY-MM-DD（含）")],
     until: Annotated[str, typer.Option(help="结束日期 YYYY-MM-DD（含）")],
     actor: ActorOpt,
@@ -230,10 +238,10 @@ def person_list(as_json: JsonOpt = False) -> None:
             return [org.describe_person(p) for p in org.all_people(session)]
 
     def show(rows: list[dict[str, Any]]) -> None:
-        for p in rows:
-            typer.echo(
-                f"{p['username']:<12} {p['name']:<8} {p['department'] or '-':<8} "
-                f"{','.join(p['roles'])}"
-            )
+        lines = [
+            (p["username"], p["name"], p["department"] or "-", role_labels(p["roles"]))
+            for p in rows
+        ]
+        typer.echo(table(lines, ("用户名", "姓名", "科室", "角色")) if lines else "（没有人员）")
 
     run(as_json, work, show)

@@ -13,6 +13,7 @@ from channels.base import ChannelKind
 from channels.registry import load_channels
 from orchestrator.cli.base import (
     SHANGHAI,
+    STATE_LABEL_BY_CODE,
     ActorOpt,
     JsonOpt,
     PublicationArg,
@@ -20,12 +21,16 @@ from orchestrator.cli.base import (
     ReasonOpt,
     SubmissionArg,
     app,
+    channel_code,
+    channel_label,
     ctx,
     local,
     read_password,
     run,
+    state_code,
 )
 from orchestrator.cli.content import describe_submission, show_submission
+from orchestrator.cli.table import table
 from orchestrator.errors import InvalidInput
 from orchestrator.models import Publication
 from orchestrator.permissions import require
@@ -93,19 +98,27 @@ def describe_publication(pub: Any, with_attempts: bool = False) -> dict[str, Any
 def show_publications(rows: list[dict[str, Any]]) -> None:
     if not rows:
         typer.echo("（没有发布记录）")
-    for r in rows:
-        late = " [逾期]" if r["late"] else ""
-        typer.echo(
-            f"{r['id']:>5} 稿件{r['submission']:<4} {r['channel']:<12} {r['state_label']}{late}"
-            f"  计划 {local(r['scheduled_at'])}  {r['url'] or r['last_error'] or ''}"
+        return
+    lines = [
+        (
+            r["id"],
+            r["submission"],
+            channel_label(r["channel"]),
+            r["state_label"] + ("（逾期）" if r["late"] else ""),
+            local(r["scheduled_at"]),
+            r["url"] or r["last_error"] or "",
         )
+        for r in rows
+    ]
+    header = ("发布编号", "稿件", "渠道", "状态", "计划发布时间", "链接或错误")
+    typer.echo(table(lines, header, right={0, 1}))
 
 
 @app.command("publications", help="列出各渠道发布状态（可按稿件、状态、渠道筛选）")
 def publications_cmd(
     submission: Annotated[int | None, typer.Option(help="稿件编号")] = None,
-    state: Annotated[str | None, typer.Option(help="状态，如 failed")] = None,
-    channel: Annotated[str | None, typer.Option(help="渠道名")] = None,
+    state: Annotated[str | None, typer.Option(help="状态，如 失败（或 failed）")] = None,
+    channel: Annotated[str | None, typer.Option(help="渠道，如 政府网站（或 gov_website）")] = None,
     as_json: JsonOpt = False,
 ) -> None:
 
@@ -115,9 +128,9 @@ def publications_cmd(
             if submission is not None:
                 query = query.where(Publication.submission_id == submission)
             if state:
-                query = query.where(Publication.state == state)
+                query = query.where(Publication.state == state_code(state))
             if channel:
-                query = query.where(Publication.channel == channel)
+                query = query.where(Publication.channel == channel_code(channel))
             return [describe_publication(p) for p in session.scalars(query)]
 
     run(as_json, work, show_publications)
@@ -131,12 +144,24 @@ def publication_show(pub_id: PublicationArg, as_json: JsonOpt = False) -> None:
             return describe_publication(get_publication(session, pub_id), with_attempts=True)
 
     def show(r: dict[str, Any]) -> None:
+        # the console's labels (one table for both; importing it loads the web templates)
+        from orchestrator.web.templating import OPERATION_LABELS, OUTCOME_LABELS
+
         show_publications([r])
-        for a in r["attempt_log"]:
-            typer.echo(
-                f"      {local(a['started_at'])} {a['operation']} {a['outcome']} "
-                f"{a['duration_ms']}ms {a['message'] or ''}"
+        attempts = [
+            (
+                local(a["started_at"]),
+                OPERATION_LABELS.get(a["operation"], a["operation"]),
+                OUTCOME_LABELS.get(a["outcome"], a["outcome"]),
+                f"{a['duration_ms']} 毫秒",
+                a["message"] or "",
             )
+            for a in r["attempt_log"]
+        ]
+        if attempts:
+            typer.echo("\n尝试记录：")
+            header = ("开始时间", "操作", "结果", "用时", "说明")
+            typer.echo(table(attempts, header, right={3}, indent="  "))
 
     run(as_json, work, show)
 
@@ -153,11 +178,11 @@ def parse_when(text: str) -> datetime:
 
 @pub_app.command(
     "reschedule",
-    help="在签发的发布日期当天内调整时间（或 --at now 立即发布）；改到其他日期用 amend-date",
+    help="在签发的发布日期当天内调整时间（或 --at 现在 立即发布）；改到其他日期用 amend-date",
 )
 def publication_reschedule(
     pub_id: PublicationArg,
-    at: Annotated[str, typer.Option(help="新的发布时间")],
+    at: Annotated[str, typer.Option(help="新的发布时间 YYYY-MM-DD HH:MM，或 现在")],
     actor: ActorOpt,
     as_json: JsonOpt = False,
 ) -> None:
@@ -258,10 +283,18 @@ def retract_all_cmd(
         return publisher().retract_all(submission_id, reason=reason, actor=actor)
 
     def show(results: dict[str, str]) -> None:
-        for channel, outcome in results.items():
-            typer.echo(f"  {channel}: {'已撤稿' if outcome == 'retracted' else outcome}")
+        rows = [(channel_label(channel), _outcome(text)) for channel, text in results.items()]
+        typer.echo(table(rows, indent="  "))
 
     run(as_json, work, show, status=lambda r: 0 if all(v == "retracted" for v in r.values()) else 5)
+
+
+def _outcome(text: str) -> str:
+    """What `retract_all` reports for a channel: the state it reached (已撤稿, 待人工撤下), or
+    why it could not, without the refusal's code ("code: message")."""
+    if text in STATE_LABEL_BY_CODE:
+        return STATE_LABEL_BY_CODE[text]
+    return text.partition(": ")[2] or text
 
 
 @pub_app.command("retry", help="重发失败的发布；“结果未确认”的须先在平台核对并加 --checked")

@@ -10,6 +10,7 @@ import typer
 
 from orchestrator.cli import files
 from orchestrator.cli.base import JsonOpt, app, ctx, run
+from orchestrator.cli.table import table
 from orchestrator.errors import InvalidInput
 
 archive_app = typer.Typer(
@@ -59,7 +60,9 @@ def form_cmd(
 def archive_list(
     page: Annotated[int, typer.Option(help="页码")] = 1,
     per_page: Annotated[int, typer.Option(help="每页条数")] = 50,
-    kind: Annotated[str | None, typer.Option(help="类别，如 form_pdf、content")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="类别代码，如 form_pdf（审批表 PDF）、content（发布内容）")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     def work() -> dict[str, Any]:
@@ -70,11 +73,13 @@ def archive_list(
             return {"total": total, "items": [archive.entry_dict(e) for e in rows]}
 
     def show(r: dict[str, Any]) -> None:
-        for e in r["items"]:
-            typer.echo(
-                f"{e['id']:>5}  {e['created_at']}  {e['kind_label']}  {e['name']}  "
-                f"{e['sha256'][:16]}…"
-            )
+        rows = [
+            (e["id"], e["created_at"], e["kind_label"], e["name"], e["sha256"][:16] + "…")
+            for e in r["items"]
+        ]
+        if rows:
+            header = ("存档编号", "存档时间", "类别", "文件名", "SHA-256")
+            typer.echo(table(rows, header, right={0}))
         typer.echo(f"共 {r['total']} 个存档文件")
 
     run(as_json, work, show)
@@ -99,7 +104,9 @@ def archive_verify(as_json: JsonOpt = False) -> None:
     run(as_json, work, show, status=lambda r: 0 if r["ok"] else 7)
 
 
-@archive_app.command("export", help="导出一段日期内的存档（zip，含 index.csv 与 index.json）")
+@archive_app.command(
+    "export", help="导出一段日期内的存档（ZIP 压缩包，含 index.csv 与 index.json）"
+)
 def archive_export(
     start: Annotated[str, typer.Option("--from", help="开始日期 YYYY-MM-DD（含）")],
     end: Annotated[str, typer.Option("--to", help="结束日期 YYYY-MM-DD（含）")],
@@ -123,7 +130,7 @@ def archive_export(
 
 @app.command("accountability", help="追责报告：某篇已发布信息由谁撰写、审核、签发和发布")
 def accountability_cmd(
-    channel: Annotated[str, typer.Option(help="发布渠道（如 gov_website 或 政府网站）")],
+    channel: Annotated[str, typer.Option(help="发布渠道，如 政府网站（或 gov_website）")],
     url: Annotated[str | None, typer.Option(help="发布链接")] = None,
     external_id: Annotated[str | None, typer.Option("--id", help="平台上的发布编号")] = None,
     as_json: JsonOpt = False,

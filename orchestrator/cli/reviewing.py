@@ -21,12 +21,14 @@ from orchestrator.cli.base import (
     SubmissionArg,
     app,
     audit_app,
+    channel_label,
     ctx,
     fail,
     gate_app,
     read_password,
     run,
 )
+from orchestrator.cli.table import table
 from orchestrator.errors import GateRefused, InvalidInput
 from orchestrator.services import prechecks, review, submissions
 from orchestrator.services.hub import hub_for
@@ -248,12 +250,18 @@ def gate_check(submission_id: SubmissionArg, as_json: JsonOpt = False) -> None:
             typer.secho(f"稿件 {r['submission']}：审核闸门未通过", fg=typer.colors.RED)
             for v in r["violations"]:
                 typer.echo(f"  ✗ [{v['code']}] {v['message']}")
-        for row in r["publications"]:
-            mark = "✓ 与签发的审批表一致" if row["ok"] else "✗ 与签发的审批表不符"
-            typer.echo(
-                f"  发布记录 P{row['id']} {row['channel']} {row['scheduled_at']}"
-                f"（{row['state_label']}）{mark}"
+        rows = [
+            (
+                f"发布记录 P{row['id']}",
+                channel_label(row["channel"]),
+                row["scheduled_at"],
+                row["state_label"],
+                "✓ 与签发的审批表一致" if row["ok"] else "✗ 与签发的审批表不符",
             )
+            for row in r["publications"]
+        ]
+        if rows:
+            typer.echo(table(rows, indent="  "))
         for a in r["aids"]:
             typer.echo(f"  ! 审核提示 [{a['code']}] {a['message']}")
         for p in r["channel_problems"]:

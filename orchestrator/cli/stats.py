@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,24 +10,21 @@ import typer
 
 from orchestrator.cli import files
 from orchestrator.cli.base import JsonOpt, app, ctx, run
+from orchestrator.cli.table import table as text_table
 from orchestrator.reports import statistics as st
 
-
-def width(text: str) -> int:
-    """Columns on a terminal: CJK characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+PERIOD_BY_LABEL = {label: code for code, label in st.PERIOD_LABELS.items()}
+FIGURE = re.compile(r"^(-?\d+(\.\d+)?%?|—)$")  # a count, a rate or "no figure"
 
 
 def render_table(table: st.Table) -> str:
-    cells = [[str(v) for v in row] for row in [table.headers, *table.rows]]
-    widths = [max(width(row[i]) for row in cells) for i in range(len(table.headers))]
-
-    def line(row: list[str]) -> str:
-        cells = (v + " " * (w - width(v)) for v, w in zip(row, widths, strict=True))
-        return "  ".join(cells).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+    """A statistics table under a rule, figures right-aligned."""
+    figures = {
+        i
+        for i in range(len(table.headers))
+        if table.rows and all(FIGURE.match(str(row[i])) for row in table.rows)
+    }
+    return text_table(table.rows, table.headers, right=figures, rule=True)
 
 
 def show_report(report: st.Report) -> None:
@@ -45,7 +42,10 @@ def show_report(report: st.Report) -> None:
 @app.command("stats", help="统计：各科室、各环节、各渠道的稿件、审核、发布与对上报送采用情况")
 def stats_cmd(
     period: Annotated[
-        str | None, typer.Option("--period", help="统计周期：week、month、quarter、year")
+        str | None,
+        typer.Option(
+            "--period", help="统计周期：周、月、季度或年（也可写 week、month、quarter、year）"
+        ),
     ] = None,
     at: Annotated[
         str | None,
@@ -58,7 +58,7 @@ def stats_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     def work() -> dict[str, Any]:
-        chosen = st.resolve_period(period, at)
+        chosen = st.resolve_period(PERIOD_BY_LABEL.get(period or "", period), at)
         with ctx().session() as session:
             report = st.build(session, chosen, department=department)
         if xlsx is not None:

@@ -53,7 +53,7 @@ def simulate_cmd(
     host: Annotated[str, typer.Option(help="监听地址（仅限本机回环）")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="端口")] = 8900,
     faults: Annotated[
-        Path | None, typer.Option(help="故障注入配置 YAML：{平台名: {rates: {5xx: 0.1}, ...}}")
+        Path | None, typer.Option(help="故障注入配置 YAML，如 `{平台名: {rates: {5xx: 0.1}}}`")
     ] = None,
 ) -> None:
 

@@ -16,7 +16,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
@@ -31,6 +31,7 @@ from orchestrator import redis_embedded
 from orchestrator.app import App
 from orchestrator.cli.base import Context, app, ctx, fail
 from orchestrator.cli.chinese import os_reason
+from orchestrator.cli.table import table
 from orchestrator.config_check import channels_or_exit
 from orchestrator.devstack import (
     FolderBusy,
@@ -350,21 +351,7 @@ class Stack:
             for p in spec.people
         ]
         self.say(f"演示组织：{spec.organisation}。登录账号（密码仅供演示）：")
-        self.say(_table(("用户名", "姓名", "角色", "密码"), rows))
-
-
-def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
-    def width(text: str) -> int:
-        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-    cols = list(zip(header, *rows, strict=True))
-    widths = [max(width(cell) for cell in col) for col in cols]
-
-    def line(cells: tuple[str, ...]) -> str:
-        padded = (c + " " * (w - width(c)) for c, w in zip(cells, widths, strict=True))
-        return "  ".join(padded).rstrip()
-
-    return "\n".join(["  " + line(header)] + ["  " + line(r) for r in rows])
+        self.say(table(rows, ("用户名", "姓名", "角色", "密码"), indent="  "))
 
 
 def _where(url: str) -> str:

@@ -19,6 +19,7 @@ from orchestrator.cli.base import (
     run,
 )
 from orchestrator.cli.publications import pub_app
+from orchestrator.cli.table import table
 from orchestrator.errors import InvalidInput
 from orchestrator.models import Publication
 from orchestrator.services import manual, verification
@@ -161,12 +162,17 @@ def verifications_cmd(pub_id: PublicationArg, as_json: JsonOpt = False) -> None:
     def show(rows: list[dict[str, Any]]) -> None:
         if not rows:
             typer.echo("（尚未核验）")
-        for v in rows:
-            label = Verdict(v["verdict"]).label
-            trigger = verification.TRIGGER_LABELS.get(v["trigger"], v["trigger"])
-            typer.echo(
-                f"{local(v['checked_at'])} {trigger} {label} {v['reason']}"
-                f"  页面 SHA-256 {v['page_sha256'][:16] or '—'}"
+            return
+        lines = [
+            (
+                local(v["checked_at"]),
+                verification.TRIGGER_LABELS.get(v["trigger"], v["trigger"]),
+                Verdict(v["verdict"]).label,
+                v["page_sha256"][:16] or "—",
+                v["reason"],
             )
+            for v in rows
+        ]
+        typer.echo(table(lines, ("核验时间", "触发", "结论", "页面 SHA-256", "说明")))
 
     run(as_json, work, show)

@@ -150,7 +150,7 @@ def test_walk_from_the_command_line(data: Path) -> None:
     assert signed.returncode == 0 and "通过" in signed.stdout
     check = sanshen(d, "gate", "check", sub)
     assert check.returncode == 0 and "审核闸门通过" in check.stdout
-    assert "发布记录 P1 gov_website" in check.stdout and "✓ 与签发的审批表一致" in check.stdout
+    assert "发布记录 P1  政府网站" in check.stdout and "✓ 与签发的审批表一致" in check.stdout
     kept = sanshen(d, "audit", "checkpoint").stdout.strip()
     verified = sanshen(d, "audit", "verify", "--checkpoint", kept, "--json")
     assert verified.returncode == 0 and as_json(verified)["ok"]

@@ -79,7 +79,7 @@ def test_a_paused_channel_holds_its_sends_until_resumed_from_the_command_line(
 
     resumed = sanshen(stack, "channel", "resume", "gov_website", "--as", "ops")
     assert resumed.returncode == 0, resumed.stderr
-    assert resumed.stdout.strip() == "gov_website：已恢复发送；1 条等待中的发布现在到期"
+    assert resumed.stdout.strip() == "政府网站（gov_website）：已恢复发送；1 条等待中的发布现在到期"
     stack.wait_for(lambda: stack.states(sub)["gov_website"] == "published", what="sent after")
     assert stack.ledger("gov_website") == {held.idempotency_key: 1}
     assert stack.publications(sub)[0].last_error is None
