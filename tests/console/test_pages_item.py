@@ -84,11 +84,10 @@ def test_review_timeline_shows_each_signature_checked_and_what_a_version_changed
     sub = console.signed_off(("gov_website",))
     with console.app.db.session() as session:
         current = submissions.get(session, sub).current
-        draft = submissions.Draft(
-            title="青浦区政务服务“一网通办”再添两项新功能",
-            body_html=current.body_html.replace("新功能", "两项新功能"),
-            channels=[submissions.ChannelRequest("gov_website", current.channels[0].publish_date)],
-        )
+        rows = [submissions.ChannelRequest("gov_website", current.channels[0].publish_date)]
+        draft = submissions.draft_of(console.app.blobs, current, rows, None)
+        draft.title = "青浦区政务服务“一网通办”再添两项新功能"
+        draft.body_html = draft.body_html.replace("新功能", "两项新功能")
         submissions.revise(session, console.app.blobs, sub, editor="wangfang", draft=draft)
     sign_in(page, console.url, "zhengop", DEMO_PASSWORDS["zhengop"])
     page.goto(f"{console.url}/items/{sub}")
