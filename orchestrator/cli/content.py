@@ -125,6 +125,10 @@ def with_warnings(result: dict[str, Any], manuscript: Manuscript | None) -> dict
     return result if manuscript is None else {**result, "warnings": manuscript.warnings}
 
 
+def with_fixes(result: dict[str, Any], fixed: list[str]) -> dict[str, Any]:
+    return {**result, "autofixed": fixed} if fixed else result
+
+
 TitleOpt = Annotated[str | None, typer.Option(help="标题（给出 --docx 时缺省取 Word 稿件的标题）")]
 BodyOpt = Annotated[
     Path | None,
@@ -150,6 +154,11 @@ SpecialOpt = Annotated[
 RepostPOpt = Annotated[str | None, typer.Option(help="转载来源平台，如 学习强国")]
 RepostUOpt = Annotated[str | None, typer.Option(help="转载来源网址")]
 RepostTOpt = Annotated[str | None, typer.Option(help="转载来源首发时间（ISO 格式）")]
+AutofixOpt = Annotated[
+    bool,
+    typer.Option(help="自动修正平台会拒收的图片：PNG 封面转为 JPEG、超出大小的图片按比例缩小"),
+]
+UrgentOpt = Annotated[bool, typer.Option(help="紧急（如工作动态）：每个审核环节的时限按小时计")]
 
 
 @submission_app.command("create", help="新建稿件（第 1 版）")
@@ -169,6 +178,8 @@ def submission_create(
     repost_platform: RepostPOpt = None,
     repost_url: RepostUOpt = None,
     repost_time: RepostTOpt = None,
+    autofix: AutofixOpt = False,
+    urgent: UrgentOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     body_source(title, body, docx, as_json)
@@ -190,11 +201,19 @@ def submission_create(
             repost_time,
             manuscript,
         )
+        draft.autofix = autofix
+        fixed: list[str] = []
         with ctx().session() as session:
             created = submissions.create(
-                session, ctx().app.blobs, author=author, department=department, draft=draft
+                session,
+                ctx().app.blobs,
+                author=author,
+                department=department,
+                draft=draft,
+                fixes=fixed,
+                urgent=urgent,
             )
-            return with_warnings(describe_submission(created), manuscript)
+            return with_fixes(with_warnings(describe_submission(created), manuscript), fixed)
 
     run(as_json, work, show_submission)
 
@@ -216,6 +235,7 @@ def submission_revise(
     repost_platform: RepostPOpt = None,
     repost_url: RepostUOpt = None,
     repost_time: RepostTOpt = None,
+    autofix: AutofixOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     body_source(title, body, docx, as_json)
@@ -237,11 +257,14 @@ def submission_revise(
             repost_time,
             manuscript,
         )
+        draft.autofix = autofix
+        fixed: list[str] = []
         with ctx().session() as session:
-            submissions.revise(session, ctx().app.blobs, submission_id, editor=editor, draft=draft)
-            return with_warnings(
-                describe_submission(submissions.get(session, submission_id)), manuscript
+            submissions.revise(
+                session, ctx().app.blobs, submission_id, editor=editor, draft=draft, fixes=fixed
             )
+            described = describe_submission(submissions.get(session, submission_id))
+            return with_fixes(with_warnings(described, manuscript), fixed)
 
     run(as_json, work, show_submission)
 
@@ -317,5 +340,7 @@ def show_submission(r: dict[str, Any]) -> None:
     if reviews:
         typer.echo("  审核记录：")
         typer.echo(table(reviews, ("时间", "环节", "意见", "审核人", "审核意见"), indent="    "))
+    for fix in r.get("autofixed", []):
+        typer.echo(f"已自动修正：{fix}")
     for warning in r.get("warnings", []):
         typer.secho(f"  注意：{warning}", fg=typer.colors.YELLOW)

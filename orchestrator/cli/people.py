@@ -146,6 +146,56 @@ def person_in_charge(
     )
 
 
+@person_app.command("notify", help="设置某人的通知方式：企业微信账号、邮箱、通知渠道、每日汇总")
+def person_notify(
+    username: UsernameArg,
+    wecom: Annotated[
+        str | None, typer.Option("--wecom", help="企业微信账号（userid）；给空串则清除")
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="邮箱；给空串则清除")] = None,
+    via: Annotated[
+        str | None,
+        typer.Option(
+            help="通知渠道，逗号分隔：`wecom`（企业微信）、`email`（邮件）；给空串则不通知"
+        ),
+    ] = None,
+    digest: Annotated[
+        bool | None, typer.Option("--digest/--no-digest", help="每日汇总一条，而不是逐条通知")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    def work() -> dict[str, Any]:
+        chosen = None
+        if via is not None:
+            chosen = [v.strip() for v in via.replace("，", ",").split(",") if v.strip()]
+        with ctx().session() as session:
+            person = org.set_notify(
+                session,
+                username,
+                actor="cli",
+                wecom_userid=wecom,
+                email=email,
+                via=chosen,
+                digest=digest,
+            )
+            return {
+                "username": person.username,
+                "wecom_userid": person.wecom_userid,
+                "email": person.email,
+                "via": [v for v in person.notify_via.split(",") if v],
+                "digest": person.notify_digest,
+            }
+
+    def show(r: dict[str, Any]) -> None:
+        ways = "、".join(org.NOTIFY_ROUTES[v] for v in r["via"]) or "不通知"
+        typer.echo(
+            f"{r['username']} 的通知：{ways}；企业微信 {r['wecom_userid'] or '未登记'}，"
+            f"邮箱 {r['email'] or '未登记'}；{'每日汇总' if r['digest'] else '逐条通知'}"
+        )
+
+    run(as_json, work, show)
+
+
 @person_app.command("delegate", help="安排代理：某人外出期间，由另一人代行其科室角色（含起止日期）")
 def person_delegate(
     deputy: Annotated[str, typer.Option("--to", help="代理人用户名")],

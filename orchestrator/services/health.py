@@ -117,7 +117,7 @@ def queues_part(url: str) -> Part:
         return _failure(exc, "无法读取队列长度")
 
 
-LOOPS = ("dispatch", "reconcile", "alerts", "verify")
+LOOPS = ("dispatch", "reconcile", "alerts", "notify", "verify")
 
 
 def last_rounds(url: str) -> dict[str, datetime | None]:

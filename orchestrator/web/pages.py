@@ -36,7 +36,7 @@ from orchestrator.models import (
     Submission,
     Version,
 )
-from orchestrator.permissions import PERMISSIONS, holds
+from orchestrator.permissions import PERMISSIONS, WRITERS, holds
 from orchestrator.services import alerts, amendments, pauses, submissions, verification
 from orchestrator.services.org import person_by_username
 from orchestrator.services.review import carried, review_record
@@ -506,6 +506,13 @@ def review_views(submission: Submission) -> list[ReviewView]:
 RETRACTABLE = (State.PUBLISHED.value, State.SUBMITTED.value, State.UNCONFIRMED.value)
 
 
+CONTENT_REFUSALS = frozenset({"content_rejected"})
+
+
+def content_refused(pub: Publication) -> bool:
+    return pub.state == State.FAILED.value and pub.last_error_class in CONTENT_REFUSALS
+
+
 def offered_actions(person: Person, pub: Publication, now: datetime) -> list[str]:
     """The buttons this person gets for this publication: their role for the channel's kind
     (orchestrator.permissions) and the publication's state must both allow the action."""
@@ -519,6 +526,9 @@ def offered_actions(person: Person, pub: Publication, now: datetime) -> list[str
 
     state = pub.state
     offered = []
+    # The platform refused the content: the fix is a new version (reviewed again), not a resend.
+    if content_refused(pub) and holds(person, WRITERS, now):
+        offered.append("revise")
     if state in (State.FAILED.value, State.UNCONFIRMED.value) and may("retry"):
         offered.append("retry")
     if state == State.SCHEDULED.value and may("schedule"):
@@ -776,6 +786,7 @@ LOOP_LABELS = {
     "dispatch": "到期发布扫描",
     "reconcile": "核对（对账）",
     "alerts": "告警发送",
+    "notify": "通知发送",
     "verify": "发布核验（巡检）",
 }
 
