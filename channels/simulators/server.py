@@ -264,7 +264,11 @@ class SimulatorServer:
 
         @app.get("/")
         def operator_page() -> ResponseReturnValue:
-            return render_template_string(_PAGE, platforms=self.state()["platforms"])
+            return render_template_string(
+                _PAGE,
+                platforms=self.state()["platforms"],
+                wecom=list(reversed(self.wecom_app.messages()[-30:])),
+            )
 
         @app.get("/api/state")
         def api_state() -> ResponseReturnValue:
@@ -341,6 +345,21 @@ td, th { border: 1px solid #ddd; padding: 2px 6px; text-align: left; font-size: 
 </table>
 </section>
 {% endfor %}
+<section id="wecom">
+<h2>企业微信应用消息（通知）</h2>
+<p>三审发布发给个人的通知（轮到本人审核、稿件被退回、发布失败、超时提醒），最新在前。</p>
+<table>
+<tr><th>时间</th><th>收件人</th><th>标题</th><th>内容</th><th>链接</th></tr>
+{% for m in wecom %}
+<tr><td>{{ m.at }}</td><td>{{ m.userid }}</td><td>{{ m.textcard.title if m.textcard else "" }}</td>
+<td>{{ m.textcard.description if m.textcard else m.text }}</td>
+<td>{% if m.textcard %}<a href="{{ m.textcard.url }}">{{ m.textcard.btntxt or "详情" }}</a>
+{%- endif %}</td></tr>
+{% else %}
+<tr><td colspan="5">尚无消息</td></tr>
+{% endfor %}
+</table>
+</section>
 </body>
 </html>
 """

@@ -59,6 +59,7 @@ DEMO_PACE = {  # the demo walk settles in seconds rather than at production pace
     "SANSHEN_CONFIRM_FIRST_CHECK": "1",
     "SANSHEN_VERIFY_INTERVAL": "5",
     "SANSHEN_VERIFY_FIRST_DAY_EVERY": "60",
+    "SANSHEN_NOTIFY_INTERVAL": "2",
 }
 # The website as it is in this office: no publishing API, 政府网站运行科 publishes it by hand
 # in the platform's CMS (the simulator's /gov_website/cms/) and records the URL. The variable
@@ -239,7 +240,17 @@ class Stack:
         return env
 
     def _simulator_settings(self) -> dict[str, str]:
-        return simulator_env({name: self.sims.client_settings(name) for name in self.sims.names})
+        """The channels' simulated platforms, and the 企业微信 application that tells people
+        when something waits for them (its messages on the simulators' operator view)."""
+        env = simulator_env({name: self.sims.client_settings(name) for name in self.sims.names})
+        wecom = self.sims.wecom_app.client_settings(self.sims.wecom_app_url)
+        return env | {
+            "SANSHEN_WECOM_CORP_ID": wecom["corp_id"],
+            "SANSHEN_WECOM_SECRET": wecom["secret"],
+            "SANSHEN_WECOM_AGENT_ID": str(wecom["agent_id"]),
+            "SANSHEN_WECOM_BASE_URL": wecom["base_url"],
+            "SANSHEN_PUBLIC_URL": self.console_url,
+        }
 
     def _launch(self, name: str, argv: list[str]) -> None:
         assert self.procs is not None
