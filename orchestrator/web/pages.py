@@ -37,7 +37,15 @@ from orchestrator.models import (
     Version,
 )
 from orchestrator.permissions import PERMISSIONS, WRITERS, holds
-from orchestrator.services import alerts, amendments, pauses, submissions, verification
+from orchestrator.services import (
+    alerts,
+    amendments,
+    deadlines,
+    pauses,
+    review,
+    submissions,
+    verification,
+)
 from orchestrator.services.org import person_by_username
 from orchestrator.services.review import carried, review_record
 from orchestrator.services.verification import WATCHED
@@ -369,11 +377,33 @@ def board_rows(session: Session, flt: BoardFilter, now: datetime) -> tuple[list[
     return [rows[i] for i in ids if i in rows], more
 
 
+REVIEW_WAITS_SHOWN = 100
+
+
+def review_waits(session: Session, department: str | None, now: datetime) -> list[Any]:
+    """Items in review with the stage they wait at, overdue first, then longest waiting
+    (services/deadlines: the limits the reminders follow)."""
+    app = get_app()
+    query = deadlines.open_submissions().limit(REVIEW_WAITS_SHOWN)
+    if department:
+        query = query.join(Department, Department.id == Submission.department_id).where(
+            Department.code == department
+        )
+    waits = []
+    for sub in session.scalars(query):
+        context = ReviewContext(review.review_record(sub), app.policy, now)
+        wait = deadlines.wait_of(sub, context, app.settings)
+        if wait is not None:
+            waits.append(wait)
+    return sorted(waits, key=lambda w: (not w.overdue(now), w.since))
+
+
 def _board_context(request: Request) -> dict[str, Any]:
     flt = BoardFilter.parse(request.query_params)
     now = datetime.now(UTC)
     with get_app().db.read() as session:
         rows, more = board_rows(session, flt, now)
+        waits = review_waits(session, flt.department, now)
         departments = session.execute(
             select(Department.code, Department.name).order_by(Department.name)
         ).all()
@@ -387,6 +417,7 @@ def _board_context(request: Request) -> dict[str, Any]:
         "states": list(State),
         "departments": departments,
         "overdue": overdue,
+        "waits": waits,
     }
 
 

@@ -115,6 +115,12 @@ def test_word_in_told_on_wecom_approved_on_a_phone(
         assert last is not None
         assert (last.stage, last.decision, last.actor.username) == ("second", "approve", "lijun")
 
+    # The board shows what waits in review, and at which stage.
+    phone.goto(f"{console.url}/board")
+    waiting = phone.locator(f"#review-waits li[data-submission='{sub_id}']")
+    expect(waiting).to_contain_text("待终审")
+    expect(waiting).to_contain_text("已等")
+
     round_app = notifier(console, wecom)
     try:
         notifications.run_once(round_app)
