@@ -85,7 +85,7 @@ def test_word_in_told_on_wecom_approved_on_a_phone(
     finally:
         round_app.db.dispose()
     (card,) = cards(wecom, "LiJun")
-    assert card["title"] == f"稿件 {sub_id}《区政务服务中心周六延时服务的通知》等待您复审"
+    assert card["title"] == f"待您复审：稿件 {sub_id}《区政务服务中心周六延时服务的通知》"
     assert card["url"] == f"{console.url}/submissions/{sub_id}/review"
     assert not cards(wecom, "WangFang") and not cards(wecom, "ZhaoMin")
 
@@ -127,7 +127,7 @@ def test_word_in_told_on_wecom_approved_on_a_phone(
     finally:
         round_app.db.dispose()
     assert [c["title"] for c in cards(wecom, "ZhaoMin")] == [
-        f"稿件 {sub_id}《区政务服务中心周六延时服务的通知》等待您终审"
+        f"待您终审：稿件 {sub_id}《区政务服务中心周六延时服务的通知》"
     ]
     assert len(cards(wecom, "LiJun")) == 1
 

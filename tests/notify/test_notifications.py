@@ -90,7 +90,7 @@ def test_each_stage_tells_the_people_who_may_act_once_with_a_link(
     act(app, sub, S.FIRST, "author")
     notifications.run_once(app)
     notifications.run_once(app)  # a second round finds the same event: nothing new
-    assert titles(wecom, "head") == [f"稿件 {sub}《一网通办新功能上线》等待您复审"]
+    assert titles(wecom, "head") == [f"待您复审：稿件 {sub}《一网通办新功能上线》"]
     card = received(wecom, "head")[0]["textcard"]
     assert card["url"] == f"https://sanshen.example.gov.cn/submissions/{sub}/review"  # type: ignore[index]
     assert "数据管理发展科" in card["description"]  # type: ignore[index]
@@ -98,7 +98,7 @@ def test_each_stage_tells_the_people_who_may_act_once_with_a_link(
     assert [w for w in USERIDS if received(wecom, w)] == ["head"]
     act(app, sub, S.SECOND, "head")
     notifications.run_once(app)
-    assert titles(wecom, "leader") == [f"稿件 {sub}《一网通办新功能上线》等待您终审"]
+    assert titles(wecom, "leader") == [f"待您终审：稿件 {sub}《一网通办新功能上线》"]
     assert len(received(wecom, "head")) == 1
     assert {r.state for r in rows(app)} == {"sent"}
 
@@ -128,7 +128,7 @@ def test_a_return_tells_the_author_with_the_revise_link(app: App, wecom: WeComAp
     notifications.run_once(app)
     (message,) = received(wecom, "author")
     card = message["textcard"]
-    assert card["title"] == f"稿件 {sub}《一网通办新功能上线》被复审退回"  # type: ignore[index]
+    assert card["title"] == f"复审退回：稿件 {sub}《一网通办新功能上线》"  # type: ignore[index]
     assert "请补充办理时间" in card["description"]  # type: ignore[index]
     assert card["url"].endswith(f"/submissions/{sub}/revise")  # type: ignore[index]
 
@@ -145,15 +145,13 @@ def test_an_urgent_stage_reminds_after_its_limit_and_escalates_after_twice(
     notifications.run_once(app, now=reached + timedelta(hours=1, minutes=59))
     assert len(received(wecom, "head")) == 1 and not received(wecom, "leader")
     notifications.run_once(app, now=reached + timedelta(hours=2, minutes=1))
-    assert (
-        titles(wecom, "head")[1] == f"请尽快办理：稿件 {sub}《一网通办新功能上线》的复审已超过时限"
-    )
+    assert titles(wecom, "head")[1] == f"请尽快复审（已超时限）：稿件 {sub}《一网通办新功能上线》"
     assert not received(wecom, "leader")
     notifications.run_once(app, now=reached + timedelta(hours=4, minutes=1))
     notifications.run_once(app, now=reached + timedelta(hours=5))
     # The next level: who may do 终审 on 数据管理发展科's items (its 分管领导), told once.
     (escalated,) = titles(wecom, "leader")
-    assert escalated.startswith(f"稿件 {sub}《一网通办新功能上线》在复审环节已等待 4 小时")
+    assert escalated == f"复审超时未办（已等 4 小时）：稿件 {sub}《一网通办新功能上线》"
     assert len(received(wecom, "head")) == 2
     assert not received(wecom, "chief")
 
@@ -185,7 +183,7 @@ def test_one_of_mine_failing_on_a_channel_tells_me(app: App, wecom: WeComAppServ
     notifications.run_once(app)
     notifications.run_once(app)
     failed = [t for t in titles(wecom, "author") if "发布失败" in t]
-    assert failed == [f"稿件 {sub}《一网通办新功能上线》在政府网站发布失败"]
+    assert failed == [f"政府网站发布失败：稿件 {sub}《一网通办新功能上线》"]
 
 
 def test_a_digest_person_gets_one_message_at_the_digest_time(
