@@ -159,7 +159,7 @@ def _linked_body(body: str, images: list[ImageFile]) -> str:
         sha = hashlib.sha256(image.data).hexdigest()
         body = re.sub(
             r'(src\s*=\s*["\'])' + re.escape(image.filename) + r'(["\'])',
-            lambda m, sha=sha: f"{m.group(1)}{IMAGE_SRC_PREFIX}{sha}{m.group(2)}",
+            rf"\g<1>{IMAGE_SRC_PREFIX}{sha}\g<2>",  # a hex hash: nothing to escape
             body,
         )
     return clean_html(body)
