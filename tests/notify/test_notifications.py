@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -278,3 +279,25 @@ def test_two_schedulers_delivering_at_once_send_each_row_once(
         thread.join()
     assert wecom.simulator.calls["send"] == 4
     assert len(received(wecom, "head")) == 4
+
+
+def test_a_person_who_chose_mail_gets_an_email_with_the_link(
+    app: App, wecom: WeComAppServer, mailbox: Any
+) -> None:
+    handler, mail = mailbox
+    settings = app.settings.model_copy(
+        update={"smtp_host": mail.host, "smtp_port": mail.port, "smtp_tls": "none"}
+    )
+    with app.db.session() as session:
+        org.set_notify(session, "head", actor="head", email="li@qingpu.gov.test", via=["email"])
+    sub = create(app)
+    act(app, sub, S.FIRST, "author")
+    notifications.run_once(App(settings))
+    assert not received(wecom, "head")  # 企业微信 not chosen
+    ((to, message),) = handler.mails
+    assert to == ["li@qingpu.gov.test"]
+    assert message["Subject"] == f"待您复审：稿件 {sub}《一网通办新功能上线》"
+    body = message.get_body(("plain",)).get_content()
+    assert f"https://sanshen.example.gov.cn/submissions/{sub}/review" in body
+    (row,) = rows(app)
+    assert (row.state, row.via) == ("sent", "email")
