@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -221,6 +221,19 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         default=False, description="会话 Cookie 仅经 HTTPS 发送（生产环境在 HTTPS 之后应设为 true）"
     )
+
+    @field_validator(
+        "wecom_corp_id",
+        "wecom_secret",
+        "wecom_agent_id",
+        "smtp_host",
+        "holidays_file",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`SANSHEN_WECOM_AGENT_ID=` in a .env means "not set", not a bad number."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
