@@ -150,7 +150,7 @@ def person_in_charge(
 def person_notify(
     username: UsernameArg,
     wecom: Annotated[
-        str | None, typer.Option("--wecom", help="企业微信账号（userid）；给空串则清除")
+        str | None, typer.Option("--wecom", help="企业微信账号（成员 `userid`）；给空串则清除")
     ] = None,
     email: Annotated[str | None, typer.Option(help="邮箱；给空串则清除")] = None,
     via: Annotated[

@@ -327,7 +327,10 @@ def test_no_text_taken_may_hold_nul() -> None:
     open_ = [
         where
         for where, string in strings_taken()
-        if not ({"enum", "const", "contentMediaType"} & string.keys() or string.get("format") in {"date", "date-time"})
+        if not (
+            {"enum", "const", "contentMediaType"} & string.keys()
+            or string.get("format") in {"date", "date-time"}
+        )
         and ("pattern" not in string or re.search(string["pattern"], "a\x00b"))
     ]
     assert len(list(strings_taken())) > 40

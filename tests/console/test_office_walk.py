@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from playwright.sync_api import Browser, Page, expect
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from channels.simulators.wecom_app import WeComAppServer, WeComAppSimulator

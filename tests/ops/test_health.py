@@ -45,7 +45,13 @@ def test_everything_up_with_a_worker_and_the_scheduler(stack: Stack) -> None:
     stack.wait_for(healthy, timeout=40, what="a healthy snapshot")
     snap = seen[-1]
     assert snap["workers"]["count"] == 1
-    assert set(snap["scheduler"]["last_round"]) == {"dispatch", "reconcile", "alerts", "notify", "verify"}
+    assert set(snap["scheduler"]["last_round"]) == {
+        "dispatch",
+        "reconcile",
+        "alerts",
+        "notify",
+        "verify",
+    }
     assert snap["scheduler"]["last_round"]["dispatch"] is not None
     assert snap["queues"]["lengths"].keys() >= {"sanshen", "publish.gov_website"}
     assert snap["publications"]["by_state"] == {"failed": 1, "scheduled": 1}
