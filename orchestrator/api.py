@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -90,7 +91,9 @@ def wants_page(request: Request) -> bool:
 @api.exception_handler(SanshenError)
 async def _refusal(request: Request, error: SanshenError) -> Response:
     if isinstance(error, Unauthenticated) and wants_page(request):
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        # Its query too (a filtered board), encoded so it stays one parameter.
+        return RedirectResponse(f"/login?next={quote(wanted, safe='/')}", status_code=303)
     status = next(
         (
             code

@@ -74,3 +74,14 @@ def test_after_sign_in_only_a_local_next_is_followed(console: Console, page: Pag
 )
 def test_only_local_paths_are_followed(target: str, followed: str | None) -> None:
     assert local_path(target) == followed
+
+
+def test_a_link_with_a_query_comes_back_with_it(console: Console, page: Page) -> None:
+    """A filtered board sent by a colleague opens filtered after sign-in."""
+    page.goto(f"{console.url}/board?state=failed&channel=wechat")
+    assert page.url == f"{console.url}/login?next=/board%3Fstate%3Dfailed%26channel%3Dwechat"
+    page.fill("input[name=username]", "zhengop")
+    page.fill("input[name=password]", DEMO_PASSWORDS["zhengop"])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{console.url}/board?state=failed&channel=wechat")
+    expect(page.locator("select[name=state]")).to_have_value("failed")
