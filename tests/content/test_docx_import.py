@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import stat
 import sys
 import zipfile
@@ -426,14 +427,26 @@ def test_size_limits(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def cli_data(tmp_path_factory: pytest.TempPathFactory, images: tuple[bytes, bytes]) -> Path:
+def cli_module_data(
+    tmp_path_factory: pytest.TempPathFactory, images: tuple[bytes, bytes]
+) -> tuple[Path, str | None]:
+    """One initialised data folder for the module, and on PostgreSQL the module's own database
+    (each test's DATABASE_URL is a fresh one of its own, which `init` never saw)."""
     tmp_path = tmp_path_factory.mktemp("cli")
     (tmp_path / "org.yaml").write_text(ORG_YAML, encoding="utf-8")
     (tmp_path / "稿件.docx").write_bytes(article(*images))
     (tmp_path / "body.html").write_text("<p>正文</p>", encoding="utf-8")
     (tmp_path / "extra.png").write_bytes(png((9, 9, 9)))
     assert sanshen(tmp_path / "d", "init", str(tmp_path / "org.yaml")).returncode == 0
-    return tmp_path
+    return tmp_path, os.environ.get("DATABASE_URL")
+
+
+@pytest.fixture
+def cli_data(cli_module_data: tuple[Path, str | None], monkeypatch: pytest.MonkeyPatch) -> Path:
+    path, database_url = cli_module_data
+    if database_url:
+        monkeypatch.setenv("DATABASE_URL", database_url)
+    return path
 
 
 def create_args(data: Path, *more: str) -> list[str]:

@@ -4,7 +4,7 @@ loopback HTTP, driven by a test clock (`now=`), never by sleeping."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from channels.simulators.wecom_app import WeComAppServer, WeComAppSimulator
 from gate.model import Decision, ReviewStage
+from orchestrator import workdays
 from orchestrator.app import App
 from orchestrator.migrate import upgrade
 from orchestrator.models import Notification, Publication, Submission
@@ -159,8 +160,6 @@ def test_an_urgent_stage_reminds_after_its_limit_and_escalates_after_twice(
 
 def test_a_working_day_limit_skips_the_holidays() -> None:
     """National Day 2026: 10-01 to 10-07 off, 10-10 (a Saturday) worked instead."""
-    from orchestrator import workdays
-
     since = datetime(2026, 9, 30, 9, 0, tzinfo=workdays.SHANGHAI)
     assert workdays.working_days_after(since, 1).date().isoformat() == "2026-10-08"
     assert workdays.working_days_after(since, 2).date().isoformat() == "2026-10-09"
@@ -187,15 +186,23 @@ def test_one_of_mine_failing_on_a_channel_tells_me(app: App, wecom: WeComAppServ
     assert failed == [f"政府网站发布失败：稿件 {sub}《一网通办新功能上线》"]
 
 
+def next_evening(after: datetime) -> datetime:
+    """The first 18:00 in Shanghai after `after`, in UTC."""
+    local = after.astimezone(workdays.SHANGHAI)
+    evening = datetime.combine(local.date(), time(18, 0), workdays.SHANGHAI)
+    return (evening if evening > local else evening + timedelta(days=1)).astimezone(UTC)
+
+
 def test_a_digest_person_gets_one_message_at_the_digest_time(
     app: App, wecom: WeComAppServer
 ) -> None:
+    app.settings.stage_working_days = 30  # no reminder joins the digest, whatever today is
     with app.db.session() as session:
         org.set_notify(session, "head", actor="head", digest=True)
     first, second = create(app), create(app, title="第二篇稿件")
     act(app, first, S.FIRST, "author")
     act(app, second, S.FIRST, "author")
-    evening = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)  # 18:00 in Shanghai
+    evening = next_evening(datetime.now(UTC))  # the items reached 复审 before it
     notifications.run_once(app, now=evening)
     assert not received(wecom, "head")
     assert {r.state for r in rows(app)} == {"digest"}
@@ -292,7 +299,11 @@ def test_a_person_who_chose_mail_gets_an_email_with_the_link(
         org.set_notify(session, "head", actor="head", email="li@qingpu.gov.test", via=["email"])
     sub = create(app)
     act(app, sub, S.FIRST, "author")
-    notifications.run_once(App(settings))
+    mailing = App(settings)
+    try:
+        notifications.run_once(mailing)
+    finally:
+        mailing.db.dispose()
     assert not received(wecom, "head")  # 企业微信 not chosen
     ((to, message),) = handler.mails
     assert to == ["li@qingpu.gov.test"]
