@@ -22,10 +22,12 @@ from orchestrator.services.hub import ChannelHub, RedisRateGate
 from orchestrator.services.publishing import Publisher
 from orchestrator.settings import get_settings
 from orchestrator.web import (
+    api_calendar,
     api_reports,
     api_v1,
     metrics,
     pages,
+    pages_calendar,
     pages_manual,
     pages_me,
     pages_reports,
@@ -108,10 +110,12 @@ async def _refusal(request: Request, error: SanshenError) -> Response:
 for module in (
     api_v1,
     api_reports,
+    api_calendar,
     pages,
     pages_work,
     pages_manual,
     pages_me,
+    pages_calendar,
     pages_reports,
     metrics,
 ):

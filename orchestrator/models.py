@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -217,6 +218,8 @@ class ChannelRequestRow(Base):
     """A row of the 审批表: the channel (发布形式), its publish date and remark."""
 
     __tablename__ = "channel_requests"
+    # The calendar's planned blocks: the rows of items still in review, by date.
+    __table_args__ = (Index("ix_channel_requests_publish_date", "publish_date"),)
 
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
     position: Mapped[int] = mapped_column(primary_key=True)
@@ -266,6 +269,57 @@ class DateAmendment(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
 
     actor: Mapped[Person] = relationship()
+
+
+class DateChangeRequest(Base):
+    """改期申请: 政府网站运行科 asks to move a signed row to another day; it stays pending until
+    the 宣传分管领导 signs it (then `amendment_id` names the signed 改期) or refuses it. At most
+    one pending request per row (a partial unique index)."""
+
+    __tablename__ = "date_change_requests"
+    __table_args__ = (
+        Index(
+            "uq_date_change_requests_pending",
+            "publication_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), index=True)
+    old_date: Mapped[date] = mapped_column(Date)
+    new_date: Mapped[date] = mapped_column(Date)
+    at_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" Shanghai, None: same time
+    comment: Mapped[str] = mapped_column(Text, default="")
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # signed, refused, withdrawn
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    amendment_id: Mapped[int | None] = mapped_column(ForeignKey("date_amendments.id"))
+
+    publication: Mapped[Publication] = relationship()
+    requested_by: Mapped[Person] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class CalendarFeed(Base):
+    """A person's iCalendar subscription (read-only .ics). Only the token's SHA-256 is stored;
+    revoking it ends the feed at once."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship()
 
 
 class AuditEvent(Base):

@@ -204,6 +204,13 @@ class Settings(BaseSettings):
     stage_urgent_hours: float = Field(
         default=2.0, gt=0, le=72, description="标为紧急（如工作动态）的稿件每个环节的时限（小时）"
     )
+    channel_daily_limits: dict[str, int] = Field(
+        default_factory=lambda: {"wechat": 1},
+        description=(
+            '各渠道每天最多发布几条（JSON，如 {"wechat": 1, "gov_website": 20}）；'
+            "排期日历标出超出的日子，并在改期前提醒。微信订阅号每天可群发 1 次"
+        ),
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="日志格式：text 便于阅读；json 每行一个 JSON 对象，供日志系统采集",

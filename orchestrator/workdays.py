@@ -90,3 +90,34 @@ def working_days_after(start: datetime, days: int) -> datetime:
         if is_working_day(moment.date()):
             left -= 1
     return moment.astimezone(start.tzinfo or SHANGHAI)
+
+
+HOLIDAY_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "抗战胜利纪念日",
+}
+
+
+def day_note(day: date) -> str | None:
+    """What the calendar marks on `day`: a public holiday's name (休), 调休上班 on a weekend day
+    worked instead, or None for an ordinary day (a weekend is not marked)."""
+    weekend = day.weekday() >= 5
+    if is_working_day(day):
+        return "调休上班" if weekend else None
+    if weekend:
+        try:
+            _, name = chinese_calendar.get_holiday_detail(day)
+        except NotImplementedError:
+            return None
+        return HOLIDAY_NAMES.get(name, name) if name else None
+    try:
+        _, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        name = None
+    return HOLIDAY_NAMES.get(name, name) if name else "休息日"

@@ -72,7 +72,7 @@ def amend_date(
     if pub is None:
         raise NotFound(f"发布 {pub_id} 不存在", code="unknown_publication")
     person = person_by_username(session, actor)
-    _refuse_unentitled(person, policy, now)
+    refuse_unentitled(person, policy, now)
     if pub.state not in WAITING:
         raise Conflict(
             f"发布 {pub_id} 当前为“{State(pub.state).label}”，发送已开始或已结束，不能改期",
@@ -150,7 +150,7 @@ def amend_date(
     return Amended(row, when)
 
 
-def _refuse_unentitled(person: Person, policy: Policy, now: datetime) -> None:
+def refuse_unentitled(person: Person, policy: Policy, now: datetime) -> None:
     if role_problem(gate_person(person), g.ReviewStage.SIGN_OFF, "", policy, now) is None:
         return
     labels = "、".join(sorted(r.label for r in policy.roles_for(g.ReviewStage.SIGN_OFF)))

@@ -11,7 +11,9 @@ many schedulers run it at once (the unique `dedup_key`):
 - the item came back (returned:<action>): its author;
 - one of mine failed on a channel (failed:<publication>:<revision>): the item's author;
 - a stage past its limit (reminder:…) to the same people, and past twice its limit
-  (escalation:…) to the next level (services/deadlines.escalation_targets).
+  (escalation:…) to the next level (services/deadlines.escalation_targets);
+- a 改期 request waits for a signature (date_request:<request>:<person>): the people who may
+  sign it off (the 宣传分管领导), with a link to the calendar.
 
 Delivery is at least once per row: a row is claimed with a lease, sent through each route the
 person chose (企业微信 application message, e-mail), then marked. A crash between sending and
@@ -32,11 +34,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gate.rules import ReviewContext
+from gate.model import ReviewStage
+from gate.rules import ReviewContext, role_problem
 from orchestrator.app import App
 from orchestrator.models import Notification, Person, Publication, Submission
 from orchestrator.notify.errors import NotifyError
-from orchestrator.services import deadlines, review
+from orchestrator.services import daterequests, deadlines, review
 from orchestrator.settings import Settings
 from orchestrator.states import State
 
@@ -53,6 +56,7 @@ KIND_LABELS = {
     "failed": "发布失败",
     "reminder": "办理超时提醒",
     "escalation": "超时未办",
+    "date_request": "改期待签",
 }
 
 
@@ -172,6 +176,36 @@ def _failed_messages(session: Session, now: datetime) -> list[Message]:
     return found
 
 
+def _date_request_messages(
+    session: Session, app: App, everyone: Sequence[Person], now: datetime
+) -> list[Message]:
+    """A 改期 request waits for the 宣传分管领导's signature: each of them is told once."""
+    signers = [
+        p
+        for p in everyone
+        if role_problem(review.gate_person(p), ReviewStage.SIGN_OFF, "", app.policy, now) is None
+    ]
+    found = []
+    for req in daterequests.waiting_requests(session)[:BATCH]:
+        pub, sub = req.publication, req.publication.submission
+        why = f"：{req.comment}" if req.comment else ""
+        found += [
+            Message(
+                p,
+                "date_request",
+                f"date_request:{req.id}:{p.id}",
+                f"待您签署改期：{_item(sub)}",
+                f"{_channel(pub.channel)} {req.old_date} → {req.new_date}"
+                f" · {req.requested_by.name}申请{why}",
+                f"/calendar?date={req.new_date.isoformat()}#requests",
+                sub.id,
+                pub.id,
+            )
+            for p in signers
+        ]
+    return found
+
+
 def _channel(name: str) -> str:
     from orchestrator.services.submissions import channel_catalogue
 
@@ -192,6 +226,7 @@ def scan(session: Session, app: App, *, now: datetime) -> list[Notification]:
         if wait is not None:
             messages += _stage_messages(wait, context, everyone, now)
     messages += _failed_messages(session, now)
+    messages += _date_request_messages(session, app, everyone, now)
     known = set(
         session.scalars(
             select(Notification.dedup_key).where(

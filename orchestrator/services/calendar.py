@@ -1,0 +1,327 @@
+"""排期日历: what goes out when, on which channel, and what is still coming through review.
+
+One `view` builds what the page, the API and the .ics feed show for a span of Shanghai days:
+- a block per publication row at its scheduled time (its state, title, department, 转载 mark,
+  and a pending 改期 request if one waits for the 宣传分管领导);
+- a dashed "planned" block per 审批表 row of an item still in review, on the row's date;
+- the days' holidays and 调休 working days (the calendar the stage deadlines count with);
+- each channel's load per day against its configured daily number (`channel_daily_limits`).
+
+Three queries whatever the span (rows, planned rows, pending requests); the month of 3,000 rows
+among 100,000 is measured by bench/console.py.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session, aliased
+
+from gate.model import Decision
+from orchestrator import workdays
+from orchestrator.errors import InvalidInput
+from orchestrator.models import (
+    ChannelRequestRow,
+    DateChangeRequest,
+    Department,
+    Person,
+    Publication,
+    ReviewAction,
+    Submission,
+    Version,
+)
+from orchestrator.services import amendments
+from orchestrator.services.daterequests import PENDING
+from orchestrator.states import State
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PLANNED = "planned"  # the state of a block of an item still in review
+MAX_DAYS = 62  # a month view's six weeks, with room; the API refuses longer spans
+HIDDEN = (State.CANCELLED.value,)  # not going out: off the calendar
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A 改期 request waiting for the 宣传分管领导's signature."""
+
+    id: int
+    new_date: date
+    at_time: str | None
+    requested_by: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class Block:
+    day: date  # the Shanghai day it stands on
+    at: datetime | None  # the scheduled moment (UTC); None for a planned block (a whole day)
+    channel: str
+    state: str  # a State value, or PLANNED
+    submission_id: int
+    title: str
+    department: str
+    repost: bool
+    publication_id: int | None = None
+    request: Pending | None = None
+
+    @property
+    def planned(self) -> bool:
+        return self.state == PLANNED
+
+    @property
+    def movable(self) -> bool:
+        """Can still be moved or cancelled: waiting for its time (or held for an adoption)."""
+        return self.publication_id is not None and self.state in amendments.WAITING
+
+    @property
+    def key(self) -> str:
+        return (
+            f"pub-{self.publication_id}"
+            if self.publication_id
+            else (f"plan-{self.submission_id}-{self.channel}")
+        )
+
+
+@dataclass(frozen=True)
+class Day:
+    date: date
+    note: str | None  # 国庆节, 调休上班, …
+    working: bool
+    today: bool
+
+
+@dataclass(frozen=True)
+class Lane:
+    channel: str
+    label: str
+    limit: int | None  # items a day before the day is crowded (None: no limit set)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    start: date
+    end: date  # exclusive
+    days: list[Day]
+    lanes: list[Lane]
+    blocks: list[Block]
+    load: Counter[tuple[str, date]] = field(default_factory=Counter)
+
+    def cell(self, channel: str, day: date) -> list[Block]:
+        return [b for b in self._by_day().get(day, []) if b.channel == channel]
+
+    def on(self, day: date) -> list[Block]:
+        return self._by_day().get(day, [])
+
+    def incoming(self, channel: str, day: date) -> list[Block]:
+        """Rows with a pending 改期 request to `day` (shown there as dashed, until signed)."""
+        return [
+            b
+            for b in self.blocks
+            if b.request is not None and b.request.new_date == day and b.channel == channel
+        ]
+
+    def crowded(self, channel: str, day: date) -> bool:
+        limit = self.limit_of(channel)
+        return limit is not None and self.load[(channel, day)] > limit
+
+    def limit_of(self, channel: str) -> int | None:
+        return next((lane.limit for lane in self.lanes if lane.channel == channel), None)
+
+    def _by_day(self) -> dict[date, list[Block]]:
+        cached = self.__dict__.get("_days_index")
+        if cached is None:
+            cached = {}
+            for block in self.blocks:
+                cached.setdefault(block.day, []).append(block)
+            object.__setattr__(self, "_days_index", cached)
+        return cached
+
+
+def week_of(day: date) -> tuple[date, date]:
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=7)
+
+
+def month_grid(day: date) -> tuple[date, date]:
+    """The whole weeks (Monday first) that hold `day`'s month."""
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    start = first - timedelta(days=first.weekday())
+    end = following + timedelta(days=(7 - following.weekday()) % 7)
+    return start, end
+
+
+def shanghai_today(now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(SHANGHAI).date()
+
+
+def view(
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    channels: dict[str, str],
+    limits: dict[str, int],
+    channel: str | None = None,
+    max_days: int = MAX_DAYS,
+    now: datetime | None = None,
+) -> Calendar:
+    """The calendar of the Shanghai days [start, end): `channels` names the lanes (name →
+    display name, in order), `limits` the daily numbers."""
+    if start.year < 1970 or end.year > 2200:
+        raise InvalidInput("日期超出可查看的范围（1970–2200 年）", code="bad_range")
+    if end <= start:
+        raise InvalidInput("结束日期必须晚于开始日期", code="bad_range")
+    if (end - start).days > max_days:
+        raise InvalidInput(f"一次最多查看 {max_days} 天", code="range_too_long")
+    if channel is not None and channel not in channels:
+        raise InvalidInput(f"没有渠道“{channel}”", code="unknown_channel")
+    today = shanghai_today(now)
+    days = []
+    for n in range((end - start).days):
+        d = start + timedelta(days=n)
+        days.append(Day(d, workdays.day_note(d), workdays.is_working_day(d), d == today))
+    names = [channel] if channel else list(channels)
+    lanes = [Lane(c, channels[c], limits.get(c)) for c in names]
+    blocks = _rows(session, start, end, names) + _planned(session, start, end, names)
+    # by day and time; a day's planned blocks (no time yet) after its scheduled rows
+    blocks.sort(
+        key=lambda b: (b.day, b.at is None, b.at or datetime.min.replace(tzinfo=UTC), b.key)
+    )
+    load = Counter((b.channel, b.day) for b in blocks if b.state != State.RETRACTED.value)
+    return Calendar(start, end, days, lanes, blocks, load)
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    def moment(d: date) -> datetime:
+        return datetime.combine(d, time(0), SHANGHAI).astimezone(UTC)
+
+    return moment(start), moment(end)
+
+
+def _rows(session: Session, start: date, end: date, names: list[str]) -> list[Block]:
+    since, until = _bounds(start, end)
+    found = session.execute(
+        select(
+            Publication.id,
+            Publication.submission_id,
+            Publication.channel,
+            Publication.state,
+            Publication.scheduled_at,
+            Version.title,
+            Department.name,
+            Submission.repost_of_id,
+            Version.repost_platform,
+        )
+        .join(Version, Version.id == Publication.version_id)
+        .join(Submission, Submission.id == Publication.submission_id)
+        .join(Department, Department.id == Submission.department_id)
+        .where(
+            Publication.scheduled_at >= since,
+            Publication.scheduled_at < until,
+            Publication.state.not_in(HIDDEN),
+            Publication.channel.in_(names),
+        )
+    ).all()
+    pending = _pending(session, [r[0] for r in found if r[3] in amendments.WAITING])
+    return [
+        Block(
+            day=at.astimezone(SHANGHAI).date(),
+            at=at,
+            channel=channel,
+            state=state,
+            submission_id=sub_id,
+            title=title,
+            department=department,
+            repost=bool(repost_of or repost_platform),
+            publication_id=pub_id,
+            request=pending.get(pub_id),
+        )
+        for pub_id, sub_id, channel, state, at, title, department, repost_of, repost_platform in (
+            found
+        )
+    ]
+
+
+def _pending(session: Session, pub_ids: list[int]) -> dict[int, Pending]:
+    if not pub_ids:
+        return {}
+    rows = session.execute(
+        select(
+            DateChangeRequest.publication_id,
+            DateChangeRequest.id,
+            DateChangeRequest.new_date,
+            DateChangeRequest.at_time,
+            Person.name,
+            DateChangeRequest.comment,
+        )
+        .join(Person, Person.id == DateChangeRequest.requested_by_id)
+        .where(DateChangeRequest.state == PENDING, DateChangeRequest.publication_id.in_(pub_ids))
+    )
+    return {pub_id: Pending(*rest) for pub_id, *rest in rows}
+
+
+def _planned(session: Session, start: date, end: date, names: list[str]) -> list[Block]:
+    """The 审批表 rows of items still in review: the current version, not yet let go (no
+    publication rows), not 驳回."""
+    newer = aliased(Version)
+    found = session.execute(
+        select(
+            ChannelRequestRow.channel,
+            ChannelRequestRow.publish_date,
+            Version.submission_id,
+            Version.title,
+            Department.name,
+            Submission.repost_of_id,
+            Version.repost_platform,
+        )
+        .join(Version, Version.id == ChannelRequestRow.version_id)
+        .join(Submission, Submission.id == Version.submission_id)
+        .join(Department, Department.id == Submission.department_id)
+        .where(
+            ChannelRequestRow.publish_date >= start,
+            ChannelRequestRow.publish_date < end,
+            ChannelRequestRow.channel.in_(names),
+            ~exists().where(
+                and_(newer.submission_id == Version.submission_id, newer.id > Version.id)
+            ),
+            ~exists().where(Publication.version_id == Version.id),
+            ~exists().where(
+                and_(
+                    ReviewAction.version_id == Version.id,
+                    ReviewAction.decision == Decision.REJECT.value,
+                )
+            ),
+        )
+    ).all()
+    return [
+        Block(
+            day=day,
+            at=None,
+            channel=channel,
+            state=PLANNED,
+            submission_id=sub_id,
+            title=title,
+            department=department,
+            repost=bool(repost_of or repost_platform),
+        )
+        for channel, day, sub_id, title, department, repost_of, repost_platform in found
+    ]
+
+
+def moves_over_limit(calendar: Calendar, block: Block, day: date) -> bool:
+    """Whether moving `block` to `day` would put its channel over the daily number there."""
+    limit = calendar.limit_of(block.channel)
+    if limit is None or day == block.day:
+        return False
+    return calendar.load[(block.channel, day)] + 1 > limit
+
+
+def legend() -> list[tuple[str, str]]:
+    """The states a block can show, as (css state, label), planned first."""
+    shown = [s for s in State if s.value not in HIDDEN]
+    return [(PLANNED, "审核中（计划）"), *((s.value, s.label) for s in shown)]
