@@ -10,7 +10,11 @@ server's own X-Process-Time header (the route handler with its sign-in check, in
 /api/v1/me is timed the same way as the floor. The HTML board page (GET /board,
 signed in by session) is timed too; null when the console does not serve it.
 
-Run: python bench/console.py [--publications 100000] [--requests 200]
+排期日历: 3,000 of the rows are moved into one month of their own (June 2027, outside the ±60
+days), and its month view (GET /calendar?view=month), a week of it, and the .ics feed for the
+month are timed on the client over loopback (the page's full answer, HTML or iCalendar).
+
+Run: python bench/console.py [--publications 100000] [--requests 200] [--calendar-rows 3000]
 The last line of stdout is the JSON result.
 """
 
@@ -26,7 +30,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +38,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import bindparam, insert, select, update  # noqa: E402
 
 from bench._stack import REPO, emit, percentile, rounded, say  # noqa: E402
 from orchestrator.app import App  # noqa: E402
@@ -42,6 +46,7 @@ from orchestrator.demo import ensure_organisation  # noqa: E402
 from orchestrator.devstack import api_argv  # noqa: E402
 from orchestrator.migrate import upgrade  # noqa: E402
 from orchestrator.models import Department, Person, Publication, Submission, Version  # noqa: E402
+from orchestrator.services import calendar_feed, org  # noqa: E402
 from orchestrator.settings import Settings  # noqa: E402
 from orchestrator.web import auth  # noqa: E402
 
@@ -57,6 +62,8 @@ STATES = (
 )
 BATCH = 5_000
 BOARD_LOADS = 20
+CALENDAR_LOADS = 20
+CALENDAR_MONTH = date(2027, 6, 1)
 
 
 def pick_state(rng: random.Random) -> str:
@@ -258,7 +265,58 @@ def measure_board(url: str) -> dict[str, Any]:
     }
 
 
-def main(publications: int, requests: int) -> dict[str, Any]:
+def seed_month(app: App, rows: int, rng: random.Random) -> None:
+    """Move `rows` publications into CALENDAR_MONTH, spread over its days and office hours."""
+    start = datetime(CALENDAR_MONTH.year, CALENDAR_MONTH.month, 1, tzinfo=UTC)
+    with app.db.session() as session:
+        ids = rng.sample(list(session.scalars(select(Publication.id))), rows)
+        moves = [
+            {"pid": i, "at": start + timedelta(days=rng.randrange(30), minutes=rng.randrange(600))}
+            for i in ids
+        ]
+        session.connection().execute(
+            update(Publication)
+            .where(Publication.id == bindparam("pid"))
+            .values(scheduled_at=bindparam("at")),
+            moves,
+        )
+
+
+def timed(client: httpx.Client, path: str) -> tuple[list[float], httpx.Response]:
+    times, last = [], None
+    for _ in range(CALENDAR_LOADS):
+        started = time.perf_counter()
+        last = client.get(path)
+        last.raise_for_status()
+        times.append((time.perf_counter() - started) * 1000)
+    assert last is not None
+    return times, last
+
+
+def measure_calendar(url: str, feed_token: str) -> dict[str, Any]:
+    month = CALENDAR_MONTH.isoformat()
+    last_day = (CALENDAR_MONTH + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    with httpx.Client(base_url=url, timeout=60) as client:
+        client.post(
+            "/api/v1/session", json={"username": "wuyun", "password": "demo-pass-7"}
+        ).raise_for_status()
+        month_ms, page = timed(client, f"/calendar?view=month&date={month}")
+        week_ms, _ = timed(client, f"/calendar?date={CALENDAR_MONTH + timedelta(days=14)}")
+        ics_ms, feed = timed(
+            client, f"/calendar/feed/{feed_token}.ics?from={month}&to={last_day.isoformat()}"
+        )
+    return {
+        "calendar_month_page_kb": round(len(page.content) / 1024),
+        "calendar_month_ms_p50": rounded(percentile(month_ms, 50), 1),
+        "calendar_month_ms_p95": rounded(percentile(month_ms, 95), 1),
+        "calendar_week_ms_p95": rounded(percentile(week_ms, 95), 1),
+        "ics_month_events": feed.text.count("BEGIN:VEVENT"),
+        "ics_month_ms_p50": rounded(percentile(ics_ms, 50), 1),
+        "ics_month_ms_p95": rounded(percentile(ics_ms, 95), 1),
+    }
+
+
+def main(publications: int, requests: int, calendar_rows: int) -> dict[str, Any]:
     rng = random.Random(5)
     with tempfile.TemporaryDirectory(prefix="sanshen-console-") as folder:
         data_dir = Path(folder) / "data"
@@ -269,17 +327,22 @@ def main(publications: int, requests: int) -> dict[str, Any]:
         seed(app, publications, rng)
         seed_s = time.perf_counter() - started
         say(f"seeded {publications} publications in {seed_s:.1f} s")
+        seed_month(app, calendar_rows, rng)
         with app.db.session() as session:
             token, _ = auth.create_token(session, "wuyun", "bench")
+            feed = calendar_feed.create(session, org.person_by_username(session, "wuyun"))
         app.db.dispose()
         with api_server(data_dir) as url:
             say(f"API on {url}; {requests} filtered pages")
             result = measure_api(url, token, requests, rng)
             result |= measure_board(url)
+            say(f"calendar: {calendar_rows} rows in {CALENDAR_MONTH:%Y-%m}")
+            result |= measure_calendar(url, feed)
     return {
         "bench": "console",
         "publications": publications,
         "requests": requests,
+        "calendar_rows": calendar_rows,
         "seed_s": round(seed_s, 1),
         **result,
     }
@@ -289,5 +352,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--publications", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--calendar-rows", type=int, default=3_000)
     args = parser.parse_args()
-    emit(main(args.publications, args.requests))
+    emit(main(args.publications, args.requests, args.calendar_rows))

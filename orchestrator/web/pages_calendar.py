@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -363,26 +363,38 @@ def feed_revoke(feed_id: RowId, who: Who) -> Response:
 
 
 @router.get("/calendar/feed/{token}.ics")
-def feed(request: Request, token: str) -> Response:
+def feed(
+    request: Request,
+    token: str,
+    date_from: Annotated[str | None, Query(alias="from")] = None,
+    date_to: Annotated[str | None, Query(alias="to")] = None,
+) -> Response:
+    """The feed: 7 days back to 31 ahead, or the days [from, to] (at most 62)."""
     app = get_app()
     now = datetime.now(UTC)
     since, until = calendar_feed.span(now)
-    with app.db.session() as session:
-        try:
-            calendar_feed.person_for(session, token, now=now)
-        except SanshenError as refusal:
-            return JSONResponse(refusal.as_dict(), status_code=404)
-        cal = calendar.view(
-            session,
-            since.astimezone(calendar.SHANGHAI).date(),
-            until.astimezone(calendar.SHANGHAI).date(),
-            channels=channel_names(),
-            limits=app.settings.channel_daily_limits,
-            max_days=calendar_feed.MAX_DAYS,
-            now=now,
+    try:
+        start = _anchor(date_from) if date_from else since.astimezone(calendar.SHANGHAI).date()
+        end = (
+            _anchor(date_to) + timedelta(days=1)
+            if date_to
+            else until.astimezone(calendar.SHANGHAI).date()
         )
-        base = app.settings.public_url or str(request.base_url)
-        body = calendar_feed.ics(cal, base_url=base, stamp=now)
+        with app.db.session() as session:
+            calendar_feed.person_for(session, token, now=now)
+            cal = calendar.view(
+                session,
+                start,
+                end,
+                channels=channel_names(),
+                limits=app.settings.channel_daily_limits,
+                now=now,
+            )
+            base = app.settings.public_url or str(request.base_url)
+            body = calendar_feed.ics(cal, base_url=base, stamp=now)
+    except SanshenError as refusal:
+        status = 404 if refusal.code == "unknown_feed" else 422
+        return JSONResponse(refusal.as_dict(), status_code=status)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",

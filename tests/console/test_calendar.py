@@ -242,6 +242,12 @@ def test_the_ics_feed_follows_the_calendar_until_revoked(console: Console, page:
         "dtstart"
     ) == day + timedelta(days=1)
 
+    one_day = requests.get(address, params={"from": str(day), "to": str(day)}, timeout=10)
+    uids = [str(e["uid"]) for e in icalendar.Calendar.from_ical(one_day.content).walk("VEVENT")]
+    assert uids == [f"pub-{pub.id}@sanshen"]
+    bad = requests.get(address, params={"from": "2026-13-01"}, timeout=10)
+    assert bad.status_code == 422 and bad.json()["error"] == "bad_date"
+
     page.once("dialog", lambda d: d.accept())
     page.locator("#feed-list form button").first.click()
     expect(page.locator(".flash-ok")).to_contain_text("已停用")
