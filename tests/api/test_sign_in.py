@@ -206,7 +206,9 @@ def test_every_read_needs_a_sign_in(server: Server) -> None:
         assert reply.status_code == 401, (path, reply.status_code, reply.text)
 
 
-PUBLIC_GETS = {"/login", "/healthz", "/callbacks/wechat", "/static/{name}"}
+# …and a calendar feed, whose token in the path is its key (an unknown one: 404, nothing else)
+FEED = "/calendar/feed/{token}.ics"
+PUBLIC_GETS = {"/login", "/healthz", "/callbacks/wechat", "/static/{name}", FEED}
 
 
 def test_nothing_but_sign_in_health_and_callbacks_answers_anonymously(server: Server) -> None:
@@ -237,6 +239,8 @@ def test_nothing_but_sign_in_health_and_callbacks_answers_anonymously(server: Se
             assert reply.status_code == 401, (path, reply.status_code, reply.text[:200])
             page = anonymous.get(url, headers={"Accept": "text/html"}, follow_redirects=False)
             assert page.status_code in (303, 401), (path, page.status_code)
+        unknown = anonymous.get("/calendar/feed/not-a-token.ics")
+        assert unknown.status_code == 404 and unknown.json()["error"] == "unknown_feed"
 
 
 def test_wrong_signing_passwords_lock_the_account_too(server: Server) -> None:
