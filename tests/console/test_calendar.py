@@ -345,3 +345,19 @@ def test_the_leader_is_told_once_that_a_request_waits_and_it_can_be_withdrawn(
         daterequests.withdraw(session, req_id, actor="wuyun", kind=ChannelKind.OWN)
     with app.db.read() as session:
         assert daterequests.waiting_requests(session) == []
+
+
+def test_the_open_calendar_follows_the_database_and_keeps_an_open_menu(
+    console: Console, page: Page
+) -> None:
+    day = shanghai_tomorrow()
+    first = console.signed_off(("gov_website",), publish_date=day)
+    pub = rows(console, first)["gov_website"]
+    sign_in(page, console.url, "wuyun", DEMO_PASSWORDS["wuyun"])
+    page.goto(f"{console.url}/calendar?date={day.isoformat()}")
+    menu = page.locator(f"#menu-w-{pub.id}")
+    menu.locator("summary").click()
+    second = console.signed_off(("wechat",), publish_date=day)
+    arrived = page.locator(f"#cal-week .cal-block[data-pub='{rows(console, second)['wechat'].id}']")
+    expect(arrived).to_be_visible(timeout=15_000)  # polled every 5 s, no reload
+    expect(menu).to_have_attribute("open", "")
