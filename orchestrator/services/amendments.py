@@ -20,7 +20,7 @@ from gate.rules import role_problem
 from gate.signature import amendment_payload_of
 from orchestrator import attest, audit, keys
 from orchestrator.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
-from orchestrator.models import DateAmendment, Person, Publication
+from orchestrator.models import DateAmendment, DateChangeRequest, Person, Publication
 from orchestrator.services import dispatch
 from orchestrator.services.org import person_by_username
 from orchestrator.services.review import gate_person, review_record, sealed_key
@@ -147,7 +147,32 @@ def amend_date(
         at=now,
         rebound=True,
     )
+    _settle_requests(session, row, person, now)
     return Amended(row, when)
+
+
+def _settle_requests(
+    session: Session, amendment: DateAmendment, person: Person, now: datetime
+) -> None:
+    """A signed 改期 answers the row's pending 改期申请 (services/daterequests): the one asking
+    for this very day is signed by it; one asking for another day is superseded."""
+    pending = (DateChangeRequest.publication_id == amendment.publication_id) & (
+        DateChangeRequest.state == "pending"
+    )
+    for state, same, note in (("signed", True, ""), ("withdrawn", False, "已由签署的改期取代")):
+        match = DateChangeRequest.new_date == amendment.new_date
+        session.execute(
+            update(DateChangeRequest)
+            .where(pending, match if same else ~match)
+            .values(
+                state=state,
+                decided_by_id=person.id,
+                decided_at=now,
+                decision_note=note,
+                amendment_id=amendment.id,
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 def refuse_unentitled(person: Person, policy: Policy, now: datetime) -> None:

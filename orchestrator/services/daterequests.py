@@ -116,8 +116,8 @@ def sign(
         comment=req.comment or f"改期申请 {req.id}",
         now=now,
     )
-    _decide(req, "signed", actor=person_by_username(session, actor).id, now=now)
-    req.amendment_id = done.amendment.id
+    session.refresh(req)  # amend_date settled it: signed by this very amendment
+    assert req.state == "signed" and req.amendment_id == done.amendment.id
     return done
 
 

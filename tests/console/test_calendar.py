@@ -361,3 +361,45 @@ def test_the_open_calendar_follows_the_database_and_keeps_an_open_menu(
     arrived = page.locator(f"#cal-week .cal-block[data-pub='{rows(console, second)['wechat'].id}']")
     expect(arrived).to_be_visible(timeout=15_000)  # polled every 5 s, no reload
     expect(menu).to_have_attribute("open", "")
+
+
+def test_a_signed_amendment_made_elsewhere_answers_the_pending_request(console: Console) -> None:
+    from orchestrator.services import amendments
+
+    day = a_day_with_a_next_in_its_week()
+    sub = console.signed_off(("gov_website", "suishenban"), publish_date=day)
+    pubs = rows(console, sub)
+    app = console.app
+
+    def ask(pub_id: int, new_date: date) -> int:
+        with app.db.session() as session:
+            return daterequests.request_change(
+                session,
+                pub_id,
+                new_date=new_date,
+                at_time=None,
+                actor="wuyun",
+                kind=ChannelKind.OWN,
+                policy=app.policy,
+            ).id
+
+    def amend(pub_id: int, new_date: date) -> int:
+        with app.db.session() as session:
+            return amendments.amend_date(
+                session,
+                pub_id,
+                new_date=new_date,
+                actor="sunxuan",
+                password=DEMO_PASSWORDS["sunxuan"],
+                policy=app.policy,
+            ).amendment.id
+
+    same = ask(pubs["gov_website"].id, day + timedelta(days=1))
+    other = ask(pubs["suishenban"].id, day + timedelta(days=1))
+    by_hand = amend(pubs["gov_website"].id, day + timedelta(days=1))  # what was asked
+    elsewhere = amend(pubs["suishenban"].id, day + timedelta(days=2))  # another day
+    with app.db.read() as session:
+        answered = {r.id: r for r in session.scalars(select(DateChangeRequest))}
+    assert (answered[same].state, answered[same].amendment_id) == ("signed", by_hand)
+    assert (answered[other].state, answered[other].amendment_id) == ("withdrawn", elsewhere)
+    assert answered[other].decision_note == "已由签署的改期取代"
