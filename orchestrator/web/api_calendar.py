@@ -13,8 +13,8 @@ from orchestrator.services import calendar
 from orchestrator.web import schemas as s
 from orchestrator.web.auth import Principal
 from orchestrator.web.deps import get_app, principal
+from orchestrator.web.pages_calendar import office_view
 from orchestrator.web.refusals import ApiRoute, refusals
-from orchestrator.web.templating import channel_names
 
 router = APIRouter(prefix="/api/v1", tags=["排期日历"], route_class=ApiRoute)
 Who = Annotated[Principal, Depends(principal)]
@@ -89,16 +89,8 @@ def get_calendar(
     monday, _ = calendar.week_of(calendar.shanghai_today())
     start = _day(date_from, "开始日期", monday)
     end = _day(date_to, "结束日期", start + timedelta(days=6))
-    app = get_app()
-    with app.db.read() as session:
-        cal = calendar.view(
-            session,
-            start,
-            end + timedelta(days=1),
-            channels=channel_names(),
-            limits=app.settings.channel_daily_limits,
-            channel=channel,
-        )
+    with get_app().db.read() as session:
+        cal = office_view(session, start, end + timedelta(days=1), channel=channel)
     return CalendarOut(
         start=start,
         end=end,

@@ -75,6 +75,21 @@ def may_sign(person: Person, now: datetime) -> bool:
     return role_problem(gate_person(person), ReviewStage.SIGN_OFF, "", policy, now) is None
 
 
+def office_view(
+    session: Session,
+    start: date,
+    end: date,
+    *,
+    channel: str | None = None,
+    now: datetime | None = None,
+) -> calendar.Calendar:
+    """The calendar of [start, end) with the registered channels and the configured limits."""
+    limits = get_app().settings.channel_daily_limits
+    return calendar.view(
+        session, start, end, channels=channel_names(), limits=limits, channel=channel, now=now
+    )
+
+
 def _query(mode: str, anchor: date, channel: str | None) -> str:
     params = {"view": mode, "date": anchor.isoformat()}
     if channel:
@@ -105,15 +120,7 @@ def _context(request: Request, who: auth.Principal) -> dict[str, Any]:
     app = get_app()
     now = datetime.now(UTC)
     with app.db.read() as session:
-        cal = calendar.view(
-            session,
-            start,
-            end,
-            channels=channel_names(),
-            limits=app.settings.channel_daily_limits,
-            channel=channel,
-            now=now,
-        )
+        cal = office_view(session, start, end, channel=channel, now=now)
         person = org.person_by_username(session, who.username)
         movable = may_schedule(person, now)
         signer = may_sign(person, now)
@@ -217,14 +224,7 @@ def move(
     current = pub.scheduled_at.astimezone(zone)
     limit = app.settings.channel_daily_limits.get(pub.channel)
     if limit is not None and day != current.date() and not over_ok:
-        there = calendar.view(
-            session,
-            day,
-            day + timedelta(days=1),
-            channels=channel_names(),
-            limits=app.settings.channel_daily_limits,
-            channel=pub.channel,
-        )
+        there = office_view(session, day, day + timedelta(days=1), channel=pub.channel)
         already = there.load[(pub.channel, day)]
         if already + 1 > limit:
             raise InvalidInput(
@@ -382,14 +382,7 @@ def feed(
         )
         with app.db.session() as session:
             calendar_feed.person_for(session, token, now=now)
-            cal = calendar.view(
-                session,
-                start,
-                end,
-                channels=channel_names(),
-                limits=app.settings.channel_daily_limits,
-                now=now,
-            )
+            cal = office_view(session, start, end, now=now)
             base = app.settings.public_url or str(request.base_url)
             body = calendar_feed.ics(cal, base_url=base, stamp=now)
     except SanshenError as refusal:
