@@ -183,12 +183,24 @@ def calendar_grid(request: Request, who: Who) -> HTMLResponse:
 # --- moving ------------------------------------------------------------------------------------
 
 
-def _answer(request: Request, back: str, message: str, *, ok: bool, code: str = "") -> Response:
-    if "application/json" in request.headers.get("accept", ""):
-        body = {"message": message} if ok else {"error": code, "message": message}
-        return JSONResponse(body, status_code=200 if ok else 409)
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _answer(request: Request, back: str, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"message": message})
     target = "/calendar" + (f"?{back}" if back and not back.startswith("/") else "")
-    return flash(RedirectResponse(target, status_code=303), message, "ok" if ok else "error")
+    return flash(RedirectResponse(target, status_code=303), message)
+
+
+def _refused(request: Request, back: str, refusal: SanshenError) -> Response:
+    """For the drag (JSON): the API's own error answer (422, 403, 404, 409 …); for a form: the
+    reason on the calendar."""
+    if _wants_json(request):
+        raise refusal
+    target = "/calendar" + (f"?{back}" if back and not back.startswith("/") else "")
+    return flash(RedirectResponse(target, status_code=303), refusal.message, "error")
 
 
 def _day_and_time(day: str, at: str) -> tuple[date, time | None]:
@@ -281,8 +293,8 @@ def move_action(
                 over_ok=over_ok,
             )
     except SanshenError as refusal:
-        return _answer(request, back, refusal.message, ok=False, code=refusal.code)
-    return _answer(request, back, done, ok=True)
+        return _refused(request, back, refusal)
+    return _answer(request, back, done)
 
 
 @router.post("/calendar/publications/{pub_id}/cancel")
@@ -300,8 +312,8 @@ def cancel_action(
             raise InvalidInput("取消发布须说明原因", code="reason_required")
         publisher().cancel(pub_id, reason=reason.strip(), actor=who.username)
     except SanshenError as refusal:
-        return _answer(request, back, refusal.message, ok=False, code=refusal.code)
-    return _answer(request, back, "已取消发布", ok=True)
+        return _refused(request, back, refusal)
+    return _answer(request, back, "已取消发布")
 
 
 @router.post("/calendar/requests/{request_id}/{decision}")
@@ -337,8 +349,8 @@ def request_action(
             else:
                 raise InvalidInput(f"没有操作“{decision}”", code="unknown_action")
     except SanshenError as refusal:
-        return _answer(request, back, refusal.message, ok=False, code=refusal.code)
-    return _answer(request, back, message, ok=True)
+        return _refused(request, back, refusal)
+    return _answer(request, back, message)
 
 
 # --- the .ics subscription ----------------------------------------------------------------------

@@ -189,12 +189,12 @@ def test_refusals_name_the_problem_and_change_nothing(console: Console, page: Pa
         )
 
     past = move(pubs["gov_website"].id, day=(day - timedelta(days=3)).isoformat())
-    assert past.status == 409 and past.json()["error"] == "time_in_past"
+    assert past.status == 422 and past.json()["error"] == "time_in_past"
     crowded = move(pubs["wechat"].id, day=(day + timedelta(days=1)).isoformat())
-    assert crowded.status == 409 and crowded.json()["error"] == "over_daily_limit"
+    assert crowded.status == 422 and crowded.json()["error"] == "over_daily_limit"
     assert "每天最多 1 条" in crowded.json()["message"]
     bad = move(pubs["wechat"].id, day="2026-02-30")
-    assert bad.json()["error"] == "bad_date"
+    assert bad.status == 422 and bad.json()["error"] == "bad_date"
     with console.app.db.read() as session:
         assert session.scalars(select(DateChangeRequest)).all() == []
     assert rows(console, sub)["wechat"].scheduled_at == pubs["wechat"].scheduled_at
@@ -209,7 +209,7 @@ def test_refusals_name_the_problem_and_change_nothing(console: Console, page: Pa
     ).to_be_visible()
     expect(page.locator("#cal-week .cal-menu")).to_have_count(0)
     refused = move(pubs["gov_website"].id, day=(day + timedelta(days=2)).isoformat())
-    assert refused.status == 409 and refused.json()["error"] == "not_permitted"
+    assert refused.status == 403 and refused.json()["error"] == "not_permitted"
     assert "王芳无权安排发布" in refused.json()["message"]
 
 
