@@ -1,14 +1,14 @@
 """The publications board under load: 100,000 publications, filtered pages over real HTTP.
 
 A temporary data folder gets the migrated SQLite database, the demo organisation and 20,000
-signed-off submissions × 5 channels = 100,000 publications (bulk inserts through SQLAlchemy
-core): mostly published in the past, the rest scheduled ahead, failed, unconfirmed or overdue,
-spread over ±60 days and the demo's departments. `uvicorn orchestrator.api:api` then serves it
-on loopback; a token signs the bench in. ~200 GET /api/v1/publications requests with random
-filters (state, channel, department, a date range, a page) are timed on the client and by the
-server's own X-Process-Time header (the route handler with its sign-in check, in ms); GET
-/api/v1/me is timed the same way as the floor. The HTML board page (GET /board,
-signed in by session) is timed too; null when the console does not serve it.
+signed-off submissions (each with its 签发 action) × 5 channels = 100,000 publications (bulk
+inserts through SQLAlchemy core): mostly published in the past, the rest scheduled ahead,
+failed, unconfirmed or overdue, spread over ±60 days and the demo's departments. `uvicorn
+orchestrator.api:api` then serves it on loopback; a token signs the bench in. ~200 GET
+/api/v1/publications requests with random filters (state, channel, department, a date range, a
+page) are timed on the client and by the server's own X-Process-Time header (the route handler
+with its sign-in check, in ms); GET /api/v1/me is timed the same way as the floor. The HTML
+board page (GET /board, signed in by session) is timed too; null when the console does not serve it.
 
 排期日历: 3,000 of the rows are moved into one month of their own (June 2027, outside the ±60
 days), and its month view (GET /calendar?view=month), a week of it, and the .ics feed for the
@@ -45,7 +45,14 @@ from orchestrator.app import App  # noqa: E402
 from orchestrator.demo import ensure_organisation  # noqa: E402
 from orchestrator.devstack import api_argv  # noqa: E402
 from orchestrator.migrate import upgrade  # noqa: E402
-from orchestrator.models import Department, Person, Publication, Submission, Version  # noqa: E402
+from orchestrator.models import (  # noqa: E402
+    Department,
+    Person,
+    Publication,
+    ReviewAction,
+    Submission,
+    Version,
+)
 from orchestrator.services import calendar_feed, org  # noqa: E402
 from orchestrator.settings import Settings  # noqa: E402
 from orchestrator.web import auth  # noqa: E402
@@ -117,6 +124,25 @@ def seed(app: App, publications: int, rng: random.Random) -> None:
                         "fingerprint": f"{i:064x}",
                         "created_by_id": author,
                         "created_at": now - timedelta(days=60),
+                    }
+                    for i in ids
+                ],
+            )
+            # Each signed off (签发 approved, a dummy signature: nothing here checks it), as
+            # the rows of a real database are: only items still in review wait on the board.
+            conn.execute(
+                insert(ReviewAction),
+                [
+                    {
+                        "submission_id": i,
+                        "version_id": i,
+                        "fingerprint": f"{i:064x}",
+                        "stage": "sign_off",
+                        "decision": "approve",
+                        "actor_id": author,
+                        "acted_at": now - timedelta(days=59),
+                        "comment": "",
+                        "signature": bytes(64),
                     }
                     for i in ids
                 ],

@@ -42,6 +42,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 PLANNED = "planned"  # the state of a block of an item still in review
 MAX_DAYS = 62  # a month view's six weeks, with room; the API refuses longer spans
 HIDDEN = (State.CANCELLED.value,)  # not going out: off the calendar
+SHOWN = tuple(s.value for s in State if s.value not in HIDDEN)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,11 @@ class Calendar:
     lanes: list[Lane]
     blocks: list[Block]
     load: Counter[tuple[str, date]] = field(default_factory=Counter)
+    hidden: Counter[date] = field(default_factory=Counter)  # rows a day not among the blocks
+
+    def more(self, day: date, shown: int) -> int:
+        """How many of `day`'s rows are not among its first `shown` blocks."""
+        return max(len(self.on(day)) - shown, 0) + self.hidden[day]
 
     def cell(self, channel: str, day: date) -> list[Block]:
         return [b for b in self._by_day().get(day, []) if b.channel == channel]
@@ -168,10 +174,12 @@ def view(
     limits: dict[str, int],
     channel: str | None = None,
     max_days: int = MAX_DAYS,
+    per_day: int | None = None,
     now: datetime | None = None,
 ) -> Calendar:
     """The calendar of the Shanghai days [start, end): `channels` names the lanes (name →
-    display name, in order), `limits` the daily numbers."""
+    display name, in order), `limits` the daily numbers; with `per_day`, only each day's first
+    rows carry their blocks (the month view), the rest are counted in `load` and `hidden`."""
     if start.year < 1970 or end.year > 2200:
         raise InvalidInput("日期超出可查看的范围（1970–2200 年）", code="bad_range")
     if end <= start:
@@ -187,13 +195,19 @@ def view(
         days.append(Day(d, workdays.day_note(d), workdays.is_working_day(d), d == today))
     names = [channel] if channel else list(channels)
     lanes = [Lane(c, channels[c], limits.get(c)) for c in names]
-    blocks = _rows(session, start, end, names) + _planned(session, start, end, names)
+    # What each row is, and how many there are a day, from the index alone; the details
+    # (title, department, a pending 改期) only for the rows shown (all, or `per_day` a day).
+    rows = _rows(session, start, end, names)
+    load = Counter((c, d) for _, c, state, _, d in rows if state != State.RETRACTED.value)
+    shown, hidden = _first(rows, per_day)
+    planned = _planned(session, start, end, names)
+    load.update((b.channel, b.day) for b in planned)
+    blocks = _detailed(session, shown) + planned
     # by day and time; a day's planned blocks (no time yet) after its scheduled rows
     blocks.sort(
         key=lambda b: (b.day, b.at is None, b.at or datetime.min.replace(tzinfo=UTC), b.key)
     )
-    load = Counter((b.channel, b.day) for b in blocks if b.state != State.RETRACTED.value)
-    return Calendar(start, end, days, lanes, blocks, load)
+    return Calendar(start, end, days, lanes, blocks, load, hidden)
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -203,48 +217,79 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return moment(start), moment(end)
 
 
-def _rows(session: Session, start: date, end: date, names: list[str]) -> list[Block]:
+Row = tuple[int, str, str, datetime, date]  # id, channel, state, scheduled_at, Shanghai day
+
+
+def _rows(session: Session, start: date, end: date, names: list[str]) -> list[Row]:
     since, until = _bounds(start, end)
     found = session.execute(
         select(
-            Publication.id,
-            Publication.submission_id,
-            Publication.channel,
-            Publication.state,
-            Publication.scheduled_at,
-            Version.title,
-            Department.name,
-            Submission.repost_of_id,
-            Version.repost_platform,
-        )
-        .join(Version, Version.id == Publication.version_id)
-        .join(Submission, Submission.id == Publication.submission_id)
-        .join(Department, Department.id == Submission.department_id)
-        .where(
+            Publication.id, Publication.channel, Publication.state, Publication.scheduled_at
+        ).where(
             Publication.scheduled_at >= since,
             Publication.scheduled_at < until,
-            Publication.state.not_in(HIDDEN),
+            # positive lists, so the board index (channel, state, scheduled_at) seeks each
+            # (channel, state) pair's time range instead of reading every row of a channel
+            Publication.state.in_(SHOWN),
             Publication.channel.in_(names),
         )
     ).all()
-    pending = _pending(session, [r[0] for r in found if r[3] in amendments.WAITING])
-    return [
-        Block(
-            day=at.astimezone(SHANGHAI).date(),
-            at=at,
-            channel=channel,
-            state=state,
-            submission_id=sub_id,
-            title=title,
-            department=department,
-            repost=bool(repost_of or repost_platform),
-            publication_id=pub_id,
-            request=pending.get(pub_id),
+    return [(i, c, state, at, at.astimezone(SHANGHAI).date()) for i, c, state, at in found]
+
+
+def _first(rows: list[Row], per_day: int | None) -> tuple[list[Row], Counter[date]]:
+    """The rows to show (each day's first `per_day` by time; all when None), and how many
+    more each day has."""
+    if per_day is None:
+        return rows, Counter()
+    by_day: dict[date, list[Row]] = {}
+    for row in sorted(rows, key=lambda r: (r[3], r[0])):
+        by_day.setdefault(row[4], []).append(row)
+    shown = [r for day_rows in by_day.values() for r in day_rows[:per_day]]
+    hidden = Counter({d: len(r) - per_day for d, r in by_day.items() if len(r) > per_day})
+    return shown, hidden
+
+
+def _detailed(session: Session, rows: list[Row]) -> list[Block]:
+    details = {}
+    ids = [r[0] for r in rows]
+    for chunk in (ids[i : i + 900] for i in range(0, len(ids), 900)):  # SQLite's bound limit
+        details.update(
+            (pub_id, rest)
+            for pub_id, *rest in session.execute(
+                select(
+                    Publication.id,
+                    Publication.submission_id,
+                    Version.title,
+                    Department.name,
+                    Submission.repost_of_id,
+                    Version.repost_platform,
+                )
+                .join(Version, Version.id == Publication.version_id)
+                .join(Submission, Submission.id == Publication.submission_id)
+                .join(Department, Department.id == Submission.department_id)
+                .where(Publication.id.in_(chunk))
+            )
         )
-        for pub_id, sub_id, channel, state, at, title, department, repost_of, repost_platform in (
-            found
+    pending = _pending(session, [r[0] for r in rows if r[2] in amendments.WAITING])
+    blocks = []
+    for pub_id, channel, state, at, day in rows:
+        sub_id, title, department, repost_of, repost_platform = details[pub_id]
+        blocks.append(
+            Block(
+                day=day,
+                at=at,
+                channel=channel,
+                state=state,
+                submission_id=sub_id,
+                title=title,
+                department=department,
+                repost=bool(repost_of or repost_platform),
+                publication_id=pub_id,
+                request=pending.get(pub_id),
+            )
         )
-    ]
+    return blocks
 
 
 def _pending(session: Session, pub_ids: list[int]) -> dict[int, Pending]:

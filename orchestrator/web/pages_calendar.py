@@ -41,6 +41,7 @@ from orchestrator.web.templating import channel_label, channel_names, flash, fra
 router = APIRouter(include_in_schema=False)
 Who = Annotated[auth.Principal, Depends(principal)]
 WEEKDAYS = "一二三四五六日"
+MONTH_BLOCKS = 3  # a month's day shows its first blocks; the rest are counted
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -81,12 +82,19 @@ def office_view(
     end: date,
     *,
     channel: str | None = None,
+    per_day: int | None = None,
     now: datetime | None = None,
 ) -> calendar.Calendar:
     """The calendar of [start, end) with the registered channels and the configured limits."""
-    limits = get_app().settings.channel_daily_limits
     return calendar.view(
-        session, start, end, channels=channel_names(), limits=limits, channel=channel, now=now
+        session,
+        start,
+        end,
+        channels=channel_names(),
+        limits=get_app().settings.channel_daily_limits,
+        channel=channel,
+        per_day=per_day,
+        now=now,
     )
 
 
@@ -120,7 +128,8 @@ def _context(request: Request, who: auth.Principal) -> dict[str, Any]:
     app = get_app()
     now = datetime.now(UTC)
     with app.db.read() as session:
-        cal = office_view(session, start, end, channel=channel, now=now)
+        shown = MONTH_BLOCKS if mode == "month" else None
+        cal = office_view(session, start, end, channel=channel, per_day=shown, now=now)
         person = org.person_by_username(session, who.username)
         movable = may_schedule(person, now)
         signer = may_sign(person, now)
@@ -144,6 +153,7 @@ def _context(request: Request, who: auth.Principal) -> dict[str, Any]:
         "feeds": feeds,
         "weekdays": WEEKDAYS,
         "month": anchor.month,
+        "month_blocks": MONTH_BLOCKS,
         "channels": channel_names(),
         "states": calendar.legend(),
         "unknown_years": sorted({d.date.year for d in cal.days if not workdays.known(d.date)}),

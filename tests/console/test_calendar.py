@@ -82,6 +82,17 @@ def test_the_week_holds_rows_by_channel_planned_items_and_the_holidays(console: 
         ("xuexi", planned),
     }
 
+    # the month view: each day's first blocks, the rest counted
+    with console.app.db.read() as session:
+        month = calendar.view(
+            session, day, day + timedelta(days=1), channels=channel_names(), limits={},
+            per_day=2,
+        )  # fmt: skip
+    rows_today = sum(1 for b in after.blocks if b.day == day)
+    assert len(month.on(day)) == 2 and month.hidden[day] == rows_today - 2
+    assert month.more(day, 2) == rows_today - 2
+    assert sum(month.load.values()) == sum(after.load.values())
+
     national_day = view(console, date(2026, 9, 28), 14)
     notes = {d.date.isoformat(): (d.note, d.working) for d in national_day.days if d.note}
     assert notes["2026-10-01"] == ("国庆节", False)
