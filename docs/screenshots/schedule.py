@@ -24,7 +24,7 @@ from orchestrator import demo
 from orchestrator.app import App
 from orchestrator.models import Publication, RoleAssignment
 from orchestrator.services import calendar, daterequests, submissions
-from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS, sign_in
 
 WUYUN = ("wuyun", "demo-pass-7")
 SUNXUAN = ("sunxuan", "demo-pass-5")
@@ -106,11 +106,7 @@ def photograph(url: str, monday: date) -> None:
                 (SUNXUAN, [("sign", f"?date={monday}#requests")]),
             ]:
                 context.clear_cookies()
-                page.goto(f"{url}/login")
-                page.fill("input[name=username]", username)
-                page.fill("input[name=password]", password)
-                page.click("button[type=submit]")
-                page.wait_for_load_state()
+                sign_in(page, url, username, password)
                 for name, query in shots:
                     page.goto(f"{url}/calendar{query}")
                     if name == "week" and not phone:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, select
@@ -117,18 +118,14 @@ class Calendar:
         return max(len(self.on(day)) - shown, 0) + self.hidden[day]
 
     def cell(self, channel: str, day: date) -> list[Block]:
-        return [b for b in self._by_day().get(day, []) if b.channel == channel]
+        return [b for b in self.on(day) if b.channel == channel]
 
     def on(self, day: date) -> list[Block]:
-        return self._by_day().get(day, [])
+        return self._by_day.get(day, [])
 
     def incoming(self, channel: str, day: date) -> list[Block]:
         """Rows with a pending 改期 request to `day` (shown there as dashed, until signed)."""
-        return [
-            b
-            for b in self.blocks
-            if b.request is not None and b.request.new_date == day and b.channel == channel
-        ]
+        return self._requested.get((channel, day), [])
 
     def crowded(self, channel: str, day: date) -> bool:
         limit = self.limit_of(channel)
@@ -137,14 +134,20 @@ class Calendar:
     def limit_of(self, channel: str) -> int | None:
         return next((lane.limit for lane in self.lanes if lane.channel == channel), None)
 
+    @cached_property
     def _by_day(self) -> dict[date, list[Block]]:
-        cached = self.__dict__.get("_days_index")
-        if cached is None:
-            cached = {}
-            for block in self.blocks:
-                cached.setdefault(block.day, []).append(block)
-            object.__setattr__(self, "_days_index", cached)
-        return cached
+        found: dict[date, list[Block]] = {}
+        for block in self.blocks:
+            found.setdefault(block.day, []).append(block)
+        return found
+
+    @cached_property
+    def _requested(self) -> dict[tuple[str, date], list[Block]]:
+        found: dict[tuple[str, date], list[Block]] = {}
+        for block in self.blocks:
+            if block.request is not None:
+                found.setdefault((block.channel, block.request.new_date), []).append(block)
+        return found
 
 
 def week_of(day: date) -> tuple[date, date]:
@@ -356,14 +359,6 @@ def _planned(session: Session, start: date, end: date, names: list[str]) -> list
         )
         for channel, day, sub_id, title, department, repost_of, repost_platform in found
     ]
-
-
-def moves_over_limit(calendar: Calendar, block: Block, day: date) -> bool:
-    """Whether moving `block` to `day` would put its channel over the daily number there."""
-    limit = calendar.limit_of(block.channel)
-    if limit is None or day == block.day:
-        return False
-    return calendar.load[(block.channel, day)] + 1 > limit
 
 
 def legend() -> list[tuple[str, str]]:

@@ -197,11 +197,16 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
+def _to_calendar(back: str) -> RedirectResponse:
+    """Back to the calendar view the form was on (`back`: its query)."""
+    target = "/calendar" + (f"?{back}" if back and not back.startswith("/") else "")
+    return RedirectResponse(target, status_code=303)
+
+
 def _answer(request: Request, back: str, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"message": message})
-    target = "/calendar" + (f"?{back}" if back and not back.startswith("/") else "")
-    return flash(RedirectResponse(target, status_code=303), message)
+    return flash(_to_calendar(back), message)
 
 
 def _refused(request: Request, back: str, refusal: SanshenError) -> Response:
@@ -209,8 +214,7 @@ def _refused(request: Request, back: str, refusal: SanshenError) -> Response:
     reason on the calendar."""
     if _wants_json(request):
         raise refusal
-    target = "/calendar" + (f"?{back}" if back and not back.startswith("/") else "")
-    return flash(RedirectResponse(target, status_code=303), refusal.message, "error")
+    return flash(_to_calendar(back), refusal.message, "error")
 
 
 def _day_and_time(day: str, at: str) -> tuple[date, time | None]:
