@@ -114,9 +114,6 @@ class ReviewContext:
             return None
         return next(iter(self.missing_stages), None)
 
-    def person(self, action: ReviewAction) -> Person | None:
-        return self.record.people.get(action.actor_id)
-
     def name(self, actor_id: str) -> str:
         person = self.record.people.get(actor_id)
         return actor_id if person is None else f"{person.name}（{actor_id}）"

@@ -22,11 +22,23 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Engine, make_url
 
 SERVER_VARIABLE = "SANSHEN_TEST_DATABASE"
 EMPTY_MARK = "empty_database"
+
+# Hypothesis runs seeded (pyproject's addopts: --hypothesis-seed) and keeps the examples it
+# found failing in SANSHEN_HYPOTHESIS_DB (CI: its cache folder), so a failure comes back first.
+settings.register_profile(
+    "sanshen",
+    database=DirectoryBasedExampleDatabase(
+        os.environ.get("SANSHEN_HYPOTHESIS_DB", ".hypothesis/examples")
+    ),
+)
+settings.load_profile("sanshen")
 
 
 def pytest_configure(config: pytest.Config) -> None:
