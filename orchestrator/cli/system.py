@@ -14,7 +14,6 @@ import typer
 import yaml
 
 from channels.registry import RegistryError, channel_entries
-from channels.simulators import server
 from channels.simulators.base import FaultConfig
 from orchestrator.cli import files
 from orchestrator.cli.base import (
@@ -70,6 +69,8 @@ def simulate_cmd(
         knobs = {name: FaultConfig.model_validate(value) for name, value in config.items()}
     except (ValueError, TypeError) as exc:
         fail(InvalidInput(f"故障配置有误：{exc}", code="bad_faults"), False)
+
+    from channels.simulators import server  # Flask and the simulators, for this command only
 
     try:
         server.main(host=host, port=port, faults=knobs)

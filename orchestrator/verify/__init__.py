@@ -10,20 +10,44 @@ network does.
 Modules: fetch (the bounded HTTP client and the allow-list), decode (the encoding), text
 (normalising and reading trees), chrome (page furniture), compare (the text comparison and the
 diff), images (perceptual hashes), check (the whole), outcome and model (the data).
+
+The names below are loaded when first used: the comparison's libraries (trafilatura, NumPy,
+imagehash, rapidfuzz) take a third of a second to import, which every `sanshen` command would
+otherwise pay for a verdict's name.
 """
 
-from orchestrator.verify.check import check
-from orchestrator.verify.fetch import host_allowed, new_session
-from orchestrator.verify.model import Limits, Signed
-from orchestrator.verify.outcome import (
-    Code,
-    ImageReport,
-    Outcome,
-    UnfetchableImage,
-    Verdict,
-)
-from orchestrator.verify.text import normalise, signed_text
+from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator.verify.check import check
+    from orchestrator.verify.fetch import host_allowed, new_session
+    from orchestrator.verify.model import Limits, Signed
+    from orchestrator.verify.outcome import (
+        Code,
+        ImageReport,
+        Outcome,
+        UnfetchableImage,
+        Verdict,
+    )
+    from orchestrator.verify.text import normalise, signed_text
+
+_HOME = {
+    "check": "check",
+    "host_allowed": "fetch",
+    "new_session": "fetch",
+    "Limits": "model",
+    "Signed": "model",
+    "Code": "outcome",
+    "ImageReport": "outcome",
+    "Outcome": "outcome",
+    "UnfetchableImage": "outcome",
+    "Verdict": "outcome",
+    "normalise": "text",
+    "signed_text": "text",
+}
 __all__ = [
     "Code",
     "ImageReport",
@@ -38,3 +62,12 @@ __all__ = [
     "normalise",
     "signed_text",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'orchestrator.verify' has no attribute {name!r}")
+    value = getattr(import_module(f"orchestrator.verify.{home}"), name)
+    globals()[name] = value
+    return value
