@@ -16,7 +16,9 @@ judges every bound row against its claims:
   from it by quiet moves only (moves that write no audit event, by design);
 - a claimed row that is gone was deleted.
 
-Binding a table is one `bind(...)` line below plus `"row": claim(row)` in its audit record.
+Binding a table is one `bind(...)` line below plus `"row": claim(row)` in its audit record. An
+event that writes two bound rows at once (a publication's move and the signed manual action that
+made it) carries the second claim under "action".
 """
 
 from __future__ import annotations
@@ -353,6 +355,10 @@ def judge(
     return None
 
 
+# The payload keys that carry claims.
+CLAIM_KEYS = ("row", "action")
+
+
 @dataclass
 class Ledger:
     """The claims found while walking the chain, by (table, id); and the rows created."""
@@ -365,11 +371,12 @@ class Ledger:
             prefix = f"{binding.subject}:"
             if binding.created_by and action == binding.created_by and subject.startswith(prefix):
                 self.created.add((binding.table, _int(subject.removeprefix(prefix))))
-        row = payload.get("row")
-        if isinstance(row, dict) and row.get("table") in BINDINGS:
-            self.claims.setdefault((row["table"], _int(row.get("id"))), []).append(
-                Attestation(event_id, row.get("digest"), row.get("state"))
-            )
+        for key in CLAIM_KEYS:
+            row = payload.get(key)
+            if isinstance(row, dict) and row.get("table") in BINDINGS:
+                self.claims.setdefault((row["table"], _int(row.get("id"))), []).append(
+                    Attestation(event_id, row.get("digest"), row.get("state"))
+                )
 
 
 def _int(value: Any) -> int:

@@ -13,6 +13,7 @@ import requests
 from sqlalchemy import func, select
 
 from gate.model import ChannelRequest
+from orchestrator import audit
 from orchestrator.errors import Forbidden, InvalidInput, WrongPassword
 from orchestrator.models import Alert, ArchiveEntry, ManualAction, Publication, Verification
 from orchestrator.services import alerts, manual
@@ -103,6 +104,10 @@ def test_published_by_hand_is_verified_watched_alerted_on_change_and_taken_down(
     assert done.checked is not None
     assert done.checked.verdict.value == "mismatch", done.checked.reason
     assert done.checked.code == "image_count_changed", (done.checked.reason, done.checked.diff_html)
+    # the chain vouches for the signed manual action as well as for the row it moved
+    with stack.app.db.read() as session:
+        report = audit.verify(session)
+    assert report.ok, report
 
 
 def test_the_done_when_walk(assisted: Stack) -> None:
