@@ -140,19 +140,29 @@ def _bool(raw: Any) -> bool:
 
 
 def _names(raw: Any) -> frozenset[str]:
-    if isinstance(raw, str) or not all(isinstance(x, str) for x in raw):
+    if not _list_of_text(raw):
         raise TypeError(f"应为名称列表，实际为 {raw!r}")
     return frozenset(x.strip() for x in raw)
+
+
+# A clock skew beyond a day would let an action dated tomorrow count today.
+_MAX_SKEW_SECONDS = 86_400
 
 
 def _seconds(raw: Any) -> timedelta:
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         raise TypeError(f"应为秒数，实际为 {raw!r}")
+    if not raw <= _MAX_SKEW_SECONDS:  # also NaN
+        raise ValueError(f"应为不超过 {_MAX_SKEW_SECONDS} 的秒数，实际为 {raw!r}")
     return timedelta(seconds=raw)
 
 
+def _list_of_text(raw: Any) -> bool:
+    return isinstance(raw, list | tuple | set | frozenset) and all(isinstance(x, str) for x in raw)
+
+
 def _stages(raw: Any) -> frozenset[ReviewStage]:
-    if isinstance(raw, str) or not all(isinstance(x, str) for x in raw):
+    if not _list_of_text(raw):
         raise TypeError(f"应为审核环节列表，实际为 {raw!r}")
     unknown = [x for x in raw if x not in _STAGE_VALUES]
     if unknown:
@@ -173,7 +183,7 @@ def _stage_roles(raw: Any) -> Mapping[ReviewStage, frozenset[Role]]:
     for stage, names in raw.items():
         if stage not in _STAGE_VALUES:
             raise ValueError(f"未知的审核环节 {stage!r}（可用：{', '.join(_STAGE_VALUES)}）")
-        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        if not _list_of_text(names):
             raise TypeError(f"{stage} 应为角色列表，实际为 {names!r}")
         unknown = [n for n in names if n not in _ROLE_VALUES]
         if unknown:

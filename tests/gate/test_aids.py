@@ -53,6 +53,10 @@ def test_clean_content_has_no_aids() -> None:
         (CLEAN.title, "<p>计划13月完成</p>", ["impossible_date"]),
         (CLEAN.title, "<p>4月31日召开</p>", ["impossible_date"]),
         (CLEAN.title, "<p>0月召开</p>", ["impossible_date"]),
+        (CLEAN.title, "<p>0000年1月1日</p>", ["impossible_date"]),
+        (CLEAN.title, "<p>0001年1月1日</p>", []),
+        (CLEAN.title, "<p>1月1日起施行</p>", []),
+        (CLEAN.title, "<p>1月召开</p>", []),
         ("2023年2月29日通知", "<p>正文</p>", ["impossible_date"]),
         (CLEAN.title, "<p>历时13个月，2月29日完成，3月1号启动，版本1.2.3</p>", []),
         (CLEAN.title, "<script>var s = '秘密';</script><p>正文</p>", []),
@@ -86,9 +90,67 @@ def test_past_publish_dates() -> None:
 
 
 def test_excerpt_shows_the_context() -> None:
-    [aid] = aids(body="<p>根据上级通知，本材料属于机密，不得转发。</p>")
-    assert aid.message == "正文含有密级或内部标识“机密”，请确认可以公开"
-    assert "属于机密" in aid.excerpt
+    [aid] = aids(body="<p>根据上级通知，本材料属于机密，</p><p>不得转发。</p>")
+    assert aid == Aid(
+        "confidentiality_marker",
+        "正文含有密级或内部标识“机密”，请确认可以公开",
+        "根据上级通知，本材料属于机密， 不得转发。",  # 12 characters either side, one line
+    )
+
+
+def test_word_at_the_very_start_of_the_title() -> None:
+    assert aids(title="草稿：区政务服务办公室召开推进会") == [
+        Aid("sensitive_word", "标题含有需复核的词语“草稿”", "草稿：区政务服务办公室召开推")
+    ]
+
+
+def test_impossible_date_names_the_date_and_where_it_is() -> None:
+    title = "2023年2月29日通知"
+    body = "<p>经研究，会议定于2024年2月30日在区政务服务中心三楼召开。</p><p>2023/4/31</p>"
+    assert aids(title, body) == [
+        Aid("impossible_date", "标题中的日期“2023年2月29日”不存在", "2023年2月29日通知"),
+        Aid(
+            "impossible_date",
+            "正文中的日期“2024年2月30日”不存在",
+            "经研究，会议定于2024年2月30日在区政务服务中心三楼召开",
+        ),
+        Aid("impossible_date", "正文中的日期“2023/4/31”不存在", "务服务中心三楼召开。 2023/4/31"),
+    ]
+
+
+def test_word_inside_a_longer_find_is_not_repeated_but_a_later_one_is() -> None:
+    body = "<p>本件为内部资料。附件仅限内部使用，其余内容另行通知后内部传阅。</p>"
+    assert aids(body=body) == [
+        Aid(
+            "sensitive_word",
+            "正文含有需复核的词语“内部资料”",
+            "本件为内部资料。附件仅限内部使用，其余",
+        ),
+        Aid(
+            "confidentiality_marker",
+            "正文含有密级或内部标识“内部”，请确认可以公开",
+            "本件为内部资料。附件仅限内部使用，其余内容另行通知后",  # the first free 内部
+        ),
+    ]
+
+
+def test_word_ending_a_longer_find_is_inside_it() -> None:
+    words = ["不得外传", "外传"]
+    assert aids(body="<p>本件不得外传。</p>", sensitive_words=words) == [
+        Aid("sensitive_word", "正文含有需复核的词语“不得外传”", "本件不得外传。")
+    ]
+    assert aids(body="<p>请勿外传。</p>", sensitive_words=words) == [
+        Aid("sensitive_word", "正文含有需复核的词语“外传”", "请勿外传。")
+    ]
+
+
+def test_word_sticking_out_of_a_longer_find_is_reported() -> None:
+    # 电话XXX covers the first XXX of 电话XXXX; the XXX one place on is not inside it.
+    words = [*DEFAULT_SENSITIVE_WORDS, "电话XXX"]
+    assert aids(body="<p>咨询电话XXXX</p>", sensitive_words=words) == [
+        Aid("sensitive_word", "正文含有需复核的词语“电话XXX”", "咨询电话XXXX"),
+        Aid("sensitive_word", "正文含有需复核的词语“XXX”", "咨询电话XXXX"),
+    ]
 
 
 def test_body_text_drops_tags_and_keeps_inline_text_together() -> None:

@@ -54,25 +54,111 @@ def test_empty_dict_is_the_default_and_to_dict_round_trips() -> None:
     assert Policy.from_dict(custom.to_dict()) == custom
 
 
+STAGES = "first, second, final, principal, usage, sign_off"
+ROLES = (
+    "contributor, section_head, leader_in_charge, principal_leader, publicity_leader, "
+    "general_office, web_operations, operator"
+)
+KEYS = (
+    "stage_roles, principal_for_major_event, principal_for_special_content, usage_decision, "
+    "qualified_sources, skip_second_review_departments, department_scoped_stages, timezone, "
+    "clock_skew_seconds"
+)
+
+
 @pytest.mark.parametrize(
-    ("config", "mentions"),
+    ("config", "message"),
     [
-        ({"qualified_source": ["学习强国"]}, "qualified_source"),
-        ({"stage_roles": {"third": ["contributor"]}}, "third"),
-        ({"stage_roles": {"first": ["editor"]}}, "editor"),
-        ({"stage_roles": {"first": []}}, "初审"),
-        ({"stage_roles": {"first": "contributor"}}, "stage_roles"),
-        ({"stage_roles": ["first"]}, "stage_roles"),
-        ({"qualified_sources": "学习强国"}, "qualified_sources"),
-        ({"principal_for_major_event": "yes"}, "principal_for_major_event"),
-        ({"clock_skew_seconds": "300"}, "clock_skew_seconds"),
-        ({"clock_skew_seconds": -1}, "clock_skew_seconds"),
+        (
+            {"qualified_source": ["学习强国"]},
+            f"审核策略配置中有未知的键：qualified_source（可用的键：{KEYS}）",
+        ),
+        (
+            {"timezone": "Asia/Shanghai", "skew": 1, "qualified_source": []},
+            f"审核策略配置中有未知的键：qualified_source, skew（可用的键：{KEYS}）",
+        ),
+        (
+            {"stage_roles": {"third": ["contributor"]}},
+            f"审核策略配置项 stage_roles 无效：未知的审核环节 'third'（可用：{STAGES}）",
+        ),
+        (
+            {"stage_roles": {"first": ["contributor", "editor"]}},
+            f"审核策略配置项 stage_roles 无效：未知的角色 ['editor']（可用：{ROLES}）",
+        ),
+        ({"stage_roles": {"first": []}}, "stage_roles：以下审核环节没有可审核的角色：初审"),
+        (
+            {"stage_roles": {"first": [], "sign_off": []}},
+            "stage_roles：以下审核环节没有可审核的角色：初审、签发",
+        ),
+        (
+            {"stage_roles": {"first": "contributor"}},
+            "审核策略配置项 stage_roles 无效：first 应为角色列表，实际为 'contributor'",
+        ),
+        (
+            {"stage_roles": {"first": ["contributor", 1]}},
+            "审核策略配置项 stage_roles 无效：first 应为角色列表，实际为 ['contributor', 1]",
+        ),
+        (
+            {"stage_roles": ["first"]},
+            "审核策略配置项 stage_roles 无效：应为“审核环节: [角色, ...]”的映射，实际为 ['first']",
+        ),
+        (
+            {"qualified_sources": "学习强国"},
+            "审核策略配置项 qualified_sources 无效：应为名称列表，实际为 '学习强国'",
+        ),
+        (
+            {"principal_for_major_event": "yes"},
+            "审核策略配置项 principal_for_major_event 无效：应为 true/false，实际为 'yes'",
+        ),
+        (
+            {"clock_skew_seconds": "300"},
+            "审核策略配置项 clock_skew_seconds 无效：应为秒数，实际为 '300'",
+        ),
+        (
+            {"clock_skew_seconds": True},  # not one second
+            "审核策略配置项 clock_skew_seconds 无效：应为秒数，实际为 True",
+        ),
+        ({"clock_skew_seconds": -1}, "clock_skew_seconds：允许的时钟偏差不能为负数"),
+        (
+            {"clock_skew_seconds": float("inf")},  # YAML's .inf
+            "审核策略配置项 clock_skew_seconds 无效：应为不超过 86400 的秒数，实际为 inf",
+        ),
+        (
+            {"clock_skew_seconds": 1e20},  # beyond what a timedelta holds
+            "审核策略配置项 clock_skew_seconds 无效：应为不超过 86400 的秒数，实际为 1e+20",
+        ),
+        (
+            {"clock_skew_seconds": float("nan")},
+            "审核策略配置项 clock_skew_seconds 无效：应为不超过 86400 的秒数，实际为 nan",
+        ),
+        (
+            {"qualified_sources": 5},
+            "审核策略配置项 qualified_sources 无效：应为名称列表，实际为 5",
+        ),
+        (
+            {"stage_roles": {"first": None}},
+            "审核策略配置项 stage_roles 无效：first 应为角色列表，实际为 None",
+        ),
+        (
+            {"department_scoped_stages": "first"},
+            "审核策略配置项 department_scoped_stages 无效：应为审核环节列表，实际为 'first'",
+        ),
+        (
+            {"department_scoped_stages": ["first", 2]},
+            "审核策略配置项 department_scoped_stages 无效：应为审核环节列表，实际为 ['first', 2]",
+        ),
+        (
+            {"department_scoped_stages": ["first", "third"]},
+            f"审核策略配置项 department_scoped_stages 无效：未知的审核环节 ['third']（可用：{STAGES}）",
+        ),
+        ({"timezone": 8}, "审核策略配置项 timezone 无效：应为文字，实际为 8"),
+        ({"timezone": "Mars/Base"}, "timezone：未知的时区“Mars/Base”"),
     ],
 )
-def test_bad_config_names_the_key(config: dict[str, Any], mentions: str) -> None:
+def test_bad_config_names_the_key(config: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidPolicy) as raised:
         Policy.from_dict(config)
-    assert mentions in str(raised.value)
+    assert str(raised.value) == message
 
 
 def test_policy_is_immutable() -> None:
@@ -80,3 +166,13 @@ def test_policy_is_immutable() -> None:
         DEFAULT_POLICY.clock_skew = timedelta(0)  # type: ignore[misc]
     with pytest.raises(TypeError):
         DEFAULT_POLICY.stage_roles[ReviewStage.FIRST] = frozenset()  # type: ignore[index]
+    custom = Policy.from_dict({"stage_roles": {"second": ["section_head"]}})
+    with pytest.raises(TypeError):
+        custom.stage_roles[ReviewStage.FIRST] = frozenset()  # type: ignore[index]
+
+
+def test_policy_keeps_its_own_copy_of_the_stage_roles() -> None:
+    roles = dict(DEFAULT_POLICY.stage_roles)
+    policy = Policy(stage_roles=roles)
+    roles[ReviewStage.SIGN_OFF] = frozenset({Role.OPERATOR})
+    assert policy.roles_for(ReviewStage.SIGN_OFF) == {Role.PUBLICITY_LEADER}
