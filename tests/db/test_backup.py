@@ -206,37 +206,74 @@ def test_on_postgresql_the_command_points_to_pg_dump(tmp_path: Path) -> None:
 
 
 def test_a_backup_taken_while_writers_commit_is_consistent(embedded: App, tmp_path: Path) -> None:
-    """The online backup API copies a committed state even while another connection writes."""
-    stop = threading.Event()
+    """The online backup API copies a committed state even while another connection writes:
+    each backup holds whole transactions (both rows of each, a prefix of the writer's), at least
+    every one committed before the backup began and none committed after it ended."""
     db_file = embedded.settings.data_dir / "sanshen.db"
+    setup = sqlite3.connect(db_file, timeout=30, isolation_level=None)
+    setup.execute("CREATE TABLE churn (n INTEGER)")  # before any backup: each one must hold it
+    setup.close()
+    stop = threading.Event()
+    committed = threading.Condition()
+    begun, done = [0], [0]  # transactions that reached COMMIT; whose COMMIT returned
+    errors: list[BaseException] = []
 
     def write() -> None:
-        conn = sqlite3.connect(db_file, timeout=30, isolation_level=None)
-        conn.execute("CREATE TABLE IF NOT EXISTS churn (n INTEGER)")
-        n = 0
-        while not stop.is_set():
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO churn VALUES (?)", (n,))
-            conn.execute("INSERT INTO churn VALUES (?)", (-n,))
-            conn.execute("COMMIT")
-            n += 1
-        conn.close()
+        try:
+            conn = sqlite3.connect(db_file, timeout=30, isolation_level=None)
+            try:
+                while not stop.is_set():
+                    n = done[0] + 1
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute("INSERT INTO churn VALUES (?)", (n,))
+                    conn.execute("INSERT INTO churn VALUES (?)", (-n,))
+                    with committed:
+                        begun[0] = n
+                    conn.execute("COMMIT")
+                    with committed:
+                        done[0] = n
+                        committed.notify_all()
+            finally:
+                conn.close()
+        except BaseException as error:  # reported below: the writer's failure fails the test
+            errors.append(error)
+            with committed:
+                committed.notify_all()
+
+    def commits_past(n: int) -> int:
+        """Wait until the writer has committed more than `n` transactions; how many it has."""
+        with committed:
+            assert committed.wait_for(lambda: done[0] > n or errors, timeout=30), "no commits"
+            assert not errors, errors
+            return done[0]
 
     writer = threading.Thread(target=write)
     writer.start()
+    bounds = []  # per backup: committed before it began, at most committed when it ended
     try:
+        after = 0
         for i in range(3):
+            before = commits_past(after)  # new commits since the last backup, and more coming
             backup.create(embedded.settings, tmp_path / f"b{i}.tar.gz")
+            with committed:
+                after = begun[0]
+            bounds.append((before, after))
     finally:
         stop.set()
-        writer.join()
-    for i in range(3):
+        writer.join(30)
+    assert not errors, errors
+    taken = []
+    for i, (before, after) in enumerate(bounds):
         target = tmp_path / f"r{i}"
         backup.restore(tmp_path / f"b{i}.tar.gz", target)
         conn = sqlite3.connect(target / "sanshen.db")
         try:
-            (total,) = conn.execute("SELECT coalesce(sum(n), 0) FROM churn").fetchone()
-        except sqlite3.OperationalError:
-            total = 0  # the backup was taken before the table existed
-        conn.close()
-        assert total == 0  # both rows of each transaction, or neither
+            values = sorted(n for (n,) in conn.execute("SELECT n FROM churn"))
+        finally:
+            conn.close()
+        k = len(values) // 2
+        # both rows of each transaction, or neither: the writer's first k transactions, whole
+        assert values == sorted([*range(1, k + 1), *(-n for n in range(1, k + 1))])
+        assert 0 < before <= k <= after, (before, k, after)
+        taken.append(k)
+    assert taken == sorted(taken)

@@ -1,5 +1,8 @@
 """claim_due under concurrency: two schedulers never claim one row; on PostgreSQL they do not
-even wait for each other (SELECT … FOR UPDATE SKIP LOCKED)."""
+even wait for each other (SELECT … FOR UPDATE SKIP LOCKED).
+
+Two tests are PostgreSQL's alone and skip on SQLite, saying so; they run in the PostgreSQL
+suite (SANSHEN_TEST_DATABASE; `.ci/run` runs it beside the SQLite one). The others run on both."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gate.model import ChannelRequest
 from orchestrator.app import App
-from orchestrator.db import Database, retry_on_disconnect
+from orchestrator.db import Database, is_disconnect, retry_on_disconnect
 from orchestrator.migrate import upgrade
 from orchestrator.models import Publication, Version
 from orchestrator.services import submissions
@@ -70,7 +73,9 @@ def queued(app: App) -> int:
 
 
 @pytest.mark.skipif(
-    not on_postgresql(), reason="SKIP LOCKED is PostgreSQL's; SQLite serialises writers"
+    not on_postgresql(),
+    reason="PostgreSQL only (runs in the PostgreSQL suite): FOR UPDATE SKIP LOCKED; on SQLite "
+    "a second claimer waits for the one writer instead (the concurrent-schedulers test)",
 )
 def test_a_second_claimer_skips_the_rows_the_first_holds_without_waiting(due: App) -> None:
     other = Database(due.db.url)
@@ -116,7 +121,11 @@ def test_concurrent_schedulers_claim_every_row_exactly_once(due: App) -> None:
     assert len(claimed) == ROWS == queued(due)
 
 
-@pytest.mark.skipif(not on_postgresql(), reason="needs a server whose connection can be cut")
+@pytest.mark.skipif(
+    not on_postgresql(),
+    reason="PostgreSQL only (runs in the PostgreSQL suite): the server ends the connection "
+    "(pg_terminate_backend); SQLite is a file, with no connection to lose",
+)
 def test_a_unit_of_work_cut_off_by_a_lost_connection_runs_again(due: App) -> None:
     calls: list[int] = []
 
@@ -131,15 +140,31 @@ def test_a_unit_of_work_cut_off_by_a_lost_connection_runs_again(due: App) -> Non
     assert len(calls) == 2 and queued(due) == 50
 
 
-@pytest.mark.skipif(not on_postgresql(), reason="the PostgreSQL variant of the retry tests")
-def test_an_error_from_the_server_is_not_retried(due: App) -> None:
-    calls: list[int] = []
+def answered_errors() -> list[tuple[str, ...]]:
+    """Units of work the database refuses with an answer of its own (the connection is fine),
+    one statement list per case."""
+    if on_postgresql():
+        return [
+            ("SELECT 1/0",),  # DataError, SQLSTATE 22012
+            # OperationalError with SQLSTATE 57014: an OperationalError, yet not a lost server
+            ("SET LOCAL statement_timeout = 1", "SELECT pg_sleep(1)"),
+        ]
+    return [("SELECT * FROM no_such_table",)]  # a sqlite3.OperationalError
 
-    def work() -> None:
-        calls.append(1)
-        with due.db.session() as session:
-            session.execute(text("SELECT 1/0"))
 
-    with pytest.raises(DBAPIError):
-        retry_on_disconnect(work)
-    assert len(calls) == 1
+def test_an_error_the_database_answers_is_not_retried(due: App) -> None:
+    """retry_on_disconnect runs the work again only when the connection was lost: an error the
+    database answered with fails at once, on either database."""
+    for statements in answered_errors():
+        calls: list[int] = []
+
+        def work(statements: tuple[str, ...] = statements, calls: list[int] = calls) -> None:
+            calls.append(1)
+            with due.db.session() as session:
+                for statement in statements:
+                    session.execute(text(statement))
+
+        with pytest.raises(DBAPIError) as raised:
+            retry_on_disconnect(work)
+        assert len(calls) == 1, (statements, raised.value)
+        assert not is_disconnect(raised.value), statements

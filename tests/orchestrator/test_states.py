@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -42,18 +43,59 @@ def test_move_refuses_a_transition_not_in_the_table(org_app: App) -> None:
         move(session, 1, (State.PUBLISHED,), State.QUEUED, now=datetime.now(UTC))
 
 
+def race(app: App, pub_id: int, source: State, targets: list[State]) -> list[bool]:
+    """Each target's mover in a thread of its own, with a session of its own, all let go at
+    once by a barrier: what each `move` answered, in the order of `targets`."""
+    gate = threading.Barrier(len(targets), timeout=30)
+    answers: list[bool | None] = [None] * len(targets)
+    errors: list[BaseException] = []
+
+    def mover(index: int, target: State) -> None:
+        try:
+            gate.wait()
+            with app.db.session() as session:
+                answers[index] = move(session, pub_id, (source,), target, now=datetime.now(UTC))
+        except BaseException as error:  # a loser must lose by False, never by an error
+            errors.append(error)
+
+    threads = [threading.Thread(target=mover, args=pair) for pair in enumerate(targets)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "a mover never finished"
+    assert errors == []
+    assert all(answer is not None for answer in answers)
+    return [bool(answer) for answer in answers]
+
+
 def test_compare_and_set_lets_only_one_mover_win(org_app: App) -> None:
+    """Movers racing for one row, in threads released together: one wins each race, the others
+    get False (not an error, not a second move), and the row moved once."""
     from tests.orchestrator.test_review_flow import FULL, create, walk
 
     sub = create(org_app)
     walk(org_app, sub, FULL)
     with org_app.db.session() as session:
         pub_id = session.query(Publication).filter_by(submission_id=sub).one().id
-    now = datetime.now(UTC)
-    with org_app.db.session() as first:
-        assert move(first, pub_id, (State.SCHEDULED,), State.QUEUED, now=now)
-    with org_app.db.session() as second:
-        assert not move(second, pub_id, (State.SCHEDULED,), State.QUEUED, now=now)
+
+    def row() -> tuple[str, int]:
+        with org_app.db.read() as session:
+            pub = session.get(Publication, pub_id)
+            assert pub is not None
+            return pub.state, pub.revision
+
+    for source, targets in [
+        (State.SCHEDULED, [State.QUEUED] * 4),  # four schedulers claim the due row
+        # two workers start the send while two people cancel it
+        (State.QUEUED, [State.SENDING, State.CANCELLED, State.SENDING, State.CANCELLED]),
+    ]:
+        state, revision = row()
+        assert state == source.value
+        answers = race(org_app, pub_id, source, targets)
+        assert answers.count(True) == 1, answers
+        winner = targets[answers.index(True)]
+        assert row() == (winner.value, revision + 1)  # moved once, by the winner
 
 
 def test_migrations_build_exactly_the_models(app: App) -> None:

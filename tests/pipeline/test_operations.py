@@ -14,6 +14,7 @@ from orchestrator.errors import Conflict, Forbidden, InvalidInput
 from orchestrator.models import Publication, Submission
 from orchestrator.services import amendments
 from orchestrator.services.dispatch import claim_due
+from orchestrator.services.health import last_rounds
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
 from tests.clock import shanghai_today, shanghai_tomorrow
@@ -25,11 +26,30 @@ def publisher(stack: Stack) -> Publisher:
     return Publisher(stack.app, ChannelHub(stack.env), MemoryRateGate())
 
 
+def whole_dispatch_round(stack: Stack) -> None:
+    """Wait until the running scheduler has finished a dispatch round that began after this
+    call: one round ends after it (that round may have begun before), then the next one, which
+    began after that end. Rounds are read from the scheduler's own marks (health.last_rounds),
+    so a scheduler that never runs fails the wait instead of passing a quiet check."""
+    url = stack.env["SANSHEN_REDIS_URL"]
+
+    def last() -> datetime | None:
+        return last_rounds(url)["dispatch"]
+
+    def ended_after(mark: datetime | None) -> bool:
+        now = last()
+        return now is not None and (mark is None or now > mark)
+
+    for what in ("a dispatch round to end", "a whole dispatch round after that"):
+        mark = last()
+        stack.wait_for(lambda mark=mark: ended_after(mark), timeout=60, what=what)
+
+
 def test_scheduled_for_tomorrow_waits_and_can_be_moved_or_cancelled(stack: Stack) -> None:
     stack.start("worker")
     stack.start("scheduler")
     sub = stack.signed_off(("gov_website", "suishenban"), publish_date=shanghai_tomorrow())
-    time.sleep(1.5)
+    whole_dispatch_round(stack)  # the scheduler has looked at the committed rows, and left them
     assert set(stack.states(sub).values()) == {"scheduled"}
     gov, zsb = stack.publications(sub)
     p = publisher(stack)
