@@ -103,8 +103,31 @@ class _Server:
 _SERVER = _Server()
 
 
+# The README's promise about skips, checked: on SQLite only the tests whose reason starts with
+# this (they need a PostgreSQL server, and run in CI's PostgreSQL suite) may skip; on PostgreSQL
+# nothing may. Any other skip fails the run.
+POSTGRESQL_ONLY = "PostgreSQL only (runs in the PostgreSQL suite)"
+_unexpected_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not report.skipped or getattr(report, "wasxfail", None) is not None:
+        return
+    reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report)
+    if on_postgresql() or not reason.removeprefix("Skipped: ").startswith(POSTGRESQL_ONLY):
+        _unexpected_skips.append(f"{report.nodeid}: {reason}")
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     _SERVER.close()
+    if _unexpected_skips:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("")
+            reporter.write_line("Skipped, which the README says never happens here:", red=True)
+            for line in _unexpected_skips:
+                reporter.write_line(f"  {line}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
