@@ -176,3 +176,10 @@ def test_policy_keeps_its_own_copy_of_the_stage_roles() -> None:
     policy = Policy(stage_roles=roles)
     roles[ReviewStage.SIGN_OFF] = frozenset({Role.OPERATOR})
     assert policy.roles_for(ReviewStage.SIGN_OFF) == {Role.PUBLICITY_LEADER}
+
+
+def test_a_clock_skew_of_up_to_a_day_is_taken() -> None:
+    assert Policy.from_dict({"clock_skew_seconds": 86_400}).clock_skew == timedelta(days=1)
+    assert Policy.from_dict({"clock_skew_seconds": 0.5}).clock_skew == timedelta(milliseconds=500)
+    with pytest.raises(InvalidPolicy, match=r"应为不超过 86400 的秒数，实际为 86400\.5"):
+        Policy.from_dict({"clock_skew_seconds": 86_400.5})
