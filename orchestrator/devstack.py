@@ -150,10 +150,10 @@ class Processes:
 
 
 def record_children(procs: Processes, path: Path) -> None:
-    """Note each child's pid and command, so a run after a crash can find what was left."""
-    path.write_text(
-        json.dumps({name: [p.pid, p.args] for name, p in procs.procs.items()}), encoding="utf-8"
-    )
+    """Note each child's pid, command and start time, so a run after a crash can find what was
+    left (and not take a process that reused the pid for one of them)."""
+    noted = {name: [p.pid, p.args, _started(p.pid)] for name, p in procs.procs.items()}
+    path.write_text(json.dumps(noted), encoding="utf-8")
 
 
 def stop_leftovers(path: Path, timeout: float = 10) -> list[str]:
@@ -164,24 +164,29 @@ def stop_leftovers(path: Path, timeout: float = 10) -> list[str]:
     except (OSError, ValueError):
         return []
     stopped = []
-    for name, (pid, argv) in noted.items():
-        if _running(pid, argv):
+    for name, (pid, argv, *started) in noted.items():
+        if _running(pid, argv, started[0] if started else None):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGTERM)
-                _wait_gone(pid, timeout)
+                _wait_group_gone(pid, timeout)
                 os.killpg(pid, signal.SIGKILL)
+                _wait_group_gone(pid, timeout)  # a SIGKILL lands when the process next runs
             stopped.append(name)
     path.unlink(missing_ok=True)
     return stopped
 
 
-def _running(pid: int, argv: list[str]) -> bool:
-    """`pid` leads its own group and runs `argv` (a script runs as `python <script> ...`)."""
+def _running(pid: int, argv: list[str], started: int | None = None) -> bool:
+    """`pid` leads its own group and is the process noted: the same start time when one was
+    noted (Celery retitles its processes, so their command line no longer shows `argv`), else
+    running `argv` (a script runs as `python <script> ...`)."""
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
         leader = os.getpgid(pid) == pid
     except (OSError, ProcessLookupError):
         return False
+    if started is not None:
+        return leader and _started(pid) == started
     parts = raw.decode(errors="replace").rstrip("\0").split("\0")
     tail = argv[1:]
     same_args = parts[len(parts) - len(tail) :] == tail
@@ -189,16 +194,30 @@ def _running(pid: int, argv: list[str]) -> bool:
     return leader and same_args and same_program
 
 
-def _wait_gone(pid: int, timeout: float) -> None:
+def _started(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot (/proc/<pid>/stat, field 22)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _wait_group_gone(pgid: int, timeout: float) -> None:
+    """Until no live process is left in group `pgid` (its leader and, say, Celery's pool)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _group_alive(pgid: int) -> bool:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-        except (OSError, IndexError):
-            return
-        if state in ("Z", "X"):
-            return
-        time.sleep(0.1)
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 class FolderBusy(Exception):
