@@ -7,7 +7,7 @@ ways they stay right: content edited after signing, fields changed with or witho
 signature, actions at the edge of the clock skew, roles ending or starting at the very moment
 of an action, departments covered or not, people, authors, stored images, rows to send, extra
 and dropped actions, noise from other versions and submissions, and the policy itself changed.
-About half of what it makes still passes (bench/gate_properties.py reports the share).
+About two fifths of what it makes still pass (bench/gate_properties.py reports the share).
 
 Signatures and fingerprints are made with the oracle's own canonical bytes, never gate's.
 """

@@ -2,7 +2,7 @@
 
 The records come from tests/gate/chains.py: a chain the rules let through under a random policy
 (every setting varied), then changed 0 to 3 times. The two must agree on every record; at
-least a third of the records pass (about half do), so "the gate never passes an invalid record"
+least a third of the records pass (43% do), so "the gate never passes an invalid record"
 is tried on records that are close to passing, not only on hopeless ones.
 """
 
