@@ -19,6 +19,7 @@ from orchestrator.services.dispatch import claim_due, publication_origin_problem
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
 from orchestrator.services.publishing import Publisher
 from orchestrator.states import QUIET_MOVES, allowed
+from tests.clock import shanghai_tomorrow
 from tests.db.data import signed_off
 
 
@@ -184,7 +185,11 @@ def test_a_deleted_publication_is_named(signed: App) -> None:
     assert report.first_bad_row["id"] == gov and "删除" in report.problem
 
 
-def test_a_reschedule_is_attested_and_a_time_set_back_by_hand_is_named(signed: App) -> None:
+def test_a_reschedule_is_attested_and_a_time_set_back_by_hand_is_named(org_app: App) -> None:
+    # Signed for tomorrow, so that 23:30 of the signed day is still ahead whenever this runs
+    # (today's 23:30 is past from 15:30 UTC on: a run at 15:42 UTC failed).
+    signed_off(org_app, channels=("gov_website", "wechat"), publish_date=shanghai_tomorrow())
+    signed = org_app
     gov, _ = _pub_ids(signed)
     publisher = Publisher(signed, ChannelHub({}), MemoryRateGate())
     with signed.db.read() as session:  # later the same signed day: 政府网站运行科's own act
