@@ -5,7 +5,6 @@ Only sign-in, /healthz and the platforms' signed callbacks answer without a sess
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,12 +14,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from sqlalchemy.exc import DataError
 
 from channels.errors import ChannelError
-from orchestrator.app import App
 from orchestrator.errors import SanshenError, Unauthenticated
-from orchestrator.redis_embedded import client
-from orchestrator.services.hub import ChannelHub, RedisRateGate
-from orchestrator.services.publishing import Publisher
-from orchestrator.settings import get_settings
 from orchestrator.web import (
     api_calendar,
     api_reports,
@@ -34,10 +28,11 @@ from orchestrator.web import (
     pages_work,
 )
 from orchestrator.web.auth import Principal
-from orchestrator.web.deps import principal
+from orchestrator.web.deps import principal, publisher
 from orchestrator.web.headers import SecurityHeaders
 from orchestrator.web.limits import BodyLimit
 from orchestrator.web.refusals import (
+    STATUS_BY_ERROR,
     ApiRoute,
     answer_other_methods,
     media,
@@ -51,17 +46,6 @@ api = FastAPI(title="三审发布", version="0.1.0", openapi_url=None, docs_url=
 api.router.route_class = ApiRoute
 api.add_middleware(BodyLimit)
 api.add_middleware(SecurityHeaders)  # added last, so outermost: 413s carry the headers too
-
-STATUS_BY_ERROR = {
-    "not_found": 404,
-    "invalid_input": 422,
-    "forbidden": 403,
-    "unauthenticated": 401,
-    "conflict": 409,
-    "wrong_password": 403,
-    "gate_refused": 409,
-    "channel_not_configured": 503,
-}
 
 
 @api.exception_handler(DataError)
@@ -120,18 +104,6 @@ for module in (
     metrics,
 ):
     api.include_router(module.router)
-
-
-@cache
-def publisher() -> Publisher:
-    settings = get_settings()
-    from tasks.app import broker_url
-    from tasks.jobs import enqueue
-
-    url = broker_url()
-    return Publisher(
-        App(settings), ChannelHub(redis_url=url), RedisRateGate(client(url)), enqueue=enqueue
-    )
 
 
 @api.get("/openapi.json", include_in_schema=False)

@@ -82,3 +82,11 @@ def unseal(sealed: SealedKey, password: str) -> nacl.signing.SigningKey:
 
 def sign(sealed: SealedKey, password: str, message: bytes) -> bytes:
     return unseal(sealed, password).sign(message).signature
+
+
+def hash_password(password: str, kdf_profile: str) -> str:
+    """The console password's argon2id hash (its own salt), for sign-in."""
+    opslimit, memlimit = KDF_PROFILES[kdf_profile]
+    return nacl.pwhash.argon2id.str(
+        password.encode(), opslimit=opslimit, memlimit=memlimit
+    ).decode()

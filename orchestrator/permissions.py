@@ -6,13 +6,21 @@ from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from channels.base import ChannelKind
 from gate.model import Role
-from orchestrator.errors import Forbidden
+from orchestrator.errors import Forbidden, NotFound
 from orchestrator.models import Department, Person
-from orchestrator.services.org import person_by_username
+
+
+def person_by_username(session: Session, username: str) -> Person:
+    person = session.scalar(select(Person).where(Person.username == username))
+    if person is None:
+        raise NotFound(f"人员“{username}”不存在", code="unknown_person")
+    return person
+
 
 R = Role
 # (action, channel kind) -> roles allowed. 政府网站运行科 runs the own platforms, 综合科 the

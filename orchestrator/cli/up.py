@@ -33,17 +33,16 @@ from orchestrator.cli.base import Context, app, ctx, fail
 from orchestrator.cli.chinese import os_reason
 from orchestrator.cli.table import table
 from orchestrator.config_check import channels_or_exit
+from orchestrator.demo_channels import publish_demo_channels, withdraw_demo_channels
 from orchestrator.devstack import (
     FolderBusy,
     FolderLock,
     Processes,
     api_argv,
-    publish_demo_channels,
     record_children,
     scheduler_argv,
     simulator_env,
     stop_leftovers,
-    withdraw_demo_channels,
     worker_argv,
 )
 from orchestrator.errors import Conflict, InvalidInput, SanshenError

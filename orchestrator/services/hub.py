@@ -22,7 +22,7 @@ from channels.registry import (
     env_variable,
     load_channels,
 )
-from orchestrator.devstack import demo_channels
+from orchestrator.demo_channels import demo_channels
 from orchestrator.errors import SanshenError
 
 

@@ -17,7 +17,7 @@ from gate.model import Role
 from orchestrator import audit, keys
 from orchestrator.errors import Conflict, InvalidInput, NotFound
 from orchestrator.models import Department, Person, RoleAssignment
-from orchestrator.web.auth import hash_password
+from orchestrator.permissions import person_by_username
 
 ROLE_BY_NAME: dict[str, Role] = {r.value: r for r in Role} | {r.label: r for r in Role}
 
@@ -90,13 +90,6 @@ def department_by_code(session: Session, code: str) -> Department:
     return department
 
 
-def person_by_username(session: Session, username: str) -> Person:
-    person = session.scalar(select(Person).where(Person.username == username))
-    if person is None:
-        raise NotFound(f"人员“{username}”不存在", code="unknown_person")
-    return person
-
-
 def add_department(session: Session, code: str, name: str, *, actor: str = "") -> Department:
     if session.scalar(select(Department).where(Department.code == code)) is not None:
         raise Conflict(f"科室/窗口“{code}”已存在", code="department_exists")
@@ -133,7 +126,7 @@ def add_person(
         kdf_salt=sealed.salt,
         kdf_opslimit=sealed.opslimit,
         kdf_memlimit=sealed.memlimit,
-        password_hash=hash_password(password, kdf_profile),
+        password_hash=keys.hash_password(password, kdf_profile),
         wecom_userid=spec.wecom_userid,
         email=spec.email,
     )

@@ -949,7 +949,7 @@ def publication_state(pub_id: int) -> s.PublicationState:
 
 
 def publisher() -> Any:
-    from orchestrator.api import publisher as shared  # the API module imports this one
+    from orchestrator.web.deps import publisher as shared
 
     return shared()
 

@@ -54,13 +54,6 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def hash_password(password: str, kdf_profile: str) -> str:
-    opslimit, memlimit = keys.KDF_PROFILES[kdf_profile]
-    return nacl.pwhash.argon2id.str(
-        password.encode(), opslimit=opslimit, memlimit=memlimit
-    ).decode()
-
-
 def _password_ok(person: Person, password: str) -> bool:
     if person.password_hash:
         try:
@@ -109,7 +102,7 @@ def _stranger(username: str) -> Stranger:
 
 @cache
 def _stand_in_hash(kdf_profile: str) -> bytes:
-    return hash_password(secrets.token_urlsafe(16), kdf_profile).encode()
+    return keys.hash_password(secrets.token_urlsafe(16), kdf_profile).encode()
 
 
 def _stand_in_check(password: str, settings: Settings) -> bool:
@@ -148,7 +141,7 @@ def check_password(
     person.failed_logins = 0
     person.locked_until = None
     if not person.password_hash:
-        person.password_hash = hash_password(password, settings.kdf_profile)
+        person.password_hash = keys.hash_password(password, settings.kdf_profile)
     return person
 
 

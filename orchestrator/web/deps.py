@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Path, Request
 
@@ -11,6 +11,9 @@ from orchestrator.app import App
 from orchestrator.errors import Forbidden, Unauthenticated
 from orchestrator.settings import get_settings
 from orchestrator.web import auth
+
+if TYPE_CHECKING:
+    from orchestrator.services.publishing import Publisher
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The ids are INTEGER columns: 32 bits on PostgreSQL (64 on SQLite), and past that the driver
@@ -69,3 +72,21 @@ async def principal(request: Request) -> auth.Principal:
                 "表单已失效或来源不明（CSRF 校验失败），请刷新页面后重试", code="csrf_failed"
             )
     return found
+
+
+@cache
+def publisher() -> Publisher:
+    """The one Publisher of this API process (its channel hub and rate gate on the broker)."""
+    from orchestrator.redis_embedded import client
+    from orchestrator.services.hub import ChannelHub, RedisRateGate
+    from orchestrator.services.publishing import Publisher
+    from tasks.app import broker_url
+    from tasks.jobs import enqueue
+
+    url = broker_url()
+    return Publisher(
+        App(get_settings()),
+        ChannelHub(redis_url=url),
+        RedisRateGate(client(url)),
+        enqueue=enqueue,
+    )

@@ -681,7 +681,7 @@ def _when(text: str) -> datetime:
 
 
 def _act(action: str, pub_id: int, channel: str, who: auth.Principal, form: ActionForm) -> str:
-    from orchestrator.api import publisher
+    from orchestrator.web.deps import publisher
 
     p = publisher()
     if action == "retry":
@@ -713,7 +713,7 @@ def _act(action: str, pub_id: int, channel: str, who: auth.Principal, form: Acti
 
 
 def _verify(pub_id: int, who: auth.Principal) -> str:
-    from orchestrator.api import publisher
+    from orchestrator.web.deps import publisher
 
     (checked,) = verification.verify_as(get_app(), publisher().hub, [pub_id], actor=who.username)
     if checked.verdict.value == "consistent":
@@ -785,7 +785,7 @@ def publication_action(
 
 @router.post("/items/{submission_id}/retract-all")
 def retract_all(submission_id: RowId, who: Who, reason: Annotated[str, Form()] = "") -> Response:
-    from orchestrator.api import publisher
+    from orchestrator.web.deps import publisher
 
     try:
         if not reason.strip():
@@ -829,7 +829,7 @@ def _health() -> dict[str, Any]:
 
 
 def _pause_gate() -> Any:
-    from orchestrator.api import publisher
+    from orchestrator.web.deps import publisher
 
     return publisher().gate  # the Redis every worker reads
 

@@ -57,7 +57,7 @@ def _anchor(text: str | None) -> date:
 
 
 def _kinds() -> dict[str, Any]:
-    from orchestrator.api import publisher
+    from orchestrator.web.deps import publisher
 
     return {name: cls.kind for name, cls in publisher().hub.classes.items()}
 
@@ -239,7 +239,7 @@ def move(
 ) -> str:
     """Move a row to `day` (at `at`): on its signed day at once, else a 改期 request. Warns
     (refuses unless `over_ok`) when the day would go over the channel's daily number."""
-    from orchestrator.api import publisher
+    from orchestrator.web.deps import publisher
 
     app = get_app()
     now = now or datetime.now(UTC)
@@ -319,7 +319,7 @@ def cancel_action(
     reason: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
 ) -> Response:
-    from orchestrator.api import publisher
+    from orchestrator.web.deps import publisher
 
     try:
         if not reason.strip():
@@ -340,7 +340,7 @@ def request_action(
     note: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
 ) -> Response:
-    from orchestrator.api import publisher
+    from orchestrator.web.deps import publisher
 
     app = get_app()
     try:

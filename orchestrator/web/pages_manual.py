@@ -58,7 +58,7 @@ class PackageImage:
 
 
 def _hub() -> ChannelHub:
-    from orchestrator.api import publisher
+    from orchestrator.web.deps import publisher
 
     return publisher().hub
 

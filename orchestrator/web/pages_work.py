@@ -69,7 +69,7 @@ def _today() -> date:
 
 
 def _status(error: SanshenError) -> int:
-    from orchestrator.api import STATUS_BY_ERROR  # the app includes this router: import late
+    from orchestrator.web.refusals import STATUS_BY_ERROR
 
     for cls in type(error).__mro__:
         code = STATUS_BY_ERROR.get(getattr(cls, "code", ""))

@@ -50,6 +50,19 @@ MEANINGS = {
 PAGE_TOO_LARGE = {"description": MEANINGS[413], "content": {"text/html": {}}}
 
 
+# Each error code's HTTP status; an error class inherits its parent's.
+STATUS_BY_ERROR = {
+    "not_found": 404,
+    "invalid_input": 422,
+    "forbidden": 403,
+    "unauthenticated": 401,
+    "conflict": 409,
+    "wrong_password": 403,
+    "gate_refused": 409,
+    "channel_not_configured": 503,
+}
+
+
 def refusals(*statuses: int) -> Responses:
     """The error answers of these statuses, each the error body, for `responses=`."""
     return {status: {"model": s.ErrorBody, "description": MEANINGS[status]} for status in statuses}

@@ -21,13 +21,8 @@ from gate.model import Decision, ReviewStage
 from orchestrator import redis_embedded
 from orchestrator.app import App
 from orchestrator.demo import ALL_DEMO_CHANNELS, demo_draft, submit_and_sign_off, walk
-from orchestrator.devstack import (
-    DEMO_CHANNELS,
-    FolderLock,
-    demo_channels,
-    publish_demo_channels,
-    simulator_env,
-)
+from orchestrator.demo_channels import DEMO_CHANNELS, demo_channels, publish_demo_channels
+from orchestrator.devstack import FolderLock, simulator_env
 from orchestrator.migrate import upgrade
 from orchestrator.models import Publication, Submission
 from orchestrator.services import amendments, org, review, submissions
