@@ -26,6 +26,8 @@ from sqlalchemy import select
 from channels.rendering import clean_html
 from orchestrator import docx_import
 from orchestrator.docx_import import Manuscript, read_manuscript
+from orchestrator.docx_import import legacy as docx_legacy
+from orchestrator.docx_import import package as docx_package
 from orchestrator.errors import InvalidInput
 from orchestrator.models import Version
 from tests.api.conftest import Server, b64, start_server, stop_server, today_local
@@ -360,7 +362,7 @@ OLE_DOC = docx_import.OLE_MAGIC + b"\x00" * 504 + "WordDocument".encode("utf-16-
 
 
 def test_a_legacy_doc_without_libreoffice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(docx_import.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(docx_legacy.shutil, "which", lambda _name: None)
     refused = refusal(OLE_DOC, "旧稿件.doc")
     assert refused.code == "doc_not_supported"
     assert "旧稿件.doc" in refused.message and "另存为 .docx" in refused.message
@@ -394,7 +396,7 @@ def test_a_legacy_doc_goes_through_libreoffice(
     )
     office.chmod(office.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setattr(
-        docx_import.shutil, "which", lambda name: str(office) if name == "soffice" else None
+        docx_legacy.shutil, "which", lambda name: str(office) if name == "soffice" else None
     )
     manuscript = read_manuscript(OLE_DOC, "旧稿件.doc")
     assert (manuscript.title, manuscript.body_html) == ("旧版稿件的标题", "<p>旧版稿件的正文。</p>")
@@ -412,13 +414,13 @@ def test_a_password_protected_document_is_named_as_such() -> None:
 def test_size_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     document = blank()
     document.add_paragraph("正文。")
-    monkeypatch.setattr(docx_import, "MAX_BYTES", 1024)
+    monkeypatch.setattr(docx_package, "MAX_BYTES", 1024)
     too_large = refusal(saved(document))
     assert too_large.code == "docx_too_large" and "上限" in too_large.message
     monkeypatch.undo()
     # 2 MB of zeros packs into a few KB: the unpacked size is what counts
     bomb = zipped(**{"word/document.xml": b"\x00" * 2 * 1024 * 1024})
-    monkeypatch.setattr(docx_import, "MAX_UNCOMPRESSED", 1024 * 1024)
+    monkeypatch.setattr(docx_package, "MAX_UNCOMPRESSED", 1024 * 1024)
     assert len(bomb) < 1024 * 1024
     assert refusal(bomb).code == "docx_too_large"
 
