@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import stat
 import sys
 import zipfile
@@ -26,7 +27,6 @@ from sqlalchemy import select
 from channels.rendering import clean_html
 from orchestrator import docx_import
 from orchestrator.docx_import import Manuscript, read_manuscript
-from orchestrator.docx_import import legacy as docx_legacy
 from orchestrator.docx_import import package as docx_package
 from orchestrator.errors import InvalidInput
 from orchestrator.models import Version
@@ -362,7 +362,7 @@ OLE_DOC = docx_import.OLE_MAGIC + b"\x00" * 504 + "WordDocument".encode("utf-16-
 
 
 def test_a_legacy_doc_without_libreoffice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(docx_legacy.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
     refused = refusal(OLE_DOC, "旧稿件.doc")
     assert refused.code == "doc_not_supported"
     assert "旧稿件.doc" in refused.message and "另存为 .docx" in refused.message
@@ -395,9 +395,7 @@ def test_a_legacy_doc_goes_through_libreoffice(
         )
     )
     office.chmod(office.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setattr(
-        docx_legacy.shutil, "which", lambda name: str(office) if name == "soffice" else None
-    )
+    monkeypatch.setattr(shutil, "which", lambda name: str(office) if name == "soffice" else None)
     manuscript = read_manuscript(OLE_DOC, "旧稿件.doc")
     assert (manuscript.title, manuscript.body_html) == ("旧版稿件的标题", "<p>旧版稿件的正文。</p>")
     argv = json.loads((tmp_path / "argv.json").read_text())
