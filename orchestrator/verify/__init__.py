@@ -7,7 +7,8 @@ list is in `outcome.py`), a Chinese reason, the page's SHA-256 and gzip snapshot
 similarity and diff, and the image report — and never raises for anything the page or the
 network does.
 
-Modules: fetch (the bounded HTTP client and the allow-list), decode (the encoding), text
+Modules: fetch (the bounded HTTP client: hosts, the allow-list; watch, the deadline; sessions,
+the watched adapters; request, what is asked and how it fails), decode (the encoding), text
 (normalising and reading trees), chrome (page furniture), compare (the text comparison and the
 diff), images (perceptual hashes), check (the whole), outcome and model (the data).
 
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from orchestrator.verify.check import check
-    from orchestrator.verify.fetch import host_allowed, new_session
+    from orchestrator.verify.hosts import host_allowed
     from orchestrator.verify.model import Limits, Signed
     from orchestrator.verify.outcome import (
         Code,
@@ -32,12 +33,13 @@ if TYPE_CHECKING:
         UnfetchableImage,
         Verdict,
     )
+    from orchestrator.verify.sessions import new_session
     from orchestrator.verify.text import normalise, signed_text
 
 _HOME = {
     "check": "check",
-    "host_allowed": "fetch",
-    "new_session": "fetch",
+    "host_allowed": "hosts",
+    "new_session": "sessions",
     "Limits": "model",
     "Signed": "model",
     "Code": "outcome",

@@ -16,15 +16,7 @@ import trafilatura
 from orchestrator.verify.chrome import Furniture
 from orchestrator.verify.compare import TextResult, compare_text, describe
 from orchestrator.verify.decode import Undecodable, decode
-from orchestrator.verify.fetch import (
-    Fetched,
-    Request,
-    Unfetchable,
-    deadline,
-    fetch,
-    thread_session,
-    watched,
-)
+from orchestrator.verify.fetch import fetch
 from orchestrator.verify.images import compare_images
 from orchestrator.verify.model import Limits, Signed
 from orchestrator.verify.outcome import (
@@ -34,6 +26,8 @@ from orchestrator.verify.outcome import (
     ImageReport,
     Outcome,
 )
+from orchestrator.verify.request import Fetched, Request, Unfetchable
+from orchestrator.verify.sessions import thread_session, watched
 from orchestrator.verify.text import (
     Stream,
     display,
@@ -42,6 +36,7 @@ from orchestrator.verify.text import (
     signed_stream,
     walk,
 )
+from orchestrator.verify.watch import deadline
 
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/xml", "text/xml"})
@@ -66,7 +61,7 @@ def check(
     network does; every problem is an Outcome.
 
     `session`: reuse connections across checks (one per thread; it gets the watched adapter
-    mounted, see fetch.py); by default each thread has its own. `furniture`: strings the
+    mounted, see sessions.py); by default each thread has its own. `furniture`: strings the
     platform shows around its articles that are not recognisable as such by their form (the
     site's or the account's name); the page's <title> parts and site-name metas count anyway.
     """
@@ -74,14 +69,7 @@ def check(
     if isinstance(allowed_hosts, str):  # one host given bare, not its characters
         allowed_hosts = (allowed_hosts,)
     session = watched(session) if session is not None else thread_session()
-    request = Request(
-        what="页面",
-        accept=PAGE_ACCEPT,
-        max_bytes=limits.max_bytes,
-        connect_timeout=limits.connect_timeout,
-        read_timeout=limits.read_timeout,
-        max_redirects=limits.max_redirects,
-    )
+    request = Request.within(limits, what="页面", accept=PAGE_ACCEPT, max_bytes=limits.max_bytes)
     try:
         with deadline(limits.total_seconds) as watch:
             page = fetch(session, url, allowed_hosts, request, watch)

@@ -31,9 +31,11 @@ import imagehash
 import requests
 from PIL import Image
 
-from orchestrator.verify.fetch import Request, Unfetchable, deadline, fetch
+from orchestrator.verify.fetch import fetch
 from orchestrator.verify.model import Limits
 from orchestrator.verify.outcome import Code, ImageReport, UnfetchableImage
+from orchestrator.verify.request import Request, Unfetchable
+from orchestrator.verify.watch import deadline
 
 _ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/gif,image/*;q=0.8"
 _DRAFT_SIZE = (128, 128)
@@ -181,14 +183,7 @@ def _get(
         return _data_url(url, what, limits.image_max_bytes)
     if left <= 0:
         return Unfetchable(Code.TIMEOUT, f"本页图片的核验时间已用完，{what}未获取")
-    request = Request(
-        what=what,
-        accept=_ACCEPT,
-        max_bytes=limits.image_max_bytes,
-        connect_timeout=limits.connect_timeout,
-        read_timeout=limits.read_timeout,
-        max_redirects=limits.max_redirects,
-    )
+    request = Request.within(limits, what=what, accept=_ACCEPT, max_bytes=limits.image_max_bytes)
     try:
         with deadline(min(limits.image_seconds, left)) as watch:
             answer = fetch(session, url, allowed_hosts, request, watch)
