@@ -27,38 +27,14 @@ why.
 
 The modules, by job: `versions` (which actions and stages), `context` (what the rules share),
 `checks` (one action), `content`, `stages`, `people`, `dates` (the rule groups), `order` (the
-rules in order, and the context built with the gate's checks), `roles`, `basics`.
+rules in order, and the context built with the gate's checks), `roles`, `basics`. Each rule
+and check is imported from its group's module.
 """
 
-from gate.rules.checks import (
-    ACTION_CHECKS,
-    TRUST_CHECKS,
-    check_actor_known,
-    check_not_in_future,
-    check_role_held,
-    check_signature,
-    check_time_aware,
-)
-from gate.rules.content import (
-    rule_channels_requested,
-    rule_images_stored,
-    rule_repost_source_complete,
-    rule_repost_source_qualified,
-    rule_repost_source_url,
-)
+from gate.rules.checks import ACTION_CHECKS, TRUST_CHECKS
 from gate.rules.context import ActionCheck, Context, SignedDates
-from gate.rules.dates import rule_amendments_valid, rule_publications_signed
 from gate.rules.order import CHAIN_RULES, RULES, ReviewContext, Rule, violations
-from gate.rules.people import rule_author_only_first_review, rule_one_stage_per_person
 from gate.rules.roles import role_covers, role_problem
-from gate.rules.stages import (
-    rule_actions_valid,
-    rule_each_stage_once,
-    rule_not_rejected,
-    rule_required_stages_present,
-    rule_sign_off_last,
-    rule_stages_in_order,
-)
 from gate.rules.versions import SAME_AS_ORIGINAL
 
 __all__ = [
@@ -72,27 +48,7 @@ __all__ = [
     "ReviewContext",
     "Rule",
     "SignedDates",
-    "check_actor_known",
-    "check_not_in_future",
-    "check_role_held",
-    "check_signature",
-    "check_time_aware",
     "role_covers",
     "role_problem",
-    "rule_actions_valid",
-    "rule_amendments_valid",
-    "rule_author_only_first_review",
-    "rule_channels_requested",
-    "rule_each_stage_once",
-    "rule_images_stored",
-    "rule_not_rejected",
-    "rule_one_stage_per_person",
-    "rule_publications_signed",
-    "rule_repost_source_complete",
-    "rule_repost_source_qualified",
-    "rule_repost_source_url",
-    "rule_required_stages_present",
-    "rule_sign_off_last",
-    "rule_stages_in_order",
     "violations",
 ]
