@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # bench/_stack/basics.py → the repository
 ALL_CHANNELS = ("gov_website", "suishenban", "wechat", "xuexi", "lvse_qingpu")
 FINAL = frozenset({"published", "failed", "unconfirmed", "cancelled", "retracted"})
 AT_PLATFORM = frozenset({"submitted", "published"})
