@@ -29,7 +29,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from werkzeug.datastructures import FileStorage
 
 from channels.rendering import MIME_BY_KIND, clean_html, sniff_image, text_of
-from channels.simulators.live import LivePage, LivePages
+from channels.simulators.live.page import LivePage
+from channels.simulators.live.registry import LivePages
 from channels.simulators.pages import LOCAL_TZ, TEMPLATES
 
 IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
