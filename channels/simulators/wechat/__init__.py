@@ -20,6 +20,10 @@ Admin, besides the shared /_sim endpoints:
     POST    /_sim/expire_tokens               every token issued so far expires now
     POST    /_sim/finish_jobs                 every running job finishes now (callback too)
     GET     /_sim/state      calls per API, drafts, jobs, articles
+
+By job: `protocol.py` (knobs, error answers, ids, records), `calls.py` (the checks before every
+call, the token endpoints), `media.py` (images, drafts), `publishing.py` (jobs, callbacks,
+published articles), `simulator.py` (the account, its routes and admin endpoints).
 """
 
 from channels.simulators.wechat.protocol import WeChatSimConfig, sign

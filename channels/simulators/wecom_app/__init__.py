@@ -27,6 +27,10 @@ Every delivery is stored per recipient (`inbox`) and in the shared operator log,
 
 Alone in a test: `with WeComAppServer() as wecom: ...` (127.0.0.1, a free port); in the
 all-in-one simulator server it is mounted at `/wecom-app` (`SimulatorServer.wecom_app`).
+
+By job: `messages.py` (errcodes, the message part checked and cut), `delivery.py`
+(message/send), `simulator.py` (the corp, gettoken, the test faults), `standalone.py` (alone on
+a port).
 """
 
 from channels.simulators.wecom_app.messages import ERRCODES
