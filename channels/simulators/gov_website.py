@@ -27,6 +27,7 @@ from channels.simulators.signed import (
     now_iso,
     problem,
     sensitive_word,
+    take_down_reason,
 )
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -116,10 +117,6 @@ class GovWebsiteSimulator(SignedApiSimulator[Article]):
 
     def client_settings(self, base_url: str) -> dict[str, Any]:
         return self.signed_settings(base_url, column_id=self.column_id)
-
-    def article_by_key(self, key: str) -> dict[str, Any] | None:
-        """What the website holds for an idempotency key (for tests and the operator)."""
-        return self.record_by_key(key)
 
     # --- routes ----------------------------------------------------------------------------
 
@@ -227,12 +224,11 @@ class GovWebsiteSimulator(SignedApiSimulator[Article]):
         key = request.args.get("idempotency_key", "")
         if not key:
             return error(400, "INVALID_REQUEST", "缺少 idempotency_key")
-        return jsonify({"items": [a] if (a := self.article_by_key(key)) else []})
+        return jsonify({"items": [a] if (a := self.record_by_key(key)) else []})
 
     def _withdraw(self, article_id: str) -> ResponseReturnValue:
-        body = request.get_json(silent=True)
-        reason = body.get("reason") if isinstance(body, dict) else None
-        if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= 200:
+        reason = take_down_reason()
+        if reason is None:
             return error(400, "INVALID_REQUEST", "撤稿须说明理由（不超过 200 字）")
         with self._lock:
             article = self._records.get(article_id)

@@ -45,6 +45,15 @@ def sensitive_word() -> dict[str, str]:
     return problem("content", "sensitive_word", "含有敏感词（模拟）")
 
 
+def take_down_reason() -> str | None:
+    """The request's reason for withdrawing an article (1 to 200 characters), else None."""
+    body = request.get_json(silent=True)
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= 200:
+        return None
+    return reason
+
+
 @dataclass
 class StoredFile:
     id: str

@@ -31,6 +31,7 @@ from channels.simulators.signed import (
     now_iso,
     problem,
     sensitive_word,
+    take_down_reason,
 )
 
 BIZ_NO = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -125,9 +126,6 @@ class SuishenbanSimulator(SignedApiSimulator[Info]):
 
     def client_settings(self, base_url: str) -> dict[str, Any]:
         return self.signed_settings(base_url, column_code=self.column_code)
-
-    def info_by_biz_no(self, biz_no: str) -> dict[str, Any] | None:
-        return self.record_by_key(biz_no)
 
     # --- routes ----------------------------------------------------------------------------
 
@@ -229,13 +227,12 @@ class SuishenbanSimulator(SignedApiSimulator[Info]):
         biz_no = request.args.get("bizNo", "")
         if not biz_no:
             return fail("10001", "缺少 bizNo")
-        found = self.info_by_biz_no(biz_no)
+        found = self.record_by_key(biz_no)
         return ok({"total": 1 if found else 0, "list": [found] if found else []})
 
     def _offline(self, info_id: str) -> ResponseReturnValue:
-        body = request.get_json(silent=True)
-        reason = body.get("reason") if isinstance(body, dict) else None
-        if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= 200:
+        reason = take_down_reason()
+        if reason is None:
             return fail("10001", "下线须说明理由（不超过 200 字）")
         with self._lock:
             info = self._records.get(info_id)
