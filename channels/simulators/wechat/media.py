@@ -15,6 +15,8 @@ from channels.simulators.wechat.protocol import IMG_SRC, IMG_TAG, SCRIPT, error,
 
 
 class WeChatMedia(WeChatCalls):
+    """material/add_material, media/uploadimg, the images they serve, draft/add and batchget."""
+
     def _media(self) -> bytes | None:
         upload = request.files.get("media")
         return upload.read() if upload is not None else None

@@ -32,6 +32,8 @@ from channels.simulators.wechat.protocol import (
 
 
 class WeChatPublishing(WeChatCalls):
+    """freepublish/*: a submitted draft becomes a job, the job an article with its pages."""
+
     def _submit(self) -> ResponseReturnValue:
         media_id = str((request.get_json(force=True, silent=True) or {}).get("media_id", ""))
         with self._lock:
