@@ -1,0 +1,2 @@
+"""Loopback stand-ins for the outside platforms, speaking their documented APIs, with fault
+knobs: what tests, benches and `sanshen simulate` drive the channel adapters against."""

@@ -25,12 +25,12 @@ from typing import Protocol
 
 from flask import Blueprint, Response, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from werkzeug.datastructures import FileStorage
 
 from channels.rendering import MIME_BY_KIND, clean_html, sniff_image, text_of
-from channels.simulators.live import LivePage, LivePages
-from channels.simulators.pages import LOCAL_TZ, TEMPLATES
+from channels.simulators.live.page import LivePage
+from channels.simulators.live.registry import LivePages
+from channels.simulators.pages import LOCAL_TZ, TEMPLATE_ENV
 
 IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 SRC = re.compile(r"""(\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
@@ -40,17 +40,9 @@ EDITOR_MAX = 20
 FIELDS = ("column", "title", "body", "source", "editor")
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
 
-_ENV = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    auto_reload=False,
-)
-_FORM = _ENV.get_template("cms/form.html")
-_DONE = _ENV.get_template("cms/done.html")
-_ARTICLES = _ENV.get_template("cms/articles.html")
+_FORM = TEMPLATE_ENV.get_template("cms/form.html")
+_DONE = TEMPLATE_ENV.get_template("cms/done.html")
+_ARTICLES = TEMPLATE_ENV.get_template("cms/articles.html")
 
 
 @dataclass(frozen=True)

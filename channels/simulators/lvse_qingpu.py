@@ -54,14 +54,8 @@ class LvseQingpuSimulator(UpwardSimulator):
         ("msfw", "民生服务"),
     )
 
-    def client_settings(self, base_url: str) -> dict[str, Any]:
-        return {
-            "base_url": base_url,
-            "app_key": self.app_key,
-            "app_secret": self.app_secret,
-            "delivery": "http",
-            **self.mail_settings(),
-        }
+    def platform_settings(self) -> dict[str, Any]:
+        return {"delivery": "http", **self.mail_settings()}
 
     def new_id(self, sequence: int, now: datetime) -> str:
         return f"LQ-{now:%Y}-{sequence:06d}"

@@ -9,7 +9,9 @@ the article inside all that, so the chrome is deliberately as busy as the real s
 GB2312 lacks still come out as GBK bytes, and what GBK lacks becomes `&#NNNN;`. Decode such a
 page as GB18030, never with Python's strict `gb2312` codec. Every other page is UTF-8.
 
-Templates live in `templates/pages/<platform>.html` and are compiled once, at import.
+Templates live in `templates/pages/<platform>.html` and are compiled once, at import. Each
+extends `_layout.html` (doctype, charset declaration, the footer's last line) and takes its
+related-links list from `_macros.html`.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ _DEFAULT_SOURCE = {
 
 PLATFORMS: tuple[str, ...] = tuple(_DEFAULT_SOURCE)
 
-_ENV = Environment(
+# Shared with the back-end's templates (`cms.py`): one loader, strict and autoescaped.
+TEMPLATE_ENV = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined,
@@ -67,7 +70,7 @@ _ENV = Environment(
     auto_reload=False,
 )
 _TEMPLATES: dict[str, Template] = {
-    name: _ENV.get_template(f"pages/{name}.html") for name in PLATFORMS
+    name: TEMPLATE_ENV.get_template(f"pages/{name}.html") for name in PLATFORMS
 }
 
 

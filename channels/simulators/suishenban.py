@@ -10,27 +10,31 @@ rejected or taken offline answers 404. The back-end form of assisted mode is und
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
-from pydantic import SecretStr
 
-from channels.signing import SignatureFailure, SignatureRejected, SignatureVerifier
-from channels.simulators.base import FaultConfig, FaultKind, Simulator, cut_connection
+from channels.signing import SignatureFailure
 from channels.simulators.cms import CmsPost
-from channels.simulators.live import LivePage
+from channels.simulators.faults import FaultConfig, FaultKind
+from channels.simulators.live.page import LivePage
 from channels.simulators.pages import PageArticle
+from channels.simulators.signed import (
+    IMAGE_TYPES,
+    SignedApiSimulator,
+    now_iso,
+    problem,
+    sensitive_word,
+    take_down_reason,
+)
 
 BIZ_NO = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-IMG_SRC = re.compile(r"<img\b[^>]*?\bsrc=\"([^\"]*)\"", re.IGNORECASE)
-IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif"}
 COVER_TYPES = {"image/jpeg", "image/png"}
 IMAGE_MAX_BYTES = 5 * 1024 * 1024
 COVER_MAX_BYTES = 2 * 1024 * 1024
@@ -45,10 +49,6 @@ SIGNATURE_CODES = {
 }
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 def ok(data: dict[str, Any]) -> Response:
     return jsonify({"code": "0", "msg": "成功", "data": data})
 
@@ -57,15 +57,6 @@ def fail(code: str, msg: str, *, status: int = 200, **data: Any) -> Response:
     response = jsonify({"code": code, "msg": msg, "data": data or None})
     response.status_code = status
     return response
-
-
-@dataclass
-class StoredFile:
-    id: str
-    sha256: str
-    mime: str
-    data: bytes = field(repr=False)
-    url: str
 
 
 @dataclass
@@ -107,7 +98,7 @@ class Info:
         }
 
 
-class SuishenbanSimulator(Simulator):
+class SuishenbanSimulator(SignedApiSimulator[Info]):
     name: ClassVar[str] = "suishenban"
     display_name: ClassVar[str] = "随申办旗舰店"
     cms_columns: ClassVar[tuple[tuple[str, str], ...]] = (
@@ -115,6 +106,12 @@ class SuishenbanSimulator(Simulator):
         ("qp-bmfw", "便民服务"),
         ("qp-tzgg", "通知公告"),
     )
+    signature_codes = SIGNATURE_CODES
+    api_blueprint = "zsb_open_api"
+    api_prefix = "/open/api"
+    page_rule = "/info/<info_id>.html"
+    file_id_prefix = "F"
+    id_field = "infoId"
 
     def __init__(
         self,
@@ -124,78 +121,31 @@ class SuishenbanSimulator(Simulator):
         app_secret: str = "zsb-sim-secret",
         column_code: str = "qp-zwxx",
     ) -> None:
-        super().__init__(faults)
-        self.app_key = app_key
-        self._app_secret = SecretStr(app_secret)
+        super().__init__(faults, app_key=app_key, app_secret=app_secret)
         self.column_code = column_code
-        self._verifier = SignatureVerifier({app_key: self._app_secret})
-        self._files: dict[str, StoredFile] = {}
-        self._infos: dict[str, Info] = {}
-        self._by_biz_no: dict[str, str] = {}
 
     def client_settings(self, base_url: str) -> dict[str, Any]:
-        return {
-            "base_url": base_url,
-            "app_key": self.app_key,
-            "app_secret": self._app_secret.get_secret_value(),
-            "column_code": self.column_code,
-            "read_timeout": 5.0,
-        }
-
-    def reset(self) -> None:
-        with self._lock:
-            super().reset()
-            self._files.clear()
-            self._infos.clear()
-            self._by_biz_no.clear()
-
-    def info_by_biz_no(self, biz_no: str) -> dict[str, Any] | None:
-        with self._lock:
-            info_id = self._by_biz_no.get(biz_no)
-            return self._infos[info_id].as_json() if info_id else None
+        return self.signed_settings(base_url, column_code=self.column_code)
 
     # --- routes ----------------------------------------------------------------------------
 
-    def routes(self, app: Flask) -> None:
-        api = Blueprint("zsb_open_api", __name__, url_prefix="/open/api")
-        api.before_request(self._guard)
+    def api_routes(self, api: Blueprint) -> None:
         api.post("/file/upload")(self._upload)
         api.post("/info/push")(self._push)
         api.get("/info")(self._find)
         api.get("/info/<info_id>")(self._get)
         api.post("/info/<info_id>/offline")(self._offline)
-        app.register_blueprint(api)
-        app.get("/files/<name>")(self._file)
-        app.get("/info/<info_id>.html", endpoint="page")(self.serve_page)
 
-    def _guard(self) -> ResponseReturnValue | None:
-        fault = self.inject()
-        if fault is FaultKind.RESET:
-            return Response(status=204)  # the client's connection is already gone
-        if fault is not None:
-            return self._fault_answer(fault)
-        try:
-            self._verifier.verify_wsgi(request.environ, request.get_data(cache=True))
-        except SignatureRejected as exc:
-            code, msg = SIGNATURE_CODES[exc.failure]
-            self.note("signature_refused", code=code)
-            return fail(code, msg)
-        return None
+    def signature_refusal(self, code: str, message: str) -> Response:
+        return fail(code, message)
 
-    def _fault_answer(self, fault: FaultKind) -> Response:
+    def fault_answer(self, fault: FaultKind) -> Response:
         if fault is FaultKind.RATE_LIMIT:
-            response = fail("42900", "请求过于频繁（模拟）", status=429)
-            response.headers["Retry-After"] = str(self.faults.config.retry_after_s)
-            return response
+            return fail("42900", "请求过于频繁（模拟）", status=429)
         if fault is FaultKind.TOKEN_EXPIRED:
             return fail("20003", "签名已过期（模拟）")
         if fault is FaultKind.CONTENT_REJECTED:
-            problem = {
-                "field": "content",
-                "code": "sensitive_word",
-                "message": "含有敏感词（模拟）",
-            }
-            return fail("30001", "内容安全审核未通过（模拟）", problems=[problem])
+            return fail("30001", "内容安全审核未通过（模拟）", problems=[sensitive_word()])
         return fail("50300", "服务维护中（模拟）", status=503)
 
     def _upload(self) -> ResponseReturnValue:
@@ -208,11 +158,7 @@ class SuishenbanSimulator(Simulator):
             return fail("30002", f"文件类型不支持：{upload.mimetype}")
         if len(data) > IMAGE_MAX_BYTES:
             return fail("30003", "文件过大")
-        sha = hashlib.sha256(data).hexdigest()
-        with self._lock:
-            stored = next((f for f in self._files.values() if f.sha256 == sha), None)
-            if stored is None:
-                stored = self._store_file(sha, upload.mimetype, data, ext)
+        stored, _ = self._receive_file(upload.filename or "file", upload.mimetype, data, ext)
         self.note("upload", filename=upload.filename, size=len(data), fileId=stored.id)
         return ok({"fileId": stored.id, "url": stored.url})
 
@@ -222,8 +168,8 @@ class SuishenbanSimulator(Simulator):
             return fail("10001", "参数错误：须为 JSON 对象且 bizNo 合规")
         biz_no = str(body["bizNo"])
         with self._lock:
-            if biz_no in self._by_biz_no:
-                info = self._infos[self._by_biz_no[biz_no]]
+            if biz_no in self._by_key:
+                info = self._records[self._by_key[biz_no]]
                 self.note("push_replayed", bizNo=biz_no, infoId=info.id)
                 return ok(info.as_json() | {"duplicate": True})
             if body.get("columnCode") != self.column_code:
@@ -235,17 +181,8 @@ class SuishenbanSimulator(Simulator):
             count = self.ledger.published(biz_no)
             answer = info.as_json() | {"duplicate": False}
         self.note("push", bizNo=biz_no, infoId=info.id, title=info.title, count=count)
-        if self.faults.drop_reply():
-            self.note("reply_dropped", infoId=info.id)
-            cut_connection()
-            return Response(status=204)
-        return ok(answer)
-
-    def _store_file(self, sha: str, mime: str, data: bytes, ext: str) -> StoredFile:
-        file_id = f"F{uuid.uuid4().hex[:16]}"
-        stored = StoredFile(file_id, sha, mime, data, self.public_url(f"/files/{file_id}{ext}"))
-        self._files[file_id] = stored
-        return stored
+        dropped = self._dropped_reply(info.id)
+        return dropped if dropped is not None else ok(answer)
 
     def _accept(self, biz_no: str, body: dict[str, Any]) -> Info:
         info_id = f"I{uuid.uuid4().hex[:16]}"
@@ -256,14 +193,13 @@ class SuishenbanSimulator(Simulator):
             title=body["title"],
             content=body["content"],
             url=self.public_url(f"/info/{info_id}.html"),
-            push_time=_now(),
+            push_time=now_iso(),
             review_done_at=time.monotonic() + self.faults.config.confirm_delay_s,
             rejected_by_review=REJECT_MARKER in body["title"],
             source=str(body.get("sourceName") or ""),
             editor=str(body.get("author") or ""),
         )
-        self._infos[info_id] = info
-        self._by_biz_no[biz_no] = info_id
+        self._file_record(biz_no, info)
         self._settle(info)
         return info
 
@@ -271,44 +207,35 @@ class SuishenbanSimulator(Simulator):
         problems = []
         title, summary, content = body.get("title"), body.get("summary"), body.get("content")
         if not isinstance(title, str) or not 1 <= len(title.strip()) <= 40:
-            problems.append(_problem("title", "title_length", "标题须为 1 至 40 字"))
+            problems.append(problem("title", "title_length", "标题须为 1 至 40 字"))
         if not isinstance(summary, str) or not 1 <= len(summary.strip()) <= 120:
-            problems.append(_problem("summary", "summary_length", "摘要须为 1 至 120 字"))
+            problems.append(problem("summary", "summary_length", "摘要须为 1 至 120 字"))
         cover = self._files.get(str(body.get("coverFileId", "")))
         if cover is None or cover.mime not in COVER_TYPES or len(cover.data) > COVER_MAX_BYTES:
             problems.append(
-                _problem("coverFileId", "cover_invalid", "封面须为已上传的 JPG/PNG（≤2MB）")
+                problem("coverFileId", "cover_invalid", "封面须为已上传的 JPG/PNG（≤2MB）")
             )
-        if not isinstance(content, str) or not content.strip():
-            problems.append(_problem("content", "content_empty", "正文不能为空"))
-        else:
-            urls = {f.url for f in self._files.values()}
-            problems += [
-                _problem("content", "image_unknown", f"图片未上传：{src}")
-                for src in IMG_SRC.findall(content)
-                if src not in urls
-            ]
+        problems += self.content_problems(content)
         return problems
 
     def _get(self, info_id: str) -> ResponseReturnValue:
         with self._lock:
-            info = self._infos.get(info_id)
+            info = self._records.get(info_id)
             return ok(info.as_json()) if info else fail("40004", "信息不存在")
 
     def _find(self) -> ResponseReturnValue:
         biz_no = request.args.get("bizNo", "")
         if not biz_no:
             return fail("10001", "缺少 bizNo")
-        found = self.info_by_biz_no(biz_no)
+        found = self.record_by_key(biz_no)
         return ok({"total": 1 if found else 0, "list": [found] if found else []})
 
     def _offline(self, info_id: str) -> ResponseReturnValue:
-        body = request.get_json(silent=True)
-        reason = body.get("reason") if isinstance(body, dict) else None
-        if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= 200:
+        reason = take_down_reason()
+        if reason is None:
             return fail("10001", "下线须说明理由（不超过 200 字）")
         with self._lock:
-            info = self._infos.get(info_id)
+            info = self._records.get(info_id)
             if info is None:
                 return fail("40004", "信息不存在")
             if info.status() == "REJECTED":
@@ -318,19 +245,12 @@ class SuishenbanSimulator(Simulator):
         self.note("offline", infoId=info_id, reason=reason)
         return ok(answer)
 
-    def _file(self, name: str) -> ResponseReturnValue:
-        with self._lock:
-            stored = self._files.get(name.split(".", 1)[0])
-        if stored is None:
-            return Response("未找到", status=404)
-        return self.serve_image(stored.mime, stored.data)
-
     # --- public pages ----------------------------------------------------------------------
 
     def settle_pages(self) -> None:
         """Items whose review has ended since they were last looked at go online."""
         with self._lock:
-            for info in self._infos.values():
+            for info in self._records.values():
                 self._settle(info)
 
     def _settle(self, info: Info) -> None:
@@ -348,13 +268,6 @@ class SuishenbanSimulator(Simulator):
 
     # --- the back-end (assisted mode) -------------------------------------------------------
 
-    def cms_store_image(self, filename: str, mime: str, data: bytes) -> str:
-        sha = hashlib.sha256(data).hexdigest()
-        with self._lock:
-            stored = next((f for f in self._files.values() if f.sha256 == sha), None)
-            stored = stored or self._store_file(sha, mime, data, IMAGE_TYPES[mime])
-        return stored.url
-
     def cms_publish(self, post: CmsPost) -> LivePage:
         info_id = f"I{uuid.uuid4().hex[:16]}"
         info = Info(
@@ -364,29 +277,18 @@ class SuishenbanSimulator(Simulator):
             title=post.title,
             content=post.body_html,
             url=self.public_url(f"/info/{info_id}.html"),
-            push_time=_now(),
+            push_time=now_iso(),
             review_done_at=time.monotonic(),  # the store's own editors publish at once
             rejected_by_review=False,
             source=post.source,
             editor=post.editor,
         )
         with self._lock:
-            self._infos[info_id] = info
-            self._by_biz_no[info.biz_no] = info_id
+            self._file_record(info.biz_no, info)
             self.ledger.published(info.biz_no)
             page = self._go_live(info)
         self.note("cms_publish", bizNo=info.biz_no, infoId=info_id, title=post.title)
         return page
 
-    def cms_take_down(self, article_id: str) -> bool:
-        with self._lock:
-            info = self._infos.get(article_id)
-            if info is None:
-                return False
-            self._take_down(info, "在管理后台下线")
-        self.note("cms_take_down", infoId=article_id)
-        return True
-
-
-def _problem(field_name: str, code: str, message: str) -> dict[str, str]:
-    return {"field": field_name, "code": code, "message": message}
+    def take_down_in_cms(self, record: Info) -> None:
+        self._take_down(record, "在管理后台下线")

@@ -19,9 +19,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from channels.simulators.background import BackgroundServer
 
 WECOM_KEY = "sim-robot-key"
 WECOM_MAX_BYTES = 4096
@@ -115,15 +116,14 @@ class _Server(ThreadingHTTPServer):
     state: _State
 
 
-class WebhookReceiver:
+class WebhookReceiver(BackgroundServer[_Server]):
     """The receiver on 127.0.0.1 (port 0: any free one), in a thread; a context manager."""
 
+    thread_name = "webhook-receiver"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _Server((host, port), _Handler)
+        super().__init__(_Server((host, port), _Handler))
         self._server.state = _State()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="webhook-receiver", daemon=True
-        )
 
     @property
     def url(self) -> str:
@@ -156,25 +156,6 @@ class WebhookReceiver:
         with state.lock:
             state.received.clear()
             state.faults.clear()
-
-    def start(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> WebhookReceiver:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

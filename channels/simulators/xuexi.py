@@ -58,13 +58,8 @@ class XuexiSimulator(UpwardSimulator):
         ("sh-qxdt", "上海学习平台·区县动态"),
     )
 
-    def client_settings(self, base_url: str) -> dict[str, Any]:
-        return {
-            "base_url": base_url,
-            "app_key": self.app_key,
-            "app_secret": self.app_secret,
-            "column_code": self.column_code,
-        }
+    def platform_settings(self) -> dict[str, Any]:
+        return {"column_code": self.column_code}
 
     def check_fields(self, form: dict[str, str]) -> None:
         if form.get("columnCode") != self.column_code:
