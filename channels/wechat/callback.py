@@ -81,7 +81,7 @@ def _parse_event(xml: bytes) -> PublishJob | None:
         raise _reject("事件内容无法解析") from exc
 
 
-def parse_callback(
+def verified_publish_result(
     settings: WeChatSettings, query: Mapping[str, str], body: bytes
 ) -> PublishJob | None:
     """The publish result a WeChat event carries, verified; None for any other event.
@@ -107,7 +107,7 @@ def parse_callback(
     return _parse_event(plain.encode() if isinstance(plain, str) else bytes(plain))
 
 
-def verify_url(settings: WeChatSettings, query: Mapping[str, str]) -> str:
+def verified_echostr(settings: WeChatSettings, query: Mapping[str, str]) -> str:
     """The `echostr` to answer WeChat's GET when the server URL is configured."""
     _check_timestamp(settings, query.get("timestamp", ""))
     _verify_signature(

@@ -40,8 +40,9 @@ from channels.errors import (
 )
 from channels.item import Image, Item
 from channels.rendering import sniff_image
-from channels.wechat import callback, content
+from channels.wechat.callback import verified_echostr, verified_publish_result
 from channels.wechat.client import WeChatApi
+from channels.wechat.content import WARNING_CODES, article_html, article_problems, body_images
 from channels.wechat.errors import DOCUMENTED_ERROR_CODES, ERRORS, NAME
 from channels.wechat.jobs import PUBLISH_STATUSES, PublishJob, polled_job
 from channels.wechat.search import ArticleSearch
@@ -83,7 +84,7 @@ class WeChatChannel(Channel):
     # --- validate -------------------------------------------------------------------------
 
     def validate(self, item: Item) -> list[Problem]:
-        return content.problems(item)
+        return article_problems(item)
 
     # --- publish --------------------------------------------------------------------------
 
@@ -113,7 +114,7 @@ class WeChatChannel(Channel):
         return self._submit(idempotency_key, record)
 
     def _refuse_invalid(self, item: Item) -> None:
-        blocking = tuple(p for p in self.validate(item) if p.code not in content.WARNING_CODES)
+        blocking = tuple(p for p in self.validate(item) if p.code not in WARNING_CODES)
         if blocking:
             raise ContentRejected(
                 "稿件不符合微信公众号的要求",
@@ -129,13 +130,13 @@ class WeChatChannel(Channel):
             image.sha256: self._wx.field(
                 self._upload("media/uploadimg", image), "url", changes_state=False
             )
-            for image in content.body_images(item)
+            for image in body_images(item)
         }
         article = {
             "title": item.title,
             "author": item.author,
             "digest": item.digest,
-            "content": content.content(item, key, urls),
+            "content": article_html(item, key, urls),
             "content_source_url": item.source.url if item.source else "",
             "thumb_media_id": thumb_media_id,
             "need_open_comment": 0,
@@ -229,12 +230,14 @@ class WeChatChannel(Channel):
 
     def parse_callback(self, query: Mapping[str, str], body: bytes) -> PublishJob | None:
         """The publish result a WeChat event carries, verified; None for any other event.
-        One that does not verify raises CallbackRejected (see `callback.parse_callback`)."""
-        return callback.parse_callback(self.settings, query, body)
+
+        One that does not verify raises CallbackRejected: answer 403 and act on nothing (see
+        `channels.wechat.callback`)."""
+        return verified_publish_result(self.settings, query, body)
 
     def verify_url(self, query: Mapping[str, str]) -> str:
         """The `echostr` to answer WeChat's GET when the server URL is configured."""
-        return callback.verify_url(self.settings, query)
+        return verified_echostr(self.settings, query)
 
     # --- retract --------------------------------------------------------------------------
 

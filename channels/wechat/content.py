@@ -1,5 +1,6 @@
 """What a 微信公众号 article looks like and may be: its limits (`problems`) and its content HTML,
-which carries the idempotency key in `<section data-sanshen-key="KEY">` (`content`, `marker`)."""
+which carries the idempotency key in `<section data-sanshen-key="KEY">` (`article_html`,
+`marker`)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ _PLACEHOLDER_IMAGE_URL = "http://mmbiz.qpic.cn/mmbiz_jpg/" + "x" * 96 + "/0?wx_f
 _PLACEHOLDER_KEY = "k" * 64
 
 
-def problems(item: Item) -> list[Problem]:
+def article_problems(item: Item) -> list[Problem]:
     """Every problem WeChat would have with the item (`WARNING_CODES` do not stop a publish)."""
     found = title_problems(item.title, max_chars=TITLE_MAX)
     found += _length_problem("author", item.author, AUTHOR_MAX, "作者")
@@ -56,7 +57,7 @@ def problems(item: Item) -> list[Problem]:
     return found
 
 
-def content(item: Item, key: str, urls: Mapping[str, str]) -> str:
+def article_html(item: Item, key: str, urls: Mapping[str, str]) -> str:
     """The article's HTML: images at their uploaded `urls`, a 来源 line, the key's marker."""
     body = rewrite_images(item.body_html, urls)
     if item.source is not None:
@@ -66,7 +67,7 @@ def content(item: Item, key: str, urls: Mapping[str, str]) -> str:
 
 def _estimated_content(item: Item) -> str:
     placeholders = dict.fromkeys(referenced_images(item.body_html), _PLACEHOLDER_IMAGE_URL)
-    return content(item, _PLACEHOLDER_KEY, placeholders)
+    return article_html(item, _PLACEHOLDER_KEY, placeholders)
 
 
 def marker(key: str) -> re.Pattern[str]:
