@@ -28,7 +28,7 @@ from channels.errors import (
 from channels.http import json_body, problems_from
 from channels.item import Attachment, Image, Item
 from channels.rendering import image_problems
-from channels.signed_http import SignedHttpChannel, SignedSettings
+from channels.signed_http import SignedApi, SignedHttpChannel, SignedLimits, SignedSettings
 
 log = logging.getLogger(__name__)
 
@@ -102,23 +102,27 @@ class GovWebsiteChannel(SignedHttpChannel):
     simulator: ClassVar[str | None] = "channels.simulators.gov_website:GovWebsiteSimulator"
     page_hosts: ClassVar[tuple[str, ...]] = ("www.shqp.gov.cn",)
 
-    api_prefix: ClassVar[str] = "/api/v1"
+    api: ClassVar[SignedApi] = SignedApi(
+        prefix="/api/v1",
+        article="/articles/{id}",
+        retract="/articles/{id}/withdraw",
+        upload="/attachments",
+        upload_fields=("id", "url"),
+        not_found_code="ARTICLE_NOT_FOUND",
+        state_field="state",
+        reason_fields=("reject_reason", "withdraw_reason"),
+    )
+    limits: ClassVar[SignedLimits] = SignedLimits(
+        title_max_chars=TITLE_MAX_CHARS,
+        summary_max_chars=SUMMARY_MAX_CHARS,
+        image_max_bytes=IMAGE_MAX_BYTES,
+    )
+    states: ClassVar[Mapping[str, RemoteState]] = _STATES
     status_classes: ClassVar[Mapping[int, type[ChannelError]]] = {
         429: RateLimited,
         401: ConfigurationInvalid,
         403: ConfigurationInvalid,
     }
-    not_found_code: ClassVar[str] = "ARTICLE_NOT_FOUND"
-    article_path: ClassVar[str] = "/articles/{id}"
-    retract_path: ClassVar[str] = "/articles/{id}/withdraw"
-    upload_path: ClassVar[str] = "/attachments"
-    upload_fields: ClassVar[tuple[str, ...]] = ("id", "url")
-    states: ClassVar[Mapping[str, RemoteState]] = _STATES
-    state_field: ClassVar[str] = "state"
-    reason_fields: ClassVar[tuple[str, ...]] = ("reject_reason", "withdraw_reason")
-    title_max_chars: ClassVar[int] = TITLE_MAX_CHARS
-    summary_max_chars: ClassVar[int] = SUMMARY_MAX_CHARS
-    image_max_bytes: ClassVar[int] = IMAGE_MAX_BYTES
 
     # --- validate (pure) -------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import requests
@@ -30,6 +31,29 @@ from channels.item import Image, Item
 from channels.signing import HmacAuth
 
 
+@dataclass(frozen=True, slots=True)
+class SignedApi:
+    """Where one platform keeps its endpoints and what it calls things (paths under `prefix`)."""
+
+    prefix: str  # under api_root: "/api/v1"
+    article: str  # GET: one article, with "{id}"
+    retract: str  # POST {"reason"}: withdraw it, with "{id}"
+    upload: str  # POST multipart `file`
+    upload_fields: tuple[str, ...]  # what an upload's answer must hold
+    not_found_code: str  # the error code of "no such article"
+    state_field: str  # where an article says its state
+    reason_fields: tuple[str, ...]  # where a rejection or withdrawal says why
+
+
+@dataclass(frozen=True, slots=True)
+class SignedLimits:
+    """One platform's limits that `validate` checks alike."""
+
+    title_max_chars: int
+    summary_max_chars: int
+    image_max_bytes: int
+
+
 class SignedSettings(ChannelSettings):
     """A platform that signs requests with an app key and its secret (`HmacAuth`)."""
 
@@ -48,20 +72,11 @@ class SignedHttpChannel(Channel):
     """An own platform over signed JSON; subclasses set the class variables and the envelope."""
 
     settings: SignedSettings
-    api_prefix: ClassVar[str]  # under api_root: "/api/v1"
+    api: ClassVar[SignedApi]
+    limits: ClassVar[SignedLimits]
+    states: ClassVar[Mapping[str, RemoteState]]  # the platform's article states in ours
     # The class of an error answer whose code is not in `error_codes`, by HTTP status.
     status_classes: ClassVar[Mapping[int, type[ChannelError]]] = {429: RateLimited}
-    not_found_code: ClassVar[str]  # the error code of "no such article"
-    article_path: ClassVar[str]  # GET: one article, with "{id}"
-    retract_path: ClassVar[str]  # POST {"reason"}: withdraw it, with "{id}"
-    upload_path: ClassVar[str]  # POST multipart `file`
-    upload_fields: ClassVar[tuple[str, ...]]  # what an upload's answer must hold
-    states: ClassVar[Mapping[str, RemoteState]]  # the platform's article states in ours
-    state_field: ClassVar[str]
-    reason_fields: ClassVar[tuple[str, ...]]  # where a rejection or withdrawal says why
-    title_max_chars: ClassVar[int]
-    summary_max_chars: ClassVar[int]
-    image_max_bytes: ClassVar[int]
 
     def __init__(self, settings: SignedSettings) -> None:
         super().__init__(settings)
@@ -70,13 +85,14 @@ class SignedHttpChannel(Channel):
     # --- validate (pure) -------------------------------------------------------------------
 
     def validate(self, item: Item) -> list[Problem]:
-        problems = rendering.title_problems(item.title, max_chars=self.title_max_chars)
+        limits = self.limits
+        problems = rendering.title_problems(item.title, max_chars=limits.title_max_chars)
         problems += rendering.body_problems(item.body_html)
-        problems += rendering.body_image_problems(item, max_bytes=self.image_max_bytes)
+        problems += rendering.body_image_problems(item, max_bytes=limits.image_max_bytes)
         problems += self._cover_problems(item.cover)
-        if len(item.digest) > self.summary_max_chars:
+        if len(item.digest) > limits.summary_max_chars:
             problems.append(
-                Problem("digest_too_long", f"摘要超过 {self.summary_max_chars} 字", "digest")
+                Problem("digest_too_long", f"摘要超过 {limits.summary_max_chars} 字", "digest")
             )
         problems += self._attachment_problems(item)
         return problems + rendering.source_problems(item.source)
@@ -100,14 +116,14 @@ class SignedHttpChannel(Channel):
     # --- status and retract ----------------------------------------------------------------
 
     def status(self, receipt: Receipt) -> Status:
-        path = self.article_path.format(id=receipt.external_id)
+        path = self.api.article.format(id=receipt.external_id)
         response = self._request("GET", path, changes_state=False)
         return self._article_status(response, changes_state=False)
 
     def retract(self, receipt: Receipt, reason: str) -> Status:
         response = self._request(
             "POST",
-            self.retract_path.format(id=receipt.external_id),
+            self.api.retract.format(id=receipt.external_id),
             changes_state=True,
             json={"reason": reason},
         )
@@ -117,13 +133,13 @@ class SignedHttpChannel(Channel):
         try:
             article = self._answer(response, changes_state=changes_state)
         except Permanent as exc:
-            if exc.platform_code == self.not_found_code:
+            if exc.platform_code == self.api.not_found_code:
                 return Status(RemoteState.NOT_FOUND)
             raise
-        state = self.states.get(str(article.get(self.state_field)))
+        state = self.states.get(str(article.get(self.api.state_field)))
         if state is None:
             raise self._garbage(changes_state)
-        reasons = (article.get(field) for field in self.reason_fields)
+        reasons = (article.get(field) for field in self.api.reason_fields)
         reason = next((r for r in reasons if r), "")
         return Status(state, url=str(article.get("url") or ""), reason=str(reason))
 
@@ -136,9 +152,9 @@ class SignedHttpChannel(Channel):
         # Uploads are content-addressed and show nowhere: repeating one is harmless, so a lost
         # answer is Unavailable (nothing published), not OutcomeUnknown.
         response = self._request(
-            "POST", self.upload_path, changes_state=False, files={"file": (filename, data, mime)}
+            "POST", self.api.upload, changes_state=False, files={"file": (filename, data, mime)}
         )
-        return self._answer(response, changes_state=False, required=self.upload_fields)
+        return self._answer(response, changes_state=False, required=self.api.upload_fields)
 
     def _request(
         self, method: str, path: str, *, changes_state: bool, **kwargs: Any
@@ -146,7 +162,7 @@ class SignedHttpChannel(Channel):
         return call(
             self._session,
             method,
-            f"{self.settings.api_root}{self.api_prefix}{path}",
+            f"{self.settings.api_root}{self.api.prefix}{path}",
             channel=self.name,
             changes_state=changes_state,
             timeout=self.settings.timeout,

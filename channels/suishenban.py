@@ -29,7 +29,7 @@ from channels.errors import (
 )
 from channels.http import json_body, problems_from
 from channels.item import Image, Item
-from channels.signed_http import SignedHttpChannel, SignedSettings
+from channels.signed_http import SignedApi, SignedHttpChannel, SignedLimits, SignedSettings
 
 log = logging.getLogger(__name__)
 
@@ -100,18 +100,22 @@ class SuishenbanChannel(SignedHttpChannel):
     simulator: ClassVar[str | None] = "channels.simulators.suishenban:SuishenbanSimulator"
     page_hosts: ClassVar[tuple[str, ...]] = ("zwdt.sh.gov.cn",)
 
-    api_prefix: ClassVar[str] = "/open/api"
-    not_found_code: ClassVar[str] = NOT_FOUND_CODE
-    article_path: ClassVar[str] = "/info/{id}"
-    retract_path: ClassVar[str] = "/info/{id}/offline"
-    upload_path: ClassVar[str] = "/file/upload"
-    upload_fields: ClassVar[tuple[str, ...]] = ("fileId", "url")
+    api: ClassVar[SignedApi] = SignedApi(
+        prefix="/open/api",
+        article="/info/{id}",
+        retract="/info/{id}/offline",
+        upload="/file/upload",
+        upload_fields=("fileId", "url"),
+        not_found_code=NOT_FOUND_CODE,
+        state_field="status",
+        reason_fields=("rejectReason", "offlineReason"),
+    )
+    limits: ClassVar[SignedLimits] = SignedLimits(
+        title_max_chars=TITLE_MAX_CHARS,
+        summary_max_chars=SUMMARY_MAX_CHARS,
+        image_max_bytes=IMAGE_MAX_BYTES,
+    )
     states: ClassVar[Mapping[str, RemoteState]] = _STATES
-    state_field: ClassVar[str] = "status"
-    reason_fields: ClassVar[tuple[str, ...]] = ("rejectReason", "offlineReason")
-    title_max_chars: ClassVar[int] = TITLE_MAX_CHARS
-    summary_max_chars: ClassVar[int] = SUMMARY_MAX_CHARS
-    image_max_bytes: ClassVar[int] = IMAGE_MAX_BYTES
 
     # --- validate (pure) -------------------------------------------------------------------
 
