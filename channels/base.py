@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
@@ -111,6 +111,29 @@ class ChannelSettings(BaseModel):
     @property
     def api_root(self) -> str:
         return str(self.base_url).rstrip("/")
+
+
+@runtime_checkable
+class PlatformSimulator(Protocol):
+    """What the loopback simulator a channel names in `Channel.simulator` must offer.
+
+    `channels.simulators.base.Simulator` is the base every simulator extends (a plugin's too);
+    this is the part of it that starting one needs, so that finding a simulator by its name
+    (`channels.registry.load_simulator`) needs no import of the simulators (and of Flask).
+    The class also sets `name`, the channel's name.
+    """
+
+    def create_app(self) -> Any:
+        """The WSGI app speaking the platform's API."""
+
+    def client_settings(self, base_url: str) -> dict[str, Any]:
+        """The adapter's settings for talking to this simulator at `base_url`."""
+
+    def reset(self) -> None:
+        """Forget everything: articles, faults, the ledger."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """The simulator's state, for the operator view."""
 
 
 class Channel(ABC):

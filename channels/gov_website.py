@@ -12,32 +12,23 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import requests
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from channels import rendering
-from channels.base import (
-    Capabilities,
-    Channel,
-    ChannelKind,
-    ChannelSettings,
-    Receipt,
-    RemoteState,
-    Status,
-)
+from channels.base import Capabilities, ChannelKind, ChannelSettings, Receipt, RemoteState
 from channels.errors import (
     ChannelError,
     ConfigurationInvalid,
     ContentRejected,
     CredentialsExpired,
-    OutcomeUnknown,
     Permanent,
     Problem,
     RateLimited,
     Unavailable,
 )
-from channels.http import call, json_body, retry_after
+from channels.http import json_body, problems_from
 from channels.item import Attachment, Image, Item
-from channels.signing import HmacAuth
+from channels.rendering import image_problems
+from channels.signed_http import SignedApi, SignedHttpChannel, SignedLimits, SignedSettings
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +71,11 @@ _STATES = {
 }
 
 
-class GovWebsiteSettings(ChannelSettings):
-    app_key: str = Field(min_length=1)
-    app_secret: SecretStr
+class GovWebsiteSettings(SignedSettings):
     column_id: str = Field(min_length=1)  # the office's sub-channel (栏目) on the website
 
 
-class GovWebsiteChannel(Channel):
+class GovWebsiteChannel(SignedHttpChannel):
     name: ClassVar[str] = "gov_website"
     display_name: ClassVar[str] = "政府网站"
     kind: ClassVar[ChannelKind] = ChannelKind.OWN
@@ -113,36 +102,40 @@ class GovWebsiteChannel(Channel):
     simulator: ClassVar[str | None] = "channels.simulators.gov_website:GovWebsiteSimulator"
     page_hosts: ClassVar[tuple[str, ...]] = ("www.shqp.gov.cn",)
 
-    def __init__(self, settings: GovWebsiteSettings) -> None:
-        super().__init__(settings)
-        self._session = requests.Session()
-        self._session.auth = HmacAuth(settings.app_key, settings.app_secret)
+    api: ClassVar[SignedApi] = SignedApi(
+        prefix="/api/v1",
+        article="/articles/{id}",
+        retract="/articles/{id}/withdraw",
+        upload="/attachments",
+        upload_fields=("id", "url"),
+        not_found_code="ARTICLE_NOT_FOUND",
+        state_field="state",
+        reason_fields=("reject_reason", "withdraw_reason"),
+    )
+    limits: ClassVar[SignedLimits] = SignedLimits(
+        title_max_chars=TITLE_MAX_CHARS,
+        summary_max_chars=SUMMARY_MAX_CHARS,
+        image_max_bytes=IMAGE_MAX_BYTES,
+    )
+    states: ClassVar[Mapping[str, RemoteState]] = _STATES
+    status_classes: ClassVar[Mapping[int, type[ChannelError]]] = {
+        429: RateLimited,
+        401: ConfigurationInvalid,
+        403: ConfigurationInvalid,
+    }
 
     # --- validate (pure) -------------------------------------------------------------------
 
-    def validate(self, item: Item) -> list[Problem]:
-        problems = rendering.title_problems(item.title, max_chars=TITLE_MAX_CHARS)
-        problems += rendering.body_problems(item.body_html)
-        problems += rendering.body_image_problems(item, max_bytes=IMAGE_MAX_BYTES)
-        if item.cover is not None:
-            problems += rendering.image_problems(
-                item.cover, field="cover", max_bytes=IMAGE_MAX_BYTES
-            )
-        if len(item.digest) > SUMMARY_MAX_CHARS:
-            problems.append(
-                Problem("digest_too_long", f"摘要超过 {SUMMARY_MAX_CHARS} 字", "digest")
-            )
+    def _cover_problems(self, cover: Image | None) -> list[Problem]:
+        if cover is None:
+            return []
+        return image_problems(cover, field="cover", max_bytes=IMAGE_MAX_BYTES)
+
+    def _attachment_problems(self, item: Item) -> list[Problem]:
+        problems = []
         for index, attachment in enumerate(item.attachments):
             problems += _attachment_problems(attachment, f"attachments[{index}]")
-        return problems + rendering.source_problems(item.source)
-
-    @staticmethod
-    def render_content(item: Item, image_urls: Mapping[str, str]) -> str:
-        """The article HTML: cleaned, images pointing at the website, a 来源 line for reposts."""
-        body = item.body_html
-        if item.source is not None:
-            body = rendering.with_source_line(body, item.source)
-        return rendering.rewrite_images(body, image_urls)
+        return problems
 
     # --- operations ------------------------------------------------------------------------
 
@@ -162,19 +155,6 @@ class GovWebsiteChannel(Channel):
         log.info("政府网站已发布稿件 %s：%s", item.reference, receipt.url)
         return receipt
 
-    def status(self, receipt: Receipt) -> Status:
-        response = self._request("GET", f"/articles/{receipt.external_id}", changes_state=False)
-        return self._article_status(response, changes_state=False)
-
-    def retract(self, receipt: Receipt, reason: str) -> Status:
-        response = self._request(
-            "POST",
-            f"/articles/{receipt.external_id}/withdraw",
-            changes_state=True,
-            json={"reason": reason},
-        )
-        return self._article_status(response, changes_state=True)
-
     def find(self, idempotency_key: str, since: datetime | None = None) -> Receipt | None:
         response = self._request(
             "GET", "/articles", changes_state=False, params={"idempotency_key": idempotency_key}
@@ -186,19 +166,8 @@ class GovWebsiteChannel(Channel):
 
     # --- steps -----------------------------------------------------------------------------
 
-    def _upload_image(self, image: Image) -> dict[str, Any]:
-        return self._upload(image.filename, image.mime, image.data)
-
     def _upload_file(self, attachment: Attachment) -> dict[str, Any]:
         return self._upload(attachment.filename, attachment.mime, attachment.data)
-
-    def _upload(self, filename: str, mime: str, data: bytes) -> dict[str, Any]:
-        # Uploads are content-addressed and invisible on the site: repeating one is harmless,
-        # so a lost answer is Unavailable (nothing published), not OutcomeUnknown.
-        response = self._request(
-            "POST", "/attachments", changes_state=False, files={"file": (filename, data, mime)}
-        )
-        return self._answer(response, changes_state=False, required=("id", "url"))
 
     def _create(
         self,
@@ -233,20 +202,7 @@ class GovWebsiteChannel(Channel):
         response = self._request("POST", f"/articles/{article_id}/publish", changes_state=True)
         return self._answer(response, changes_state=True, required=("id", "state", "url"))
 
-    # --- HTTP and answers ------------------------------------------------------------------
-
-    def _request(
-        self, method: str, path: str, *, changes_state: bool, **kwargs: Any
-    ) -> requests.Response:
-        return call(
-            self._session,
-            method,
-            f"{self.settings.api_root}/api/v1{path}",
-            channel=self.name,
-            changes_state=changes_state,
-            timeout=self.settings.timeout,
-            **kwargs,
-        )
+    # --- answers ---------------------------------------------------------------------------
 
     def _answer(
         self, response: requests.Response, *, changes_state: bool, required: tuple[str, ...] = ()
@@ -255,28 +211,18 @@ class GovWebsiteChannel(Channel):
         if not isinstance(body, dict):
             raise self._garbage(changes_state)
         if response.status_code >= 400:
-            raise self._error(response, body)
+            code = str(body.get("code", ""))
+            raise self._error(
+                response,
+                code,
+                meaning=DOCUMENTED_ERROR_CODES.get(code, f"HTTP {response.status_code}"),
+                detail=body.get("message", ""),
+                problems=problems_from(body.get("problems")),
+                plain_code=code or response.status_code,  # an answer without a code: its status
+            )
         if any(not isinstance(body.get(key), str) for key in required):
             raise self._garbage(changes_state)
         return body
-
-    def _garbage(self, changes_state: bool) -> ChannelError:
-        cls = OutcomeUnknown if changes_state else Unavailable
-        return cls("政府网站返回了不符合约定的内容", channel=self.name)
-
-    def _error(self, response: requests.Response, body: Mapping[str, Any]) -> ChannelError:
-        code = str(body.get("code", ""))
-        meaning = DOCUMENTED_ERROR_CODES.get(code, f"HTTP {response.status_code}")
-        message = f"政府网站：{meaning}（{body.get('message', '')}）"
-        cls = self.error_codes.get(code) or _class_for_status(response.status_code)
-        if issubclass(cls, RateLimited):
-            wait = retry_after(response)
-            return RateLimited(message, retry_after=wait, platform_code=code, channel=self.name)
-        if issubclass(cls, ContentRejected):
-            return ContentRejected(
-                message, problems=_problems(body), platform_code=code, channel=self.name
-            )
-        return cls(message, platform_code=code or response.status_code, channel=self.name)
 
     def _receipt(self, article: Mapping[str, Any]) -> Receipt:
         return Receipt(
@@ -287,38 +233,6 @@ class GovWebsiteChannel(Channel):
             url=str(article.get("url") or ""),
             extra={"draft": True} if article.get("state") == "draft" else {},
         )
-
-    def _article_status(self, response: requests.Response, *, changes_state: bool) -> Status:
-        try:
-            article = self._answer(response, changes_state=changes_state)
-        except Permanent as exc:
-            if exc.platform_code == "ARTICLE_NOT_FOUND":
-                return Status(RemoteState.NOT_FOUND)
-            raise
-        state = _STATES.get(str(article.get("state")))
-        if state is None:
-            raise self._garbage(changes_state)
-        reason = article.get("reject_reason") or article.get("withdraw_reason") or ""
-        return Status(state, url=str(article.get("url") or ""), reason=str(reason))
-
-
-def _class_for_status(status: int) -> type[ChannelError]:
-    if status == 429:
-        return RateLimited
-    if status in (401, 403):
-        return ConfigurationInvalid
-    return Permanent
-
-
-def _problems(body: Mapping[str, Any]) -> tuple[Problem, ...]:
-    found = body.get("problems")
-    if not isinstance(found, list):
-        return ()
-    return tuple(
-        Problem(str(p.get("code", "")), str(p.get("message", "")), str(p.get("field", "")))
-        for p in found
-        if isinstance(p, dict)
-    )
 
 
 def _source(item: Item) -> dict[str, str] | None:

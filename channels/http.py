@@ -3,6 +3,7 @@
 A failure before the request left (refused, connect timeout) is `Unavailable`. A failure after
 it may have arrived (read timeout, connection cut) is `OutcomeUnknown` for a call that changes
 something on the platform, and `Unavailable` for a read-only one, which is safe to repeat.
+A platform's own error answer becomes the class its code table names (`platform_error`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,14 @@ from typing import Any
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from channels.errors import OutcomeUnknown, Unavailable
+from channels.errors import (
+    ChannelError,
+    ContentRejected,
+    OutcomeUnknown,
+    Problem,
+    RateLimited,
+    Unavailable,
+)
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
@@ -69,3 +77,39 @@ def retry_after(response: requests.Response, default: float = 60.0) -> float:
     except ValueError:
         return default
     return max(seconds, 1.0)
+
+
+def platform_error(
+    kind: type[ChannelError],
+    message: str,
+    *,
+    response: requests.Response,
+    channel: str,
+    platform_code: str | int,
+    problems: tuple[Problem, ...] = (),
+    plain_code: str | int | None = None,
+) -> ChannelError:
+    """A platform's error answer as the class its code table names (`kind`).
+
+    A rate limit waits what the answer's Retry-After says; a refusal carries the platform's
+    `problems`. `plain_code` is the code any other error carries, when not `platform_code`.
+    """
+    if issubclass(kind, RateLimited):
+        return kind(
+            message, retry_after=retry_after(response), platform_code=platform_code, channel=channel
+        )
+    if issubclass(kind, ContentRejected):
+        return kind(message, problems=problems, platform_code=platform_code, channel=channel)
+    code = platform_code if plain_code is None else plain_code
+    return kind(message, platform_code=code, channel=channel)
+
+
+def problems_from(raw: Any) -> tuple[Problem, ...]:
+    """The `problems` list of a platform's refusal (code, message, field each), else ()."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple(
+        Problem(str(p.get("code", "")), str(p.get("message", "")), str(p.get("field", "")))
+        for p in raw
+        if isinstance(p, dict)
+    )

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
-from requests.auth import AuthBase
 
 from channels.base import ChannelSettings, Receipt, RemoteState
 from channels.errors import (
@@ -24,8 +23,8 @@ from channels.errors import (
     RateLimited,
     Unavailable,
 )
+from channels.http import problems_from
 from channels.item import Item
-from channels.signing import HmacAuth
 from channels.upward import (
     MailRoute,
     PlatformError,
@@ -35,7 +34,6 @@ from channels.upward import (
     UpwardChannel,
     UpwardLimits,
     UpwardSettings,
-    problems_from,
     send_by_mail,
     submission_mail,
 )
@@ -139,9 +137,6 @@ class LvseQingpuChannel(UpwardChannel):
         max_package_bytes=10 * 1024 * 1024,  # mail-sized: most mail servers refuse more
         max_attachments=10,
     )
-
-    def _auth(self) -> AuthBase:
-        return HmacAuth(self.settings.app_key, self.settings.app_secret)
 
     def _deliver(self, item: Item, package: SubmissionPackage) -> Receipt:
         if self.settings.delivery == "http":

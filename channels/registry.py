@@ -9,17 +9,14 @@ load_simulator(channel_cls)      the loopback simulator class of an adapter
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from channels.base import Channel, ChannelSettings
-
-if TYPE_CHECKING:  # simulators pull in Flask; workers load adapters, never simulators
-    from channels.simulators.base import Simulator
+from channels.base import Channel, ChannelSettings, PlatformSimulator
 
 ENTRY_POINT_GROUP = "sanshen.channels"
 ENV_PREFIX = "SANSHEN_CHANNEL_"
@@ -67,14 +64,17 @@ class ChannelEntry:
         return f"{self.distribution}（{self.target}）"
 
     def load(self) -> type[Channel]:
-        cls = _import(self.target, what=f"渠道 {self.name}（{self.distribution}）")
-        if not (isinstance(cls, type) and issubclass(cls, Channel)):
-            raise InvalidChannel(f"渠道 {self.name} 的入口 {self.origin} 不是 Channel 的子类")
-        if getattr(cls, "name", None) != self.name:
-            raise InvalidChannel(
+        cls: type[Channel] = _load_class(
+            self.target,
+            what=f"渠道 {self.name}（{self.distribution}）",
+            base=Channel,
+            not_base=f"渠道 {self.name} 的入口 {self.origin} 不是 Channel 的子类",
+            name=self.name,
+            misnamed=lambda found: (
                 f"渠道入口名 {self.name} 与类 {self.target} 声明的 name"
-                f" {getattr(cls, 'name', None)!r} 不一致（{self.distribution}）"
-            )
+                f" {found!r} 不一致（{self.distribution}）"
+            ),
+        )
         return cls
 
 
@@ -128,21 +128,44 @@ def _import(target: str, *, what: str) -> Any:
     return obj
 
 
-def load_simulator(channel_cls: type[Channel]) -> type[Simulator]:
-    """The simulator class named by the adapter's `simulator` ("module:Class")."""
-    from channels.simulators.base import Simulator
+def _load_class(
+    target: str,
+    *,
+    what: str,
+    base: type,
+    not_base: str,
+    name: str,
+    misnamed: Callable[[object], str],
+) -> Any:
+    """The class `target` names, which must be a `base` whose `name` is `name`."""
+    cls = _import(target, what=what)
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise InvalidChannel(not_base)
+    if getattr(cls, "name", None) != name:
+        raise InvalidChannel(misnamed(getattr(cls, "name", None)))
+    return cls
 
+
+def load_simulator(channel_cls: type[Channel]) -> type[Any]:
+    """The simulator class named by the adapter's `simulator` ("module:Class").
+
+    It is checked against `PlatformSimulator`, not imported base classes: workers load adapters,
+    never simulators (which pull in Flask), and the simulators import this registry. The caller
+    that starts simulators knows their type (`channels.simulators.base.Simulator`).
+    """
     if not channel_cls.simulator:
         raise InvalidChannel(f"渠道 {channel_cls.name} 没有声明模拟器")
-    cls = _import(channel_cls.simulator, what=f"渠道 {channel_cls.name} 的模拟器")
-    if not (isinstance(cls, type) and issubclass(cls, Simulator)):
-        raise InvalidChannel(f"{channel_cls.simulator} 不是 Simulator 的子类")
-    if getattr(cls, "name", None) != channel_cls.name:
-        raise InvalidChannel(
-            f"模拟器 {channel_cls.simulator} 的 name {getattr(cls, 'name', None)!r}"
-            f" 与渠道 {channel_cls.name} 不一致"
-        )
-    return cls
+    simulator: type[Any] = _load_class(
+        channel_cls.simulator,
+        what=f"渠道 {channel_cls.name} 的模拟器",
+        base=PlatformSimulator,
+        not_base=f"{channel_cls.simulator} 不是 Simulator 的子类",
+        name=channel_cls.name,
+        misnamed=lambda found: (
+            f"模拟器 {channel_cls.simulator} 的 name {found!r} 与渠道 {channel_cls.name} 不一致"
+        ),
+    )
+    return simulator
 
 
 def env_variable(channel: str, field: str) -> str:

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import Field
-from requests.auth import AuthBase
 
 from channels.base import ChannelSettings, RemoteState
 from channels.errors import (
@@ -23,8 +22,8 @@ from channels.errors import (
     RateLimited,
     Unavailable,
 )
+from channels.http import problems_from
 from channels.item import Item
-from channels.signing import HmacAuth
 from channels.upward import (
     PlatformError,
     RemoteSubmission,
@@ -33,7 +32,6 @@ from channels.upward import (
     UpwardChannel,
     UpwardLimits,
     UpwardSettings,
-    problems_from,
 )
 
 # The platform's documented codes: code -> (meaning, what we raise).
@@ -96,9 +94,6 @@ class XuexiChannel(UpwardChannel):
         max_package_bytes=20 * 1024 * 1024,
         max_attachments=5,
     )
-
-    def _auth(self) -> AuthBase:
-        return HmacAuth(self.settings.app_key, self.settings.app_secret)
 
     def _submit_fields(self, item: Item, package: SubmissionPackage) -> dict[str, str]:
         return {

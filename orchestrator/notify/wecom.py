@@ -2,11 +2,12 @@
 
     WeComApp(corp_id, secret, agent_id, base_url=..., session=...).send_card(...) -> SendResult
 
-wechatpy 1.8.18 is the transport only, as in `channels/wechat.py`: its enterprise client
+wechatpy 1.8.18 is the transport only, as in `channels.wechat`: its enterprise client
 (`wechatpy.enterprise.WeChatClient`; `wechatpy.work` is 2.0's name for it) is pointed at
 `base_url`, the token request included (wechatpy hard-codes qyapi.weixin.qq.com there), has
-`auto_retry` off (its own retry on 40001 never stops) and sends through `channels.http.call`,
-so every request has a timeout and requests' errors are mapped in the project's one place.
+`auto_retry` off (its own retry on 40001 never stops) and sends through `channels.http.call`
+(`channels.wechatpy_client.Transport`), so every request has a timeout and requests' errors are
+mapped in the project's one place.
 
 The token lives in a wechatpy session storage (memory, or Redis to share it between workers:
 `redis_storage`) and is fetched again 5 minutes before it expires. gettoken hands out the same
@@ -25,20 +26,18 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import redis
-import requests
 from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
 from channels.errors import ChannelError, OutcomeUnknown
-from channels.http import call
+from channels.wechatpy_client import TokenCache, Transport, with_fresh_token
 from orchestrator.notify.errors import NotifyError
 
 NAME = "wecom_app"
@@ -137,35 +136,13 @@ def _unreachable(exc: ChannelError) -> NotifyError:
     return NotifyError(f"无法连接企业微信（{reason}）", "unavailable", False)
 
 
-class _Transport:
-    """wechatpy's `_http`: every request through `channels.http.call`, with a timeout."""
-
-    def __init__(self, timeout: tuple[float, float]) -> None:
-        self._session = requests.Session()
-        self._timeout = timeout
-
-    def request(
-        self, method: str, url: str, *, changes_state: bool = True, **kwargs: Any
-    ) -> requests.Response:
-        timeout = kwargs.pop("timeout", None) or self._timeout
-        return call(
-            self._session,
-            method.upper(),
-            url,
-            channel=NAME,
-            changes_state=changes_state,
-            timeout=timeout,
-            **kwargs,
-        )
-
-
 class _Client(WeChatClient):  # type: ignore[misc]
     """wechatpy's enterprise client at `api_root`, the token request too, no unbounded retry."""
 
     def __init__(self, corp_id: str, secret: str, api_root: str, timeout: tuple[float, float]):
         super().__init__(corp_id, secret, timeout=timeout, auto_retry=False)
         self.API_BASE_URL = f"{api_root}/cgi-bin/"
-        self._http = _Transport(timeout)
+        self._http = Transport(timeout, channel=NAME)
 
     def __repr__(self) -> str:
         return f"<WeCom client {self.corp_id} {self.API_BASE_URL}>"
@@ -176,52 +153,23 @@ class _Client(WeChatClient):  # type: ignore[misc]
         return self.get("gettoken", params=params, changes_state=False)
 
 
-class _Tokens:
-    """The access token in a wechatpy session storage, fetched again `margin` s before expiry."""
+def _fetched(fetch: Callable[[], Any]) -> Callable[[], Any]:
+    """`fetch` of a token, its failures as ours."""
 
-    def __init__(self, storage: Any, key: str, fetch: Callable[[], Any]) -> None:
-        self._storage = storage
-        self._key = key
-        self._fetch = fetch
-        self._lock = threading.Lock()
-
-    def _fresh(self) -> str | None:
-        record = self._storage.get(self._key)
-        if isinstance(record, dict) and record.get("expires_at", 0) - time.time() > TOKEN_MARGIN_S:
-            return str(record["token"])
-        return None
-
-    def current(self) -> str:
-        token = self._fresh()
-        if token is not None:
-            return token
-        with self._lock:
-            return self._fresh() or self._store()
-
-    def refresh(self, rejected: str) -> str:
-        """A token other than `rejected`: another worker's newer one, or a new fetch."""
-        with self._lock:
-            token = self._fresh()
-            return token if token is not None and token != rejected else self._store()
-
-    def _store(self) -> str:
-        answer = self._fetched()
-        token = answer.get("access_token") if isinstance(answer, dict) else None
-        if not isinstance(token, str) or not token:
-            raise NotifyError("企业微信返回的令牌无法识别", "bad_response", False)
-        expires_in = int(answer.get("expires_in", 7200))
-        record = {"token": token, "expires_at": time.time() + expires_in}
-        self._storage.set(self._key, record, expires_in)
-        return token
-
-    def _fetched(self) -> Any:
+    def fetched() -> Any:
         # `from None`: the request's URL, in the causes' text, carries the secret.
         try:
-            return self._fetch()
+            return fetch()
         except WeChatClientException as exc:
             raise _refusal(exc) from None
         except ChannelError as exc:
             raise _unreachable(exc) from None
+
+    return fetched
+
+
+def _unreadable_token() -> NotifyError:
+    return NotifyError("企业微信返回的令牌无法识别", "bad_response", False)
 
 
 class WeComApp:
@@ -255,7 +203,15 @@ class WeComApp:
         secret_id = hashlib.sha256(secret.encode()).hexdigest()[:12]
         key = f"{api_root}|{corp_id}|{secret_id}:access_token"
         storage = session if session is not None else MemoryStorage()
-        self._tokens = _Tokens(storage, key, self._client.fetch_access_token)
+        lock = threading.Lock()
+        self._tokens = TokenCache(
+            storage,
+            key,
+            margin=TOKEN_MARGIN_S,
+            fetch=_fetched(self._client.fetch_access_token),
+            lock=lambda: lock,
+            unreadable=_unreadable_token,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -312,13 +268,9 @@ class WeComApp:
     def _api(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One call; a token error fetches the token once more and calls once more, no more."""
         try:
-            token = self._tokens.current()
-            try:
-                return self._post(path, token, body)
-            except WeChatClientException as exc:
-                if exc.errcode not in REFRESH_CODES:
-                    raise
-                return self._post(path, self._tokens.refresh(rejected=token), body)
+            return with_fresh_token(
+                self._tokens, lambda token: self._post(path, token, body), REFRESH_CODES
+            )
         except WeChatClientException as exc:
             raise _refusal(exc) from exc
         except ChannelError as exc:
