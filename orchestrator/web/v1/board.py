@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
+from fastapi import Query
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -28,6 +29,10 @@ from orchestrator.web.v1.shared import (
 )
 
 PublicationStateName = Annotated[str, one_of(lambda: (st.value for st in State))]
+# `?state=` of the board, any number of times.
+PublicationStates = Annotated[
+    list[PublicationStateName] | None, Query(description="状态，可多次给出")
+]
 
 NEEDS_LOOK = (State.FAILED.value, State.UNCONFIRMED.value)
 WAITING = (State.SCHEDULED.value, State.QUEUED.value)

@@ -25,7 +25,7 @@ from orchestrator.web.deps import MAX_ROW_ID, RowId, Who, get_app, publisher
 from orchestrator.web.refusals import ApiRoute, answer_other_methods, refusals
 from orchestrator.web.schemas import NO_NUL, ChannelName, Day
 from orchestrator.web.v1.board import (
-    PublicationStateName,
+    PublicationStates,
     board_filters,
     board_page,
     publication_item,
@@ -62,9 +62,7 @@ def list_publications(
     who: Who,
     page: Page = 1,
     per_page: PerPage = 50,
-    state: Annotated[
-        list[PublicationStateName] | None, Query(description="状态，可多次给出")
-    ] = None,
+    state: PublicationStates = None,
     channel: Annotated[list[ChannelName] | None, Query(description="渠道名，可多次给出")] = None,
     department: Annotated[
         str | None, Query(max_length=64, pattern=NO_NUL, description="科室/窗口代码")

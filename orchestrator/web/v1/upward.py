@@ -3,9 +3,7 @@ whether each was adopted, and the repost (转载稿) of an adopted report or its
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import Field
 from sqlalchemy.orm import Session
 
@@ -17,7 +15,7 @@ from orchestrator.services.publishing import get_publication
 from orchestrator.web.deps import RowId, Who, get_app
 from orchestrator.web.refusals import ApiRoute, answer_other_methods, refusals
 from orchestrator.web.schemas import ChannelNameOrLabel, StrictBody
-from orchestrator.web.v1.board import PublicationStateName, board_filters, board_page
+from orchestrator.web.v1.board import PublicationStates, board_filters, board_page
 from orchestrator.web.v1.publication_schemas import PublicationPage
 from orchestrator.web.v1.shared import Page, PerPage, channel_table, utc_now
 from orchestrator.web.v1.submission_schemas import SubmissionOut
@@ -39,9 +37,7 @@ def upward_queue(
     who: Who,
     page: Page = 1,
     per_page: PerPage = 50,
-    state: Annotated[
-        list[PublicationStateName] | None, Query(description="状态，可多次给出")
-    ] = None,
+    state: PublicationStates = None,
 ) -> PublicationPage:
     """学习强国、绿色青浦… reports and whether they were adopted."""
     with get_app().db.read() as session:
