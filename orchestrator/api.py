@@ -1,14 +1,14 @@
 """The HTTP application: health, the platforms' callbacks (WeChat's PUBLISHJOBFINISH), and the
-routers of orchestrator.web — the REST API (/api/v1), the console pages and /metrics.
+routers of orchestrator.web — the REST API (/api/v1, web.v1), the console pages and /metrics.
 
 Only sign-in, /healthz and the platforms' signed callbacks answer without a session or token."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
@@ -16,9 +16,6 @@ from sqlalchemy.exc import DataError
 from channels.errors import ChannelError
 from orchestrator.errors import SanshenError, Unauthenticated
 from orchestrator.web import (
-    api_calendar,
-    api_reports,
-    api_v1,
     metrics,
     pages,
     pages_calendar,
@@ -26,9 +23,9 @@ from orchestrator.web import (
     pages_me,
     pages_reports,
     pages_work,
+    v1,
 )
-from orchestrator.web.auth import Principal
-from orchestrator.web.deps import principal, publisher
+from orchestrator.web.deps import Who, publisher
 from orchestrator.web.headers import SecurityHeaders
 from orchestrator.web.limits import BodyLimit
 from orchestrator.web.refusals import (
@@ -92,9 +89,7 @@ async def _refusal(request: Request, error: SanshenError) -> Response:
 
 
 for module in (
-    api_v1,
-    api_reports,
-    api_calendar,
+    v1,
     pages,
     pages_work,
     pages_manual,
@@ -107,7 +102,7 @@ for module in (
 
 
 @api.get("/openapi.json", include_in_schema=False)
-def openapi_schema(_who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
+def openapi_schema(_who: Who) -> dict[str, Any]:
     return api.openapi()
 
 

@@ -11,9 +11,10 @@ from html import escape
 
 from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from orchestrator.web.deps import get_app
+from orchestrator.web.middleware import HttpMiddleware
 
 
 class BodyTooLarge(Exception):
@@ -34,16 +35,10 @@ def too_large(path: str, size: int, limit: int) -> Response:
     return HTMLResponse(page, status_code=413)
 
 
-class BodyLimit:
+class BodyLimit(HttpMiddleware):
     """ASGI middleware: 413 for a request body past the configured limit."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = get_app().settings.upload_max_mb * 1024 * 1024
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > limit:

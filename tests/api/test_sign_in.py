@@ -191,7 +191,7 @@ def test_token_cli_checks_the_password_and_prints_a_working_token(server: Server
 def test_every_read_needs_a_sign_in(server: Server) -> None:
     from fastapi.routing import APIRoute
 
-    from orchestrator.web.api_v1 import router
+    from orchestrator.web.v1 import router
 
     anonymous = server.client()
     reads = [

@@ -9,19 +9,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from orchestrator.errors import InvalidInput
 from orchestrator.reports import accountability, archive, bulletin, form
-from orchestrator.web import schemas as s
-from orchestrator.web.auth import Principal
-from orchestrator.web.deps import MAX_ROW_ID, RowId, get_app, principal
+from orchestrator.web.deps import MAX_ROW_ID, RowId, Who, get_app
 from orchestrator.web.downloads import attachment
 from orchestrator.web.refusals import ApiRoute, answer_other_methods, media, refusals
+from orchestrator.web.schemas import NO_NUL, ChannelNameOrLabel, Day
+from orchestrator.web.v1.shared import iso_day
 
 router = APIRouter(prefix="/api/v1", tags=["审批表与存档"], route_class=ApiRoute)
-Who = Annotated[Principal, Depends(principal)]
 
 # What the archive keeps: the signed 审批表 (PDF, Word), the exact content signed (JSON), and
 # the bulletins (PDF, Excel).
@@ -68,7 +66,7 @@ def archive_list(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
     kind: Annotated[
-        str | None, Query(max_length=64, pattern=s.NO_NUL, description="存档类别，如 form_pdf")
+        str | None, Query(max_length=64, pattern=NO_NUL, description="存档类别，如 form_pdf")
     ] = None,
     submission: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> dict[str, Any]:
@@ -92,12 +90,7 @@ def archive_verify(_who: Who) -> dict[str, Any]:
 
 
 def _day(text: str, name: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(
-            f"参数 {name} 的日期“{text}”格式有误，应为 YYYY-MM-DD", code="bad_date"
-        ) from None
+    return iso_day(text.strip(), f"参数 {name} 的日期“{text}”格式有误，应为 YYYY-MM-DD")
 
 
 @router.get(
@@ -109,8 +102,8 @@ def _day(text: str, name: str) -> date:
 )
 def archive_export(
     _who: Who,
-    start: Annotated[s.Day, Query(alias="from", description="开始日期 YYYY-MM-DD（含）")],
-    end: Annotated[s.Day, Query(alias="to", description="结束日期 YYYY-MM-DD（含）")],
+    start: Annotated[Day, Query(alias="from", description="开始日期 YYYY-MM-DD（含）")],
+    end: Annotated[Day, Query(alias="to", description="结束日期 YYYY-MM-DD（含）")],
 ) -> Response:
     first, last = _day(start, "from"), _day(end, "to")
     app = get_app()
@@ -140,10 +133,10 @@ def archive_download(entry_id: RowId, _who: Who) -> Response:
 )
 def accountability_report(
     _who: Who,
-    channel: Annotated[s.ChannelNameOrLabel, Query(description="发布渠道（名称或发布形式）")],
-    url: Annotated[str | None, Query(pattern=s.NO_NUL, description="发布链接")] = None,
+    channel: Annotated[ChannelNameOrLabel, Query(description="发布渠道（名称或发布形式）")],
+    url: Annotated[str | None, Query(pattern=NO_NUL, description="发布链接")] = None,
     external_id: Annotated[
-        str | None, Query(alias="id", pattern=s.NO_NUL, description="平台发布编号")
+        str | None, Query(alias="id", pattern=NO_NUL, description="平台发布编号")
     ] = None,
 ) -> dict[str, Any]:
     app = get_app()

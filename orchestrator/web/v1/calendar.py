@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from orchestrator.errors import InvalidInput
 from orchestrator.services import calendar
-from orchestrator.web import schemas as s
-from orchestrator.web.auth import Principal
-from orchestrator.web.deps import get_app, principal
+from orchestrator.web.deps import Who, get_app
 from orchestrator.web.pages_calendar import office_view
 from orchestrator.web.refusals import ApiRoute, refusals
+from orchestrator.web.schemas import ChannelName, Day
+from orchestrator.web.v1.shared import iso_day
 
+# No answer_other_methods here (unlike the other resources): another method on /calendar gets
+# Starlette's own 405, as it always has.
 router = APIRouter(prefix="/api/v1", tags=["排期日历"], route_class=ApiRoute)
-Who = Annotated[Principal, Depends(principal)]
 
 
 class PendingOut(BaseModel):
@@ -66,12 +66,7 @@ class CalendarOut(BaseModel):
 
 
 def _day(text: str | None, name: str, default: date) -> date:
-    if text is None:
-        return default
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"{name}“{text}”不是有效日期", code="bad_date") from None
+    return default if text is None else iso_day(text, f"{name}“{text}”不是有效日期")
 
 
 @router.get(
@@ -82,9 +77,9 @@ def _day(text: str | None, name: str, default: date) -> date:
 )
 def get_calendar(
     _who: Who,
-    date_from: Annotated[s.Day | None, Query(alias="from", description="开始日期（含）")] = None,
-    date_to: Annotated[s.Day | None, Query(alias="to", description="结束日期（含）")] = None,
-    channel: Annotated[s.ChannelName | None, Query(description="只看一个渠道")] = None,
+    date_from: Annotated[Day | None, Query(alias="from", description="开始日期（含）")] = None,
+    date_to: Annotated[Day | None, Query(alias="to", description="结束日期（含）")] = None,
+    channel: Annotated[ChannelName | None, Query(description="只看一个渠道")] = None,
 ) -> CalendarOut:
     monday, _ = calendar.week_of(calendar.shanghai_today())
     start = _day(date_from, "开始日期", monday)
