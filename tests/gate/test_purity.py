@@ -24,7 +24,7 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def test_gate_imports_only_the_stdlib_nacl_and_itself() -> None:
-    modules = {m for path in GATE.glob("*.py") for m in imported_modules(path)}
+    modules = {m for path in GATE.rglob("*.py") for m in imported_modules(path)}
     assert modules, "no imports found: the scan is broken"
     roots = {m.split(".")[0] for m in modules}
     outside = roots - set(sys.stdlib_module_names) - ALLOWED_THIRD_PARTY - {"gate"}
