@@ -8,14 +8,13 @@ them in the order they are matched.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from orchestrator.web.console import alerts, board, health, item, signin, static
 from orchestrator.web.console.item_history import text_lines
+from orchestrator.web.console.routers import gathered
 from orchestrator.web.console.signin import local_path
 
 __all__ = ["local_path", "router", "text_lines"]
 
-router = APIRouter(include_in_schema=False)
-for part in (static, signin, board, item, health, alerts):
-    router.include_router(part.router)
+router = gathered(
+    static.router, signin.router, board.router, item.router, health.router, alerts.router
+)

@@ -7,13 +7,10 @@ console and the REST API both show.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from orchestrator.web.console import calendar_feeds, calendar_moves, calendar_view
 from orchestrator.web.console.calendar_view import office_view
+from orchestrator.web.console.routers import gathered
 
 __all__ = ["office_view", "router"]
 
-router = APIRouter(include_in_schema=False)
-for part in (calendar_view, calendar_moves, calendar_feeds):
-    router.include_router(part.router)
+router = gathered(calendar_view.router, calendar_moves.router, calendar_feeds.router)

@@ -9,13 +9,10 @@ order they are matched.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from orchestrator.web.console import editor, reviewing, submit, todo, upward
+from orchestrator.web.console.routers import gathered
 from orchestrator.web.console.submit_form import FormValues, Uploads, build_draft
 
 __all__ = ["FormValues", "Uploads", "build_draft", "router"]
 
-router = APIRouter(include_in_schema=False)
-for part in (todo, submit, editor, reviewing, upward):
-    router.include_router(part.router)
+router = gathered(todo.router, submit.router, editor.router, reviewing.router, upward.router)

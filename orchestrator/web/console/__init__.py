@@ -18,5 +18,5 @@
     reports         statistics and bulletins
 
 orchestrator.web.pages, pages_work, pages_manual, pages_me, pages_calendar and pages_reports
-each gather some of these routers into the one `router` the application includes.
+each gather some of these routers into the one `router` the application includes (routers).
 """
