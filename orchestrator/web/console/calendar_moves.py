@@ -14,9 +14,8 @@ permissions refuse is refused here with the same reason. A request sent with
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -24,7 +23,7 @@ from orchestrator.errors import InvalidInput, NotFound, SanshenError
 from orchestrator.models import Publication
 from orchestrator.services import amendments, daterequests
 from orchestrator.web.console.calendar_view import office_view
-from orchestrator.web.console.common import Who
+from orchestrator.web.console.common import FormFlag, FormText, Who
 from orchestrator.web.deps import RowId, get_app, publisher
 from orchestrator.web.templating import channel_label, flash, local
 
@@ -124,11 +123,11 @@ def move_action(
     request: Request,
     pub_id: RowId,
     who: Who,
-    day: Annotated[str, Form()] = "",
-    at: Annotated[str, Form()] = "",
-    comment: Annotated[str, Form()] = "",
-    over_ok: Annotated[bool, Form()] = False,
-    back: Annotated[str, Form()] = "",
+    day: FormText = "",
+    at: FormText = "",
+    comment: FormText = "",
+    over_ok: FormFlag = False,
+    back: FormText = "",
 ) -> Response:
     try:
         new_day, clock = _day_and_time(day, at)
@@ -152,8 +151,8 @@ def cancel_action(
     request: Request,
     pub_id: RowId,
     who: Who,
-    reason: Annotated[str, Form()] = "",
-    back: Annotated[str, Form()] = "",
+    reason: FormText = "",
+    back: FormText = "",
 ) -> Response:
     try:
         if not reason.strip():
@@ -170,9 +169,9 @@ def request_action(
     request_id: RowId,
     decision: str,
     who: Who,
-    password: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
-    back: Annotated[str, Form()] = "",
+    password: FormText = "",
+    note: FormText = "",
+    back: FormText = "",
 ) -> Response:
     app = get_app()
     try:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Form
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +24,9 @@ from orchestrator.web.refusals import STATUS_BY_ERROR
 from orchestrator.web.templating import SHANGHAI, flash
 
 Who = Annotated[Principal, Depends(principal)]
+# A posted form's text field and checkbox, as handler parameters.
+FormText = Annotated[str, Form()]
+FormFlag = Annotated[bool, Form()]
 
 
 def utc_now() -> datetime:

@@ -4,9 +4,9 @@ verdict and the person's buttons; the part that changes is polled like the board
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -20,7 +20,7 @@ from orchestrator.services.review import carried, review_record
 from orchestrator.states import State
 from orchestrator.web import auth
 from orchestrator.web.console.attention import overdue
-from orchestrator.web.console.common import Who, ordered_channels
+from orchestrator.web.console.common import FormFlag, FormText, Who, ordered_channels
 from orchestrator.web.console.item_actions import ActionForm, act, offered_actions
 from orchestrator.web.console.item_history import review_views, version_views
 from orchestrator.web.deps import RowId, get_app, publisher
@@ -113,14 +113,14 @@ def publication_action(
     pub_id: RowId,
     action: str,
     who: Who,
-    reason: Annotated[str, Form()] = "",
-    when: Annotated[str, Form()] = "",
-    now: Annotated[bool, Form()] = False,
-    url: Annotated[str, Form()] = "",
-    checked: Annotated[bool, Form()] = False,
-    new_date: Annotated[str, Form()] = "",
-    at: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
+    reason: FormText = "",
+    when: FormText = "",
+    now: FormFlag = False,
+    url: FormText = "",
+    checked: FormFlag = False,
+    new_date: FormText = "",
+    at: FormText = "",
+    password: FormText = "",
 ) -> Response:
     with get_app().db.read() as session:
         pub = session.get(Publication, pub_id)
@@ -137,7 +137,7 @@ def publication_action(
 
 
 @router.post("/items/{submission_id}/retract-all")
-def retract_all(submission_id: RowId, who: Who, reason: Annotated[str, Form()] = "") -> Response:
+def retract_all(submission_id: RowId, who: Who, reason: FormText = "") -> Response:
     try:
         if not reason.strip():
             raise InvalidInput("撤稿必须填写原因", code="reason_required")

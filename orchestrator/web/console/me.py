@@ -17,7 +17,7 @@ from orchestrator.errors import InvalidInput
 from orchestrator.permissions import person_by_username
 from orchestrator.services import notifications, org
 from orchestrator.web.auth import Principal
-from orchestrator.web.console.common import Who
+from orchestrator.web.console.common import FormText, Who
 from orchestrator.web.deps import get_app
 from orchestrator.web.templating import flash, page
 
@@ -52,10 +52,10 @@ async def notify_page(request: Request, who: Who) -> Response:
 async def notify_save(
     request: Request,
     who: Who,
-    wecom_userid: Annotated[str, Form()] = "",
-    email: Annotated[str, Form()] = "",
+    wecom_userid: FormText = "",
+    email: FormText = "",
     via: Annotated[list[str] | None, Form()] = None,
-    digest: Annotated[str, Form()] = "",
+    digest: FormText = "",
 ) -> Response:
     def work() -> None:
         with get_app().db.session() as session:

@@ -15,9 +15,9 @@ import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,7 +35,7 @@ from orchestrator.services.hub import ChannelHub
 from orchestrator.services.publishing import get_publication
 from orchestrator.states import State
 from orchestrator.web.auth import Principal
-from orchestrator.web.console.common import Who, flash_outcome
+from orchestrator.web.console.common import FormText, Who, flash_outcome
 from orchestrator.web.deps import RowId, get_app, publisher
 from orchestrator.web.downloads import attachment
 from orchestrator.web.templating import flash, page
@@ -189,10 +189,10 @@ async def package_published(
     request: Request,
     pub_id: RowId,
     who: Who,
-    url: Annotated[str, Form()] = "",
-    external_id: Annotated[str, Form()] = "",
-    comment: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
+    url: FormText = "",
+    external_id: FormText = "",
+    comment: FormText = "",
+    password: FormText = "",
 ) -> Response:
     def work() -> tuple[str, str]:
         done = manual.record_published(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gate.model import STAGE_ORDER
 from orchestrator.errors import Unauthenticated
 from orchestrator.web import auth
-from orchestrator.web.console.common import Who
+from orchestrator.web.console.common import FormText, Who
 from orchestrator.web.deps import get_app
 from orchestrator.web.templating import load_me, templates
 
@@ -65,10 +63,10 @@ def login_form(request: Request, next: str = "") -> HTMLResponse:
 @router.post("/login", response_class=HTMLResponse)
 def login(
     request: Request,
-    username: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "",
-    csrf_token: Annotated[str, Form()] = "",
+    username: FormText = "",
+    password: FormText = "",
+    next: FormText = "",
+    csrf_token: FormText = "",
 ) -> Response:
     app = get_app()
     if not auth.login_csrf_ok(request.cookies.get(auth.LOGIN_CSRF_COOKIE), csrf_token):
