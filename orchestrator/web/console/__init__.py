@@ -17,6 +17,10 @@
     calendar_view, calendar_moves, calendar_feeds   排期日历: the grid, moves and 改期, .ics
     reports         statistics and bulletins
 
+Shared by them: common (the signed-in person as a parameter, the clock, form fields, the
+channels' order, an action's outcome as a flash), attention (which rows are overdue or need a
+look), routers (gathering routers into one).
+
 orchestrator.web.pages, pages_work, pages_manual, pages_me, pages_calendar and pages_reports
-each gather some of these routers into the one `router` the application includes (routers).
+each gather some of these routers into the one `router` the application includes.
 """
