@@ -30,8 +30,11 @@ from sqlalchemy.orm import selectinload
 
 from gate.model import Decision, ReviewStage, Role
 from orchestrator.models import Person
+from orchestrator.services.submissions import channel_catalogue
+from orchestrator.services.verification import TRIGGER_LABELS
 from orchestrator.states import State
 from orchestrator.web.auth import Principal
+from orchestrator.web.deps import get_app
 
 HERE = Path(__file__).parent
 TEMPLATE_DIR = HERE / "templates"
@@ -61,8 +64,6 @@ def state_label(value: str | None) -> str:
 @cache
 def channel_names() -> dict[str, str]:
     """Registered channels: name → 发布形式 (政府网站, 微信公众号, …), in registry order."""
-    from orchestrator.services.submissions import channel_catalogue
-
     return channel_catalogue()
 
 
@@ -93,12 +94,6 @@ VERDICT_LABELS = {
 }
 
 
-def verification_triggers() -> Mapping[str, str]:
-    from orchestrator.services.verification import TRIGGER_LABELS
-
-    return TRIGGER_LABELS
-
-
 def duration(value: timedelta) -> str:
     """A wait for people: 35 分钟, 5 小时, 2 天 3 小时."""
     minutes = int(value.total_seconds() // 60)
@@ -126,7 +121,7 @@ templates.env.filters.update(
     operation_label=_label(OPERATION_LABELS),
     outcome_label=_label(OUTCOME_LABELS),
     verdict_label=_label(VERDICT_LABELS),
-    trigger_label=_label(verification_triggers()),
+    trigger_label=_label(TRIGGER_LABELS),
 )
 
 
@@ -143,8 +138,6 @@ class Me:
 
 
 def load_me(principal: Principal, now: datetime | None = None) -> Me:
-    from orchestrator.web.deps import get_app
-
     now = now or datetime.now(UTC)
     with get_app().db.read() as session:
         person = session.scalar(
