@@ -17,7 +17,7 @@ from gate.model import Role
 from orchestrator import audit, keys
 from orchestrator.errors import Conflict, InvalidInput, NotFound
 from orchestrator.models import Department, Person, RoleAssignment
-from orchestrator.permissions import person_by_username
+from orchestrator.permissions import person_by_username as person_by_username  # re-exported
 
 ROLE_BY_NAME: dict[str, Role] = {r.value: r for r in Role} | {r.label: r for r in Role}
 
