@@ -14,9 +14,11 @@ among 100,000 is measured by bench/console.py.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, select
@@ -253,21 +255,29 @@ def _first(rows: list[Row], per_day: int | None) -> tuple[list[Row], Counter[dat
     return shown, hidden
 
 
+# What a block says of its item (read with its publication row or its 审批表 row): see _item.
+ITEM_COLUMNS = (Version.title, Department.name, Submission.repost_of_id, Version.repost_platform)
+
+
+def _item(columns: Sequence[Any]) -> dict[str, Any]:
+    """A block's title, department and 转载 mark (a repost, or a version citing a source), from
+    the values of ITEM_COLUMNS."""
+    title, department, repost_of, repost_platform = columns
+    return {
+        "title": title,
+        "department": department,
+        "repost": bool(repost_of or repost_platform),
+    }
+
+
 def _detailed(session: Session, rows: list[Row]) -> list[Block]:
-    details = {}
+    details: dict[int, list[Any]] = {}
     ids = [r[0] for r in rows]
     for chunk in (ids[i : i + 900] for i in range(0, len(ids), 900)):  # SQLite's bound limit
         details.update(
             (pub_id, rest)
             for pub_id, *rest in session.execute(
-                select(
-                    Publication.id,
-                    Publication.submission_id,
-                    Version.title,
-                    Department.name,
-                    Submission.repost_of_id,
-                    Version.repost_platform,
-                )
+                select(Publication.id, Publication.submission_id, *ITEM_COLUMNS)
                 .join(Version, Version.id == Publication.version_id)
                 .join(Submission, Submission.id == Publication.submission_id)
                 .join(Department, Department.id == Submission.department_id)
@@ -277,7 +287,7 @@ def _detailed(session: Session, rows: list[Row]) -> list[Block]:
     pending = _pending(session, [r[0] for r in rows if r[2] in amendments.WAITING])
     blocks = []
     for pub_id, channel, state, at, day in rows:
-        sub_id, title, department, repost_of, repost_platform = details[pub_id]
+        sub_id, *item = details[pub_id]
         blocks.append(
             Block(
                 day=day,
@@ -285,9 +295,7 @@ def _detailed(session: Session, rows: list[Row]) -> list[Block]:
                 channel=channel,
                 state=state,
                 submission_id=sub_id,
-                title=title,
-                department=department,
-                repost=bool(repost_of or repost_platform),
+                **_item(item),
                 publication_id=pub_id,
                 request=pending.get(pub_id),
             )
@@ -310,7 +318,7 @@ def _pending(session: Session, pub_ids: list[int]) -> dict[int, Pending]:
         .join(Person, Person.id == DateChangeRequest.requested_by_id)
         .where(DateChangeRequest.state == PENDING, DateChangeRequest.publication_id.in_(pub_ids))
     )
-    return {pub_id: Pending(*rest) for pub_id, *rest in rows}
+    return {row[0]: Pending(*row[1:]) for row in rows}
 
 
 def _planned(session: Session, start: date, end: date, names: list[str]) -> list[Block]:
@@ -322,10 +330,7 @@ def _planned(session: Session, start: date, end: date, names: list[str]) -> list
             ChannelRequestRow.channel,
             ChannelRequestRow.publish_date,
             Version.submission_id,
-            Version.title,
-            Department.name,
-            Submission.repost_of_id,
-            Version.repost_platform,
+            *ITEM_COLUMNS,
         )
         .join(Version, Version.id == ChannelRequestRow.version_id)
         .join(Submission, Submission.id == Version.submission_id)
@@ -347,17 +352,8 @@ def _planned(session: Session, start: date, end: date, names: list[str]) -> list
         )
     ).all()
     return [
-        Block(
-            day=day,
-            at=None,
-            channel=channel,
-            state=PLANNED,
-            submission_id=sub_id,
-            title=title,
-            department=department,
-            repost=bool(repost_of or repost_platform),
-        )
-        for channel, day, sub_id, title, department, repost_of, repost_platform in found
+        Block(day=day, at=None, channel=channel, state=PLANNED, submission_id=sub_id, **_item(item))
+        for channel, day, sub_id, *item in found
     ]
 
 
