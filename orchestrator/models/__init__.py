@@ -14,13 +14,18 @@ from orchestrator.models.people import (
     RoleAssignment,
     WebSession,
 )
-from orchestrator.models.publications import Attempt, ManualAction, Publication, Verification
+from orchestrator.models.publications import (
+    Attempt,
+    DateChangeRequest,
+    ManualAction,
+    Publication,
+    Verification,
+)
 from orchestrator.models.records import Alert, ArchiveEntry, AuditEvent, AuditHead, Notification
 from orchestrator.models.submissions import (
     Blob,
     ChannelRequestRow,
     DateAmendment,
-    DateChangeRequest,
     ReviewAction,
     Submission,
     Version,

@@ -1,13 +1,15 @@
 """Publications (one version on one channel) and what happened to them: the calls to the
-platform, what a person did by hand on an assisted channel, and the checks of the live page."""
+platform, what a person did by hand on an assisted channel, the checks of the live page, and
+the 改期申请 waiting to move a row to another day."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -141,3 +144,38 @@ class Verification(Base):
     diff: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"segments": [[op, text]...]}
     images: Mapped[dict[str, Any]] = mapped_column(default=dict)
     duration_ms: Mapped[int] = mapped_column(default=0)
+
+
+class DateChangeRequest(Base):
+    """改期申请: 政府网站运行科 asks to move a signed row to another day; it stays pending until
+    the 宣传分管领导 signs it (then `amendment_id` names the signed 改期) or refuses it. At most
+    one pending request per row (a partial unique index)."""
+
+    __tablename__ = "date_change_requests"
+    __table_args__ = (
+        Index(
+            "uq_date_change_requests_pending",
+            "publication_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), index=True)
+    old_date: Mapped[date] = mapped_column(Date)
+    new_date: Mapped[date] = mapped_column(Date)
+    at_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" Shanghai, None: same time
+    comment: Mapped[str] = mapped_column(Text, default="")
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # signed, refused, withdrawn
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    amendment_id: Mapped[int | None] = mapped_column(ForeignKey("date_amendments.id"))
+
+    publication: Mapped[Publication] = relationship()
+    requested_by: Mapped[Person] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id])

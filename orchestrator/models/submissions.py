@@ -1,5 +1,5 @@
 """稿件 and what is signed on them: immutable versions with their images and 审批表 rows, the
-signed review actions, 改期 and 改期申请, and the blobs they point at."""
+signed review actions and 改期, and the blobs they point at."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -24,7 +23,6 @@ from orchestrator.models.base import Base, utcnow
 
 if TYPE_CHECKING:
     from orchestrator.models.people import Department, Person
-    from orchestrator.models.publications import Publication
 
 
 class Blob(Base):
@@ -182,38 +180,3 @@ class DateAmendment(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
 
     actor: Mapped[Person] = relationship()
-
-
-class DateChangeRequest(Base):
-    """改期申请: 政府网站运行科 asks to move a signed row to another day; it stays pending until
-    the 宣传分管领导 signs it (then `amendment_id` names the signed 改期) or refuses it. At most
-    one pending request per row (a partial unique index)."""
-
-    __tablename__ = "date_change_requests"
-    __table_args__ = (
-        Index(
-            "uq_date_change_requests_pending",
-            "publication_id",
-            unique=True,
-            sqlite_where=text("state = 'pending'"),
-            postgresql_where=text("state = 'pending'"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id"), index=True)
-    old_date: Mapped[date] = mapped_column(Date)
-    new_date: Mapped[date] = mapped_column(Date)
-    at_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" Shanghai, None: same time
-    comment: Mapped[str] = mapped_column(Text, default="")
-    requested_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # signed, refused, withdrawn
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    decided_at: Mapped[datetime | None]
-    decision_note: Mapped[str] = mapped_column(Text, default="")
-    amendment_id: Mapped[int | None] = mapped_column(ForeignKey("date_amendments.id"))
-
-    publication: Mapped[Publication] = relationship()
-    requested_by: Mapped[Person] = relationship(foreign_keys=[requested_by_id])
-    decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id])
