@@ -11,6 +11,8 @@ from sqlalchemy.orm import DeclarativeBase
 
 from orchestrator.db import UTCDateTime
 
+MODELS_PACKAGE = "orchestrator.models"
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -28,3 +30,11 @@ class Base(DeclarativeBase):
         }
     )
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}  # noqa: RUF012
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        # A flush inserts the rows of tables with no relationship() between them in the order
+        # of their mappers' "module.Class" keys (a Blob before the Verification that names it
+        # as its snapshot, a Publication after the DateAmendment naming it). The models were one
+        # module, orchestrator.models: their keys stay what they were, so flushes run as before.
+        cls.__mapper__._sort_key = f"{MODELS_PACKAGE}.{cls.__name__}"
