@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _seconds(default: float, description: str) -> Any:
+    """A duration in seconds: more than zero."""
+    return Field(default=default, gt=0, description=description)
+
+
+def _at_least_one(default: int, description: str) -> Any:
+    """A count, or a whole number of minutes or hours: one at least."""
+    return Field(default=default, ge=1, description=description)
 
 
 class Settings(BaseSettings):
@@ -36,37 +46,29 @@ class Settings(BaseSettings):
     default_publish_time: str = Field(
         default="09:00", pattern=r"^\d{2}:\d{2}$", description="审批表只写日期时的默认发布时刻"
     )
-    scheduler_interval: float = Field(default=0.5, gt=0, description="到期扫描间隔（秒）")
-    max_queued_per_channel: int = Field(
-        default=20, ge=1, description="每个渠道同时排队的发布上限（其余留在数据库中待调度）"
+    scheduler_interval: float = _seconds(0.5, "到期扫描间隔（秒）")
+    max_queued_per_channel: int = _at_least_one(
+        20, "每个渠道同时排队的发布上限（其余留在数据库中待调度）"
     )
-    reconcile_interval: float = Field(
-        default=1.0,
-        gt=0,
-        description="核对（对账）轮次间隔（秒）：每轮只查已到查询时间的稿件，轮次密则查询分散、不扎堆",
+    reconcile_interval: float = _seconds(
+        1.0, "核对（对账）轮次间隔（秒）：每轮只查已到查询时间的稿件，轮次密则查询分散、不扎堆"
     )
-    reconcile_batch: int = Field(
-        default=20, ge=1, description="每轮最多核对的稿件数（发送中、已提交各计），其余留待下一轮"
+    reconcile_batch: int = _at_least_one(
+        20, "每轮最多核对的稿件数（发送中、已提交各计），其余留待下一轮"
     )
     reconcile_concurrency: int = Field(
         default=4, ge=1, le=32, description="核对时同时向平台查询的条数（线程数）"
     )
-    alert_interval: float = Field(default=15.0, gt=0, description="告警扫描与推送间隔（秒）")
-    verify_interval: float = Field(
-        default=60.0, gt=0, description="发布核验（巡检）轮次间隔（秒）：每轮核验到期的在线页面"
+    alert_interval: float = _seconds(15.0, "告警扫描与推送间隔（秒）")
+    verify_interval: float = _seconds(
+        60.0, "发布核验（巡检）轮次间隔（秒）：每轮核验到期的在线页面"
     )
-    verify_every: float = Field(
-        default=86400.0, gt=0, description="在线稿件的巡检周期（秒），缺省每天一次"
+    verify_every: float = _seconds(86400.0, "在线稿件的巡检周期（秒），缺省每天一次")
+    verify_first_day_every: float = _seconds(
+        3600.0, "发布后第一天内的巡检周期（秒），缺省每小时一次"
     )
-    verify_first_day_every: float = Field(
-        default=3600.0,
-        gt=0,
-        description="发布后第一天内的巡检周期（秒），缺省每小时一次",
-    )
-    verify_retry_after: float = Field(
-        default=600.0, gt=0, description="页面无法访问时，多久后再核验（秒）"
-    )
-    verify_batch: int = Field(default=50, ge=1, description="每轮最多核验的页面数")
+    verify_retry_after: float = _seconds(600.0, "页面无法访问时，多久后再核验（秒）")
+    verify_batch: int = _at_least_one(50, "每轮最多核验的页面数")
     verify_concurrency: int = Field(
         default=4, ge=1, le=32, description="核验时同时抓取的页面数（每个主机另有限制）"
     )
@@ -76,46 +78,34 @@ class Settings(BaseSettings):
     verify_host_rate: float = Field(
         default=2.0, gt=0, description="同一主机每秒最多开始抓取的页面数"
     )
-    verify_read_timeout: float = Field(default=10.0, gt=0, description="抓取页面的读取超时（秒）")
+    verify_read_timeout: float = _seconds(10.0, "抓取页面的读取超时（秒）")
     verify_max_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, description="抓取页面的大小上限（字节）"
     )
-    takedown_check_interval: float = Field(
-        default=300.0, gt=0, description="待人工撤下的稿件多久核验一次页面是否已删除（秒）"
+    takedown_check_interval: float = _seconds(
+        300.0, "待人工撤下的稿件多久核验一次页面是否已删除（秒）"
     )
-    retry_max_attempts: int = Field(default=6, ge=1, description="每个渠道最多发送尝试次数")
-    retry_window: float = Field(default=3600, gt=0, description="自首次尝试起重试的最长时间（秒）")
-    retry_base_delay: float = Field(default=5, gt=0, description="指数退避的起始间隔（秒）")
-    retry_max_delay: float = Field(default=300, gt=0, description="单次退避上限（秒）")
+    retry_max_attempts: int = _at_least_one(6, "每个渠道最多发送尝试次数")
+    retry_window: float = _seconds(3600, "自首次尝试起重试的最长时间（秒）")
+    retry_base_delay: float = _seconds(5, "指数退避的起始间隔（秒）")
+    retry_max_delay: float = _seconds(300, "单次退避上限（秒）")
     task_time_limit: int = Field(default=120, ge=5, description="单次发送任务的硬时限（秒）")
-    settle_after: float = Field(
-        default=150, gt=0, description="“发送中”超过此时间即向平台核对（秒，须大于任务时限）"
+    settle_after: float = _seconds(150, "“发送中”超过此时间即向平台核对（秒，须大于任务时限）")
+    settle_max_checks: int = _at_least_one(
+        8, "“发送中”稿件向平台核对失败的最多次数，达到即转为“结果未确认”交人工核对"
     )
-    settle_max_checks: int = Field(
-        default=8,
-        ge=1,
-        description="“发送中”稿件向平台核对失败的最多次数，达到即转为“结果未确认”交人工核对",
+    settle_window: float = _seconds(
+        3600, "自开始发送起向平台核对的最长时间（秒），超过即转为“结果未确认”"
     )
-    settle_window: float = Field(
-        default=3600,
-        gt=0,
-        description="自开始发送起向平台核对的最长时间（秒），超过即转为“结果未确认”",
+    queued_stale_after: float = _seconds(120, "排队超过此时间重新投递（秒）")
+    unconfirmed_after: float = _seconds(
+        7200, "本单位平台已提交但迟迟未确认，超过此时间转为“结果未确认”（秒）"
     )
-    queued_stale_after: float = Field(default=120, gt=0, description="排队超过此时间重新投递（秒）")
-    unconfirmed_after: float = Field(
-        default=7200,
-        gt=0,
-        description="本单位平台已提交但迟迟未确认，超过此时间转为“结果未确认”（秒）",
+    upward_unconfirmed_after: float = _seconds(
+        14 * 86400, "对上报送等待采用的最长时间（秒），超过转为“结果未确认”"
     )
-    upward_unconfirmed_after: float = Field(
-        default=14 * 86400,
-        gt=0,
-        description="对上报送等待采用的最长时间（秒），超过转为“结果未确认”",
-    )
-    confirm_first_check: float = Field(
-        default=30, gt=0, description="提交后首次向平台查询结果（秒）"
-    )
-    confirm_max_interval: float = Field(default=3600, gt=0, description="查询结果的最长间隔（秒）")
+    confirm_first_check: float = _seconds(30, "提交后首次向平台查询结果（秒）")
+    confirm_max_interval: float = _seconds(3600, "查询结果的最长间隔（秒）")
     upward_hold_days: int = Field(
         default=3,
         ge=1,
@@ -146,20 +136,12 @@ class Settings(BaseSettings):
         description="告警 Webhook 地址（POST JSON：kind、publication_id、channel、title、state、"
         "message、at）；留空则不推送",
     )
-    alert_overdue_after: float = Field(
-        default=900,
-        gt=0,
-        description="到了发布时间仍未发出（待发布或排队中）超过此时长即告警“逾期未发”（秒）",
+    alert_overdue_after: float = _seconds(
+        900, "到了发布时间仍未发出（待发布或排队中）超过此时长即告警“逾期未发”（秒）"
     )
-    alert_max_attempts: int = Field(
-        default=8, ge=1, description="每条告警最多推送几次，之后标记为推送失败"
-    )
-    alert_retry_base_delay: float = Field(
-        default=30, gt=0, description="告警推送失败后首次重试的间隔（秒），之后每次加倍"
-    )
-    alert_retry_max_delay: float = Field(
-        default=3600, gt=0, description="告警推送重试的最长间隔（秒）"
-    )
+    alert_max_attempts: int = _at_least_one(8, "每条告警最多推送几次，之后标记为推送失败")
+    alert_retry_base_delay: float = _seconds(30, "告警推送失败后首次重试的间隔（秒），之后每次加倍")
+    alert_retry_max_delay: float = _seconds(3600, "告警推送重试的最长间隔（秒）")
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="控制台对外地址：通知中的链接以此开头（如 https://sanshen.example.gov.cn）",
@@ -184,13 +166,13 @@ class Settings(BaseSettings):
         default="ssl", description="SMTP 加密方式：none、starttls 或 ssl"
     )
     smtp_sender: str = Field(default="sanshen@localhost", description="通知邮件的发件人地址")
-    notify_interval: float = Field(default=10.0, gt=0, description="通知扫描与发送间隔（秒）")
+    notify_interval: float = _seconds(10.0, "通知扫描与发送间隔（秒）")
     notify_digest_at: str = Field(
         default="08:30",
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
         description="选择每日汇总的人，每天几点（上海时间）收到前一段时间的通知汇总",
     )
-    notify_max_attempts: int = Field(default=8, ge=1, description="每条通知最多发送几次")
+    notify_max_attempts: int = _at_least_one(8, "每条通知最多发送几次")
     holidays_file: Path | None = Field(
         default=None,
         description="本单位节假日文件（YAML：holidays 休息日、workdays 调休上班日），优先于内置",
@@ -215,10 +197,10 @@ class Settings(BaseSettings):
         default="text",
         description="日志格式：text 便于阅读；json 每行一个 JSON 对象，供日志系统采集",
     )
-    session_idle_minutes: int = Field(default=120, ge=1, description="网页会话闲置多久失效（分钟）")
-    session_max_hours: int = Field(default=12, ge=1, description="网页会话最长有效期（小时）")
-    login_max_failures: int = Field(default=5, ge=1, description="连续输错密码几次后暂时锁定账户")
-    login_lockout_minutes: int = Field(default=15, ge=1, description="账户锁定时长（分钟）")
+    session_idle_minutes: int = _at_least_one(120, "网页会话闲置多久失效（分钟）")
+    session_max_hours: int = _at_least_one(12, "网页会话最长有效期（小时）")
+    login_max_failures: int = _at_least_one(5, "连续输错密码几次后暂时锁定账户")
+    login_lockout_minutes: int = _at_least_one(15, "账户锁定时长（分钟）")
     upload_max_mb: int = Field(
         default=20,
         ge=1,

@@ -7,6 +7,7 @@ from orchestrator.cli import reports as reports  # registers `sanshen form/archi
 from orchestrator.cli import stats as stats  # registers `sanshen stats` and `sanshen bulletin`
 from orchestrator.cli import tokens as tokens  # registers `sanshen token`
 from orchestrator.cli import up as up  # registers `sanshen up`
+from orchestrator.cli import upward as upward  # registers `sanshen upward`
 from orchestrator.cli import verifying as verifying  # registers `sanshen verify`
 from orchestrator.cli.base import app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -104,21 +105,21 @@ def person_add(
 
 @person_app.command("grant", help="授予角色（自当前时刻起生效）")
 def person_grant(username: UsernameArg, role: RoleArg, as_json: JsonOpt = False) -> None:
-    def work() -> dict[str, Any]:
-        with ctx().session() as session:
-            person = org.person_by_username(session, username)
-            org.grant_role(session, person, org.parse_role(role), actor="cli")
-            return org.describe_person(person)
-
-    run(as_json, work, lambda r: typer.echo(f"{r['username']} 当前角色：{role_labels(r['roles'])}"))
+    change_role(org.grant_role, username, role, as_json)
 
 
 @person_app.command("revoke", help="撤销角色（自当前时刻起失效，历史签名不受影响）")
 def person_revoke(username: UsernameArg, role: RoleArg, as_json: JsonOpt = False) -> None:
+    change_role(org.revoke_role, username, role, as_json)
+
+
+def change_role(change: Callable[..., object], username: str, role: str, as_json: bool) -> None:
+    """Grant or revoke one role from now on, then show the person's current roles."""
+
     def work() -> dict[str, Any]:
         with ctx().session() as session:
             person = org.person_by_username(session, username)
-            org.revoke_role(session, person, org.parse_role(role), actor="cli")
+            change(session, person, org.parse_role(role), actor="cli")
             return org.describe_person(person)
 
     run(as_json, work, lambda r: typer.echo(f"{r['username']} 当前角色：{role_labels(r['roles'])}"))

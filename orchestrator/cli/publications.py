@@ -9,8 +9,6 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import select
 
-from channels.base import ChannelKind
-from channels.registry import load_channels
 from orchestrator.cli.base import (
     SHANGHAI,
     STATE_LABEL_BY_CODE,
@@ -29,12 +27,10 @@ from orchestrator.cli.base import (
     run,
     state_code,
 )
-from orchestrator.cli.content import describe_submission, show_submission
 from orchestrator.cli.table import table
 from orchestrator.errors import InvalidInput
 from orchestrator.models import Publication
-from orchestrator.permissions import require
-from orchestrator.services import amendments, reposts, submissions
+from orchestrator.services import amendments
 from orchestrator.services.hub import MemoryRateGate, hub_for, running_broker
 from orchestrator.services.publishing import Publisher, get_publication
 from orchestrator.states import State
@@ -42,9 +38,7 @@ from orchestrator.states import State
 # --- publications ---------------------------------------------------------------------------
 
 pub_app = typer.Typer(help="各渠道发布：查看、改期、取消、撤稿、重发、确认", no_args_is_help=True)
-upward_app = typer.Typer(help="综合科：对上报送队列与转载", no_args_is_help=True)
 app.add_typer(pub_app, name="publication")
-app.add_typer(upward_app, name="upward")
 
 
 def publisher() -> Publisher:
@@ -57,6 +51,23 @@ def publisher() -> Publisher:
     if running_broker(settings) is not None:
         from tasks.jobs import enqueue
     return Publisher(app, hub_for(settings.data_dir), MemoryRateGate(), enqueue=enqueue)
+
+
+def act_on(
+    pub_id: int,
+    as_json: bool,
+    act: Callable[[Publisher], object],
+    result: dict[str, Any],
+    done: str,
+) -> None:
+    """A command that moves one publication: `act` on it, then `result` for scripts or
+    "发布 <id> <done>" for people."""
+
+    def work() -> dict[str, Any]:
+        act(publisher())
+        return {"publication": pub_id, **result}
+
+    run(as_json, work, lambda r: typer.echo(f"发布 {pub_id} {done}"))
 
 
 def describe_publication(pub: Any, with_attempts: bool = False) -> dict[str, Any]:
@@ -255,11 +266,13 @@ def parse_clock(text: str) -> time:
 def publication_cancel(
     pub_id: PublicationArg, actor: ActorOpt, reason: ReasonOpt = "", as_json: JsonOpt = False
 ) -> None:
-    def work() -> dict[str, Any]:
-        publisher().cancel(pub_id, reason=reason, actor=actor)
-        return {"publication": pub_id, "state": "cancelled"}
-
-    run(as_json, work, lambda r: typer.echo(f"发布 {pub_id} 已取消"))
+    act_on(
+        pub_id,
+        as_json,
+        lambda p: p.cancel(pub_id, reason=reason, actor=actor),
+        {"state": "cancelled"},
+        "已取消",
+    )
 
 
 @pub_app.command("retract", help="撤稿（单个渠道）")
@@ -304,11 +317,13 @@ def publication_retry(
     checked: Annotated[bool, typer.Option(help="已在平台核对确认未发布")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    def work() -> dict[str, Any]:
-        publisher().retry(pub_id, actor=actor, checked=checked)
-        return {"publication": pub_id, "state": "queued"}
-
-    run(as_json, work, lambda r: typer.echo(f"发布 {pub_id} 已重新排队"))
+    act_on(
+        pub_id,
+        as_json,
+        lambda p: p.retry(pub_id, actor=actor, checked=checked),
+        {"state": "queued"},
+        "已重新排队",
+    )
 
 
 @pub_app.command("confirm", help="人工确认已在平台发布（或综合科登记上级平台已采用）")
@@ -318,93 +333,10 @@ def publication_confirm(
     actor: ActorOpt,
     as_json: JsonOpt = False,
 ) -> None:
-    def work() -> dict[str, Any]:
-        publisher().confirm_by_hand(pub_id, url=url, actor=actor)
-        return {"publication": pub_id, "state": "published", "url": url}
-
-    run(as_json, work, lambda r: typer.echo(f"发布 {pub_id} 已确认发布：{url}"))
-
-
-@upward_app.command("queue", help="对上报送队列：学习强国、绿色青浦等的报送与采用情况")
-def upward_queue(as_json: JsonOpt = False) -> None:
-
-    def work() -> list[dict[str, Any]]:
-        upward = [n for n, c in load_channels().items() if c.kind is ChannelKind.UPWARD]
-        with ctx().session() as session:
-            query = (
-                select(Publication)
-                .where(Publication.channel.in_(upward))
-                .order_by(Publication.scheduled_at)
-            )
-            return [describe_publication(p) for p in session.scalars(query)]
-
-    run(as_json, work, show_publications)
-
-
-@upward_app.command(
-    "repost", help="转载：为已被上级平台采用的报送生成转载稿（与原稿一致时只需签发）"
-)
-def upward_repost(
-    pub_id: PublicationArg,
-    actor: ActorOpt,
-    channel: Annotated[
-        list[str] | None, typer.Option("--channel", help="转载渠道，缺省为本单位全部平台")
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
-
-    def work() -> dict[str, Any]:
-
-        with ctx().session() as session:
-            require(session, actor, "repost", ChannelKind.UPWARD, datetime.now(SHANGHAI))
-            catalogue = submissions.channel_catalogue()
-            names = [submissions.resolve_channel(c, catalogue) for c in channel or []]
-            sub = reposts.draft_repost(
-                session,
-                ctx().app,
-                get_publication(session, pub_id),
-                actor=actor,
-                channels=names or None,
-            )
-            return describe_submission(sub)
-
-    run(as_json, work, show_submission)
-
-
-@upward_app.command(
-    "cite", help="改引来源：转载稿改为引用这一上级平台的采用（转载稿开始发布前；须重新签发）"
-)
-def upward_cite(pub_id: PublicationArg, actor: ActorOpt, as_json: JsonOpt = False) -> None:
-    def work() -> dict[str, Any]:
-        with ctx().session() as session:
-            require(session, actor, "repost", ChannelKind.UPWARD, datetime.now(SHANGHAI))
-            sub = reposts.cite(session, ctx().app, get_publication(session, pub_id), actor=actor)
-            return describe_submission(sub)
-
-    run(as_json, work, show_submission)
-
-
-@upward_app.command(
-    "release", help="放行：同时对上报送、等待上级采用的本单位平台发布，不再等待，作为本单位稿件发布"
-)
-def upward_release(pub_id: PublicationArg, actor: ActorOpt, as_json: JsonOpt = False) -> None:
-    def work() -> dict[str, Any]:
-        when = publisher().release(pub_id, actor=actor)
-        return {"publication": pub_id, "state": "scheduled", "scheduled_at": when}
-
-    run(
+    act_on(
+        pub_id,
         as_json,
-        work,
-        lambda r: typer.echo(f"发布 {pub_id} 已放行，{local(r['scheduled_at'])} 发布"),
+        lambda p: p.confirm_by_hand(pub_id, url=url, actor=actor),
+        {"state": "published", "url": url},
+        f"已确认发布：{url}",
     )
-
-
-@upward_app.command("drop", help="撤下：等待上级采用的本单位平台发布不再发布")
-def upward_drop(
-    pub_id: PublicationArg, actor: ActorOpt, reason: ReasonOpt, as_json: JsonOpt = False
-) -> None:
-    def work() -> dict[str, Any]:
-        publisher().drop(pub_id, reason=reason, actor=actor)
-        return {"publication": pub_id, "state": "cancelled"}
-
-    run(as_json, work, lambda r: typer.echo(f"发布 {pub_id} 已撤下"))

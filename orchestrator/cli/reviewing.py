@@ -273,7 +273,7 @@ def gate_check(submission_id: SubmissionArg, as_json: JsonOpt = False) -> None:
 def _rows(session: Session, submission_id: int, verdict: Verdict) -> list[dict[str, Any]]:
     """Each publication row of the current version, with the gate's findings about it."""
     rows = []
-    for pub in review.live_rows(session, review.get(session, submission_id).current):
+    for pub in review.live_rows(session, submissions.get(session, submission_id).current):
         problems = [v.code for v in verdict.violations if v.publication == f"P{pub.id}"]
         rows.append(
             {

@@ -14,9 +14,9 @@ among 100,000 is measured by bench/console.py.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, select
@@ -36,118 +36,19 @@ from orchestrator.models import (
     Version,
 )
 from orchestrator.services import amendments
+from orchestrator.services.calendar_model import PLANNED as PLANNED
+from orchestrator.services.calendar_model import Block as Block
+from orchestrator.services.calendar_model import Calendar as Calendar
+from orchestrator.services.calendar_model import Day as Day
+from orchestrator.services.calendar_model import Lane as Lane
+from orchestrator.services.calendar_model import Pending as Pending
 from orchestrator.services.daterequests import PENDING
 from orchestrator.states import State
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PLANNED = "planned"  # the state of a block of an item still in review
 MAX_DAYS = 62  # a month view's six weeks, with room; the API refuses longer spans
 HIDDEN = (State.CANCELLED.value,)  # not going out: off the calendar
 SHOWN = tuple(s.value for s in State if s.value not in HIDDEN)
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A 改期 request waiting for the 宣传分管领导's signature."""
-
-    id: int
-    new_date: date
-    at_time: str | None
-    requested_by: str
-    comment: str
-
-
-@dataclass(frozen=True)
-class Block:
-    day: date  # the Shanghai day it stands on
-    at: datetime | None  # the scheduled moment (UTC); None for a planned block (a whole day)
-    channel: str
-    state: str  # a State value, or PLANNED
-    submission_id: int
-    title: str
-    department: str
-    repost: bool
-    publication_id: int | None = None
-    request: Pending | None = None
-
-    @property
-    def planned(self) -> bool:
-        return self.state == PLANNED
-
-    @property
-    def movable(self) -> bool:
-        """Can still be moved or cancelled: waiting for its time (or held for an adoption)."""
-        return self.publication_id is not None and self.state in amendments.WAITING
-
-    @property
-    def key(self) -> str:
-        return (
-            f"pub-{self.publication_id}"
-            if self.publication_id
-            else (f"plan-{self.submission_id}-{self.channel}")
-        )
-
-
-@dataclass(frozen=True)
-class Day:
-    date: date
-    note: str | None  # 国庆节, 调休上班, …
-    working: bool
-    today: bool
-
-
-@dataclass(frozen=True)
-class Lane:
-    channel: str
-    label: str
-    limit: int | None  # items a day before the day is crowded (None: no limit set)
-
-
-@dataclass(frozen=True)
-class Calendar:
-    start: date
-    end: date  # exclusive
-    days: list[Day]
-    lanes: list[Lane]
-    blocks: list[Block]
-    load: Counter[tuple[str, date]] = field(default_factory=Counter)
-    hidden: Counter[date] = field(default_factory=Counter)  # rows a day not among the blocks
-
-    def more(self, day: date, shown: int) -> int:
-        """How many of `day`'s rows are not among its first `shown` blocks."""
-        return max(len(self.on(day)) - shown, 0) + self.hidden[day]
-
-    def cell(self, channel: str, day: date) -> list[Block]:
-        return [b for b in self.on(day) if b.channel == channel]
-
-    def on(self, day: date) -> list[Block]:
-        return self._by_day.get(day, [])
-
-    def incoming(self, channel: str, day: date) -> list[Block]:
-        """Rows with a pending 改期 request to `day` (shown there as dashed, until signed)."""
-        return self._requested.get((channel, day), [])
-
-    def crowded(self, channel: str, day: date) -> bool:
-        limit = self.limit_of(channel)
-        return limit is not None and self.load[(channel, day)] > limit
-
-    def limit_of(self, channel: str) -> int | None:
-        return next((lane.limit for lane in self.lanes if lane.channel == channel), None)
-
-    @cached_property
-    def _by_day(self) -> dict[date, list[Block]]:
-        found: dict[date, list[Block]] = {}
-        for block in self.blocks:
-            found.setdefault(block.day, []).append(block)
-        return found
-
-    @cached_property
-    def _requested(self) -> dict[tuple[str, date], list[Block]]:
-        found: dict[tuple[str, date], list[Block]] = {}
-        for block in self.blocks:
-            if block.request is not None:
-                found.setdefault((block.channel, block.request.new_date), []).append(block)
-        return found
 
 
 def week_of(day: date) -> tuple[date, date]:
@@ -253,21 +154,29 @@ def _first(rows: list[Row], per_day: int | None) -> tuple[list[Row], Counter[dat
     return shown, hidden
 
 
+# What a block says of its item (read with its publication row or its 审批表 row): see _item.
+ITEM_COLUMNS = (Version.title, Department.name, Submission.repost_of_id, Version.repost_platform)
+
+
+def _item(columns: Sequence[Any]) -> dict[str, Any]:
+    """A block's title, department and 转载 mark (a repost, or a version citing a source), from
+    the values of ITEM_COLUMNS."""
+    title, department, repost_of, repost_platform = columns
+    return {
+        "title": title,
+        "department": department,
+        "repost": bool(repost_of or repost_platform),
+    }
+
+
 def _detailed(session: Session, rows: list[Row]) -> list[Block]:
-    details = {}
+    details: dict[int, list[Any]] = {}
     ids = [r[0] for r in rows]
     for chunk in (ids[i : i + 900] for i in range(0, len(ids), 900)):  # SQLite's bound limit
         details.update(
             (pub_id, rest)
             for pub_id, *rest in session.execute(
-                select(
-                    Publication.id,
-                    Publication.submission_id,
-                    Version.title,
-                    Department.name,
-                    Submission.repost_of_id,
-                    Version.repost_platform,
-                )
+                select(Publication.id, Publication.submission_id, *ITEM_COLUMNS)
                 .join(Version, Version.id == Publication.version_id)
                 .join(Submission, Submission.id == Publication.submission_id)
                 .join(Department, Department.id == Submission.department_id)
@@ -277,7 +186,7 @@ def _detailed(session: Session, rows: list[Row]) -> list[Block]:
     pending = _pending(session, [r[0] for r in rows if r[2] in amendments.WAITING])
     blocks = []
     for pub_id, channel, state, at, day in rows:
-        sub_id, title, department, repost_of, repost_platform = details[pub_id]
+        sub_id, *item = details[pub_id]
         blocks.append(
             Block(
                 day=day,
@@ -285,9 +194,7 @@ def _detailed(session: Session, rows: list[Row]) -> list[Block]:
                 channel=channel,
                 state=state,
                 submission_id=sub_id,
-                title=title,
-                department=department,
-                repost=bool(repost_of or repost_platform),
+                **_item(item),
                 publication_id=pub_id,
                 request=pending.get(pub_id),
             )
@@ -310,7 +217,7 @@ def _pending(session: Session, pub_ids: list[int]) -> dict[int, Pending]:
         .join(Person, Person.id == DateChangeRequest.requested_by_id)
         .where(DateChangeRequest.state == PENDING, DateChangeRequest.publication_id.in_(pub_ids))
     )
-    return {pub_id: Pending(*rest) for pub_id, *rest in rows}
+    return {row[0]: Pending(*row[1:]) for row in rows}
 
 
 def _planned(session: Session, start: date, end: date, names: list[str]) -> list[Block]:
@@ -322,10 +229,7 @@ def _planned(session: Session, start: date, end: date, names: list[str]) -> list
             ChannelRequestRow.channel,
             ChannelRequestRow.publish_date,
             Version.submission_id,
-            Version.title,
-            Department.name,
-            Submission.repost_of_id,
-            Version.repost_platform,
+            *ITEM_COLUMNS,
         )
         .join(Version, Version.id == ChannelRequestRow.version_id)
         .join(Submission, Submission.id == Version.submission_id)
@@ -347,17 +251,8 @@ def _planned(session: Session, start: date, end: date, names: list[str]) -> list
         )
     ).all()
     return [
-        Block(
-            day=day,
-            at=None,
-            channel=channel,
-            state=PLANNED,
-            submission_id=sub_id,
-            title=title,
-            department=department,
-            repost=bool(repost_of or repost_platform),
-        )
-        for channel, day, sub_id, title, department, repost_of, repost_platform in found
+        Block(day=day, at=None, channel=channel, state=PLANNED, submission_id=sub_id, **_item(item))
+        for channel, day, sub_id, *item in found
     ]
 
 

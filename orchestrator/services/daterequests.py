@@ -61,9 +61,7 @@ def request_change(
     if new_date < now.astimezone(policy.zone).date():
         raise InvalidInput(f"新的发布日期 {new_date.isoformat()} 已过", code="time_in_past")
     if pending_for(session, [pub.id]):
-        raise Conflict(
-            f"发布 {pub.id} 已有待宣传分管领导签署的改期申请，请先撤回它", code="request_pending"
-        )
+        raise _already_requested(pub)
     row = DateChangeRequest(
         publication_id=pub.id,
         old_date=old_date,
@@ -79,9 +77,7 @@ def request_change(
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # a second request for the row, made at the same moment
-        raise Conflict(
-            f"发布 {pub.id} 已有待宣传分管领导签署的改期申请，请先撤回它", code="request_pending"
-        ) from None
+        raise _already_requested(pub) from None
     audit.record(
         session,
         "publication.date_request",
@@ -137,15 +133,7 @@ def refuse(
     req = _pending(session, request_id)
     person = person_by_username(session, actor)
     amendments.refuse_unentitled(person, policy, now)
-    _decide(req, "refused", actor=person.id, now=now, note=note)
-    audit.record(
-        session,
-        "publication.date_request_refused",
-        actor=actor,
-        subject=f"publication:{req.publication_id}",
-        payload={"request": req.id, "note": note.strip()},
-        at=now,
-    )
+    _close(session, req, "refused", person.id, actor, now, note=note)
     return req
 
 
@@ -161,15 +149,7 @@ def withdraw(
     now = now or datetime.now(UTC)
     req = _pending(session, request_id)
     person = require(session, actor, "schedule", kind, now)
-    _decide(req, "withdrawn", actor=person.id, now=now)
-    audit.record(
-        session,
-        "publication.date_request_withdrawn",
-        actor=actor,
-        subject=f"publication:{req.publication_id}",
-        payload={"request": req.id},
-        at=now,
-    )
+    _close(session, req, "withdrawn", person.id, actor, now)
     return req
 
 
@@ -231,10 +211,39 @@ def _pending(session: Session, request_id: int) -> DateChangeRequest:
     return req
 
 
-def _decide(
-    req: DateChangeRequest, state: str, *, actor: int, now: datetime, note: str = ""
+def _already_requested(pub: Publication) -> Conflict:
+    return Conflict(
+        f"发布 {pub.id} 已有待宣传分管领导签署的改期申请，请先撤回它", code="request_pending"
+    )
+
+
+# The audit action that closes a request without a signature, by the state it ends in.
+CLOSING_ACTIONS = {
+    "refused": "publication.date_request_refused",
+    "withdrawn": "publication.date_request_withdrawn",
+}
+
+
+def _close(
+    session: Session,
+    req: DateChangeRequest,
+    state: str,
+    person_id: int,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
 ) -> None:
+    """Refused (with its reason, `note`) or withdrawn: who decided and when, recorded on the
+    row and in the audit chain."""
     req.state = state
-    req.decided_by_id = actor
+    req.decided_by_id = person_id
     req.decided_at = now
-    req.decision_note = note.strip()
+    req.decision_note = (note or "").strip()
+    audit.record(
+        session,
+        CLOSING_ACTIONS[state],
+        actor=actor,
+        subject=f"publication:{req.publication_id}",
+        payload={"request": req.id} if note is None else {"request": req.id, "note": note.strip()},
+        at=now,
+    )

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from channels.errors import Problem
 from channels.item import Image, Item, Source
 from orchestrator import autofix as fixes
 from orchestrator.blobs import sniff_mime
 from orchestrator.errors import InvalidInput
+from orchestrator.services.drafts import Draft, ImageFile
 from orchestrator.services.hub import ChannelHub
-
-if TYPE_CHECKING:
-    from orchestrator.services.submissions import Draft, ImageFile
 
 # The approvals an item carries upward exist only after review.
 PENDING_REVIEW_CODES = frozenset({"review_missing", "sign_off_missing", "fingerprint_missing"})

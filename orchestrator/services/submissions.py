@@ -5,142 +5,50 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from channels.registry import RegistryError, load_channels
 from channels.rendering import clean_html
 from gate.canonical import fingerprint
 from gate.model import ChannelRequest, Content, RepostSource
 from orchestrator import audit
 from orchestrator.blobs import BlobStore
-from orchestrator.errors import ContentMissingError, InvalidInput, NotFound, SanshenError
-from orchestrator.images import image_problem
+from orchestrator.errors import ContentMissingError, NotFound
 from orchestrator.models import ChannelRequestRow, Person, Submission, Version, VersionImage
 from orchestrator.permissions import require_writer
 from orchestrator.services import dispatch, draftcheck
+from orchestrator.services.drafts import (
+    Draft,
+    ImageFile,
+    body_text,
+    channel_catalogue,
+    check_draft,
+    check_images,
+    resolve_channel,
+)
 from orchestrator.services.hub import ChannelHub
 from orchestrator.services.org import department_by_code, person_by_username
 
+__all__ = [
+    "IMAGE_SRC_PREFIX",
+    "ChannelRequest",
+    "Draft",
+    "ImageFile",
+    "add_version",
+    "body_text",
+    "channel_catalogue",
+    "content_of",
+    "create",
+    "draft_of",
+    "get",
+    "resolve_channel",
+    "revise",
+]
+
 IMAGE_SRC_PREFIX = "sanshen-image:"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-REPLACEMENT_CHARACTER = "\ufffd"  # what a lossy decode leaves where bytes were not text
-
-
-@dataclass(frozen=True)
-class ImageFile:
-    filename: str
-    data: bytes
-
-
-@dataclass
-class Draft:
-    """What a person hands in: the content of one version."""
-
-    title: str
-    body_html: str
-    channels: list[ChannelRequest]
-    images: list[ImageFile] = field(default_factory=list)
-    cover: ImageFile | None = None
-    digest: str = ""
-    byline: str = ""
-    major_event: bool = False
-    special_content: bool = False
-    repost: RepostSource | None = None
-    # Apply the safe, visible fixes the channel checks offer (PNG cover to JPEG, oversized
-    # images downscaled) instead of refusing the draft for them.
-    autofix: bool = False
-
-
-def body_text(data: bytes, source: str) -> str:
-    """A body file's text: UTF-8 (with or without a BOM), else GB18030 (which covers GBK), both
-    strict. Anything else is refused rather than stored with replacement characters."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidInput(
-        f"正文文件 {source} 既不是 UTF-8 也不是 GB18030/GBK 编码的文本，请将它另存为 UTF-8 后重试",
-        code="body_not_text",
-    )
-
-
-def channel_catalogue() -> dict[str, str]:
-    """Registered channel names with their display names (发布形式)."""
-    try:
-        return {name: cls.display_name for name, cls in load_channels().items()}
-    except RegistryError as exc:
-        raise SanshenError(f"发布渠道插件配置有误：{exc}", code="channel_registry") from None
-
-
-def resolve_channel(text: str, catalogue: dict[str, str]) -> str:
-    """Accept a channel by name (wechat) or by what people call it (微信公众号)."""
-    if text in catalogue:
-        return text
-    for name, display in catalogue.items():
-        if display == text:
-            return name
-    known = "、".join(f"{d}（{n}）" for n, d in catalogue.items())
-    raise InvalidInput(f"未知发布渠道“{text}”。可用渠道：{known}", code="unknown_channel")
-
-
-def _check(draft: Draft, catalogue: dict[str, str], today: date) -> None:
-    problems: list[str] = []
-    if not draft.title.strip():
-        problems.append("标题为空")
-    if not draft.body_html.strip():
-        problems.append("正文为空")
-    for label, text in (
-        ("标题", draft.title),
-        ("正文", draft.body_html),
-        ("摘要", draft.digest),
-        ("署名", draft.byline),
-    ):
-        if "\x00" in text:
-            problems.append(f"{label}含有空字符（U+0000），不是正常文字，请检查来源文件")
-        if REPLACEMENT_CHARACTER in text:
-            problems.append(
-                f"{label}含有乱码替换字符“{REPLACEMENT_CHARACTER}”（文字在编码转换中已损坏），"
-                "请从原文件重新复制或将原文件另存为 UTF-8 后重新提交"
-            )
-    if not draft.channels:
-        problems.append("未申请任何发布渠道（审批表至少一行）")
-    seen: set[str] = set()
-    for row in draft.channels:
-        if row.channel not in catalogue:
-            problems.append(f"未知发布渠道“{row.channel}”")
-        if row.channel in seen:
-            problems.append(f"渠道“{catalogue.get(row.channel, row.channel)}”重复申请")
-        seen.add(row.channel)
-        if "\x00" in row.remark:
-            problems.append(f"{catalogue.get(row.channel, row.channel)} 的备注含有空字符（U+0000）")
-        if row.publish_date < today:
-            problems.append(
-                f"{catalogue.get(row.channel, row.channel)} 的发布日期 "
-                f"{row.publish_date.isoformat()} 已过"
-            )
-    if draft.repost is not None:
-        if not re.match(r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$", draft.repost.url):
-            problems.append(f"转载来源网址无效：{draft.repost.url}")
-        if not draft.repost.platform.strip():
-            problems.append("转载来源平台为空")
-        elif "\x00" in draft.repost.platform:
-            problems.append("转载来源平台含有空字符（U+0000）")
-    if problems:
-        raise InvalidInput(
-            "稿件有误：" + "；".join(problems), code="invalid_draft", details=problems
-        )
-
-
-def _check_images(draft: Draft) -> None:
-    named = [*draft.images, *([draft.cover] if draft.cover else [])]
-    problems = [p for f in named if (p := image_problem(f.filename, f.data)) is not None]
-    if problems:
-        raise InvalidInput("；".join(problems), code="image_invalid", details=problems)
 
 
 def _stored_images(session: Session, store: BlobStore, draft: Draft) -> list[VersionImage]:
@@ -245,8 +153,8 @@ def add_version(
     completes in a revision); `reviewed_version`: made by 稿件用途 from that version's reviews
     (models.Version.reviewed_version); `fixes` receives what 自动修正 changed."""
     catalogue = channel_catalogue()
-    _check(draft, catalogue, now.astimezone(SHANGHAI).date())
-    _check_images(draft)
+    check_draft(draft, catalogue, now.astimezone(SHANGHAI).date())
+    check_images(draft)
     hub = ChannelHub()
     department = submission.department.name
     if draft.autofix:
@@ -292,6 +200,28 @@ def add_version(
     return version
 
 
+def _new_version(
+    session: Session,
+    store: BlobStore,
+    submission: Submission,
+    person: Person,
+    draft: Draft,
+    now: datetime,
+    check_channels: bool,
+) -> tuple[Version, list[str]]:
+    """A person's new version and what 自动修正 changed in it (create and revise alike)."""
+    done: list[str] = []
+    version = add_version(
+        session, store, submission, person, draft, now, fixes=done, check_channels=check_channels
+    )
+    return version, done
+
+
+def _autofixed(done: list[str]) -> dict[str, list[str]]:
+    """The audit payload's note of what 自动修正 changed (nothing when it changed nothing)."""
+    return {"autofixed": done} if done else {}
+
+
 def create(
     session: Session,
     store: BlobStore,
@@ -314,10 +244,7 @@ def create(
         uid=str(uuid.uuid4()), department=home, author=person, created_at=now, urgent=urgent
     )
     session.add(submission)
-    done: list[str] = []
-    version = add_version(
-        session, store, submission, person, draft, now, fixes=done, check_channels=check_role
-    )
+    version, done = _new_version(session, store, submission, person, draft, now, check_role)
     if fixes is not None:
         fixes.extend(done)
     audit.record(
@@ -330,7 +257,7 @@ def create(
             "version": 1,
             "fingerprint": version.fingerprint,
             "title": version.title,
-            **({"autofixed": done} if done else {}),
+            **_autofixed(done),
         },
         at=now,
     )
@@ -357,10 +284,7 @@ def revise(
     if check_role:
         require_writer(person, submission.department, now)
     dispatch.cancel_superseded(session, submission, now=now, actor=editor)
-    done: list[str] = []
-    version = add_version(
-        session, store, submission, person, draft, now, fixes=done, check_channels=check_role
-    )
+    version, done = _new_version(session, store, submission, person, draft, now, check_role)
     if fixes is not None:
         fixes.extend(done)
     audit.record(
@@ -371,7 +295,7 @@ def revise(
         payload={
             "version": version.number,
             "fingerprint": version.fingerprint,
-            **({"autofixed": done} if done else {}),
+            **_autofixed(done),
         },
         at=now,
     )
