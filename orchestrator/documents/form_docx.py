@@ -6,15 +6,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from orchestrator.documents.form import (
-    NOTES,
-    Form,
-    FormItem,
-    applied_on_text,
-    content_facts,
-    footer_text,
-    signature_rows,
-)
+from orchestrator.documents import form_text
+from orchestrator.documents.form import Form, FormItem
 
 
 def render_docx(form: Form) -> bytes:
@@ -29,16 +22,15 @@ def render_docx(form: Form) -> bytes:
     run = title.add_run(f"{form.organisation}信息发布审批表")
     run.bold = True
     run.font.size = _pt(16)
-    doc.add_paragraph(
-        f"申请科室、窗口：{form.department}　　　　申请日期：{applied_on_text(form.applied_on)}"
-    )
+    applied_on = form_text.applied_on_text(form.applied_on)
+    doc.add_paragraph(f"申请科室、窗口：{form.department}　　　　申请日期：{applied_on}")
     _docx_rows(doc, form)
     doc.add_paragraph()
     _docx_signatures(doc, form)
     doc.add_paragraph("备注：")
-    for n, text in enumerate(NOTES, 1):
+    for n, text in enumerate(form_text.NOTES, 1):
         doc.add_paragraph(f"{n}. {text}")
-    doc.add_paragraph(footer_text(form))
+    doc.add_paragraph(form_text.footer_text(form))
     for item in form.items:
         doc.add_page_break()  # type: ignore[no-untyped-call]
         _docx_content(doc, item)
@@ -97,7 +89,7 @@ def _docx_signatures(doc: Any, form: Form) -> None:
     table = _docx_table(doc, ("签字栏", "序号", "签名人", "签署时间", "签名指纹", "意见"))
     for line in form.lines:
         first = len(table.rows)
-        for values in signature_rows(form, line):
+        for values in form_text.signature_rows(form, line):
             cells = table.add_row().cells
             for cell, text in zip(cells, (line.label, *values), strict=True):
                 cell.text = text
@@ -109,7 +101,7 @@ def _docx_content(doc: Any, item: FormItem) -> None:
     doc.add_heading(item.title, level=1)
     facts = doc.add_table(rows=0, cols=2)
     facts.style = "Table Grid"
-    for key, value in content_facts(item):
+    for key, value in form_text.content_facts(item):
         cells = facts.add_row().cells
         cells[0].text, cells[1].text = key, value
     doc.add_heading("正文", level=3)

@@ -6,16 +6,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from orchestrator.documents import form_text
 from orchestrator.documents.fonts import CJK
-from orchestrator.documents.form import (
-    NOTES,
-    Form,
-    FormItem,
-    applied_on_text,
-    content_facts,
-    footer_text,
-    signature_rows,
-)
+from orchestrator.documents.form import Form, FormItem
 
 
 def render_pdf(form: Form) -> bytes:
@@ -49,9 +42,9 @@ def render_pdf(form: Form) -> bytes:
         _pdf_signatures(form, styles),
         Spacer(1, 10),
         Paragraph("备注：", styles["small"]),
-        *(Paragraph(_esc(f"{n}. {t}"), styles["small"]) for n, t in enumerate(NOTES, 1)),
+        *(Paragraph(_esc(f"{n}. {t}"), styles["small"]) for n, t in enumerate(form_text.NOTES, 1)),
         Spacer(1, 6),
-        Paragraph(_esc(footer_text(form)), styles["small"]),
+        Paragraph(_esc(form_text.footer_text(form)), styles["small"]),
     ]
     for item in form.items:
         story += [PageBreak(), *_pdf_content(item, styles)]
@@ -62,11 +55,12 @@ def render_pdf(form: Form) -> bytes:
 def _pdf_heading_line(form: Form, styles: dict[str, Any]) -> Any:
     from reportlab.platypus import Paragraph, Table, TableStyle
 
+    applied_on = form_text.applied_on_text(form.applied_on)
     line = Table(
         [
             [
                 Paragraph(_esc(f"申请科室、窗口：{form.department}"), styles["body"]),
-                Paragraph(_esc(f"申请日期：{applied_on_text(form.applied_on)}"), styles["body"]),
+                Paragraph(_esc(f"申请日期：{applied_on}"), styles["body"]),
             ]
         ],
         colWidths=[300, 195],
@@ -163,7 +157,7 @@ def _pdf_signatures(form: Form, styles: dict[str, Any]) -> Any:
     spans = []
     for line in form.lines:
         first = len(data)
-        for number, who, when, sig, comment in signature_rows(form, line):
+        for number, who, when, sig, comment in form_text.signature_rows(form, line):
             data.append(
                 [cell(line.label), cell(number), cell(who), cell(when), cell(sig), cell(comment)]
             )
@@ -183,7 +177,7 @@ def _pdf_content(item: FormItem, styles: dict[str, Any]) -> list[Any]:
         Paragraph(_esc(item.title), styles["title"]),
         Spacer(1, 6),
         _grid(
-            [[cell(k), cell(v)] for k, v in content_facts(item)],
+            [[cell(k), cell(v)] for k, v in form_text.content_facts(item)],
             [90, 405],
             [],
             header=False,

@@ -11,24 +11,26 @@ from __future__ import annotations
 from orchestrator.documents.form import (
     DOCX_MIME,
     LINES,
-    NOTES,
     SHANGHAI,
     ChannelLine,
     Form,
     FormItem,
     Line,
     Signed,
-    applied_on_text,
     as_dict,
-    content_facts,
-    footer_text,
     local,
     short_fingerprint,
-    signature_rows,
-    signer_text,
 )
 from orchestrator.documents.form_docx import render_docx
 from orchestrator.documents.form_pdf import render_pdf
+from orchestrator.documents.form_text import (
+    NOTES,
+    applied_on_text,
+    content_facts,
+    footer_text,
+    signature_rows,
+    signer_text,
+)
 from orchestrator.services.approval_form import (
     DEFAULT_ORGANISATION,
     body_text,

@@ -11,6 +11,7 @@ The row's last verdict and its next check are kept on the publication for the bo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -25,6 +26,17 @@ from orchestrator.states import State
 from orchestrator.verify import Outcome, Verdict
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One check to act on: the publication row, the check's evidence row and its outcome."""
+
+    session: Session
+    pub: Publication
+    row: Verification
+    outcome: Outcome
+    now: datetime
+
+
 def act(
     app: App,
     session: Session,
@@ -33,6 +45,8 @@ def act(
     outcome: Outcome,
     now: datetime,
 ) -> str:
+    """Act on one check's verdict (see the module's docstring); the row's state after it."""
+    found = Finding(session, pub, row, outcome, now)
     verdict, state = outcome.verdict, State(pub.state)
     # One alert per episode, not per check: a page that counts its views changes every time
     previous = pub.verdict
@@ -66,26 +80,38 @@ def act(
         .execution_options(synchronize_session=False)
     )
     if verdict is Verdict.CONSISTENT and state is State.PUBLISHED:
-        _archive_first(app, session, pub, row, outcome, now)
+        _archive_first(app, found)
+    kind = _alert_kind(found, state, gone, previous, first_since_move)
+    if kind:
+        _alert(found, kind)
+    return state.value
+
+
+def _alert_kind(
+    found: Finding, state: State, gone: bool, previous: str | None, first_since_move: bool
+) -> str:
+    """The alert this check's finding calls for, "" when none: a live page altered or deleted
+    (once an episode), a live page unreachable check after check, a retracted page still up."""
+    verdict, row = found.outcome.verdict, found.row
     bad_live = verdict is Verdict.MISMATCH or (
         verdict is Verdict.REMOVED and row.trigger != "published"
     )
-    if state is State.PUBLISHED and bad_live and _starts_episode(session, row, previous):
-        _alert(session, pub, row, outcome, now, kind="live_" + verdict.value)
-    elif (
+    if state is State.PUBLISHED and bad_live and _starts_episode(found.session, row, previous):
+        return "live_" + verdict.value
+    if (
         state is State.PUBLISHED
         and verdict is Verdict.UNREACHABLE
-        and _unreachable_run(session, pub.id) == UNREACHABLE_ALERT_AFTER
+        and _unreachable_run(found.session, found.pub.id) == UNREACHABLE_ALERT_AFTER
     ):
-        _alert(session, pub, row, outcome, now, kind="live_unreachable")
-    elif (
+        return "live_unreachable"
+    if (
         state is State.RETRACTED
         and not gone
         and verdict in (Verdict.CONSISTENT, Verdict.MISMATCH)
         and (first_since_move or previous not in (Verdict.CONSISTENT, Verdict.MISMATCH))
     ):
-        _alert(session, pub, row, outcome, now, kind="still_live")
-    return state.value
+        return "still_live"
+    return ""
 
 
 def _starts_episode(session: Session, row: Verification, previous: str | None) -> bool:
@@ -152,15 +178,9 @@ def _next_check(app: App, pub: Publication, verdict: Verdict, now: datetime) -> 
     return now + timedelta(seconds=every)
 
 
-def _archive_first(
-    app: App,
-    session: Session,
-    pub: Publication,
-    row: Verification,
-    outcome: Outcome,
-    now: datetime,
-) -> None:
+def _archive_first(app: App, found: Finding) -> None:
     """The first 一致 snapshot of a row joins its 审批表 in the archive."""
+    session, pub, row, outcome = found.session, found.pub, found.row, found.outcome
     name = f"核验快照-稿件{pub.submission_id}-发布{pub.id}-{pub.channel}.html.gz"
     kept = session.scalar(
         select(ArchiveEntry.id).where(
@@ -189,23 +209,18 @@ ALERT_WORDS = {
 }
 
 
-def _alert(
-    session: Session,
-    pub: Publication,
-    row: Verification,
-    outcome: Outcome,
-    now: datetime,
-    *,
-    kind: str,
-) -> None:
+def _alert(found: Finding, kind: str) -> None:
     """An alert for this check's finding; the callers decide that it starts an episode (the
     verdict changed, or the first check since a retract), so a page found altered round after
     round alerts once."""
+    pub, outcome = found.pub, found.outcome
     title = pub.version.title
     where = f"《{title}》（{alerts.channel_label(pub.channel)}）"
     message = f"{where}{ALERT_WORDS[kind]}：{outcome.reason}（{outcome.url}）"
-    key = f"{kind}:{pub.id}:{row.id}"  # the callers alert once per episode
+    key = f"{kind}:{pub.id}:{found.row.id}"  # the callers alert once per episode
     alerts.insert_once(
-        session,
-        Alert(dedup_key=key, kind=kind, publication_id=pub.id, message=message, created_at=now),
+        found.session,
+        Alert(
+            dedup_key=key, kind=kind, publication_id=pub.id, message=message, created_at=found.now
+        ),
     )
