@@ -178,11 +178,7 @@ def _department(
     """The department the delegation covers: one the absent holder's role covers."""
     if role not in DEPARTMENT_ROLES:
         return None
-    codes = {
-        (a.department or absent.department).code
-        for a in covered
-        if a.department or absent.department
-    }
+    codes = {department.code for a in covered if (department := a.department or absent.department)}
     if wanted is None:
         if len(codes) != 1:
             raise InvalidInput(

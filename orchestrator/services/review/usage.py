@@ -73,7 +73,7 @@ def _usage_version(
             "version": version.number,
             "fingerprint": version.fingerprint,
             "from_version": current.number,
-            "reviewed_version": version.reviewed_version.number,
+            "reviewed_version": reviewed.number,  # the version the reviews were made for
             "rows_before": [
                 [c.channel, c.publish_date.isoformat(), c.remark] for c in current.channels
             ],
