@@ -1,9 +1,9 @@
-"""The archive (存档): files kept by SHA-256 under data_dir/archive/<sha[:2]>/<sha>.
+"""The archive (存档) as a report: list and read archived files, check every file against its
+hash (`verify`), export a period as a zip with an index.
 
-Each stored file has a row in archive_entries and its hash in the audit log, so a file changed
-on disk is named by `verify`, and a row changed in the database breaks the audit chain.
-At sign-off the 审批表 (PDF and .docx) and the exact content are archived in the same unit of
-work as the signature (`archive_sign_off`, called from services.review).
+Files are written into the archive below the services (orchestrator.documents.archive): at
+sign-off the 审批表 (PDF and .docx) and the exact content are archived in the same unit of work as
+the signature (`archive_sign_off`, in services.review). Those names are kept here too.
 """
 
 from __future__ import annotations
@@ -12,24 +12,27 @@ import csv
 import hashlib
 import io
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gate.canonical import content_document
-from orchestrator import audit
 from orchestrator.app import App
+
+# Files are written below the reports (documents.archive, and at sign-off services.review):
+# those names are kept here for the callers that find them in the archive report.
+from orchestrator.documents.archive import app_for as app_for
+from orchestrator.documents.archive import archive_dir as archive_dir
+from orchestrator.documents.archive import path_of
+from orchestrator.documents.archive import store as store
 from orchestrator.errors import Conflict, InvalidInput, NotFound
-from orchestrator.models import ArchiveEntry, Submission
-from orchestrator.services.submissions import content_of
+from orchestrator.models import ArchiveEntry
+from orchestrator.services.review.sign_off import archive_sign_off as archive_sign_off
+from orchestrator.services.review.sign_off import canonical_content as canonical_content
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 INDEX_FIELDS = ("id", "name", "kind", "sha256", "size", "mime", "submission", "created_at", "path")
@@ -39,81 +42,6 @@ KIND_LABELS = {
     "content": "发布内容（规范化 JSON）",
     "bulletin_pdf": "通报（PDF）",
 }
-
-
-def archive_dir(app: App) -> Path:
-    return app.settings.data_dir / "archive"
-
-
-def path_of(app: App, sha256: str) -> Path:
-    return archive_dir(app) / sha256[:2] / sha256
-
-
-def _write_once(target: Path, data: bytes, sha256: str) -> None:
-    """Write atomically; an existing file is kept only when it still matches its hash."""
-    if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == sha256:
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, target)
-
-
-def store(
-    session: Session,
-    app: App,
-    *,
-    kind: str,
-    name: str,
-    data: bytes,
-    mime: str,
-    submission_id: int | None = None,
-    version_id: int | None = None,
-    period: str | None = None,
-    actor: str = "",
-) -> ArchiveEntry:
-    """Keep `data` in the archive: the file, its row and an audit entry with its hash.
-
-    The row and the audit entry commit or roll back with the caller's unit of work; a file
-    left by a rolled-back transaction has no row and is never listed (it is content-addressed,
-    so storing the same bytes again reuses it).
-    """
-    if not name.strip():
-        raise InvalidInput("存档文件名不能为空", code="archive_name_required")
-    sha = hashlib.sha256(data).hexdigest()
-    _write_once(path_of(app, sha), data, sha)
-    entry = ArchiveEntry(
-        kind=kind,
-        name=name,
-        sha256=sha,
-        size=len(data),
-        mime=mime,
-        submission_id=submission_id,
-        version_id=version_id,
-        period=period,
-        created_by=actor,
-        created_at=datetime.now(UTC),
-    )
-    session.add(entry)
-    session.flush()
-    audit.record(
-        session,
-        "archive.store",
-        actor=actor,
-        subject=f"archive:{entry.id}",
-        payload={
-            "kind": kind,
-            "name": name,
-            "sha256": sha,
-            "size": len(data),
-            "submission": submission_id,
-            "version": version_id,
-            "period": period,
-        },
-        at=entry.created_at,
-    )
-    return entry
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -283,70 +211,3 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow({k: "" if row[k] is None else row[k] for k in INDEX_FIELDS})
     return out.getvalue()
-
-
-# --- at sign-off -----------------------------------------------------------------------------
-
-
-def canonical_content(submission: Submission) -> bytes:
-    """The exact content signed off: the bytes whose SHA-256 is the version fingerprint."""
-    document = content_document(content_of(submission.current))
-    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
-
-
-def app_for(session: Session) -> App:
-    """The application a session belongs to, for callers that have only the session: a
-    SQLite file lives in its data folder; any other database uses the configured one."""
-    from orchestrator.settings import Settings, get_settings
-
-    url = session.get_bind().engine.url
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return App(Settings(data_dir=Path(str(url.database)).parent))
-    return App(get_settings())
-
-
-def archive_sign_off(
-    session: Session, app: App, submission_id: int, *, actor: str, now: datetime
-) -> list[ArchiveEntry]:
-    """Archive the signed-off version's 审批表 (PDF, .docx) and its canonical content."""
-    from orchestrator.reports import form
-
-    built = form.build(session, app, [submission_id], now=now)
-    submission = session.get(Submission, submission_id)
-    assert submission is not None
-    version = submission.current
-    stem = f"审批表-稿件{submission_id}-v{version.number}"
-    common: dict[str, Any] = {
-        "submission_id": submission_id,
-        "version_id": version.id,
-        "actor": actor,
-    }
-    return [
-        store(
-            session,
-            app,
-            kind="form_pdf",
-            name=f"{stem}.pdf",
-            data=form.render_pdf(built),
-            mime="application/pdf",
-            **common,
-        ),
-        store(
-            session,
-            app,
-            kind="form_docx",
-            name=f"{stem}.docx",
-            data=form.render_docx(built),
-            mime=form.DOCX_MIME,
-            **common,
-        ),
-        store(
-            session,
-            app,
-            kind="content",
-            name=f"内容-稿件{submission_id}-v{version.number}.json",
-            data=canonical_content(submission),
-            mime="application/json",
-            **common,
-        ),
-    ]

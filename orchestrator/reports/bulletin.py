@@ -17,8 +17,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from orchestrator.app import App
+from orchestrator.documents import fonts
 from orchestrator.models import ArchiveEntry
-from orchestrator.reports import archive, charts, fonts
+from orchestrator.reports import archive, charts
 from orchestrator.reports import statistics as st
 
 PDF_MIME = "application/pdf"

@@ -18,15 +18,15 @@ import gate.model as g
 from gate import Policy, evaluate
 from gate.rules import role_problem
 from gate.signature import amendment_payload_of
-from orchestrator import attest, audit, keys
+from orchestrator import attest, audit
 from orchestrator.errors import Conflict, Forbidden, GateRefused, InvalidInput, NotFound
 from orchestrator.models import DateAmendment, DateChangeRequest, Person, Publication
+from orchestrator.permissions import person_by_username
 from orchestrator.services import dispatch
-from orchestrator.services.org import person_by_username
-from orchestrator.services.review import gate_person, review_record, sealed_key
+from orchestrator.services.record import gate_person, review_record
+from orchestrator.services.signing import CANDIDATE, signed_by
 from orchestrator.states import State
 
-CANDIDATE = "candidate"
 # Rows whose day can still be moved: waiting for their time, or held for an upward adoption
 WAITING = (State.SCHEDULED.value, State.HELD.value)
 
@@ -97,8 +97,8 @@ def amend_date(
         comment=comment,
         id=CANDIDATE,
     )
-    signature = keys.sign(sealed_key(person), password, amendment_payload_of(candidate))
-    _refuse_if_gate_would(session, pub, candidate, signature, when, person, policy, now)
+    signed = signed_by(person, password, candidate, amendment_payload_of)
+    _refuse_if_gate_would(session, pub, signed, when, person, policy, now)
     row = DateAmendment(
         submission_id=pub.submission_id,
         version_id=pub.version_id,
@@ -110,7 +110,7 @@ def amend_date(
         actor=person,
         acted_at=now,
         comment=comment,
-        signature=signature,
+        signature=signed.signature,
     )
     session.add(row)
     moved = session.execute(
@@ -127,7 +127,7 @@ def amend_date(
         "publication.amendment",
         actor=actor,
         subject=f"publication:{pub.id}",
-        payload={"row": attest.claim(row), "signature": signature.hex()},
+        payload={"row": attest.claim(row), "signature": signed.signature.hex()},
         at=now,
     )
     dispatch.record_move(  # and the row's new time, so the chain's digest follows it
@@ -198,15 +198,13 @@ def _new_time(
 def _refuse_if_gate_would(
     session: Session,
     pub: Publication,
-    candidate: g.DateAmendment,
-    signature: bytes,
+    signed: g.DateAmendment,
     when: datetime,
     person: Person,
     policy: Policy,
     now: datetime,
 ) -> None:
     """Judge the moved row with the new 改期 exactly as the send will; refuse what fails."""
-    signed = replace(candidate, signature=signature)
     moved = g.PublicationRow(f"P{pub.id}", pub.channel, when)
     record = review_record(
         pub.submission, pub.version, extra_people=(person,), extra_amendments=(signed,)

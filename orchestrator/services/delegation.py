@@ -19,8 +19,8 @@ from gate.model import Role
 from orchestrator import audit
 from orchestrator.errors import Conflict, Forbidden, InvalidInput, NotFound
 from orchestrator.models import Department, Person, RoleAssignment
-from orchestrator.permissions import holds
-from orchestrator.services.org import department_by_code, person_by_username
+from orchestrator.permissions import holds, person_by_username
+from orchestrator.services.org import department_by_code
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Roles that belong to a department; the others act for the whole office.
@@ -178,11 +178,7 @@ def _department(
     """The department the delegation covers: one the absent holder's role covers."""
     if role not in DEPARTMENT_ROLES:
         return None
-    codes = {
-        (a.department or absent.department).code
-        for a in covered
-        if a.department or absent.department
-    }
+    codes = {department.code for a in covered if (department := a.department or absent.department)}
     if wanted is None:
         if len(codes) != 1:
             raise InvalidInput(
