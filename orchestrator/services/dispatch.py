@@ -113,23 +113,17 @@ def cancel_superseded(
             ),
         )
     ):
-        if move(
+        recorded_move(
             session,
             pub.id,
             (State(pub.state),),
             State.CANCELLED,
             now=now,
+            action="publication.cancel",
+            actor=actor,
+            payload={"reason": "superseded"},
             note="稿件已修改，旧版本的发布已取消",
-        ):
-            record_move(
-                session,
-                pub.id,
-                "publication.cancel",
-                State.CANCELLED,
-                actor=actor,
-                payload={"reason": "superseded"},
-                at=now,
-            )
+        )
 
 
 # --- compare-and-set ------------------------------------------------------------------------
@@ -186,6 +180,42 @@ def record_move(
     audit.record(
         session, action, actor=actor, subject=f"publication:{pub_id}", payload=payload, at=at
     )
+
+
+def recorded_move(
+    session: Session,
+    pub_id: int,
+    sources: Iterable[State],
+    target: State,
+    *,
+    now: datetime,
+    action: str,
+    actor: str = "",
+    payload: dict[str, Any] | None = None,
+    rebound: bool = False,
+    **values: Any,
+) -> bool:
+    """`move`, and when the row did move, its audit event `action` (`record_move`, the `target`
+    reached) in the same transaction. False, and nothing recorded, when another was first."""
+    if not move(session, pub_id, sources, target, now=now, **values):
+        return False
+    record_move(
+        session, pub_id, action, target, at=now, actor=actor, payload=payload, rebound=rebound
+    )
+    return True
+
+
+def retime_scheduled(session: Session, pub_id: int, **values: Any) -> bool:
+    """Change a `scheduled` row's columns in place (its time: bound, so the caller records the
+    new digest with `record_move(..., rebound=True)`): a compare-and-set on the state that
+    counts a revision, as a move does. False when the row is no longer `scheduled`."""
+    result = session.execute(
+        update(Publication)
+        .where(Publication.id == pub_id, Publication.state == State.SCHEDULED.value)
+        .values(revision=Publication.revision + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def publication_origin_problem(session: Session, pub: Publication) -> str | None:
