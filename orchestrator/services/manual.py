@@ -29,8 +29,8 @@ from orchestrator.errors import Conflict, GateRefused, InvalidInput
 from orchestrator.models import ManualAction, Publication
 from orchestrator.permissions import require
 from orchestrator.services import verification
-from orchestrator.services.dispatch import move, record_move
 from orchestrator.services.hub import ChannelHub
+from orchestrator.services.moves import move, record_move
 from orchestrator.services.publishing import get_publication
 from orchestrator.services.review import origin_problem, review_record, sealed_key
 from orchestrator.states import State

@@ -21,9 +21,9 @@ from orchestrator.app import App
 from orchestrator.errors import InvalidInput, NotFound
 from orchestrator.models import Publication
 from orchestrator.permissions import require
-from orchestrator.services.dispatch import record_move, retime_scheduled
 from orchestrator.services.hub import Pause, RateGate
-from orchestrator.services.publishing.shared import WAITING_FOR_PAUSE
+from orchestrator.services.moves import record_move, retime_scheduled
+from orchestrator.services.publishing.shared import WAITING_FOR_PAUSE, require_reason
 from orchestrator.states import State
 
 MAX_PAUSE_MINUTES = 7 * 24 * 60
@@ -51,8 +51,7 @@ def pause(
     one the platform asked for)."""
     now = now or datetime.now(UTC)
     kind = channel_class(classes, channel).kind
-    if not reason.strip():
-        raise InvalidInput("暂停渠道必须填写原因", code="reason_required")
+    require_reason(reason, "暂停渠道")
     if not 1 <= minutes <= MAX_PAUSE_MINUTES:
         raise InvalidInput(
             f"暂停时长须在 1 到 {MAX_PAUSE_MINUTES} 分钟（7 天）之间，收到 {minutes}",

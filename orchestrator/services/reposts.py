@@ -28,7 +28,7 @@ from orchestrator.app import App
 from orchestrator.errors import Conflict
 from orchestrator.models import Publication, Submission, Version
 from orchestrator.services import submissions
-from orchestrator.services.dispatch import recorded_move
+from orchestrator.services.moves import recorded_move
 from orchestrator.states import State
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

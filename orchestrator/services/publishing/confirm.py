@@ -7,7 +7,7 @@ import re
 
 from channels.base import ChannelKind
 from orchestrator.errors import InvalidInput
-from orchestrator.services.dispatch import recorded_move
+from orchestrator.services.moves import recorded_move
 from orchestrator.services.publishing.shared import (
     Context,
     on_published,

@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 
 from channels import errors as ce
 from channels.base import Receipt
-from orchestrator.errors import Conflict, InvalidInput, SanshenError
+from orchestrator.errors import Conflict, SanshenError
 from orchestrator.models import Publication
-from orchestrator.services.dispatch import move, record_move, recorded_move
 from orchestrator.services.hub import Mode
+from orchestrator.services.moves import move, record_move, recorded_move
 from orchestrator.services.publishing.shared import (
     Context,
     attempt,
     permitted_publication,
+    require_reason,
     state_conflict,
 )
 from orchestrator.states import State
@@ -30,8 +31,7 @@ RETRACTABLE = (State.PUBLISHED.value, State.SUBMITTED.value, State.UNCONFIRMED.v
 
 def retract(ctx: Context, pub_id: int, *, reason: str, actor: str) -> str:
     """撤稿 on one channel; a channel that cannot retract says so and nothing changes."""
-    if not reason.strip():
-        raise InvalidInput("撤稿必须填写原因", code="reason_required")
+    require_reason(reason, "撤稿")
     now = ctx.clock()
     with ctx.app.db.session() as session:
         pub = permitted_publication(ctx, session, pub_id, actor=actor, action="retract", now=now)

@@ -6,6 +6,7 @@ tries and time; and a person sends a failed or unconfirmed row again (`retry`).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -13,7 +14,7 @@ from channels import errors as ce
 from orchestrator.errors import Conflict
 from orchestrator.models import Publication
 from orchestrator.services import amendments
-from orchestrator.services.dispatch import recorded_move
+from orchestrator.services.moves import recorded_move
 from orchestrator.services.publishing.shared import (
     PLATFORM,
     QUOTA_SPENT,
@@ -21,6 +22,7 @@ from orchestrator.services.publishing.shared import (
     backoff,
     local_moment,
     permitted_publication,
+    send_failed,
     state_conflict,
 )
 from orchestrator.states import State
@@ -57,30 +59,20 @@ def retry_later(
         # settle time has passed, when no call of ours can still be running.
         return "unknown"
     if give_up:
-        if not recorded_move(
+        return send_failed(
             session,
             pub_id,
-            (State.SENDING,),
-            State.FAILED,
-            now=now,
-            action="publication.failed",
+            now,
+            error.code,
+            f"重试 {tries} 次仍未成功：{error}",
             payload={"error": error.code, "attempts": tries},
-            last_error_class=error.code,
-            last_error=f"重试 {tries} 次仍未成功：{error}",
-        ):
-            return "lost-race"
-        return State.FAILED.value
-    # scheduled_at is bound (attest): the retry's time is recorded with its digest
-    recorded_move(
+        )
+    _try_again_at(
         session,
         pub_id,
-        (State.SENDING,),
-        State.SCHEDULED,
-        now=now,
-        action="publication.retry_later",
+        now,
+        now + timedelta(seconds=delay),
         payload={"error": error.code, "attempt": tries, "delay": round(delay, 3)},
-        rebound=True,
-        scheduled_at=now + timedelta(seconds=delay),
         last_error_class=error.code,
         last_error=str(error),
     )
@@ -108,16 +100,12 @@ def _after_quota_reset(
         signed, _ = amendments.signed_day(session, pub)
         if reset.astimezone(ctx.app.policy.zone).date() != signed:
             note += f"；审批表的发布日期是 {signed.isoformat()}，届时发布须宣传分管领导先签署改期"
-    if not recorded_move(
+    if not _try_again_at(
         session,
         pub_id,
-        (State.SENDING,),
-        State.SCHEDULED,
-        now=now,
-        action="publication.retry_later",
+        now,
+        reset,
         payload={"error": QUOTA_SPENT, "delay": round(error.retry_after, 3)},
-        rebound=True,
-        scheduled_at=reset,
         attempts=Publication.attempts - 1,
         sent_at=None,
         last_error_class=QUOTA_SPENT,
@@ -125,6 +113,31 @@ def _after_quota_reset(
     ):
         return "lost-race"
     return "retry"
+
+
+def _try_again_at(
+    session: Session,
+    pub_id: int,
+    now: datetime,
+    when: datetime,
+    *,
+    payload: dict[str, Any],
+    **values: Any,
+) -> bool:
+    """sending → scheduled at `when`, for another try. scheduled_at is bound (attest): the
+    retry's time is recorded with its digest."""
+    return recorded_move(
+        session,
+        pub_id,
+        (State.SENDING,),
+        State.SCHEDULED,
+        now=now,
+        action="publication.retry_later",
+        payload=payload,
+        rebound=True,
+        scheduled_at=when,
+        **values,
+    )
 
 
 def _next_minute(moment: datetime) -> datetime:

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from orchestrator.errors import Conflict, InvalidInput
 from orchestrator.models import Publication
 from orchestrator.services import amendments
-from orchestrator.services.dispatch import record_move, recorded_move, retime_scheduled
+from orchestrator.services.moves import record_move, recorded_move, retime_scheduled
 from orchestrator.services.publishing.shared import (
     SHANGHAI,
     Context,
     permitted_publication,
+    require_reason,
     state_conflict,
 )
 from orchestrator.states import State
@@ -104,8 +105,7 @@ def release(ctx: Context, pub_id: int, *, actor: str) -> datetime:
 
 def drop(ctx: Context, pub_id: int, *, reason: str, actor: str) -> None:
     """综合科 drops a row held for an upward adoption: the own platform does not publish."""
-    if not reason.strip():
-        raise InvalidInput("撤下必须填写原因", code="reason_required")
+    require_reason(reason, "撤下")
     now = ctx.clock()
     with ctx.app.db.session() as session:
         pub = permitted_publication(ctx, session, pub_id, actor=actor, action="release", now=now)

@@ -25,8 +25,8 @@ from orchestrator.errors import GateRefused, SanshenError
 from orchestrator.models import Publication
 from orchestrator.render import render
 from orchestrator.services import alerts
-from orchestrator.services.dispatch import move, record_move, recorded_move
 from orchestrator.services.hub import Mode
+from orchestrator.services.moves import move, record_move, recorded_move
 from orchestrator.services.publishing.retry import retry_later
 from orchestrator.services.publishing.settle import settle
 from orchestrator.services.publishing.shared import (
@@ -41,6 +41,7 @@ from orchestrator.services.publishing.shared import (
     log,
     on_published,
     receipt_values,
+    send_failed,
     state_of,
     unconfirmed,
 )
@@ -284,19 +285,14 @@ def _retry_or_fail(
             now,
         )
     attempt(session, plan.pub_id, "publish", started, took, "permanent", error)
-    if not recorded_move(
+    return send_failed(
         session,
         plan.pub_id,
-        (State.SENDING,),
-        State.FAILED,
-        now=now,
-        action="publication.failed",
+        now,
+        error.code,
+        str(error),
         payload={"error": error.code, "message": str(error)},
-        last_error_class=error.code,
-        last_error=str(error),
-    ):
-        return "lost-race"
-    return State.FAILED.value
+    )
 
 
 def _quota_moved_the_day(pub: Publication, refusal: SanshenError) -> SanshenError | None:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from channels import errors as ce
 from channels.base import Receipt
 from orchestrator.models import Attempt, Publication
-from orchestrator.services.dispatch import recorded_move
 from orchestrator.services.hub import ChannelNotConfigured
+from orchestrator.services.moves import recorded_move
 from orchestrator.services.publishing.retry import retry_later
 from orchestrator.services.publishing.shared import (
     DRAFT_ONLY_NOTE,

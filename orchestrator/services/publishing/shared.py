@@ -27,11 +27,11 @@ from channels import errors as ce
 from channels.base import ChannelKind, Receipt, RemoteState
 from channels.item import Item
 from orchestrator.app import App
-from orchestrator.errors import Conflict, NotFound
+from orchestrator.errors import Conflict, InvalidInput, NotFound
 from orchestrator.models import Attempt, Publication
 from orchestrator.permissions import require
-from orchestrator.services.dispatch import recorded_move
 from orchestrator.services.hub import ChannelHub, ChannelNotConfigured, RateGate
+from orchestrator.services.moves import recorded_move
 from orchestrator.settings import Settings
 from orchestrator.states import State
 
@@ -231,6 +231,37 @@ def unconfirmed(
         ):
             return "lost-race"
     return State.UNCONFIRMED.value
+
+
+def send_failed(
+    session: Session,
+    pub_id: int,
+    now: datetime,
+    code: str,
+    message: str,
+    *,
+    payload: dict[str, Any],
+) -> str:
+    """sending → failed, with the error a person reads (`code`, `message`)."""
+    if not recorded_move(
+        session,
+        pub_id,
+        (State.SENDING,),
+        State.FAILED,
+        now=now,
+        action="publication.failed",
+        payload=payload,
+        last_error_class=code,
+        last_error=message,
+    ):
+        return "lost-race"
+    return State.FAILED.value
+
+
+def require_reason(reason: str, action: str) -> None:
+    """A person's `action` (撤稿, 撤下, 暂停渠道) says why, or is refused."""
+    if not reason.strip():
+        raise InvalidInput(f"{action}必须填写原因", code="reason_required")
 
 
 def on_published(ctx: Context, session: Session, pub_id: int, now: datetime) -> None:

@@ -17,7 +17,7 @@ from channels import errors as ce
 from channels.base import Channel, ChannelKind, Receipt, RemoteState, Status
 from orchestrator.errors import NotFound
 from orchestrator.models import Publication
-from orchestrator.services.dispatch import recorded_move
+from orchestrator.services.moves import recorded_move
 from orchestrator.services.publishing.shared import (
     Context,
     ask_again,
