@@ -1,7 +1,7 @@
 """Assisted channels: a person publishes on the platform by hand and records the article.
 
 A row of an assisted channel (SANSHEN_CHANNEL_<NAME>_MODE=assisted) passes the gate at its time
-like any other and becomes 待人工发布 (`publishing.send.prepare`). The people who publish there
+like any other and becomes 待人工发布 (`publishing.prepare`). The people who publish there
 (政府网站运行科 for the own platforms, 综合科 for the upward ones) take the publish package,
 publish it on the platform and record the article's URL and id here: a `ManualAction` signed
 with their key, like a review. The page is then verified against the signed version at once

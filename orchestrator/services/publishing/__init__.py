@@ -3,7 +3,9 @@
 A package of small services, one job each, around `shared` (the context every job reads, the
 send plan, the record of platform calls, the moves several jobs make):
 
-- send: a queued row to its platform (or back to wait for a pause, or to a person by hand)
+- prepare: the gate again before the send, and the move to `sending` (or back to wait for a
+  pause, or to a person by hand)
+- send: a prepared row to its platform, and what its answer makes of the row
 - settle: a row stuck in `sending`, decided by asking the platform for its key
 - status: where a `submitted` article stands (poll and callback)
 - reconcile: the round that settles and polls the rows that are due
@@ -13,7 +15,7 @@ send plan, the record of platform calls, the moves several jobs make):
 - confirm: 人工确认 of an article a person saw on the platform
 - publisher: `Publisher`, the facade the web, the CLI and the tests call
 
-Every state change is a compare-and-set (`dispatch.move`); the platform is called only between
+Every state change is a compare-and-set (`services.moves`); the platform is called only between
 two committed transactions, after the row is `sending`. When a call's outcome is unknown the row
 stays `sending` until the reconciler has asked the platform what it holds for the key.
 """

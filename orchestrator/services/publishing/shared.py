@@ -1,7 +1,7 @@
 """What every publishing job works with: the context (app, hub, rate gate, clock, settings), the
 send plan, the record of each platform call (`Attempt`), and the moves several jobs make.
 
-Every state change is a compare-and-set (`dispatch.move`, or `dispatch.recorded_move` with its
+Every state change is a compare-and-set (`moves.move`, or `moves.recorded_move` with its
 audit event); the platform is called only between two committed transactions, after the row is
 `sending`. When a call's outcome is unknown the row stays `sending` until the reconciler has
 asked the platform what it holds for the key.
