@@ -32,9 +32,7 @@ class Publisher(Context):
 
     def reconcile(self, limit: int | None = None) -> dict[str, int]:
         # through this object's own checks, so a replaced `settle`/`confirm` is the one used
-        return reconciling.reconcile(
-            self, limit, settle_row=lambda pub_id: self.settle(pub_id), confirm_row=self.confirm
-        )
+        return reconciling.reconcile(self, limit, settle_row=self.settle, confirm_row=self.confirm)
 
     def settle(self, pub_id: int, *, at_once: bool = False) -> str:
         return settling.settle(self, pub_id, at_once=at_once)
