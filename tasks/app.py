@@ -33,6 +33,11 @@ def broker_url() -> str:
     return ensure_running(settings.data_dir)
 
 
+def _every(task: str, seconds: float) -> dict[str, Any]:
+    """A beat entry: `task` every `seconds`."""
+    return {"task": task, "schedule": timedelta(seconds=seconds)}
+
+
 def make_app() -> Celery:
     settings = get_settings()
     celery = Celery("sanshen", include=["tasks.jobs", "tasks.reports"])
@@ -57,31 +62,16 @@ def make_app() -> Celery:
         timezone="Asia/Shanghai",
         enable_utc=True,
         beat_schedule={
-            "dispatch-due": {
-                "task": "sanshen.dispatch_due",
-                "schedule": timedelta(seconds=settings.scheduler_interval),
-            },
-            "reconcile": {
-                "task": "sanshen.reconcile",
-                "schedule": timedelta(seconds=settings.reconcile_interval),
-            },
+            "dispatch-due": _every("sanshen.dispatch_due", settings.scheduler_interval),
+            "reconcile": _every("sanshen.reconcile", settings.reconcile_interval),
             # 08:00 on the 1st in `timezone` (Asia/Shanghai): last month's 通报
             "monthly-bulletin": {
                 "task": "sanshen.monthly_bulletin",
                 "schedule": crontab(minute="0", hour="8", day_of_month="1"),
             },
-            "alerts": {
-                "task": "sanshen.alerts",
-                "schedule": timedelta(seconds=settings.alert_interval),
-            },
-            "verify": {
-                "task": "sanshen.verify_round",
-                "schedule": timedelta(seconds=settings.verify_interval),
-            },
-            "notify": {
-                "task": "sanshen.notify",
-                "schedule": timedelta(seconds=settings.notify_interval),
-            },
+            "alerts": _every("sanshen.alerts", settings.alert_interval),
+            "verify": _every("sanshen.verify_round", settings.verify_interval),
+            "notify": _every("sanshen.notify", settings.notify_interval),
         },
     )
     return celery

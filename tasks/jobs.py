@@ -10,17 +10,20 @@ from orchestrator.redis_embedded import client
 from orchestrator.services import alerts, notifications, verification
 from orchestrator.services.dispatch import claim_due_retrying, stale_queued
 from orchestrator.services.hub import ChannelHub, RedisRateGate
-from orchestrator.services.publishing import Publisher
+from orchestrator.services.publishing.reconcile import reconcile as reconcile_round
+from orchestrator.services.publishing.send import send
+from orchestrator.services.publishing.shared import Context
 from orchestrator.settings import get_settings
 from tasks.app import app, queue_for
 
 
 @cache
-def publisher() -> Publisher:
-    """One per worker process, built after the fork (engines and sockets are not shared)."""
+def context() -> Context:
+    """What the publishing jobs work with, one per worker process, built after the fork
+    (engines and sockets are not shared)."""
     application = App(get_settings())
     gate = RedisRateGate(client(app.conf.broker_url))
-    return Publisher(application, ChannelHub(redis_url=app.conf.broker_url), gate)
+    return Context(application, ChannelHub(redis_url=app.conf.broker_url), gate)
 
 
 def enqueue(rows: list[tuple[int, str]]) -> None:
@@ -30,7 +33,7 @@ def enqueue(rows: list[tuple[int, str]]) -> None:
 
 @app.task(name="sanshen.publish")
 def publish(pub_id: int) -> str:
-    return publisher().send(pub_id)  # logs with the publication's ids
+    return send(context(), pub_id)  # logs with the publication's ids
 
 
 @app.task(name="sanshen.dispatch_due")
@@ -61,35 +64,35 @@ def notify_round() -> dict[str, int]:
 
 def notify_once() -> dict[str, int]:
     """Tell people what waits for them (services.notifications)."""
-    return notifications.run_once(publisher().app)
+    return notifications.run_once(context().app)
 
 
 def verify_once() -> dict[str, int]:
     """巡检: check the live pages whose time has come (services.verification)."""
-    p = publisher()
-    return verification.watch_round(p.app, p.hub)
+    ctx = context()
+    return verification.watch_round(ctx.app, ctx.hub)
 
 
 def alerts_once() -> dict[str, int]:
-    return alerts.run_once(publisher().app)
+    return alerts.run_once(context().app)
 
 
 def dispatch_once() -> int:
-    p = publisher()
+    ctx = context()
     # A lost database connection (PostgreSQL restarting) is retried; a claim that did commit
     # left its rows queued, so a retry cannot claim them twice.
-    rows = claim_due_retrying(p.app.db, per_channel=p.settings.max_queued_per_channel)
+    rows = claim_due_retrying(ctx.app.db, per_channel=ctx.settings.max_queued_per_channel)
     enqueue(rows)  # after the commit: a task never sees a row that is not queued yet
     return len(rows)
 
 
 def reconcile_once() -> dict[str, int]:
-    p = publisher()
-    with p.app.db.session() as session:
+    ctx = context()
+    with ctx.app.db.session() as session:
         rows = stale_queued(
             session,
             now=datetime.now(UTC),
-            older_than=timedelta(seconds=p.settings.queued_stale_after),
+            older_than=timedelta(seconds=ctx.settings.queued_stale_after),
         )
     enqueue(rows)
-    return p.reconcile() | {"requeued": len(rows)}
+    return reconcile_round(ctx) | {"requeued": len(rows)}

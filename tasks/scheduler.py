@@ -22,9 +22,9 @@ from orchestrator.services.health import marking
 from tasks.app import app
 from tasks.jobs import (
     alerts_once,
+    context,
     dispatch_once,
     notify_once,
-    publisher,
     reconcile_once,
     verify_once,
 )
@@ -119,7 +119,7 @@ def every(
 def run(stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     logs.setup()
-    settings = publisher().settings
+    settings = context().settings
     beat = client(app.conf.broker_url)  # each loop's last round, for the health snapshot
     outage = BrokerOutage()  # one warning per outage, whichever loop finds it
     # Alerts in a thread of their own too: a slow webhook must not delay a reconcile round.

@@ -1,23 +1,41 @@
-"""From sign-off to scheduled rows, and from due rows to the queue. Every move is a CAS."""
+"""From sign-off to scheduled rows, and from due rows to the queue. Every move is a CAS
+(services.moves)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, case, func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from orchestrator import attest, audit
 from orchestrator.db import Database, retry_on_disconnect
 from orchestrator.models import Publication, Submission, Version
-from orchestrator.states import State, allowed
+from orchestrator.services.moves import move, record_move, recorded_move, retime_scheduled
+from orchestrator.states import State
 from orchestrator.workdays import working_days_after
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The moves live in services.moves; their old path here keeps working.
+__all__ = [
+    "HELD_NOTE",
+    "SHANGHAI",
+    "cancel_superseded",
+    "claim_due",
+    "claim_due_retrying",
+    "create_publications",
+    "move",
+    "publication_origin_problem",
+    "record_move",
+    "recorded_move",
+    "retime_scheduled",
+    "scheduled_time",
+    "stale_queued",
+    "upward_first",
+]
 
 
 # --- creating publications ------------------------------------------------------------------
@@ -113,79 +131,17 @@ def cancel_superseded(
             ),
         )
     ):
-        if move(
+        recorded_move(
             session,
             pub.id,
             (State(pub.state),),
             State.CANCELLED,
             now=now,
+            action="publication.cancel",
+            actor=actor,
+            payload={"reason": "superseded"},
             note="稿件已修改，旧版本的发布已取消",
-        ):
-            record_move(
-                session,
-                pub.id,
-                "publication.cancel",
-                State.CANCELLED,
-                actor=actor,
-                payload={"reason": "superseded"},
-                at=now,
-            )
-
-
-# --- compare-and-set ------------------------------------------------------------------------
-
-
-def move(
-    session: Session,
-    pub_id: int,
-    sources: Iterable[State],
-    target: State,
-    *,
-    now: datetime,
-    **values: Any,
-) -> bool:
-    """Move one row from any of `sources` to `target`; False when another worker was first."""
-    sources = tuple(sources)
-    if target in (State.PUBLISHED, State.SUBMITTED):
-        # The platform has it now: an earlier timeout is history (its Attempt row keeps it),
-        # not the row's error.
-        values = {"last_error": None, "last_error_class": None, **values}
-    for source in sources:
-        if not allowed(source, target):
-            raise ValueError(f"transition {source} -> {target} is not in the table")
-    table = cast(Table, Publication.__table__)
-    # A Core statement on the session's connection: the ORM's bulk-update machinery would only
-    # add cost here (nothing in the session is synchronised anyway).
-    result = session.connection().execute(
-        update(table)
-        .where(table.c.id == pub_id, table.c.state.in_([s.value for s in sources]))
-        .values(state=target.value, revision=table.c.revision + 1, state_changed_at=now, **values)
-    )
-    return result.rowcount == 1
-
-
-def record_move(
-    session: Session,
-    pub_id: int,
-    action: str,
-    state: State | None,
-    *,
-    at: datetime,
-    actor: str = "",
-    payload: dict[str, Any] | None = None,
-    rebound: bool = False,
-) -> None:
-    """The audit event of a move, in the move's transaction: it records the `state` reached
-    (None: the row did not move), and with `rebound` the new digest of a row whose bound
-    columns (e.g. scheduled_at) the move changed. Moves not recorded: states.QUIET_MOVES."""
-    payload = dict(payload or {})
-    if rebound:
-        payload["row"] = attest.fresh_claim(session, attest.PUBLICATIONS, pub_id)
-    elif state is not None:
-        payload["row"] = attest.state_claim(attest.PUBLICATIONS, pub_id, state.value)
-    audit.record(
-        session, action, actor=actor, subject=f"publication:{pub_id}", payload=payload, at=at
-    )
+        )
 
 
 def publication_origin_problem(session: Session, pub: Publication) -> str | None:

@@ -1,12 +1,12 @@
 """Assisted channels: a person publishes on the platform by hand and records the article.
 
 A row of an assisted channel (SANSHEN_CHANNEL_<NAME>_MODE=assisted) passes the gate at its time
-like any other and becomes 待人工发布 (`Publisher._prepare`). The people who publish there
+like any other and becomes 待人工发布 (`publishing.prepare`). The people who publish there
 (政府网站运行科 for the own platforms, 综合科 for the upward ones) take the publish package,
 publish it on the platform and record the article's URL and id here: a `ManualAction` signed
 with their key, like a review. The page is then verified against the signed version at once
 (services.verification); the watch keeps checking it. A retract becomes 待人工撤下
-(`Publisher.retract`), done when the page is verified gone.
+(`publishing.retract`), done when the page is verified gone.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from orchestrator.errors import Conflict, GateRefused, InvalidInput
 from orchestrator.models import ManualAction, Publication
 from orchestrator.permissions import require
 from orchestrator.services import verification
-from orchestrator.services.dispatch import move, record_move
 from orchestrator.services.hub import ChannelHub
+from orchestrator.services.moves import move, record_move
 from orchestrator.services.publishing import get_publication
 from orchestrator.services.review import origin_problem, review_record, sealed_key
 from orchestrator.states import State

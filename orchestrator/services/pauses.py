@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from channels.base import Channel
 from orchestrator import audit
@@ -21,9 +21,9 @@ from orchestrator.app import App
 from orchestrator.errors import InvalidInput, NotFound
 from orchestrator.models import Publication
 from orchestrator.permissions import require
-from orchestrator.services.dispatch import record_move
 from orchestrator.services.hub import Pause, RateGate
-from orchestrator.services.publishing import WAITING_FOR_PAUSE
+from orchestrator.services.moves import record_move, retime_scheduled
+from orchestrator.services.publishing.shared import WAITING_FOR_PAUSE, require_reason
 from orchestrator.states import State
 
 MAX_PAUSE_MINUTES = 7 * 24 * 60
@@ -51,8 +51,7 @@ def pause(
     one the platform asked for)."""
     now = now or datetime.now(UTC)
     kind = channel_class(classes, channel).kind
-    if not reason.strip():
-        raise InvalidInput("暂停渠道必须填写原因", code="reason_required")
+    require_reason(reason, "暂停渠道")
     if not 1 <= minutes <= MAX_PAUSE_MINUTES:
         raise InvalidInput(
             f"暂停时长须在 1 到 {MAX_PAUSE_MINUTES} 分钟（7 天）之间，收到 {minutes}",
@@ -100,16 +99,8 @@ def resume(
         ).all()
         for pub_id in waiting:
             # scheduled_at is bound (attest): each row's new time is recorded with its digest
-            session.execute(
-                update(Publication)
-                .where(Publication.id == pub_id, Publication.state == State.SCHEDULED.value)
-                .values(
-                    scheduled_at=now,
-                    last_error=None,
-                    last_error_class=None,
-                    revision=Publication.revision + 1,
-                )
-                .execution_options(synchronize_session=False)
+            retime_scheduled(
+                session, pub_id, scheduled_at=now, last_error=None, last_error_class=None
             )
             record_move(
                 session,

@@ -28,7 +28,7 @@ from orchestrator.app import App
 from orchestrator.errors import Conflict
 from orchestrator.models import Publication, Submission, Version
 from orchestrator.services import submissions
-from orchestrator.services.dispatch import move, record_move
+from orchestrator.services.moves import recorded_move
 from orchestrator.states import State
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -202,16 +202,17 @@ def _make_way(
 ) -> None:
     """A held row gives its place to the repost: the platform gets the article once."""
     note = f"上级平台已采用，改由转载稿（稿件 {repost.id}）发布"
-    if move(session, pub.id, (State.HELD,), State.CANCELLED, now=now, note=note):
-        record_move(
-            session,
-            pub.id,
-            "publication.cancel",
-            State.CANCELLED,
-            actor=actor,
-            payload={"reason": "reposted", "repost": repost.id},
-            at=now,
-        )
+    recorded_move(
+        session,
+        pub.id,
+        (State.HELD,),
+        State.CANCELLED,
+        now=now,
+        action="publication.cancel",
+        actor=actor,
+        payload={"reason": "reposted", "repost": repost.id},
+        note=note,
+    )
 
 
 def _record_later_adoption(
