@@ -88,7 +88,7 @@ MAYBE_SENT: frozenset[State] = frozenset({S.SENDING, S.SUBMITTED, S.UNCONFIRMED}
 
 # Moves that write no audit event, by design: they are the hot path and change nothing that was
 # signed. The scheduler's claim (dispatch.claim_due) and a worker's start of a send
-# (publishing.Publisher._prepare). Every other move records the state it reached
+# (publishing.prepare.prepare). Every other move records the state it reached
 # (dispatch.record_move), so a row in a state not reachable from its last recorded one through
 # these was moved outside the application (orchestrator.attest).
 QUIET_MOVES: frozenset[tuple[State, State]] = frozenset(
