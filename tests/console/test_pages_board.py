@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
@@ -36,6 +37,8 @@ def test_failed_rows_come_first_and_the_filters_narrow_the_board(
 
     page.select_option("select[name=state]", "failed")
     page.click("#board-filters button[type=submit]")
+    # the click only starts the navigation: read the rows of the filtered page once it is loaded
+    page.wait_for_url(re.compile(r"/board\?state=failed&"))
     assert row_ids(page) == [str(first)]
 
     page.goto(f"{console.url}/board?channel=wechat")
