@@ -9,9 +9,7 @@ run it again (see `retry_on_disconnect`).
 from __future__ import annotations
 
 import logging
-import random
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,6 +27,8 @@ from tenacity import (
     stop_after_delay,
     wait_exponential,
 )
+
+from orchestrator.sqlite_writer import DURABLE_OPTION, is_durable, lock_path, writer_factory
 
 log = logging.getLogger("sanshen.db")
 T = TypeVar("T")
@@ -75,41 +75,20 @@ def _sqlite_setup(engine: Engine, *, immediate: bool) -> None:
     def _on_begin(connection: Any) -> None:
         # Writers take the write lock up front, so read-then-write never deadlocks on upgrade;
         # readers begin deferred and, under WAL, never wait for a writer.
-        if immediate:
-            _begin_immediate(connection)
-        else:
+        if not immediate:
             connection.exec_driver_sql("BEGIN")
-
-
-def _begin_immediate(connection: Any) -> None:
-    """BEGIN IMMEDIATE, asking again for the write lock every few milliseconds.
-
-    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100, 100 … ms
-    between tries. A writer that has waited a little then sleeps through the short gaps between
-    another process's back-to-back transactions (a reconcile round writing a row per platform
-    check) and can starve for seconds: the scheduler's claim of due rows did, in
-    bench/schedule.py. Here each try fails at once (busy_timeout 0 for the BEGIN alone) and the
-    next comes at most 5 ms later, for up to BUSY_TIMEOUT in all, as before.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    connection.exec_driver_sql("PRAGMA busy_timeout=0")
-    try:
-        delay = 0.001
-        while True:
+            return
+        # One write path (sqlite_writer): queue on the lock file, then BEGIN IMMEDIATE.
+        dbapi = connection.connection.dbapi_connection
+        try:
             try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-                return
-            except exc.OperationalError as error:
-                # the primary code: SQLITE_BUSY_RECOVERY (a WAL being recovered after a
-                # crash) and the other extended codes are waited out the same way
-                code = getattr(error.orig, "sqlite_errorcode", 0) or 0
-                busy = code & 0xFF == sqlite3.SQLITE_BUSY
-                if not busy or time.monotonic() >= deadline:
-                    raise
-            time.sleep(random.uniform(0.5, 1.0) * delay)
-            delay = min(delay * 1.5, 0.005)
-    finally:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+                dbapi.begin_write(BUSY_TIMEOUT, is_durable(connection.get_execution_options()))
+            except sqlite3.OperationalError as error:  # waited BUSY_TIMEOUT for the lock file
+                raise exc.OperationalError("BEGIN IMMEDIATE", None, error) from error
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            dbapi.release()
+            raise
 
 
 def _server_down(error: BaseException) -> bool:
@@ -143,7 +122,10 @@ def normalise_url(url: str) -> str:
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT})
+        connect_args: dict[str, Any] = {"timeout": BUSY_TIMEOUT}
+        if not read_only:
+            connect_args["factory"] = writer_factory(lock_path(make_url(url).database))
+        engine = create_engine(url, connect_args=connect_args)
         _sqlite_setup(engine, immediate=not read_only)
         return engine
     engine = create_engine(normalise_url(url), pool_pre_ping=True)
@@ -188,14 +170,24 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Work that can be done again if a power cut loses it (sqlite_writer): on SQLite its
+        # commits are not synced one by one; elsewhere the same as `session`.
+        self._redoable = sessionmaker(
+            self.engine, expire_on_commit=False, execution_options={DURABLE_OPTION: False}
+        )
         sqlite = url.startswith("sqlite")
         self._read_engine = make_engine(url, read_only=True) if sqlite else self.engine
         self._reads = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: commits when the block ends, rolls everything back on any error."""
-        with self._sessions() as session, session.begin():
+    def session(self, *, durable: bool = True) -> Iterator[Session]:
+        """A unit of work: commits when the block ends, rolls everything back on any error.
+
+        `durable=False` for work that is safe to lose to a power cut and is found and done
+        again afterwards (a platform's answer the reconciler can ask for again, a claim of due
+        rows): on SQLite its commit is not synced to disk by itself (sqlite_writer)."""
+        factory = self._sessions if durable else self._redoable
+        with factory() as session, session.begin():
             yield session
 
     @contextmanager
