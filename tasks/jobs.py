@@ -88,7 +88,7 @@ def dispatch_once() -> int:
 
 def reconcile_once() -> dict[str, int]:
     ctx = context()
-    with ctx.app.db.session() as session:
+    with ctx.app.db.session(durable=False) as session:
         rows = stale_queued(
             session,
             now=datetime.now(UTC),

@@ -229,7 +229,7 @@ def claim_due_retrying(
     enqueues them once they have waited too long."""
 
     def once() -> list[tuple[int, str]]:
-        with db.session() as session:
+        with db.session(durable=False) as session:
             return claim_due(session, now=clock(), per_channel=per_channel)
 
     return retry_on_disconnect(once)

@@ -3,6 +3,10 @@
 The row moved queued → sending in a committed compare-and-set before the platform is called; the
 answer moves it on (published, submitted, failed, a retry later), and an answer that was lost
 leaves it `sending` for the reconciler (settle.py).
+
+The claim is durable (synced to disk before the call); the record of the answer need not be: a
+power cut that loses it leaves the row `sending`, and the reconciler asks the platform again
+(`db.session(durable=False)`, orchestrator/sqlite_writer.py).
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def _sent(ctx: Context, plan: SendPlan, receipt: Receipt, started: datetime, too
             ce.OutcomeUnknown("平台只有草稿"),
             DRAFT_ONLY_NOTE,
         )
-    with ctx.app.db.session() as session:
+    with ctx.app.db.session(durable=False) as session:
         attempt(session, plan.pub_id, "publish", started, took, "ok")
         target = state_of(receipt.state)
         moved = move(
@@ -111,7 +115,7 @@ def _failed_call(
     ctx: Context, plan: SendPlan, error: ce.ChannelError, started: datetime, took: float
 ) -> str:
     now = ctx.clock()
-    with ctx.app.db.session() as session:
+    with ctx.app.db.session(durable=False) as session:
         if isinstance(error, ce.OutcomeUnknown):
             # Stay `sending`: the platform is asked what it holds before anything is resent.
             attempt(session, plan.pub_id, "publish", started, took, "unknown", error)

@@ -67,7 +67,7 @@ def settle(ctx: Context, pub_id: int, *, at_once: bool = False) -> str:
         return unconfirmed(
             ctx, pub_id, now, "find", t0, ce.OutcomeUnknown("平台只有草稿"), DRAFT_ONLY_NOTE
         )
-    with ctx.app.db.session() as session:
+    with ctx.app.db.session(durable=False) as session:
         attempt(session, pub_id, "find", now, time.monotonic() - t0, "ok")
         if found is not None and not draft_only:
             return _settled(ctx, session, pub_id, found, now)
@@ -131,7 +131,7 @@ def _find_failed(
             "请在平台后台核对，已发布则人工确认，未发布则重发"
         )
         return unconfirmed(ctx, pub_id, now, "find", t0, error, note)
-    with ctx.app.db.session() as session:
+    with ctx.app.db.session(durable=False) as session:
         attempt(session, pub_id, "find", now, time.monotonic() - t0, "retryable", error)
         ask_again(session, pub_id, State.SENDING, now, delay, error)
     return "open"

@@ -48,11 +48,11 @@ def confirm(ctx: Context, pub_id: int) -> str:
     except ce.ChannelError as error:
         if overdue:
             return unconfirmed(ctx, pub_id, now, "status", t0, error, OVERDUE_NOTE)
-        with ctx.app.db.session() as session:
+        with ctx.app.db.session(durable=False) as session:
             attempt(session, pub_id, "status", now, time.monotonic() - t0, "retryable", error)
             _next_check(ctx, session, pub_id, now, waited, error)
         return State.SUBMITTED.value
-    with ctx.app.db.session() as session:
+    with ctx.app.db.session(durable=False) as session:
         attempt(session, pub_id, "status", now, time.monotonic() - t0, "ok")
         result = _apply_status(ctx, session, pub_id, status, now, overdue)
         if result == State.SUBMITTED.value:
@@ -82,7 +82,7 @@ def _next_check(
 def apply_status(ctx: Context, channel: str, external_id: str, status: Status) -> str:
     """A platform told us (callback) where an article stands."""
     now = ctx.clock()
-    with ctx.app.db.session() as session:
+    with ctx.app.db.session(durable=False) as session:
         pub = session.scalar(
             select(Publication).where(
                 Publication.channel == channel, Publication.external_id == external_id
