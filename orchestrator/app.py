@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import yaml
@@ -12,17 +12,23 @@ from gate.aids import DEFAULT_SENSITIVE_WORDS
 from orchestrator.blobs import BlobStore
 from orchestrator.db import Database
 from orchestrator.errors import InvalidInput
+from orchestrator.redis_embedded import url_for
 from orchestrator.settings import Settings
+from orchestrator.wakeup import Waker
 
 
 @dataclass
 class App:
     settings: Settings
+    # wakes the scheduler after commits that make rows due (installed with the database)
+    waker: Waker | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def db(self) -> Database:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return Database(self.settings.sqlalchemy_url)
+        db = Database(self.settings.sqlalchemy_url)
+        self.waker = Waker(self.settings.redis_url or url_for(self.settings.data_dir)).install(db)
+        return db
 
     @cached_property
     def blobs(self) -> BlobStore:

@@ -196,6 +196,10 @@ class Database:
         with self._reads() as session, session.begin():
             yield session
 
+    def writers(self) -> tuple[sessionmaker[Session], ...]:
+        """The session factories whose commits write (for listeners such as wakeup.Waker)."""
+        return (self._sessions, self._redoable)
+
     def dispose(self) -> None:
         self.engine.dispose()
         self._read_engine.dispose()

@@ -46,7 +46,10 @@ class Settings(BaseSettings):
     default_publish_time: str = Field(
         default="09:00", pattern=r"^\d{2}:\d{2}$", description="审批表只写日期时的默认发布时刻"
     )
-    scheduler_interval: float = _seconds(0.5, "到期扫描间隔（秒）")
+    scheduler_interval: float = _seconds(0.5, "celery beat 扫描到期发布的间隔（秒）")
+    scheduler_safety_scan: float = _seconds(
+        5.0, "sanshen scheduler 的安全扫描间隔（秒）：到期即唤醒，唤醒消息丢失时最迟在此后发现"
+    )
     max_queued_per_channel: int = _at_least_one(
         20, "每个渠道同时排队的发布上限（其余留在数据库中待调度）"
     )

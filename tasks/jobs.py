@@ -8,7 +8,7 @@ from functools import cache
 from orchestrator.app import App
 from orchestrator.redis_embedded import client
 from orchestrator.services import alerts, notifications, verification
-from orchestrator.services.dispatch import claim_due_retrying, stale_queued
+from orchestrator.services.dispatch import DueRound, due_round, stale_queued
 from orchestrator.services.hub import ChannelHub, RedisRateGate
 from orchestrator.services.publishing.reconcile import reconcile as reconcile_round
 from orchestrator.services.publishing.send import send
@@ -78,12 +78,18 @@ def alerts_once() -> dict[str, int]:
 
 
 def dispatch_once() -> int:
+    return len(dispatch_round().claimed)
+
+
+def dispatch_round() -> DueRound:
+    """Claim the due rows there is room for and hand them to the workers; say when the next
+    row falls due (the scheduler sleeps until then, tasks.scheduler)."""
     ctx = context()
     # A lost database connection (PostgreSQL restarting) is retried; a claim that did commit
     # left its rows queued, so a retry cannot claim them twice.
-    rows = claim_due_retrying(ctx.app.db, per_channel=ctx.settings.max_queued_per_channel)
-    enqueue(rows)  # after the commit: a task never sees a row that is not queued yet
-    return len(rows)
+    due = due_round(ctx.app.db, per_channel=ctx.settings.max_queued_per_channel)
+    enqueue(due.claimed)  # after the commit: a task never sees a row that is not queued yet
+    return due
 
 
 def reconcile_once() -> dict[str, int]:

@@ -1,4 +1,6 @@
-"""The scheduler loop (`sanshen scheduler`): enqueue due rows every interval; reconcile in a
+"""The scheduler loop (`sanshen scheduler`): claim and enqueue due rows when they fall due,
+sleeping in between until the next due time or a word that a row became due (orchestrator/
+wakeup.py), with a safety scan every SANSHEN_SCHEDULER_SAFETY_SCAN seconds; reconcile in a
 thread of its own, so a slow round of platform checks never delays a due publication.
 
 An alternative to `celery -A tasks beat` that does not wait for a free worker to run the poll.
@@ -11,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -18,12 +21,14 @@ from kombu.exceptions import OperationalError
 
 from orchestrator import logs
 from orchestrator.redis_embedded import client
+from orchestrator.services.dispatch import DueRound
 from orchestrator.services.health import marking
+from orchestrator.wakeup import Listener
 from tasks.app import app
 from tasks.jobs import (
     alerts_once,
     context,
-    dispatch_once,
+    dispatch_round,
     notify_once,
     reconcile_once,
     verify_once,
@@ -116,6 +121,53 @@ def every(
         stop.wait(max(0.0, interval - (time.monotonic() - started)))
 
 
+STOP_CHECK = 1.0  # the longest a sleeping dispatch loop takes to notice `stop`
+DUE_MARGIN = 0.001  # seconds past a due time to wake (clocks and timers are not exact)
+
+
+def on_time(
+    stop: threading.Event,
+    safety_scan: float,
+    work: Callable[[], DueRound],
+    listener: Listener,
+    outage: BrokerOutage,
+) -> None:
+    """Rounds of `work` when rows fall due: right after a round, sleep until its next due time,
+    a word that rows became due (or that a full channel has room again, when due rows wait),
+    or the safety scan, whichever comes first."""
+    try:
+        while not stop.is_set():
+            listener.drain()  # a word from before this round: the round sees its rows
+            wait = safety_scan
+            try:
+                due = work()
+            except Exception as error:  # the loop must outlive a database or broker hiccup
+                if broker_unreachable(error):
+                    outage.failed("dispatch", error)
+                else:
+                    log.exception("dispatch round failed; retrying next round")
+                wait = min(safety_scan, 1.0)
+            else:
+                outage.succeeded("dispatch")
+                if due.claimed:
+                    log.info("dispatch: %s", len(due.claimed))
+                if due.next_due is not None:
+                    # just past the due time, so the round finds the row due
+                    until = (due.next_due - datetime.now(UTC)).total_seconds() + DUE_MARGIN
+                    wait = min(wait, max(0.0, until))
+            _sleep(stop, listener, time.monotonic() + wait)
+    finally:
+        listener.close()
+
+
+def _sleep(stop: threading.Event, listener: Listener, until: float) -> None:
+    """Until the monotonic time `until` or a word, looking at `stop` every STOP_CHECK."""
+    while not stop.is_set():
+        left = until - time.monotonic()
+        if left <= 0 or listener.wait(min(left, STOP_CHECK)):
+            return
+
+
 def run(stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     logs.setup()
@@ -146,8 +198,8 @@ def run(stop: threading.Event | None = None) -> None:
     )
     for thread in threads:
         thread.start()
-    dispatch = marking(dispatch_once, "dispatch", beat)
-    every(stop, settings.scheduler_interval, dispatch, "dispatch", outage)
+    dispatch = marking(dispatch_round, "dispatch", beat)
+    on_time(stop, settings.scheduler_safety_scan, dispatch, Listener(app.conf.broker_url), outage)
     for thread in threads:
         thread.join(timeout=30)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from orchestrator.db import Database, retry_on_disconnect
 from orchestrator.models import Publication, Submission, Version
 from orchestrator.services.moves import move, record_move, recorded_move, retime_scheduled
 from orchestrator.states import State
+from orchestrator.wakeup import due_changed
 from orchestrator.workdays import working_days_after
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -23,10 +25,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 __all__ = [
     "HELD_NOTE",
     "SHANGHAI",
+    "DueRound",
     "cancel_superseded",
     "claim_due",
     "claim_due_retrying",
+    "claim_rows",
     "create_publications",
+    "due_round",
+    "due_rows",
     "move",
     "publication_origin_problem",
     "record_move",
@@ -101,6 +107,8 @@ def create_publications(
         session.add(pub)
         created.append(pub)
     session.flush()
+    if any(pub.state == State.SCHEDULED.value for pub in created):
+        due_changed(session)
     for pub in created:
         audit.record(
             session,
@@ -173,6 +181,14 @@ def claim_due(
     where they can still be moved or cancelled, instead of piling up in the broker.
     Returns (id, channel) in schedule order. A row claimed well after its time is flagged late.
     """
+    return claim_rows(session, due_rows(session, now=now, per_channel=per_channel), now, late_after)
+
+
+def due_rows(session: Session, *, now: datetime, per_channel: int) -> list[tuple[int, str]]:
+    """The due rows there is room for, oldest first in each channel: per channel with room one
+    indexed query (channel, state, scheduled_at) limited to that room, so a round reads what it
+    can claim and never the backlog behind it. On PostgreSQL the rows are locked (SKIP LOCKED):
+    a second scheduler passes over them without waiting."""
     queued = dict(
         session.execute(
             select(Publication.channel, func.count())
@@ -180,19 +196,43 @@ def claim_due(
             .group_by(Publication.channel)
         ).all()
     )
-    query = (
-        select(Publication.id, Publication.channel)
-        .where(Publication.state == State.SCHEDULED.value, Publication.scheduled_at <= now)
-        .order_by(Publication.scheduled_at, Publication.id)
-        .limit(per_channel * 50)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    picked: list[tuple[int, str]] = []
-    for pub_id, channel in session.execute(query).all():
-        if queued.get(channel, 0) < per_channel:
-            queued[channel] = queued.get(channel, 0) + 1
-            picked.append((pub_id, channel))
+    picked: list[tuple[datetime, int, str]] = []
+    for channel in _channels(session):
+        room = per_channel - queued.get(channel, 0)
+        if room <= 0:
+            continue
+        query = (
+            select(Publication.scheduled_at, Publication.id)
+            .where(
+                Publication.channel == channel,
+                Publication.state == State.SCHEDULED.value,
+                Publication.scheduled_at <= now,
+            )
+            .order_by(Publication.scheduled_at, Publication.id)
+            .limit(room)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        picked.extend((at, pub_id, channel) for at, pub_id in session.execute(query).all())
+    return [(pub_id, channel) for _at, pub_id, channel in sorted(picked)]
+
+
+def _channels(session: Session) -> list[str]:
+    """The channels that have rows, found by a loose index scan: one index seek per channel
+    (ix_publications_board leads with the channel), however many rows each holds."""
+    query = select(func.min(Publication.channel))
+    found: list[str] = []
+    channel = session.scalar(query)
+    while channel is not None:
+        found.append(channel)
+        channel = session.scalar(query.where(Publication.channel > channel))
+    return found
+
+
+def claim_rows(
+    session: Session, picked: list[tuple[int, str]], now: datetime, late_after: timedelta
+) -> list[tuple[int, str]]:
+    """scheduled → queued for the `picked` rows still scheduled (a compare-and-set)."""
     if not picked:
         return []
     claimed = set(
@@ -217,6 +257,17 @@ def claim_due(
     return [(pub_id, channel) for pub_id, channel in picked if pub_id in claimed]
 
 
+@dataclass(frozen=True)
+class DueRound:
+    """What a scheduler round claimed, and when the next one is due: the next scheduled time
+    still to come, or None when nothing is scheduled ahead. `backlog`: due rows are left that
+    their channels had no room for (a worker taking a queued row makes room and wakes us)."""
+
+    claimed: list[tuple[int, str]]
+    next_due: datetime | None
+    backlog: bool
+
+
 def claim_due_retrying(
     db: Database,
     *,
@@ -227,12 +278,51 @@ def claim_due_retrying(
     database connection is lost. Safe to repeat: a claim that did commit before the connection
     broke left its rows queued, so the next try cannot claim them again, and `stale_queued`
     enqueues them once they have waited too long."""
+    return due_round(db, per_channel=per_channel, clock=clock).claimed
 
-    def once() -> list[tuple[int, str]]:
-        with db.session(durable=False) as session:
-            return claim_due(session, now=clock(), per_channel=per_channel)
+
+def due_round(
+    db: Database,
+    *,
+    per_channel: int = 20,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> DueRound:
+    """One scheduler round (`claim_due_retrying`), and when the next is due. On SQLite the due
+    rows are found in a read transaction and the write lock is taken only when there is
+    something to claim (the compare-and-set keeps two schedulers from claiming one row); on a
+    server database the rows are found and claimed under their locks in one transaction."""
+    sqlite = db.engine.dialect.name == "sqlite"
+    late_after = timedelta(minutes=1)
+
+    def once() -> DueRound:
+        now = clock()
+        if sqlite:
+            with db.read() as session:
+                picked = due_rows(session, now=now, per_channel=per_channel)
+            claimed: list[tuple[int, str]] = []
+            if picked:
+                with db.session(durable=False) as session:
+                    claimed = claim_rows(session, picked, now, late_after)
+        else:
+            with db.session(durable=False) as session:
+                claimed = claim_due(session, now=now, per_channel=per_channel)
+        with db.read() as session:
+            return DueRound(claimed, *_ahead(session, now))
 
     return retry_on_disconnect(once)
+
+
+def _ahead(session: Session, now: datetime) -> tuple[datetime | None, bool]:
+    """The next scheduled time after `now`, and whether due rows are still waiting: two seeks
+    on ix_publications_due (state, scheduled_at)."""
+    scheduled = Publication.state == State.SCHEDULED.value
+    next_due = session.scalar(
+        select(func.min(Publication.scheduled_at)).where(scheduled, Publication.scheduled_at > now)
+    )
+    backlog = session.scalar(
+        select(Publication.id).where(scheduled, Publication.scheduled_at <= now).limit(1)
+    )
+    return next_due, backlog is not None
 
 
 def stale_queued(

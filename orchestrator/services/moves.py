@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from orchestrator import attest, audit
 from orchestrator.models import Publication
 from orchestrator.states import State, allowed
+from orchestrator.wakeup import due_changed
 
 
 def move(
@@ -45,7 +46,10 @@ def move(
         .where(table.c.id == pub_id, table.c.state.in_([s.value for s in sources]))
         .values(state=target.value, revision=table.c.revision + 1, state_changed_at=now, **values)
     )
-    return result.rowcount == 1
+    moved = result.rowcount == 1
+    if moved and (target is State.SCHEDULED or State.QUEUED in sources):
+        due_changed(session)  # a row due again, or room in its channel's queue
+    return moved
 
 
 def record_move(
@@ -105,4 +109,7 @@ def retime_scheduled(session: Session, pub_id: int, **values: Any) -> bool:
         .values(revision=Publication.revision + 1, **values)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    retimed = bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    if retimed:
+        due_changed(session)
+    return retimed

@@ -118,9 +118,11 @@ def test_the_wait_is_bounded_and_ends_in_sqlites_own_error(
     thread.start()
     assert holding.wait(10)
     try:
-        with pytest.raises(exc.OperationalError, match="database is locked"):
-            with database.session() as session:
-                session.execute(text("INSERT INTO t VALUES ('late', 1)"))
+        with (
+            pytest.raises(exc.OperationalError, match="database is locked"),
+            database.session() as session,
+        ):
+            session.execute(text("INSERT INTO t VALUES ('late', 1)"))
     finally:
         let_go.set()
         thread.join()
