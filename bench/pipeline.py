@@ -9,7 +9,12 @@ bare app with the same delivery settings and the same worker command line, each 
 with a Redis INCR; and 2,000 tasks that each make as many loopback HTTP requests to the simulator
 server as a publication made on average (the HTTP floor: what the platform calls alone cost).
 
-Run: python bench/pipeline.py [--items 200] [--bare-tasks 2000] [--profile DIR]
+With --scale: N items, then 4N, back to back on one database and one warm worker (the scheduler
+started for each run, after its items are signed off), and the ratio of time per publication
+at 4N to that at N (1.0: linear), with each run's scheduler and worker CPU per publication and
+platform calls per publication.
+
+Run: python bench/pipeline.py [--items 200] [--bare-tasks 2000] [--profile DIR] [--scale]
 The last line of stdout is the JSON result.
 """
 
@@ -57,11 +62,73 @@ def main() -> None:
         "--concurrency", type=int, help="both workers' pool size (default: the product's)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--scale", action="store_true", help="N then 4N items: the time per publication's ratio"
+    )
     args = parser.parse_args()
     with Stack("pipeline", keep=args.keep) as stack:
         stack.concurrency = args.concurrency = args.concurrency or pool_default()
         stack.worker_extra = ["-P", args.pool]
-        emit(run(stack, args))
+        emit(scaling(stack, args) if args.scale else run(stack, args))
+
+
+def scaling(stack: Stack, args: Any) -> dict[str, Any]:
+    with phase("starting a warm worker"):
+        stack.start("worker")
+        stack.wait_worker_ready()
+    runs = [one_run(stack, items) for items in (args.items, 4 * args.items)]
+    stack.kill("worker", 15)
+    small, large = runs
+    return {
+        "bench": "pipeline-scaling",
+        "items": [args.items, 4 * args.items],
+        "time_per_publication_ratio": rounded(
+            large["ms_per_publication"] / small["ms_per_publication"], 3
+        ),
+        "runs": runs,
+        "duplicates": sum(
+            n - 1 for per in stack.sims.ledgers().values() for n in per.values() if n > 1
+        ),
+        "pool": f"{args.pool}, concurrency {args.concurrency}",
+        "counted": "per run: its first row leaving scheduled -> its last successful publish "
+        "call returned; the second run's database holds the first run's rows too",
+    }
+
+
+def one_run(stack: Stack, items: int) -> dict[str, Any]:
+    """Sign `items` off with the scheduler stopped, then start it and time their sending."""
+    after = max((row.id for row in stack.rows()), default=0)  # this run's rows: ids above
+    with phase(f"signing off {items} items"):
+        stack.sign_off(items)
+    new = {row.id for row in stack.rows()} - set(range(after + 1))
+    served_before = stack.sims.served()
+    pids = {"worker": stack.pid("worker"), "simulators": stack.sims.pid}
+    with CpuMeter(pids) as cpu:
+        stack.start("scheduler")
+        cpu.add("scheduler", stack.pid("scheduler"))
+        wait_for(lambda: _count(stack, after, ("scheduled",)) < len(new), 60, 0.01, "a claim")
+        first_claim = time.time()
+        say(f"first claim; {len(new)} publications to send")
+        wait_for(
+            lambda: _count(stack, after, ("scheduled", "queued", "sending")) == 0,
+            60 + len(new) * 0.5,
+            0.25,
+            "every row at its platform",
+        )
+    stack.kill("scheduler")
+    ends = [end for pub_id, end in stack.publish_ends().items() if pub_id in new]
+    seconds = max(ends) - first_claim
+    return {
+        "items": items,
+        "publications": len(new),
+        "seconds": rounded(seconds, 2),
+        "ms_per_publication": rounded(seconds / len(new) * 1000, 2),
+        "per_s": rounded(len(new) / seconds, 2),
+        "platform_calls_per_publication": rounded(
+            (stack.sims.served() - served_before) / len(new), 2
+        ),
+        "cpu_ms_per_publication": cpu.per(len(new)),
+    }
 
 
 def run(stack: Stack, args: Any) -> dict[str, Any]:
@@ -142,6 +209,21 @@ def run(stack: Stack, args: Any) -> dict[str, Any]:
         "settings": "product defaults; SANSHEN_KDF_PROFILE=min, DEFAULT_PUBLISH_TIME=00:00; "
         "simulator WeChat quotas raised",
     }
+
+
+def _count(stack: Stack, after: int, states: tuple[str, ...]) -> int:
+    """How many rows with an id above `after` are in `states` (one indexed count)."""
+    from sqlalchemy import func, select
+
+    from orchestrator.models import Publication
+
+    with stack.app.db.read() as session:
+        return (
+            session.scalar(
+                select(func.count()).where(Publication.id > after, Publication.state.in_(states))
+            )
+            or 0
+        )
 
 
 def _sent(stack: Stack) -> int:

@@ -17,6 +17,8 @@ import logging
 import time
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -26,6 +28,9 @@ from orchestrator.redis_embedded import client
 CHANNEL = "sanshen:due-changed"
 _FLAG = "sanshen_due_changed"
 QUIET_AFTER_FAILURE = 5.0
+# redis-py retries a failed command with backoff (about 4 s in all) by default: a commit's
+# word, or a listener, should fail at once and let the safety scan do its work
+ONCE = Retry(NoBackoff(), 0)
 
 log = logging.getLogger("sanshen.wakeup")
 
@@ -63,7 +68,9 @@ class Waker:
             return
         try:
             if self._client is None:
-                self._client = client(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)
+                self._client = client(
+                    self.url, socket_connect_timeout=0.5, socket_timeout=0.5, retry=ONCE
+                )
             self._client.publish(CHANNEL, b"1")
             self.sent += 1
         except (redis.RedisError, OSError) as error:
@@ -83,7 +90,7 @@ class Listener:
 
     def _subscribed(self) -> redis.client.PubSub:
         if self._pubsub is None:
-            pubsub = client(self.url, socket_connect_timeout=2.0).pubsub(
+            pubsub = client(self.url, socket_connect_timeout=2.0, retry=ONCE).pubsub(
                 ignore_subscribe_messages=True
             )
             pubsub.subscribe(CHANNEL)

@@ -173,3 +173,22 @@ def test_nothing_due_means_no_rounds(app: App, redis_url: str) -> None:
         quiet = threading.Event()
         quiet.wait(2.0)  # two seconds of nothing to do
         assert loop.rounds == 1
+
+
+def test_without_redis_a_commit_still_commits_and_the_listener_sleeps(tmp_path: Path) -> None:
+    """Redis away (a wrong socket): the word is dropped at once, never the commit; the loop's
+    wait is a plain sleep of the time asked."""
+    app = App(Settings(data_dir=tmp_path / "data", kdf_profile="min"))  # its socket: not there
+    upgrade(app.db)
+    organisation(app)
+    try:
+        pub_id = add_row(app, datetime.now(UTC) + timedelta(days=2))
+        with app.db.session() as session:
+            assert retime_scheduled(session, pub_id, scheduled_at=datetime.now(UTC))
+        with app.db.read() as session:
+            row = session.get(Publication, pub_id)
+            assert row is not None and row.scheduled_at <= datetime.now(UTC)
+        assert app.waker is not None and app.waker.sent == 0
+        assert not Listener(app.waker.url).wait(0.2)
+    finally:
+        app.db.dispose()
