@@ -201,9 +201,9 @@ class Stack:
         self._await("worker", self._worker_answers)
         self.say(f"✓ 发送进程已就绪（Celery worker，并发 {self.workers}）")
         self._await("scheduler", self._scheduler_ran)
-        interval = env.get("SANSHEN_SCHEDULER_INTERVAL", self.app.settings.scheduler_interval)
+        scan = env.get("SANSHEN_SCHEDULER_SAFETY_SCAN", self.app.settings.scheduler_safety_scan)
         note = "" if self._scheduler_stamped() else "；尚无轮次记录，仅确认进程在运行"
-        self.say(f"✓ 调度器已就绪（每 {interval} 秒扫描到期发布{note}）")
+        self.say(f"✓ 调度器已就绪（到期即发，另每 {scan} 秒安全扫描{note}）")
         self._await("api", self._api_answers)
         self.say(f"✓ 控制台 {self.console_url}/login")
         if self.demo:
