@@ -178,6 +178,7 @@ class Database:
         sqlite = url.startswith("sqlite")
         self._read_engine = make_engine(url, read_only=True) if sqlite else self.engine
         self._reads = sessionmaker(self._read_engine, expire_on_commit=False)
+        self._on_dispose: list[Callable[[], None]] = []
 
     @contextmanager
     def session(self, *, durable: bool = True) -> Iterator[Session]:
@@ -200,6 +201,12 @@ class Database:
         """The session factories whose commits write (for listeners such as wakeup.Waker)."""
         return (self._sessions, self._redoable)
 
+    def on_dispose(self, close: Callable[[], None]) -> None:
+        """`close` runs when the database is disposed (a listener's own connections)."""
+        self._on_dispose.append(close)
+
     def dispose(self) -> None:
+        for close in self._on_dispose:
+            close()
         self.engine.dispose()
         self._read_engine.dispose()

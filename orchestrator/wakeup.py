@@ -54,7 +54,14 @@ class Waker:
         for sessions in db.writers():
             event.listen(sessions, "after_commit", self._after_commit)
             event.listen(sessions, "after_rollback", self._after_rollback)
+        db.on_dispose(self.close)
         return self
+
+    def close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(redis.RedisError, OSError):
+                self._client.close()
+            self._client = None
 
     def _after_rollback(self, session: Session) -> None:
         session.info.pop(_FLAG, None)

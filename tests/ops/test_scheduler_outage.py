@@ -127,7 +127,7 @@ def redis_folder() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def enqueue_and_stamp(url: str) -> Callable[[], Any]:
+def enqueue_and_stamp(url: str) -> tuple[Callable[[], Any], Callable[[], None]]:
     """A dispatch round's broker traffic: a task message through kombu (as `enqueue` sends
     one) and the round's stamp through redis-py (as `marking` writes it)."""
     celery = Celery("outage-test", broker=url, set_as_current=False)
@@ -139,7 +139,11 @@ def enqueue_and_stamp(url: str) -> Callable[[], Any]:
         stamps.set("outage-test:round", time.time())
         return 0
 
-    return work
+    def close() -> None:  # no socket left for the garbage collector to warn about
+        stamps.close()
+        celery.close()
+
+    return work, close
 
 
 def test_a_redis_restart_gives_one_warning_and_one_recovery_line(
@@ -149,7 +153,7 @@ def test_a_redis_restart_gives_one_warning_and_one_recovery_line(
     caplog.set_level(logging.INFO, logger="sanshen.scheduler")
     stop = threading.Event()
     rounds: list[float] = []
-    work = enqueue_and_stamp(url)
+    work, close = enqueue_and_stamp(url)
 
     def counted() -> Any:
         try:
@@ -171,6 +175,7 @@ def test_a_redis_restart_gives_one_warning_and_one_recovery_line(
     finally:
         stop.set()
         loop.join(timeout=30)
+        close()
     assert len(lines(caplog, OUTAGE)) == 1, [r.getMessage() for r in caplog.records]
     assert len(lines(caplog, BACK)) == 1
     assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
