@@ -35,6 +35,8 @@ class Publication(Base):
     __table_args__ = (
         UniqueConstraint("version_id", "channel"),
         Index("ix_publications_due", "state", "scheduled_at"),
+        # The reconciler's rounds: the rows of a state whose check has fallen due.
+        Index("ix_publications_checks", "state", "next_check_at"),
         # The board: filters by channel and state, ordered by time, often within a page of
         # submissions (bench/console.py measures them).
         Index("ix_publications_scheduled_at", "scheduled_at"),
