@@ -64,7 +64,7 @@ from orchestrator.models import (
 )
 from orchestrator.services.record_load import SendInputs, Shared, from_rows, inputs, part
 
-CACHED_VERSIONS = 256  # the versions a worker sends in a busy hour, a few kB each
+CACHED_VERSIONS = 256  # the versions a worker sends in a busy hour; each keeps its text (kB)
 MAX_AGE = 600.0  # seconds: the rows of one version go out within moments of each other
 
 
