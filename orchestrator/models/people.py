@@ -59,7 +59,8 @@ class Person(Base):
     department: Mapped[Department | None] = relationship()
     assignments: Mapped[list[RoleAssignment]] = relationship(
         back_populates="person",
-        order_by="RoleAssignment.valid_from",
+        # the id breaks ties, so every load lists them in one order (the gate's record compares)
+        order_by="[RoleAssignment.valid_from, RoleAssignment.id]",
         foreign_keys="RoleAssignment.person_id",
     )
 

@@ -48,14 +48,15 @@ def _assignment(row: RoleAssignment) -> g.RoleAssignment:
     )
 
 
-def _amendment(submission: Submission, row: DateAmendment) -> g.DateAmendment:
+def amendment_of(uid: str, row: DateAmendment, actor: str) -> g.DateAmendment:
+    """The gate's view of a 改期 of the submission `uid`, signed by `actor` (a username)."""
     return g.DateAmendment(
-        submission_id=submission.uid,
+        submission_id=uid,
         fingerprint=row.fingerprint,
         channel=row.channel,
         old_date=row.old_date,
         new_date=row.new_date,
-        actor_id=row.actor.username,
+        actor_id=actor,
         acted_at=row.acted_at,
         signature=row.signature,
         comment=row.comment,
@@ -66,7 +67,16 @@ def _amendment(submission: Submission, row: DateAmendment) -> g.DateAmendment:
 def stored_images(version: Version, store: BlobStore) -> dict[str, str | None]:
     """What the store holds under each image hash of the version: the SHA-256 of the bytes
     actually there, or None when the file is missing."""
-    named = [i.sha256 for i in version.images] + [c for c in [version.cover_sha256] if c]
+    return _actual([i.sha256 for i in version.images], version.cover_sha256, store)
+
+
+def stored_hashes(content: g.Content, store: BlobStore) -> dict[str, str | None]:
+    """`stored_images` of a version's content: its images (in body order) and cover."""
+    return _actual(content.image_hashes, content.cover_hash, store)
+
+
+def _actual(images: Iterable[str], cover: str | None, store: BlobStore) -> dict[str, str | None]:
+    named = [*images, *[c for c in [cover] if c]]
     return {sha: store.actual_sha256(sha) for sha in dict.fromkeys(named)}
 
 
@@ -74,13 +84,14 @@ def publication_row(pub: Publication, origin_problem: str = "") -> g.Publication
     return g.PublicationRow(f"P{pub.id}", pub.channel, pub.scheduled_at, origin_problem)
 
 
-def _action(submission: Submission, row: ReviewAction) -> g.ReviewAction:
+def action_of(uid: str, row: ReviewAction, actor: str) -> g.ReviewAction:
+    """The gate's view of a review action on the submission `uid`, by `actor` (a username)."""
     return g.ReviewAction(
-        submission_id=submission.uid,
+        submission_id=uid,
         fingerprint=row.fingerprint,
         stage=g.ReviewStage(row.stage),
         decision=g.Decision(row.decision),
-        actor_id=row.actor.username,
+        actor_id=actor,
         acted_at=row.acted_at,
         signature=row.signature,
         comment=row.comment,
@@ -113,11 +124,13 @@ def review_record(
         department=submission.department.code,
         author_id=submission.author.username,
         content=content_of(version),
-        actions=tuple(_action(submission, a) for a in submission.actions) + extra,
+        actions=tuple(action_of(submission.uid, a, a.actor.username) for a in submission.actions)
+        + extra,
         people=people,
         stored_images=None if store is None else stored_images(version, store),
         publications=tuple(publication_row(p, origin(p) if origin else "") for p in publications),
-        amendments=tuple(_amendment(submission, a) for a in amendments) + extra_amendments,
+        amendments=tuple(amendment_of(submission.uid, a, a.actor.username) for a in amendments)
+        + extra_amendments,
         original=original,
         reviewed_as=content_of(version.reviewed_version) if version.reviewed_version else None,
         usage_exempt=version.usage_exempt,

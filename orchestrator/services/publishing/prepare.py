@@ -15,7 +15,6 @@ from gate import evaluate
 from orchestrator import logs
 from orchestrator.errors import GateRefused, SanshenError
 from orchestrator.models import Publication
-from orchestrator.render import render
 from orchestrator.services import alerts
 from orchestrator.services.hub import Mode
 from orchestrator.services.moves import move, recorded_move
@@ -28,7 +27,7 @@ from orchestrator.services.publishing.shared import (
     attempt,
     local_moment,
 )
-from orchestrator.services.review import origin_problem, review_record
+from orchestrator.services.review import origin_problem
 from orchestrator.states import State
 
 
@@ -134,24 +133,23 @@ def _hand_to_person(session: Session, pub_id: int, now: datetime) -> str:
 def checked_item(ctx: Context, pub: Publication, *, assisted: bool = False) -> Item:
     """The gate again, right before the send, on exactly what is about to go out: this
     row's channel and time against the signed rows, and the stored image bytes. An assisted
-    row needs no adapter settings: a person publishes it."""
+    row needs no adapter settings: a person publishes it. The part of the record the rows of
+    one version share comes from the worker's cache while nothing it covers has changed
+    (`ctx.records`, services.record_cache); the row, its origin and the image bytes are read
+    for each send."""
     if not assisted:
         ctx.hub.get(pub.channel)  # raises ChannelNotConfigured
     session = object_session(pub)
-    record = review_record(
-        pub.submission,
-        pub.version,
-        store=ctx.app.blobs,
-        publications=(pub,),
-        origin=lambda row: origin_problem(session, row),
-    )
-    verdict = evaluate(record, ctx.app.policy, now=ctx.clock())
+    assert session is not None
+    inputs = ctx.records.inputs(pub, store=ctx.app.blobs, origin=origin_problem(session, pub))
+    verdict = evaluate(inputs.record, ctx.app.policy, now=ctx.clock())
     if not verdict.passed:
         raise GateRefused(
             "发送前复核未通过：" + "；".join(v.message for v in verdict.violations),
             details=list(verdict.codes),
         )
-    return render(pub.version, pub.channel, reference=f"P{pub.id}", store=ctx.app.blobs)
+    # rendered from the values the gate just checked (services.record_cache)
+    return inputs.item(pub.channel, reference=f"P{pub.id}", store=ctx.app.blobs)
 
 
 def _quota_moved_the_day(pub: Publication, refusal: SanshenError) -> SanshenError | None:

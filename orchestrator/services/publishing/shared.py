@@ -32,6 +32,7 @@ from orchestrator.models import Attempt, Publication
 from orchestrator.permissions import require
 from orchestrator.services.hub import ChannelHub, ChannelNotConfigured, RateGate
 from orchestrator.services.moves import recorded_move
+from orchestrator.services.record_cache import RecordCache
 from orchestrator.settings import Settings
 from orchestrator.states import State
 
@@ -59,6 +60,8 @@ class Context:
         self.app, self.hub, self.gate = app, hub, gate
         self.clock = clock or (lambda: datetime.now(UTC))
         self.settings: Settings = app.settings
+        # The part of the gate's record the rows of one version share (prepare.checked_item)
+        self.records = RecordCache()
         # Hands rows moved to `queued` to the workers (tasks.jobs.enqueue); without it the
         # stale sweep (SANSHEN_QUEUED_STALE_AFTER) sends them.
         self.enqueue = enqueue
