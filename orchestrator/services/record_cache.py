@@ -8,17 +8,18 @@ content, the content the stages before 稿件用途 approved, the text the item 
 (what goes out is what the gate checked), the submission's signed review actions and 改期, and
 for a repost of our own item the original's part.
 
-The stamp. Versions, their images and 审批表 rows, review actions and 改期 are never updated
-nor deleted (models.immutable refuses it in the ORM), and actions and 改期 are only ever added
+The stamp. Versions, their images and 审批表 rows, review actions and 改期 are never updated nor
+deleted (models.immutable refuses it in the ORM), and actions and 改期 are only ever added
 (review.actions, amendments: `session.add`, never an update). So each send first reads a stamp
 (`_stamp`, one statement): the submission's own columns the record reads (uid, author,
 department with its code and name, the repost links and the upward row they go through) and the
 original's, the count and the highest id of the review actions and of the 改期 of both, and the
-version's fingerprint. A new action or 改期 raises its count (nothing is deleted, so a count
-never comes back to an old value; an id taken by a transaction that commits later still raises
-it), a changed column is in the stamp itself: the next send rebuilds. The stamp is read before
-the rows it covers, so a cached part is never older than its stamp; at worst an action landing
-in between costs one more rebuild.
+version's own columns (fingerprint, title, body and the rest: an edit made by SQL, past the
+ORM's guard, is judged by the very next send and raises its integrity alert). A new action or 改期
+raises its count (nothing is deleted, so a count never comes back to an old value; an id taken
+by a transaction that commits later still raises it), a changed column is in the stamp itself:
+the next send rebuilds. The stamp is read before the rows it covers, so a cached part is never
+older than its stamp; at worst an action landing in between costs one more rebuild.
 
 People are not in the stamp: they and their role assignments are edited in place (an assignment
 is ended by setting valid_until: org.revoke_role, org.set_in_charge, delegation.end_delegation;
@@ -31,11 +32,11 @@ construction, and no dearer than a stamp that could be trusted.
 Per row and never cached: the publication row and its origin problem (the audit chain), and the
 stored images' real hashes (the blob store is read again: a tampered blob is refused).
 
-What no stamp sees, an immutable row edited past the ORM's guard (by SQL), is not read again
-while its entry lives (at most `MAX_AGE` seconds): meanwhile the rows of that version go out as
-they were signed and checked, never as edited (the item is rendered from the cached values);
-every other reader (the review pages, the next build) judges the edited rows, and `sanshen
-audit verify` reports an edited action or 改期.
+What no stamp sees, an image or 审批表 row of a version edited past the ORM's guard (by SQL), is
+not read again while its entry lives (at most `MAX_AGE` seconds): meanwhile the rows of that
+version go out as they were signed and checked, never as edited (the item is rendered from the
+cached values); every other reader (the review pages, the next build) judges the edited rows,
+and `sanshen audit verify` reports an edited action or 改期.
 
 Rows outside what the stamp covers (a row whose version belongs to another submission, a repost
 whose original is itself a repost) are built by `review_record` and rendered from the rows, as
@@ -64,6 +65,12 @@ from orchestrator.models import (
 )
 from orchestrator.services.record_load import SendInputs, Shared, from_rows, inputs, part
 
+# Every column of a version the record or the item reads (the stamp compares them all).
+VERSION_COLUMNS = (
+    "fingerprint", "title", "body_html", "digest", "byline", "cover_sha256", "major_event",
+    "special_content", "repost_platform", "repost_url", "repost_published_at",
+    "reviewed_version_id", "usage_exempt", "submission_id",
+)  # fmt: skip
 CACHED_VERSIONS = 256  # the versions a worker sends in a busy hour; each keeps its text (kB)
 MAX_AGE = 600.0  # seconds: the rows of one version go out within moments of each other
 
@@ -142,13 +149,16 @@ def _activity(model: type[ReviewAction] | type[DateAmendment], submissions: list
 def _stamp(session: Session, submission_id: int, version_id: int) -> Row[Any]:
     """One statement: the submission's and its original's columns the record reads, and the
     count and highest id of their review actions and 改期 (module docstring); and the version's
-    fingerprint, so that an id that came back (a restored database) names the same version."""
-    sub, department = aliased(Submission), aliased(Department)
+    own columns, so that an edited version, or an id that came back (a restored database), is
+    read again."""
+    sub, department, version = aliased(Submission), aliased(Department), aliased(Version)
     upward, orig, orig_department = aliased(Publication), aliased(Submission), aliased(Department)
     both = [sub.id, orig.id]
     query = (
         select(
-            select(Version.fingerprint).where(Version.id == version_id).scalar_subquery(),
+            # the version's own columns: an edit made past the ORM's guard (by SQL) is judged
+            # by the very next send, as it was before the cache
+            *(getattr(version, name) for name in VERSION_COLUMNS),
             sub.uid,
             sub.author_id,
             department.code.label("department_code"),
@@ -167,6 +177,7 @@ def _stamp(session: Session, submission_id: int, version_id: int) -> Row[Any]:
         )
         .select_from(sub)
         .join(department, department.id == sub.department_id)
+        .join(version, version.id == version_id)
         .outerjoin(upward, upward.id == sub.repost_of_id)
         .outerjoin(orig, orig.id == upward.submission_id)
         .outerjoin(orig_department, orig_department.id == orig.department_id)

@@ -25,7 +25,7 @@ from gate import evaluate
 from gate.signature import payload_of
 from orchestrator.app import App
 from orchestrator.errors import GateRefused
-from orchestrator.models import Publication, ReviewAction, RoleAssignment
+from orchestrator.models import Publication, ReviewAction, RoleAssignment, Version
 from orchestrator.render import render
 from orchestrator.services import amendments, delegation, org, reposts, review, submissions
 from orchestrator.services.hub import ChannelHub, MemoryRateGate
@@ -447,3 +447,20 @@ def test_a_row_moved_in_the_database_after_the_first_send_is_refused(org_app: Ap
         )
     expected = ["publication_date_not_signed", "publication_origin"]
     assert refusal(org_app, ctx, second) == codes_from_rows(org_app, second) == expected
+
+
+def test_a_version_edited_in_the_database_after_the_first_send_is_refused(org_app: App) -> None:
+    """The cache holds the version as signed; an edit made by SQL is judged by the next send,
+    which refuses it as a send without the cache would."""
+    sub = signed_off(org_app, ("gov_website", "wechat"))
+    first, second = row_ids(org_app, sub)
+    ctx = publisher(org_app)
+    assert refusal(org_app, ctx, first) == []
+    with org_app.db.read() as session:
+        version_id = review.get(session, sub).current.id
+    with org_app.db.engine.begin() as connection:
+        connection.execute(
+            update(Version).where(Version.id == version_id).values(body_html="<p>改过的正文</p>")
+        )
+    found = refusal(org_app, ctx, second)
+    assert found and found == codes_from_rows(org_app, second)
