@@ -119,21 +119,28 @@ def run(stack: Stack, args: Any) -> dict[str, Any]:
         "spread_s": args.spread,
         "states": dict(stack.states()),
         "setup": "items signed off through the review services, then each row's scheduled_at "
-        "set in SQL to its due time"
+        "moved to its due time as the product moves it (its digest recorded in the audit chain)"
         + (f"; {cancelled} surplus rows cancelled" if cancelled else ""),
         "measured": "simulator ledger first publish time minus scheduled_at",
     }
 
 
 def _set_due(stack: Stack, due: dict[int, Any], surplus: set[int]) -> int:
+    """Each row's due time, moved as the product moves it (an 改期 or a pause's end): the new
+    time recorded in the audit chain with the row's digest, or the gate would refuse the row
+    as altered after its sign-off."""
     from sqlalchemy import update
 
     from orchestrator.models import Publication
+    from orchestrator.services.moves import record_move, retime_scheduled
+    from orchestrator.states import State
 
     with stack.app.db.session() as session:
         for pub_id, when in due.items():
-            session.execute(
-                update(Publication).where(Publication.id == pub_id).values(scheduled_at=when)
+            if not retime_scheduled(session, pub_id, scheduled_at=when):
+                raise RuntimeError(f"publication {pub_id} is not scheduled")
+            record_move(
+                session, pub_id, "publication.resume", State.SCHEDULED, at=utcnow(), rebound=True
             )
         if surplus:
             session.execute(

@@ -27,6 +27,8 @@ from orchestrator.redis_embedded import client
 
 CHANNEL = "sanshen:due-changed"
 _FLAG = "sanshen_due_changed"
+DUE = "due"  # a row was made due, or its time moved: the scheduler looks at once
+ROOM = "room"  # a queued row was taken: room in its channel's queue, for rows already due
 QUIET_AFTER_FAILURE = 5.0
 # redis-py retries a failed command with backoff (about 4 s in all) by default: a commit's
 # word, or a listener, should fail at once and let the safety scan do its work
@@ -35,10 +37,11 @@ ONCE = Retry(NoBackoff(), 0)
 log = logging.getLogger("sanshen.wakeup")
 
 
-def due_changed(session: Session) -> None:
-    """This transaction makes a row due (or frees room for one): wake the scheduler after it
-    commits."""
-    session.info[_FLAG] = True
+def due_changed(session: Session, word: str = DUE) -> None:
+    """This transaction makes a row due (DUE) or frees room for one (ROOM): wake the scheduler
+    after it commits; DUE says more than ROOM."""
+    if session.info.get(_FLAG) != DUE:
+        session.info[_FLAG] = word
 
 
 class Waker:
@@ -67,10 +70,11 @@ class Waker:
         session.info.pop(_FLAG, None)
 
     def _after_commit(self, session: Session) -> None:
-        if session.info.pop(_FLAG, False):
-            self.wake()
+        word = session.info.pop(_FLAG, None)
+        if word:
+            self.wake(word)
 
-    def wake(self) -> None:
+    def wake(self, word: str = DUE) -> None:
         if time.monotonic() < self._quiet_until:
             return
         try:
@@ -78,7 +82,7 @@ class Waker:
                 self._client = client(
                     self.url, socket_connect_timeout=0.5, socket_timeout=0.5, retry=ONCE
                 )
-            self._client.publish(CHANNEL, b"1")
+            self._client.publish(CHANNEL, word)
             self.sent += 1
         except (redis.RedisError, OSError) as error:
             self._quiet_until = time.monotonic() + QUIET_AFTER_FAILURE
@@ -86,7 +90,8 @@ class Waker:
 
 
 class Listener:
-    """The scheduler's side: `wait(seconds)` returns True on a word, False when the time ran out.
+    """The scheduler's side: `wait(seconds)` returns the word (DUE or ROOM), None when the time
+    ran out.
     Words that came during a round are kept for the next `wait` (the round may have read the
     database before their commit); `drain` forgets those that came before a round starts.
     Redis away: the wait is a plain sleep, and the next one subscribes again."""
@@ -108,7 +113,7 @@ class Listener:
         while self.wait(0.0):
             pass
 
-    def wait(self, seconds: float) -> bool:
+    def wait(self, seconds: float) -> str | None:
         deadline = time.monotonic() + max(0.0, seconds)
         try:
             pubsub = self._subscribed()
@@ -116,14 +121,15 @@ class Listener:
                 left = deadline - time.monotonic()
                 message = pubsub.get_message(timeout=max(0.0, left))
                 if message is not None and message.get("type") == "message":
-                    return True
+                    data = message.get("data")
+                    return ROOM if data in (ROOM, ROOM.encode()) else DUE
                 if left <= 0:
-                    return False
+                    return None
         except (redis.RedisError, OSError) as error:
             log.debug("not listening for wake-ups (%s): sleeping instead", error)
             self.close()
             time.sleep(max(0.0, deadline - time.monotonic()))
-            return False
+            return None
 
     def close(self) -> None:
         if self._pubsub is not None:

@@ -23,7 +23,7 @@ from orchestrator import logs
 from orchestrator.redis_embedded import client
 from orchestrator.services.dispatch import DueRound
 from orchestrator.services.health import marking
-from orchestrator.wakeup import Listener
+from orchestrator.wakeup import DUE, ROOM, Listener
 from tasks.app import app
 from tasks.jobs import (
     alerts_once,
@@ -123,6 +123,7 @@ def every(
 
 STOP_CHECK = 1.0  # the longest a sleeping dispatch loop takes to notice `stop`
 DUE_MARGIN = 0.001  # seconds past a due time to wake (clocks and timers are not exact)
+ROOM_PACE = 0.1  # seconds between rounds that top up full channels' queues
 
 
 def on_time(
@@ -138,7 +139,8 @@ def on_time(
     try:
         while not stop.is_set():
             listener.drain()  # a word from before this round: the round sees its rows
-            wait = safety_scan
+            started = time.monotonic()
+            wait, backlog = safety_scan, False
             try:
                 due = work()
             except Exception as error:  # the loop must outlive a database or broker hiccup
@@ -151,21 +153,32 @@ def on_time(
                 outage.succeeded("dispatch")
                 if due.claimed:
                     log.info("dispatch: %s", len(due.claimed))
+                backlog = due.backlog
                 if due.next_due is not None:
                     # just past the due time, so the round finds the row due
                     until = (due.next_due - datetime.now(UTC)).total_seconds() + DUE_MARGIN
                     wait = min(wait, max(0.0, until))
-            _sleep(stop, listener, time.monotonic() + wait)
+            _sleep(
+                stop, listener, time.monotonic() + wait, started + ROOM_PACE if backlog else None
+            )
     finally:
         listener.close()
 
 
-def _sleep(stop: threading.Event, listener: Listener, until: float) -> None:
-    """Until the monotonic time `until` or a word, looking at `stop` every STOP_CHECK."""
+def _sleep(stop: threading.Event, listener: Listener, until: float, refill: float | None) -> None:
+    """Until the monotonic time `until` or a DUE word, looking at `stop` every STOP_CHECK. A
+    ROOM word (a worker took a queued row) matters only while due rows wait for room
+    (`refill` set): then the next round comes at `refill` at the earliest, so a busy channel's
+    queue is topped up a few times a second, not once per send."""
     while not stop.is_set():
         left = until - time.monotonic()
-        if left <= 0 or listener.wait(min(left, STOP_CHECK)):
+        if left <= 0:
             return
+        word = listener.wait(min(left, STOP_CHECK))
+        if word == DUE:
+            return
+        if word == ROOM and refill is not None:
+            until = min(until, refill)
 
 
 def run(stop: threading.Event | None = None) -> None:

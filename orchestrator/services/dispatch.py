@@ -55,6 +55,7 @@ def scheduled_time(publish_date: date, default_time: str, now: datetime) -> date
     return max(local.astimezone(UTC), now)
 
 
+LATE_AFTER = timedelta(minutes=1)  # a row claimed later than this after its time is flagged late
 HELD_NOTE = "待上级平台采用后转载；逾期未采用由综合科决定放行或撤下"
 
 
@@ -173,7 +174,7 @@ def claim_due(
     *,
     now: datetime,
     per_channel: int = 20,
-    late_after: timedelta = timedelta(minutes=1),
+    late_after: timedelta = LATE_AFTER,
 ) -> list[tuple[int, str]]:
     """Move due rows scheduled → queued, oldest first; two schedulers never claim one row.
 
@@ -181,13 +182,17 @@ def claim_due(
     where they can still be moved or cancelled, instead of piling up in the broker.
     Returns (id, channel) in schedule order. A row claimed well after its time is flagged late.
     """
-    return claim_rows(session, due_rows(session, now=now, per_channel=per_channel), now, late_after)
+    picked, _backlog = due_rows(session, now=now, per_channel=per_channel)
+    return claim_rows(session, picked, now, late_after)
 
 
-def due_rows(session: Session, *, now: datetime, per_channel: int) -> list[tuple[int, str]]:
-    """The due rows there is room for, oldest first in each channel: per channel with room one
-    indexed query (channel, state, scheduled_at) limited to that room, so a round reads what it
-    can claim and never the backlog behind it. On PostgreSQL the rows are locked (SKIP LOCKED):
+def due_rows(
+    session: Session, *, now: datetime, per_channel: int
+) -> tuple[list[tuple[int, str]], bool]:
+    """The due rows there is room for, oldest first in each channel, and whether due rows are
+    left waiting for room. Per channel with room, one indexed query (channel, state,
+    scheduled_at) limited to that room (and one row more, to tell a backlog): a round reads what
+    it can claim, never the backlog behind it. On PostgreSQL the rows are locked (SKIP LOCKED):
     a second scheduler passes over them without waiting."""
     queued = dict(
         session.execute(
@@ -196,11 +201,11 @@ def due_rows(session: Session, *, now: datetime, per_channel: int) -> list[tuple
             .group_by(Publication.channel)
         ).all()
     )
+    postgresql = session.get_bind().dialect.name == "postgresql"
     picked: list[tuple[datetime, int, str]] = []
+    backlog = False
     for channel in _channels(session):
-        room = per_channel - queued.get(channel, 0)
-        if room <= 0:
-            continue
+        room = max(0, per_channel - queued.get(channel, 0))
         query = (
             select(Publication.scheduled_at, Publication.id)
             .where(
@@ -209,24 +214,27 @@ def due_rows(session: Session, *, now: datetime, per_channel: int) -> list[tuple
                 Publication.scheduled_at <= now,
             )
             .order_by(Publication.scheduled_at, Publication.id)
-            .limit(room)
+            .limit(room + 1)
         )
-        if session.get_bind().dialect.name == "postgresql":
+        if postgresql and room:
             query = query.with_for_update(skip_locked=True)
-        picked.extend((at, pub_id, channel) for at, pub_id in session.execute(query).all())
-    return [(pub_id, channel) for _at, pub_id, channel in sorted(picked)]
+        found = session.execute(query).all()
+        backlog = backlog or len(found) > room
+        picked.extend((at, pub_id, channel) for at, pub_id in found[:room])
+    return [(pub_id, channel) for _at, pub_id, channel in sorted(picked)], backlog
 
 
 def _channels(session: Session) -> list[str]:
-    """The channels that have rows, found by a loose index scan: one index seek per channel
-    (ix_publications_board leads with the channel), however many rows each holds."""
-    query = select(func.min(Publication.channel))
-    found: list[str] = []
-    channel = session.scalar(query)
-    while channel is not None:
-        found.append(channel)
-        channel = session.scalar(query.where(Publication.channel > channel))
-    return found
+    """The channels that have rows, by a loose index scan in one statement (a recursive query:
+    one seek on ix_publications_board per channel, however many rows each holds)."""
+    first = select(func.min(Publication.channel).label("channel")).cte("channels", recursive=True)
+    after = (
+        select(func.min(Publication.channel))
+        .where(Publication.channel > first.c.channel)
+        .scalar_subquery()
+    )
+    found = first.union_all(select(after).where(first.c.channel.is_not(None)))
+    return [c for c in session.scalars(select(found.c.channel)) if c is not None]
 
 
 def claim_rows(
@@ -292,37 +300,34 @@ def due_round(
     something to claim (the compare-and-set keeps two schedulers from claiming one row); on a
     server database the rows are found and claimed under their locks in one transaction."""
     sqlite = db.engine.dialect.name == "sqlite"
-    late_after = timedelta(minutes=1)
 
     def once() -> DueRound:
         now = clock()
+        claimed: list[tuple[int, str]] = []
         if sqlite:
             with db.read() as session:
-                picked = due_rows(session, now=now, per_channel=per_channel)
-            claimed: list[tuple[int, str]] = []
+                picked, backlog = due_rows(session, now=now, per_channel=per_channel)
+                next_due = _next_due(session, now)
             if picked:
                 with db.session(durable=False) as session:
-                    claimed = claim_rows(session, picked, now, late_after)
+                    claimed = claim_rows(session, picked, now, LATE_AFTER)
         else:
             with db.session(durable=False) as session:
-                claimed = claim_due(session, now=now, per_channel=per_channel)
-        with db.read() as session:
-            return DueRound(claimed, *_ahead(session, now))
+                picked, backlog = due_rows(session, now=now, per_channel=per_channel)
+                claimed = claim_rows(session, picked, now, LATE_AFTER)
+                next_due = _next_due(session, now)
+        return DueRound(claimed, next_due, backlog)
 
     return retry_on_disconnect(once)
 
 
-def _ahead(session: Session, now: datetime) -> tuple[datetime | None, bool]:
-    """The next scheduled time after `now`, and whether due rows are still waiting: two seeks
-    on ix_publications_due (state, scheduled_at)."""
-    scheduled = Publication.state == State.SCHEDULED.value
-    next_due = session.scalar(
-        select(func.min(Publication.scheduled_at)).where(scheduled, Publication.scheduled_at > now)
+def _next_due(session: Session, now: datetime) -> datetime | None:
+    """The next scheduled time after `now`: one seek on ix_publications_due."""
+    return session.scalar(
+        select(func.min(Publication.scheduled_at)).where(
+            Publication.state == State.SCHEDULED.value, Publication.scheduled_at > now
+        )
     )
-    backlog = session.scalar(
-        select(Publication.id).where(scheduled, Publication.scheduled_at <= now).limit(1)
-    )
-    return next_due, backlog is not None
 
 
 def stale_queued(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from orchestrator import attest, audit
 from orchestrator.models import Publication
 from orchestrator.states import State, allowed
-from orchestrator.wakeup import due_changed
+from orchestrator.wakeup import ROOM, due_changed
 
 
 def move(
@@ -47,8 +47,10 @@ def move(
         .values(state=target.value, revision=table.c.revision + 1, state_changed_at=now, **values)
     )
     moved = result.rowcount == 1
-    if moved and (target is State.SCHEDULED or State.QUEUED in sources):
-        due_changed(session)  # a row due again, or room in its channel's queue
+    if moved and target is State.SCHEDULED:
+        due_changed(session)  # a row due again (a retry, a pause's end, a release)
+    elif moved and State.QUEUED in sources:
+        due_changed(session, ROOM)  # room in its channel's queue
     return moved
 
 
