@@ -79,17 +79,21 @@ def queued(app: App) -> int:
 )
 def test_a_second_claimer_skips_the_rows_the_first_holds_without_waiting(due: App) -> None:
     other = Database(due.db.url)
+    with due.db.read() as session:  # the time by which the 50 oldest rows are due
+        fiftieth = session.scalar(
+            select(Publication.scheduled_at).order_by(Publication.scheduled_at).offset(49)
+        )
     try:
         with due.db.session() as first:
-            mine = claim_due(first, now=datetime.now(UTC), per_channel=1)  # locks 50 rows
+            mine = claim_due(first, now=fiftieth, per_channel=1)  # locks the 50 oldest rows
             assert len(mine) == 50
             with other.session() as second:
                 # Were the first claimer's locks waited for, this would fail, not hang.
                 second.execute(text("SET LOCAL lock_timeout = '3s'"))
                 theirs = claim_due(second, now=datetime.now(UTC), per_channel=1)
-            assert len(theirs) == 50
+            assert len(theirs) == ROWS - 50
             assert not {pub_id for pub_id, _ in mine} & {pub_id for pub_id, _ in theirs}
-        assert queued(due) == 100
+        assert queued(due) == ROWS
     finally:
         other.dispose()
 
@@ -136,8 +140,8 @@ def test_a_unit_of_work_cut_off_by_a_lost_connection_runs_again(due: App) -> Non
                 session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
             return claim_due(session, now=datetime.now(UTC), per_channel=1)
 
-    assert len(retry_on_disconnect(work)) == 50
-    assert len(calls) == 2 and queued(due) == 50
+    assert len(retry_on_disconnect(work)) == ROWS
+    assert len(calls) == 2 and queued(due) == ROWS
 
 
 def answered_errors() -> list[tuple[str, ...]]:

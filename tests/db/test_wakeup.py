@@ -168,11 +168,17 @@ def test_a_row_made_due_while_the_loop_sleeps_wakes_it(app: App, redis_url: str)
 
 
 def test_nothing_due_means_no_rounds(app: App, redis_url: str) -> None:
-    add_row(app, datetime.now(UTC) + timedelta(days=3))
+    later = add_row(app, datetime.now(UTC) + timedelta(days=3))
+    taken = add_row(app, datetime.now(UTC) + timedelta(days=3))
     with Loop(app, redis_url) as loop:
+        with app.db.session() as session:  # a worker takes a queued row: room, but no row waits
+            now = datetime.now(UTC)
+            assert move(session, taken, (State.SCHEDULED,), State.QUEUED, now=now)
+            assert move(session, taken, (State.QUEUED,), State.SENDING, now=now)
         quiet = threading.Event()
         quiet.wait(2.0)  # two seconds of nothing to do
         assert loop.rounds == 1
+    assert state(app, later) == State.SCHEDULED.value
 
 
 def test_without_redis_a_commit_still_commits_and_the_listener_sleeps(tmp_path: Path) -> None:
