@@ -49,9 +49,10 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased, object_session
 
 from orchestrator.blobs import BlobStore
@@ -151,10 +152,19 @@ def _stamp(session: Session, submission_id: int, version_id: int) -> Row[Any]:
     count and highest id of their review actions and 改期 (module docstring); and the version's
     own columns, so that an edited version, or an id that came back (a restored database), is
     read again."""
+    return session.execute(
+        _stamp_query(), {"submission_id": submission_id, "version_id": version_id}
+    ).one()
+
+
+@cache
+def _stamp_query() -> Select[Any]:
+    """Built once, with its ids as parameters: SQLAlchemy's compiled cache serves every send."""
+    submission_id, version_id = bindparam("submission_id"), bindparam("version_id")
     sub, department, version = aliased(Submission), aliased(Department), aliased(Version)
     upward, orig, orig_department = aliased(Publication), aliased(Submission), aliased(Department)
     both = [sub.id, orig.id]
-    query = (
+    return (
         select(
             # the version's own columns: an edit made past the ORM's guard (by SQL) is judged
             # by the very next send, as it was before the cache
@@ -183,7 +193,6 @@ def _stamp(session: Session, submission_id: int, version_id: int) -> Row[Any]:
         .outerjoin(orig_department, orig_department.id == orig.department_id)
         .where(sub.id == submission_id)
     )
-    return session.execute(query).one()
 
 
 # --- building the shared part -----------------------------------------------------------------

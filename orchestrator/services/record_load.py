@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import cache
+from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 import gate.model as g
 from channels.item import Item, ReviewLine
 from orchestrator.blobs import BlobStore
 from orchestrator.models import (
     DateAmendment,
+    Department,
     Person,
     Publication,
     ReviewAction,
@@ -30,7 +33,6 @@ from orchestrator.render import VersionText, approves, item, review_line, review
 from orchestrator.services.record import (
     action_of,
     amendment_of,
-    gate_person,
     publication_row,
     review_record,
     stored_hashes,
@@ -130,14 +132,19 @@ def part(
 def _versions(session: Session, version_id: int) -> dict[int, Version]:
     """The version and the one its reviews carry over from (稿件用途), each with its images
     and 审批表 rows: three statements."""
-    inner = aliased(Version)
+    return {v.id: v for v in session.scalars(_versions_query(), {"version_id": version_id})}
+
+
+@cache
+def _versions_query() -> Select[tuple[Version]]:
+    """Built once (SQLAlchemy's compiled cache then serves each build)."""
+    inner, version_id = aliased(Version), bindparam("version_id")
     carried = select(inner.reviewed_version_id).where(inner.id == version_id).scalar_subquery()
-    query = (
+    return (
         select(Version)
         .where(or_(Version.id == version_id, Version.id == carried))
         .options(selectinload(Version.images), selectinload(Version.channels))
     )
-    return {v.id: v for v in session.scalars(query)}
 
 
 # --- every send -------------------------------------------------------------------------------
@@ -154,19 +161,60 @@ def inputs(
 
 
 def _people(session: Session, ids: Iterable[int]) -> dict[int, g.Person]:
-    """The gate's view of these people as they are now, in one statement."""
-    query = (
-        select(Person)
-        .where(Person.id.in_(sorted(ids)))
-        .options(
-            joinedload(Person.department),
-            joinedload(Person.assignments).options(
-                joinedload(RoleAssignment.department), joinedload(RoleAssignment.acting_for)
-            ),
+    """The gate's view of these people as they are now (as `record.gate_person` builds it), in
+    one Core statement: a row per role assignment (or one for a person without any), their
+    departments and whom each stands in for, in the order the relationship lists them."""
+    wanted = sorted(ids)
+    found: dict[int, tuple[Any, list[g.RoleAssignment]]] = {}
+    for row in session.execute(_people_query(), {"ids": wanted}):
+        person = found.setdefault(row.id, (row, []))
+        if row.role is not None:
+            person[1].append(
+                g.RoleAssignment(
+                    g.Role(row.role),
+                    row.valid_from,
+                    row.valid_until,
+                    departments=None if row.covers is None else frozenset({row.covers}),
+                    acting_for=row.acting_for or "",
+                )
+            )
+    return {
+        pid: g.Person(
+            id=row.username,
+            name=row.name,
+            public_key=row.public_key,
+            assignments=tuple(held),
+            department=row.home,
         )
-        .execution_options(populate_existing=True)
+        for pid, (row, held) in found.items()
+    }
+
+
+@cache
+def _people_query() -> Select[Any]:
+    """Built once: SQLAlchemy's compiled cache then serves every send."""
+    home, covers, stands_in = aliased(Department), aliased(Department), aliased(Person)
+    role = RoleAssignment
+    return (
+        select(
+            Person.id,
+            Person.username,
+            Person.name,
+            Person.public_key,
+            home.code.label("home"),
+            role.role,
+            role.valid_from,
+            role.valid_until,
+            covers.code.label("covers"),
+            stands_in.username.label("acting_for"),
+        )
+        .outerjoin(home, home.id == Person.department_id)
+        .outerjoin(role, role.person_id == Person.id)
+        .outerjoin(covers, covers.id == role.department_id)
+        .outerjoin(stands_in, stands_in.id == role.acting_for_id)
+        .where(Person.id.in_(bindparam("ids", expanding=True)))
+        .order_by(Person.id, role.valid_from, role.id)
     )
-    return {p.id: gate_person(p) for p in session.scalars(query).unique()}
 
 
 def _record(
