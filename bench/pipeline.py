@@ -102,8 +102,9 @@ def scaling(stack: Stack, args: Any) -> dict[str, Any]:
         "pool": f"{args.pool}, concurrency {args.concurrency}",
         "counted": "per run: its first row leaving scheduled -> its last successful publish "
         "call returned; the second run's database holds the first run's rows too",
-        "settings": f"SANSHEN_CONFIRM_FIRST_CHECK={args.confirm_first_check}: the status checks of submitted "
-        "rows (one per row) fall outside both runs' windows, which then hold the same work",
+        "settings": f"SANSHEN_CONFIRM_FIRST_CHECK={args.confirm_first_check}: the status "
+        "checks of submitted rows (one per row) fall outside both runs' windows, which then "
+        "hold the same work",
     }
 
 
