@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, func, select
+from sqlalchemy import Integer, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session, aliased, object_session
 
 from orchestrator.blobs import BlobStore
@@ -160,7 +160,8 @@ def _stamp(session: Session, submission_id: int, version_id: int) -> Row[Any]:
 @cache
 def _stamp_query() -> Select[Any]:
     """Built once, with its ids as parameters: SQLAlchemy's compiled cache serves every send."""
-    submission_id, version_id = bindparam("submission_id"), bindparam("version_id")
+    submission_id = bindparam("submission_id", type_=Integer)
+    version_id = bindparam("version_id", type_=Integer)
     sub, department, version = aliased(Submission), aliased(Department), aliased(Version)
     upward, orig, orig_department = aliased(Publication), aliased(Submission), aliased(Department)
     both = [sub.id, orig.id]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import Integer, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 import gate.model as g
@@ -136,9 +136,9 @@ def _versions(session: Session, version_id: int) -> dict[int, Version]:
 
 
 @cache
-def _versions_query() -> Select[tuple[Version]]:
+def _versions_query() -> Select[Version]:
     """Built once (SQLAlchemy's compiled cache then serves each build)."""
-    inner, version_id = aliased(Version), bindparam("version_id")
+    inner, version_id = aliased(Version), bindparam("version_id", type_=Integer)
     carried = select(inner.reviewed_version_id).where(inner.id == version_id).scalar_subquery()
     return (
         select(Version)
@@ -191,7 +191,7 @@ def _people(session: Session, ids: Iterable[int]) -> dict[int, g.Person]:
 
 
 @cache
-def _people_query() -> Select[Any]:
+def _people_query() -> Select[*tuple[Any, ...]]:
     """Built once: SQLAlchemy's compiled cache then serves every send."""
     home, covers, stands_in = aliased(Department), aliased(Department), aliased(Person)
     role = RoleAssignment
