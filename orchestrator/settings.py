@@ -64,14 +64,15 @@ class Settings(BaseSettings):
     )
     alert_interval: float = _seconds(15.0, "告警扫描与推送间隔（秒）")
     verify_interval: float = _seconds(
-        60.0, "发布核验（巡检）轮次间隔（秒）：每轮核验到期的在线页面"
+        10.0,
+        "发布核验（巡检）轮次间隔（秒）：小批常轮，CPU 不集中占用",
     )
     verify_every: float = _seconds(86400.0, "在线稿件的巡检周期（秒），缺省每天一次")
     verify_first_day_every: float = _seconds(
         3600.0, "发布后第一天内的巡检周期（秒），缺省每小时一次"
     )
     verify_retry_after: float = _seconds(600.0, "页面无法访问时，多久后再核验（秒）")
-    verify_batch: int = _at_least_one(50, "每轮最多核验的页面数")
+    verify_batch: int = _at_least_one(8, "每轮最多核验的页面数")
     verify_concurrency: int = Field(
         default=4, ge=1, le=32, description="核验时同时抓取的页面数（每个主机另有限制）"
     )
