@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from redis import Redis
-
 from orchestrator.app import App
 from orchestrator.redis_embedded import client
 from orchestrator.services import alerts, notifications, verification
 from orchestrator.services.dispatch import DueRound, due_round, stale_queued
-from orchestrator.services.health import mark_round
 from orchestrator.services.hub import ChannelHub, RedisRateGate
 from orchestrator.services.publishing.reconcile import reconcile as reconcile_round
 from orchestrator.services.publishing.send import send
@@ -57,21 +54,7 @@ def alert_round() -> dict[str, int]:
 # A round fetches at most `verify_batch` pages, each bounded in time: more than a send's limit.
 @app.task(name="sanshen.verify_round", time_limit=900, soft_time_limit=840)
 def verify_round() -> dict[str, int]:
-    result = verify_once()
-    mark_round(marks(), "verify")  # the health snapshot's last 巡检 round
-    return result
-
-
-def hand_over_verify() -> None:
-    """The scheduler's 巡检 loop: one round on a worker (tasks.scheduler says why); a round
-    no worker took within the interval is dropped, the next one does its work."""
-    interval = context().settings.verify_interval
-    verify_round.apply_async(expires=interval)
-
-
-@cache
-def marks() -> Redis:
-    return client(app.conf.broker_url)
+    return verify_once()
 
 
 @app.task(name="sanshen.notify")

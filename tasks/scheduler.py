@@ -29,9 +29,9 @@ from tasks.jobs import (
     alerts_once,
     context,
     dispatch_round,
-    hand_over_verify,
     notify_once,
     reconcile_once,
+    verify_once,
 )
 from tasks.reports import issue as issue_bulletin
 
@@ -192,6 +192,8 @@ def run(stop: threading.Event | None = None) -> None:
         ("reconcile", settings.reconcile_interval, reconcile_once),
         ("alerts", settings.alert_interval, alerts_once),
         ("notify", settings.notify_interval, notify_once),
+        # 巡检 in its own thread: a slow page waits within its bounds, never a dispatch round
+        ("verify", settings.verify_interval, verify_once),
     )
     threads = [
         threading.Thread(
@@ -202,17 +204,6 @@ def run(stop: threading.Event | None = None) -> None:
         )
         for name, interval, work in loops
     ]
-    # 巡检 fetches and reads pages: CPU that, in this process, would hold the interpreter lock
-    # the dispatch loop needs at each due time (bench/schedule.py: a 1 s burst of lateness at
-    # each round). Its rounds run on the workers; the task marks the round when it is done.
-    threads.append(
-        threading.Thread(
-            target=every,
-            args=(stop, settings.verify_interval, hand_over_verify, "verify", outage),
-            name="sanshen-verify",
-            daemon=True,
-        )
-    )
     threads.append(
         threading.Thread(
             target=_bulletins, args=(stop, outage), name="sanshen-bulletin", daemon=True
