@@ -33,9 +33,9 @@ from tasks.jobs import (
     reconcile_once,
     verify_once,
 )
-from tasks.reports import issue as issue_bulletin
+from tasks.reports import BULLETIN_CHECK_EVERY
+from tasks.reports import hand_over as hand_over_bulletin
 
-BULLETIN_CHECK_EVERY = 3600.0  # the previous month's bulletin, issued once (see tasks.reports)
 BULLETIN_FIRST_CHECK = 60.0  # not at start-up: let the publishing catch up first
 
 log = logging.getLogger("sanshen.scheduler")
@@ -220,4 +220,4 @@ def run(stop: threading.Event | None = None) -> None:
 def _bulletins(stop: threading.Event, outage: BrokerOutage) -> None:
     """What `celery -A tasks beat` does on the 1st at 08:00, for deployments without beat."""
     if not stop.wait(BULLETIN_FIRST_CHECK):
-        every(stop, BULLETIN_CHECK_EVERY, issue_bulletin, "bulletin", outage)
+        every(stop, BULLETIN_CHECK_EVERY, hand_over_bulletin, "bulletin", outage)
