@@ -91,10 +91,9 @@ class Waker:
 
 class Listener:
     """The scheduler's side: `wait(seconds)` returns the word (DUE or ROOM), None when the time
-    ran out.
-    Words that came during a round are kept for the next `wait` (the round may have read the
-    database before their commit); `drain` forgets those that came before a round starts.
-    Redis away: the wait is a plain sleep, and the next one subscribes again."""
+    ran out. Words that came during a round are kept for the next `wait` (the round may have
+    read the database before their commit); `drain` forgets those that came before a round
+    starts. Redis away: the wait is a plain sleep, and the next one subscribes again."""
 
     def __init__(self, url: str) -> None:
         self.url = url
