@@ -40,6 +40,22 @@ def _begins_that_failed(database: Database) -> list[str]:
     return failed
 
 
+def holding_the_lock(database: Database) -> tuple[threading.Event, threading.Thread]:
+    """A writer in another thread inside its transaction (row 'holder'), until `let_go` is set."""
+    holding, let_go = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with database.session() as session:
+            session.execute(text("INSERT INTO t VALUES ('holder', 0)"))
+            holding.set()
+            let_go.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holding.wait(10)
+    return let_go, thread
+
+
 def test_writers_of_one_file_take_turns_without_a_single_failed_begin(database: Database) -> None:
     failed = _begins_that_failed(database)
     start = threading.Barrier(4)
@@ -70,19 +86,8 @@ def test_writers_of_one_file_take_turns_without_a_single_failed_begin(database: 
 
 
 def test_a_waiting_writer_is_let_in_as_soon_as_the_holder_commits(database: Database) -> None:
-    holding = threading.Event()
-    let_go = threading.Event()
     waited: list[float] = []
-
-    def holder() -> None:
-        with database.session() as session:
-            session.execute(text("INSERT INTO t VALUES ('holder', 0)"))
-            holding.set()
-            let_go.wait(10)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    assert holding.wait(10)
+    let_go, thread = holding_the_lock(database)
     released_at: list[float] = []
 
     def release_soon() -> None:
@@ -106,17 +111,7 @@ def test_the_wait_is_bounded_and_ends_in_sqlites_own_error(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(dbmod, "BUSY_TIMEOUT", 0.3)
-    holding, let_go = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with database.session() as session:
-            session.execute(text("INSERT INTO t VALUES ('holder', 0)"))
-            holding.set()
-            let_go.wait(10)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    assert holding.wait(10)
+    let_go, thread = holding_the_lock(database)
     try:
         with (
             pytest.raises(exc.OperationalError, match="database is locked"),
